@@ -1,0 +1,63 @@
+"""create_app(settings): the FastAPI application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from hub import __version__
+from hub.config import Settings
+from hub.db import create_engine, make_sessionmaker
+from hub.errors import install_error_handlers
+from hub.kit.crypto import load_secret_box
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    # Imported here so that importing hub.app stays cheap for the CLI.
+    from hub.account.endpoints import router as accounts
+    from hub.asset.endpoints import router as assets
+    from hub.audit.endpoints import router as audit
+    from hub.client.endpoints import router as clients
+    from hub.domain.endpoints import router as domains
+    from hub.report.endpoints import router as reports
+    from hub.subscription.endpoints import router as subscriptions
+    from hub.vendor.endpoints import router as vendors
+
+    router = APIRouter(prefix=API_PREFIX)
+    for sub in (clients, vendors, accounts, subscriptions, assets, domains, reports, audit):
+        router.include_router(sub)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine, load_secret_box(settings))
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Vendor hub",
+        version=__version__,
+        summary="The MSP's single point of contact with every vendor of every client.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(api_router())
+
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

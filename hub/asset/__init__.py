@@ -1,0 +1,1 @@
+"""Assets (devices at a client) and their warranties."""

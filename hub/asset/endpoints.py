@@ -1,0 +1,65 @@
+import uuid
+
+from fastapi import APIRouter
+
+from hub.asset.schemas import (
+    AssetCreate,
+    AssetFilters,
+    AssetRead,
+    AssetUpdate,
+    WarrantyCreate,
+    WarrantyFilters,
+    WarrantyRead,
+    WarrantyUpdate,
+)
+from hub.asset.service import AssetService, WarrantyService
+from hub.deps import PrincipalDep, SessionDep
+from hub.kit.router import crud_router
+
+assets = AssetService()
+warranties = WarrantyService()
+
+router = APIRouter()
+asset_routes = crud_router(
+    assets,
+    prefix="/assets",
+    name="asset",
+    plural="assets",
+    tag="assets",
+    read=AssetRead,
+    create=AssetCreate,
+    update=AssetUpdate,
+    filters=AssetFilters,
+)
+
+
+@asset_routes.get(
+    "/{item_id}/warranties",
+    response_model=list[WarrantyRead],
+    operation_id="list_asset_warranties",
+    summary="Warranties of an asset, latest end first",
+)
+async def asset_warranties(
+    item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> list[WarrantyRead]:
+    await assets.get(session, principal, item_id)
+    items, _ = await warranties.list(
+        session, principal, WarrantyFilters(asset_id=item_id, sort="-ends_on", limit=1000)
+    )
+    return [WarrantyRead.model_validate(w) for w in items]
+
+
+router.include_router(asset_routes)
+router.include_router(
+    crud_router(
+        warranties,
+        prefix="/warranties",
+        name="warranty",
+        plural="warranties",
+        tag="assets",
+        read=WarrantyRead,
+        create=WarrantyCreate,
+        update=WarrantyUpdate,
+        filters=WarrantyFilters,
+    )
+)

@@ -1,0 +1,1 @@
+"""The audit trail: every change and every vendor action, secrets redacted."""

@@ -1,0 +1,77 @@
+"""Recording and reading audit events."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import Principal
+from hub.kit.time import utcnow
+from hub.models import AuditEvent
+from hub.models.enums import AuditAction
+
+REDACTED = "[redacted]"
+# Columns that never enter the audit trail in clear, whatever the model.
+SECRET_COLUMNS = frozenset({"support_pin_encrypted", "config_encrypted", "token_hash", "password_hash"})
+# Bookkeeping columns that say nothing about the change itself.
+_NOISE = frozenset({"created_at", "updated_at", "version"})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, uuid.UUID | date | datetime):
+        return str(value)
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The object's column values as JSON, with secret columns redacted."""
+    out: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        key = attr.key
+        if key in _NOISE:
+            continue
+        value = getattr(obj, key)
+        out[key] = (REDACTED if value is not None else None) if key in SECRET_COLUMNS else _jsonable(value)
+    return out
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def record(
+    session: AsyncSession,
+    principal: Principal,
+    action: AuditAction,
+    *,
+    subject_type: str,
+    subject_id: Any,
+    client_id: uuid.UUID | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        actor=principal.actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        client_id=client_id,
+        before=before,
+        after=after,
+        meta=meta or {},
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,1 @@
+"""Principals, API tokens and per-client scoping."""

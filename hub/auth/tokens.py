@@ -1,0 +1,100 @@
+"""API tokens: `hub_<8 hex id>_<43 chars secret>`, stored as SHA-256 only.
+
+A token carries 256 bits of randomness, so a fast hash is enough (no password
+stretching needed); the id part finds the row without scanning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import Principal
+from hub.errors import InvalidInput, NotFound, Unauthorized
+from hub.kit.time import utcnow
+from hub.models import ApiToken, Client
+from hub.models.enums import Role
+
+TOKEN_PREFIX = "hub_"
+# Writing last_used_at on every request would serialise all requests on SQLite's lock.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    row: ApiToken
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def split_token(token: str) -> str | None:
+    """The public prefix of a well-formed token, or None."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "hub" or len(parts[1]) != 8 or len(parts[2]) < 32:
+        return None
+    return f"{parts[0]}_{parts[1]}"
+
+
+async def issue_token(
+    session: AsyncSession,
+    *,
+    name: str,
+    role: Role,
+    client_id: uuid.UUID | None = None,
+    scopes: list[str] | None = None,
+) -> IssuedToken:
+    if not name.strip():
+        raise InvalidInput("name", "a token needs a name")
+    if (role is Role.client_viewer) != (client_id is not None):
+        raise InvalidInput("client", "a client_viewer token needs exactly one client; staff none")
+    if client_id is not None and await session.get(Client, client_id) is None:
+        raise NotFound("client not found")
+    prefix = f"{TOKEN_PREFIX}{secrets.token_hex(4)}"
+    token = f"{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiToken(
+        name=name.strip(),
+        prefix=prefix,
+        token_hash=_hash(token),
+        role=role,
+        client_id=client_id,
+        scopes=scopes or [],
+    )
+    session.add(row)
+    await session.flush()
+    return IssuedToken(token=token, row=row)
+
+
+async def authenticate(session: AsyncSession, token: str) -> Principal:
+    prefix = split_token(token)
+    if prefix is None:
+        raise Unauthorized("malformed API token")
+    row = (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+    if row is None or not hmac.compare_digest(row.token_hash, _hash(token)):
+        raise Unauthorized("invalid API token")
+    now = utcnow()
+    if row.revoked_at is not None:
+        raise Unauthorized("API token revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthorized("API token expired")
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return Principal(actor=f"token:{row.prefix}", role=row.role, client_id=row.client_id, token_id=row.id)
+
+
+async def revoke_token(session: AsyncSession, prefix: str) -> ApiToken:
+    row = (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no token with prefix {prefix}")
+    row.revoked_at = row.revoked_at or utcnow()
+    await session.flush()
+    return row

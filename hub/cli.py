@@ -1,0 +1,387 @@
+"""The `hub` command: noun-verb groups over the same services the API uses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.config import Settings, sync_database_url
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Vendor hub: the MSP's single point of contact with every vendor.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+export_app = typer.Typer(help="Export reports.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(export_app, name="export")
+
+err = Console(stderr=True)
+out = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def run_with_session(fn: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run `fn(session)` in one committed unit of work on a fresh engine."""
+    from hub.db import create_engine, make_sessionmaker, session_scope
+    from hub.kit.crypto import load_secret_box
+
+    settings = settings or _settings()
+
+    async def _run() -> T:
+        engine = create_engine(settings)
+        try:
+            async with session_scope(make_sessionmaker(engine, load_secret_box(settings))) as session:
+                return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_run())
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+# --- serve ------------------------------------------------------------------------------
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from hub.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (HUB_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (HUB_PORT)")] = None,
+) -> None:
+    """Serve the API (OpenAPI at /docs)."""
+    settings = _settings()
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the latest schema (safe to repeat)."""
+    from hub import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url, revision)
+    err.print(f"database at {revision}: {_redact_url(settings.resolved_database_url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Migrate down to REVISION ('base' empties the database)."""
+    from hub import migrate
+
+    migrate.downgrade(_settings().resolved_database_url, revision)
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    from hub import migrate
+
+    migrate.check(_settings().resolved_database_url)
+    err.print("models and migrations agree")
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+class RoleName(StrEnum):
+    admin = "admin"
+    technician = "technician"
+    client_viewer = "client_viewer"
+
+
+async def _client_id_by_slug(session: Any, slug: str) -> Any:
+    from sqlalchemy import select
+
+    from hub.models import Client
+
+    client_id = (await session.execute(select(Client.id).where(Client.slug == slug))).scalar_one_or_none()
+    if client_id is None:
+        fail(f"no client with slug '{slug}'")
+    return client_id
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="what the token is for")],
+    role: Annotated[RoleName, typer.Option(help="admin, technician or client_viewer")] = RoleName.admin,
+    client: Annotated[str | None, typer.Option(help="client slug (client_viewer only)")] = None,
+) -> None:
+    """Create an API token. The token is printed once, alone on the last line of stdout."""
+    from hub.auth.tokens import issue_token
+    from hub.errors import HubError
+    from hub.models.enums import Role
+
+    async def _create(session: Any) -> str:
+        client_id = await _client_id_by_slug(session, client) if client else None
+        issued = await issue_token(session, name=name, role=Role(role.value), client_id=client_id)
+        return issued.token
+
+    try:
+        token = run_with_session(_create)
+    except HubError as exc:
+        fail(exc.detail)
+    err.print("Store this token now: it cannot be shown again.")
+    print(token)
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: JsonOpt = False) -> None:
+    """List tokens (prefixes only; secrets are never stored)."""
+    from sqlalchemy import select
+
+    from hub.models import ApiToken
+
+    async def _list(session: Any) -> list[dict[str, Any]]:
+        rows = (await session.execute(select(ApiToken).order_by(ApiToken.created_at))).scalars()
+        return [
+            {
+                "prefix": t.prefix,
+                "name": t.name,
+                "role": t.role.value,
+                "client_id": str(t.client_id) if t.client_id else None,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in rows
+        ]
+
+    rows = run_with_session(_list)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("prefix", "name", "role", "created", "last used", "revoked")
+    for r in rows:
+        table.add_row(
+            r["prefix"],
+            r["name"],
+            r["role"],
+            r["created_at"][:16],
+            (r["last_used_at"] or "")[:16],
+            "yes" if r["revoked"] else "",
+        )
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(prefix: str) -> None:
+    """Revoke a token by its prefix (hub_xxxxxxxx)."""
+    from hub.auth.tokens import revoke_token
+    from hub.errors import HubError
+
+    try:
+        run_with_session(lambda s: revoke_token(s, prefix))
+    except HubError as exc:
+        fail(exc.detail)
+    err.print(f"revoked {prefix}")
+
+
+# --- export -----------------------------------------------------------------------------
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+@export_app.command("spend")
+def export_spend(
+    client: Annotated[str, typer.Option(help="client slug")],
+    format: Annotated[ExportFormat, typer.Option("--format", help="csv or json")] = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
+) -> None:
+    """Who do we pay for what, for one client, as CSV or JSON."""
+    from hub.auth.principal import SYSTEM
+    from hub.report.csv_export import spend_csv
+    from hub.report.service import spend_report
+
+    async def _report(session: Any) -> dict[str, Any]:
+        return await spend_report(session, SYSTEM, await _client_id_by_slug(session, client))
+
+    report = run_with_session(_report)
+    text = spend_csv(report) if format is ExportFormat.csv else json.dumps(report, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(report['lines'])} lines to {output}")
+    else:
+        sys.stdout.write(text)
+
+
+# --- demo and seed ------------------------------------------------------------------------
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+class Scale(StrEnum):
+    small = "small"
+    large = "large"
+
+
+@app.command()
+def seed(
+    scale: Annotated[
+        Scale,
+        typer.Option(
+            help="small: 50 clients; large: 2,000 clients, 30k subscriptions, 100k assets, 20k domains"
+        ),
+    ] = Scale.small,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fill the database with synthetic data (for benchmarks and trying things out)."""
+    import time
+
+    from hub import migrate
+    from hub.seed.generator import seed_database
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    started = time.perf_counter()
+    tasks: dict[str, Any] = {}
+    with progress_bar() as bar:
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        try:
+            summary = seed_database(
+                sync_database_url(settings.resolved_database_url), scale.value, progress=progress
+            )
+        except ValueError as exc:
+            fail(str(exc))
+    elapsed = time.perf_counter() - started
+    result = {**_asdict(summary), "seconds": round(elapsed, 2)}
+    if as_json:
+        print(json.dumps(result))
+    else:
+        err.print(
+            f"seeded ({scale.value}) in {elapsed:.1f} s: "
+            + ", ".join(f"{k}={v}" for k, v in result.items() if k != "seconds")
+        )
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else dict(obj)
+
+
+DEMO_TOKEN_FILE = "demo-admin-token"
+
+
+def ensure_demo_token(settings: Settings) -> str:
+    """The local admin token `make run` prints: reused while valid, so running it again
+    does not pile up tokens. Kept in the data directory with mode 0600."""
+    from hub.auth.tokens import authenticate, issue_token
+    from hub.errors import HubError
+    from hub.models.enums import Role
+
+    path = settings.data_dir / DEMO_TOKEN_FILE
+
+    async def _ensure(session: Any) -> str:
+        if path.exists():
+            token = path.read_text().strip()
+            try:
+                await authenticate(session, token)
+                return token
+            except HubError:
+                pass
+        issued = await issue_token(session, name="demo admin (make run)", role=Role.admin)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(issued.token + "\n")
+        return issued.token
+
+    return run_with_session(_ensure, settings)
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Migrate, load the demo dataset (safe to repeat: nothing is duplicated or
+    overwritten) and serve it."""
+    from hub import migrate
+    from hub.demo.dataset import load_demo
+
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url)
+    summary = run_with_session(load_demo, settings)
+    token = ensure_demo_token(settings)
+    host, port = host or settings.host, port or settings.port
+    err.print(f"demo data: {', '.join(f'{k}={v}' for k, v in _asdict(summary).items())}")
+    err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
+    err.print("  Admin token (Authorization: Bearer ...):")
+    print(token, flush=True)
+    if serve_after:
+        _serve(settings, host, port)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

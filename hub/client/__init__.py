@@ -1,0 +1,1 @@
+"""Clients (the MSP's customers) and their contacts."""

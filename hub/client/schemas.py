@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import EmailStr, Field, model_validator
+
+from hub.kit.crud import ListParams
+from hub.kit.fields import CurrencyCode, LongText, Name, Slug, TimeZoneName
+from hub.kit.schema import Input, Output, UpdateInput
+from hub.models.enums import ClientStatus, ContactRole, ServiceTier
+
+
+class ClientCreate(Input):
+    name: Name
+    slug: Slug
+    status: ClientStatus = ClientStatus.active
+    tier: ServiceTier = ServiceTier.good
+    timezone: TimeZoneName = "Europe/Rome"
+    default_currency: CurrencyCode = "EUR"
+    owner_user_id: uuid.UUID | None = None
+    notes: LongText = ""
+
+    @model_validator(mode="after")
+    def _not_archived(self) -> ClientCreate:
+        if self.status is ClientStatus.archived:
+            raise ValueError("a client cannot be created archived")
+        return self
+
+
+class ClientUpdate(UpdateInput):
+    name: Name | None = None
+    slug: Slug | None = None
+    status: ClientStatus | None = Field(None, description="archive with DELETE, not here")
+    tier: ServiceTier | None = None
+    timezone: TimeZoneName | None = None
+    default_currency: CurrencyCode | None = None
+    owner_user_id: uuid.UUID | None = None
+    notes: LongText | None = None
+
+
+class ClientRead(Output):
+    id: uuid.UUID
+    name: str
+    slug: str
+    status: ClientStatus
+    tier: ServiceTier
+    timezone: str
+    default_currency: str
+    owner_user_id: uuid.UUID | None
+    notes: str
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ClientFilters(ListParams):
+    status: ClientStatus | None = None
+    tier: ServiceTier | None = None
+    q: str | None = Field(None, max_length=100, description="search in name and slug")
+    include_archived: bool = False
+
+
+class ContactCreate(Input):
+    client_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    name: Name
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")
+    roles: list[ContactRole] = Field(default_factory=list)
+    escalation_level: int | None = Field(None, ge=1, le=9)
+    notes: LongText = ""
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> ContactCreate:
+        if (self.client_id is None) == (self.vendor_id is None):
+            raise ValueError("set exactly one of client_id (a client's person) or vendor_id")
+        return self
+
+
+class ContactUpdate(UpdateInput):
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")
+    roles: list[ContactRole] | None = None
+    escalation_level: int | None = Field(None, ge=1, le=9)
+    notes: LongText | None = None
+
+
+class ContactRead(Output):
+    id: uuid.UUID
+    client_id: uuid.UUID | None
+    vendor_id: uuid.UUID | None
+    name: str
+    email: str | None
+    phone: str | None
+    roles: list[str]
+    escalation_level: int | None
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ContactFilters(ListParams):
+    client_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    role: ContactRole | None = None
+    q: str | None = Field(None, max_length=100)

@@ -1,0 +1,92 @@
+"""Database engine and sessions.
+
+Only the request (through `get_session`), a job, or a CLI command (through
+`session_scope`) commits; services flush and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hub.config import Settings
+from hub.kit.crypto import SecretBox
+
+
+def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
+    url = url or settings.resolved_database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
+        configure_sqlite(engine.sync_engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL (readers never block the writer), enforced foreign keys, a busy timeout, and
+    transactions that start with BEGIN (pysqlite's own implicit handling is bypassed so
+    SQLAlchemy controls transaction boundaries; see the SQLAlchemy SQLite docs)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.info.get("sqlite_begin", "BEGIN"))
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, secret_box: SecretBox | None = None
+) -> async_sessionmaker[AsyncSession]:
+    # The secret box rides in session.info so that services, jobs and CLI commands reach
+    # the one the process was configured with, without a global.
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={"secret_box": secret_box}
+    )
+
+
+def secret_box(session: AsyncSession) -> SecretBox:
+    box = session.info.get("secret_box")
+    if box is None:
+        raise RuntimeError("this session was made without a secret box")
+    return box  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A unit of work for jobs and CLI commands: commit on success, roll back on error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise

@@ -1,0 +1,1 @@
+"""Internet domains of clients and the TLS endpoints the hub watches."""

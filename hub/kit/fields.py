@@ -1,0 +1,93 @@
+"""Validated field types shared by the request schemas. Each raises ValueError with a
+message that ends up, with the field name, in the 422 problem response."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+from zoneinfo import ZoneInfo, available_timezones
+
+import idna
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from hub.kit.money import format_amount, validate_amount, validate_currency
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+
+
+def _reject_float_noise(value: object) -> object:
+    # Reject NaN/Infinity spelled as strings and booleans (which Python treats as ints).
+    if isinstance(value, bool):
+        raise ValueError("amount must be a number, not a boolean")
+    return value
+
+
+def normalise_domain(value: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    if not name:
+        raise ValueError("domain name is empty")
+    try:
+        ascii_name = idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"not a valid domain name: {exc}") from None
+    labels = ascii_name.split(".")
+    if len(labels) < 2:
+        raise ValueError("a domain name needs at least two labels (example.com)")
+    if len(ascii_name) > 253:
+        raise ValueError("domain name longer than 253 characters")
+    if labels[-1].isdigit():
+        raise ValueError("the top-level label cannot be numeric")
+    return ascii_name
+
+
+def _validate_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError(f"'{value}' is not an IANA time zone (e.g. Europe/Rome)")
+    ZoneInfo(value)
+    return value
+
+
+_TZ_CACHE: set[str] = set()
+
+
+def _timezones() -> set[str]:
+    if not _TZ_CACHE:
+        _TZ_CACHE.update(available_timezones())
+    return _TZ_CACHE
+
+
+def _validate_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("use 1-80 lower-case letters, digits and inner hyphens")
+    return value
+
+
+def domain_to_unicode(name: str) -> str:
+    try:
+        return idna.decode(name)
+    except idna.IDNAError:
+        return name
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_reject_float_noise),
+    AfterValidator(validate_amount),
+    PlainSerializer(format_amount, return_type=str, when_used="json"),
+    Field(description="Decimal amount as a string (up to 4 decimal places); never a float"),
+]
+NonNegativeAmount = Annotated[Amount, Field(ge=0)]
+CurrencyCode = Annotated[
+    str, AfterValidator(validate_currency), Field(description="ISO 4217 code", examples=["EUR"])
+]
+DomainName = Annotated[
+    str,
+    AfterValidator(normalise_domain),
+    Field(max_length=300, description="Domain name; stored as its IDNA A-label"),
+]
+TimeZoneName = Annotated[str, AfterValidator(_validate_timezone)]
+Slug = Annotated[str, AfterValidator(_validate_slug)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(max_length=300)]
+LongText = Annotated[str, Field(max_length=20_000)]

@@ -1,0 +1,37 @@
+"""All ORM models. Import from here so the metadata is complete."""
+
+from hub.models.asset import Asset, Warranty
+from hub.models.audit import AuditEvent
+from hub.models.auth import ApiToken, User
+from hub.models.base import Base
+from hub.models.case import CaseEvent, VendorCase
+from hub.models.check import Check, CheckRun
+from hub.models.client import Client, Contact
+from hub.models.domain import Domain, Endpoint
+from hub.models.renewal import Notice, Renewal
+from hub.models.subscription import Subscription, SubscriptionTerm
+from hub.models.vendor import Connection, Vendor, VendorAccount
+
+__all__ = [
+    "ApiToken",
+    "Asset",
+    "AuditEvent",
+    "Base",
+    "CaseEvent",
+    "Check",
+    "CheckRun",
+    "Client",
+    "Connection",
+    "Contact",
+    "Domain",
+    "Endpoint",
+    "Notice",
+    "Renewal",
+    "Subscription",
+    "SubscriptionTerm",
+    "User",
+    "Vendor",
+    "VendorAccount",
+    "VendorCase",
+    "Warranty",
+]

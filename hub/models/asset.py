@@ -1,0 +1,62 @@
+"""Asset (a device at a client) and Warranty (an entitlement on an asset)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, Entity, str_enum
+from hub.models.enums import AssetKind, RecordSource, WarrantySource
+
+
+class Asset(Entity, Base):
+    __tablename__ = "assets"
+    __table_args__ = (
+        # A serial identifies one device of one manufacturer, whoever owns it now.
+        UniqueConstraint("manufacturer", "serial"),
+        UniqueConstraint("connection_id", "external_id"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[AssetKind] = mapped_column(str_enum(AssetKind, "asset_kind"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    manufacturer: Mapped[str] = mapped_column(String(120))
+    model: Mapped[str | None] = mapped_column(String(200))
+    serial: Mapped[str | None] = mapped_column(String(120))
+    firmware_version: Mapped[str | None] = mapped_column(String(80))
+    management_address: Mapped[str | None] = mapped_column(String(300))
+    # The support contract covering this device, if any.
+    vendor_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    location: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[RecordSource] = mapped_column(
+        str_enum(RecordSource, "record_source"), default=RecordSource.manual
+    )
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    last_synced_at: Mapped[datetime | None]
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Warranty(Entity, Base):
+    __tablename__ = "warranties"
+    __table_args__ = (
+        UniqueConstraint("asset_id", "level", "starts_on"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    # Denormalised from the asset for scoping and the upcoming-renewals report.
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    level: Mapped[str] = mapped_column(String(120))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date] = mapped_column(index=True)
+    source: Mapped[WarrantySource] = mapped_column(
+        str_enum(WarrantySource, "warranty_source"), default=WarrantySource.manual
+    )
+    last_checked_at: Mapped[datetime | None]
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,54 @@
+"""Domain (an internet domain of a client) and Endpoint (a TLS endpoint to watch)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, Entity, str_enum
+from hub.models.enums import MailProvider, TlsMode
+
+
+class Domain(Entity, Base):
+    __tablename__ = "domains"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    # Stored as the lower-case IDNA A-label (xn--...), the form DNS and RDAP use.
+    name: Mapped[str] = mapped_column(String(253), unique=True)
+    registrar_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    dns_host_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    mail_host_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor_accounts.id", ondelete="RESTRICT"), index=True
+    )
+    expires_on: Mapped[date | None] = mapped_column(index=True)
+    expiry_checked_at: Mapped[datetime | None]
+    expected_mail_provider: Mapped[MailProvider] = mapped_column(
+        str_enum(MailProvider, "mail_provider"), default=MailProvider.other
+    )
+    dkim_selectors: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Endpoint(Entity, Base):
+    __tablename__ = "endpoints"
+    __table_args__ = (
+        UniqueConstraint("client_id", "host", "port"),
+        CheckConstraint("port >= 1 AND port <= 65535", name="port_range"),
+    )
+
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    domain_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("domains.id", ondelete="RESTRICT"), index=True
+    )
+    host: Mapped[str] = mapped_column(String(253))
+    port: Mapped[int] = mapped_column(default=443)
+    sni: Mapped[str | None] = mapped_column(String(253))
+    tls_mode: Mapped[TlsMode] = mapped_column(str_enum(TlsMode, "tls_mode"), default=TlsMode.direct)
+    expires_on: Mapped[date | None] = mapped_column(index=True)
+    last_checked_at: Mapped[datetime | None]

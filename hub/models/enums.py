@@ -1,0 +1,227 @@
+"""Enumerations of the domain model (stored as their values)."""
+
+from __future__ import annotations
+
+import enum
+
+from hub.kit.money import BillingPeriod
+
+__all__ = ["BillingPeriod"]
+
+
+class ClientStatus(enum.StrEnum):
+    onboarding = "onboarding"
+    active = "active"
+    archived = "archived"
+
+
+class ServiceTier(enum.StrEnum):
+    good = "good"
+    better = "better"
+    best = "best"
+
+
+class ContactRole(enum.StrEnum):
+    primary = "primary"
+    billing = "billing"
+    technical = "technical"
+    authorised_requester = "authorised_requester"
+    account_manager = "account_manager"
+    support = "support"
+    escalation = "escalation"
+
+
+class VendorCategory(enum.StrEnum):
+    isp = "isp"
+    mail_hosting = "mail_hosting"
+    dns_hosting = "dns_hosting"
+    registrar = "registrar"
+    firewall = "firewall"
+    antivirus = "antivirus"
+    printer = "printer"
+    hardware = "hardware"
+    telephony = "telephony"
+    software = "software"
+    backup = "backup"
+    cloud = "cloud"
+    distributor = "distributor"
+    other = "other"
+
+
+class SupportChannelKind(enum.StrEnum):
+    phone = "phone"
+    email = "email"
+    portal = "portal"
+    api = "api"
+
+
+class ConnectionScope(enum.StrEnum):
+    msp = "msp"
+    client = "client"
+
+
+class ConnectionHealth(enum.StrEnum):
+    unknown = "unknown"
+    ok = "ok"
+    degraded = "degraded"
+    needs_reauth = "needs_reauth"
+    misconfigured = "misconfigured"
+
+
+class SubscriptionKind(enum.StrEnum):
+    licence = "licence"
+    plan = "plan"
+    line = "line"
+    contract = "contract"
+    support = "support"
+    domain_registration = "domain_registration"
+    hosting = "hosting"
+    rental = "rental"
+    other = "other"
+
+
+class Payer(enum.StrEnum):
+    client_direct = "client_direct"
+    msp_resold = "msp_resold"
+    msp_included = "msp_included"
+
+
+class RenewalType(enum.StrEnum):
+    none = "none"
+    manual = "manual"
+    auto_vendor = "auto_vendor"
+    auto_hub = "auto_hub"
+
+
+class SubscriptionStatus(enum.StrEnum):
+    active = "active"
+    cancelled = "cancelled"
+
+
+class RecordSource(enum.StrEnum):
+    manual = "manual"
+    connection = "connection"
+    import_ = "import"
+
+
+class TermRenewedBy(enum.StrEnum):
+    initial = "initial"
+    manual = "manual"
+    auto_vendor = "auto_vendor"
+    auto_hub = "auto_hub"
+    sync = "sync"
+
+
+class AssetKind(enum.StrEnum):
+    firewall = "firewall"
+    printer = "printer"
+    server = "server"
+    switch = "switch"
+    ap = "ap"
+    nas = "nas"
+    workstation = "workstation"
+    ups = "ups"
+    pbx = "pbx"
+    other = "other"
+
+
+class WarrantySource(enum.StrEnum):
+    manual = "manual"
+    adapter = "adapter"
+
+
+class MailProvider(enum.StrEnum):
+    microsoft365 = "microsoft365"
+    google_workspace = "google_workspace"
+    other = "other"
+    none = "none"
+
+
+class TlsMode(enum.StrEnum):
+    direct = "direct"
+    smtp_starttls = "smtp_starttls"
+    imap_starttls = "imap_starttls"
+    pop3_starttls = "pop3_starttls"
+
+
+class CheckStatus(enum.StrEnum):
+    pending = "pending"
+    ok = "ok"
+    warn = "warn"
+    fail = "fail"
+    unknown = "unknown"
+
+
+class CheckTarget(enum.StrEnum):
+    domain = "domain"
+    endpoint = "endpoint"
+    asset = "asset"
+    ip = "ip"
+
+
+class RenewalState(enum.StrEnum):
+    planned = "planned"
+    awaiting_approval = "awaiting_approval"
+    approved = "approved"
+    submitting = "submitting"
+    confirmed = "confirmed"
+    rejected = "rejected"
+    unknown = "unknown"
+    reconciling = "reconciling"
+    escalated = "escalated"
+    declined = "declined"
+
+
+class NoticeChannel(enum.StrEnum):
+    email = "email"
+    webhook = "webhook"
+    digest = "digest"
+
+
+class CaseSeverity(enum.StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+
+class CaseStatus(enum.StrEnum):
+    draft = "draft"
+    open = "open"
+    waiting_vendor = "waiting_vendor"
+    waiting_client = "waiting_client"
+    resolved = "resolved"
+    closed = "closed"
+
+
+class CaseChannel(enum.StrEnum):
+    api = "api"
+    email = "email"
+    phone = "phone"
+    portal = "portal"
+
+
+class CaseEventKind(enum.StrEnum):
+    note = "note"
+    email_out = "email_out"
+    email_in = "email_in"
+    status_change = "status_change"
+    escalation = "escalation"
+    time_spent = "time_spent"
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    technician = "technician"
+    client_viewer = "client_viewer"
+
+
+class AuditAction(enum.StrEnum):
+    create = "create"
+    update = "update"
+    delete = "delete"
+    archive = "archive"
+    restore = "restore"
+    reveal_secret = "reveal_secret"
+    import_ = "import"
+    vendor_action = "vendor_action"

@@ -1,0 +1,57 @@
+"""Renewal (one renewal of one subscription term) and Notice (an alert sent once per
+subject and threshold)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models.base import Base, BigIntPk, Entity, money_column, str_enum
+from hub.models.enums import NoticeChannel, RenewalState
+
+
+class Renewal(Entity, Base):
+    __tablename__ = "renewals"
+    # At most one renewal per subscription term: the database, not the code, says so.
+    __table_args__ = (UniqueConstraint("subscription_id", "term_ends_on"),)
+
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="RESTRICT"))
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
+    term_ends_on: Mapped[date]
+    state: Mapped[RenewalState] = mapped_column(
+        str_enum(RenewalState, "renewal_state"), default=RenewalState.planned, index=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    vendor_order_ref: Mapped[str | None] = mapped_column(String(200))
+    quoted_price: Mapped[Decimal | None] = money_column(nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+
+
+class Notice(BigIntPk, Base):
+    __tablename__ = "notices"
+    # Each reminder goes once: a retry or a catch-up after downtime hits this constraint.
+    __table_args__ = (UniqueConstraint("subject_type", "subject_id", "threshold"),)
+
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    threshold: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[NoticeChannel] = mapped_column(str_enum(NoticeChannel, "notice_channel"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]

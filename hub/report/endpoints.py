@@ -1,0 +1,118 @@
+import uuid
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from hub.deps import PrincipalDep, SessionDep
+from hub.report import service
+from hub.report.csv_export import spend_csv, upcoming_csv
+from hub.report.schemas import SpendReport, UpcomingPage
+
+router = APIRouter(tags=["reports"])
+CSV = "text/csv; charset=utf-8"
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class UpcomingKind(StrEnum):
+    subscription = "subscription"
+    warranty = "warranty"
+    domain = "domain"
+    endpoint = "endpoint"
+
+
+def wants_csv(request: Request, fmt: Format | None) -> bool:
+    if fmt is not None:
+        return fmt is Format.csv
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def _json(body: object) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+_CSV_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with Accept: text/csv or format=csv"}
+}
+
+
+@router.get(
+    "/clients/{client_id}/spend",
+    response_model=SpendReport,
+    operation_id="get_client_spend",
+    summary="Who do we pay for what: every vendor, service and cost of one client",
+    responses=_CSV_DOC,
+)
+async def client_spend(
+    client_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    format: Annotated[Format | None, Query()] = None,
+) -> Response:
+    report = await service.spend_report(session, principal, client_id)
+    if wants_csv(request, format):
+        name = f"spend-{report['client']['slug']}.csv"
+        return Response(
+            spend_csv(report),
+            media_type=CSV,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return _json(report)
+
+
+@router.get(
+    "/renewals/upcoming",
+    response_model=UpcomingPage,
+    operation_id="list_upcoming_renewals",
+    summary="Subscriptions, warranties, domains and certificates ending soon, soonest first",
+    responses=_CSV_DOC,
+)
+async def upcoming_renewals(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
+    lapsed_days: Annotated[int, Query(ge=0, le=3650, description="also what ended up to N days ago")] = 0,
+    kind: Annotated[list[UpcomingKind] | None, Query()] = None,
+    client_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    format: Annotated[Format | None, Query()] = None,
+) -> Response:
+    kinds = {k.value for k in kind} if kind else None
+    if wants_csv(request, format):
+        # A spreadsheet wants the whole window, not a page.
+        items, _ = await service.upcoming(
+            session,
+            principal,
+            within_days=within_days,
+            lapsed_days=lapsed_days,
+            kinds=kinds,
+            client_id=client_id,
+            limit=None,
+        )
+        return Response(
+            upcoming_csv(items),
+            media_type=CSV,
+            headers={"Content-Disposition": 'attachment; filename="upcoming-renewals.csv"'},
+        )
+    items, total = await service.upcoming(
+        session,
+        principal,
+        within_days=within_days,
+        lapsed_days=lapsed_days,
+        kinds=kinds,
+        client_id=client_id,
+        limit=limit,
+        offset=offset,
+    )
+    return _json(
+        {"items": items, "total": total, "limit": limit, "offset": offset, "within_days": within_days}
+    )

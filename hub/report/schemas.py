@@ -1,0 +1,103 @@
+"""Response shapes of the reports, for the OpenAPI document. The endpoints build the JSON
+directly (hot paths); tests check the two agree."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Ref(BaseModel):
+    id: str
+    name: str
+
+
+class VendorRef(Ref):
+    category: str
+
+
+class AccountRef(BaseModel):
+    id: str
+    account_number: str
+
+
+class ClientRef(BaseModel):
+    id: str
+    name: str
+    slug: str
+
+
+class ClientSummary(ClientRef):
+    tier: str
+    status: str
+    default_currency: str
+    timezone: str
+
+
+class SpendLine(BaseModel):
+    vendor: VendorRef
+    account: AccountRef
+    subscription_id: str
+    product: str
+    sku: str | None
+    kind: str
+    category: str
+    quantity: int
+    unit_cost: str
+    currency: str
+    billing_period: str
+    period_cost: str
+    monthly: str
+    yearly: str
+    client_unit_price: str | None
+    client_period_price: str | None
+    client_monthly: str | None
+    payer: str
+    starts_on: str
+    ends_on: str | None
+    cancel_by: str | None
+    notice_days: int
+    renewal_type: str
+    lapsed: bool
+
+
+class SpendTotal(BaseModel):
+    currency: str
+    lines: int
+    monthly: str
+    yearly: str
+    client_monthly: str
+    by_payer: dict[str, str]
+    by_category: dict[str, str]
+
+
+class SpendReport(BaseModel):
+    client: ClientSummary
+    as_of: str
+    lines: list[SpendLine]
+    totals: list[SpendTotal]
+
+
+class UpcomingItem(BaseModel):
+    kind: str
+    id: str
+    ends_on: str
+    days_left: int
+    client: ClientRef
+    vendor: Ref | None
+    title: str
+    category: str | None
+    cost: str | None
+    currency: str | None
+    billing_period: str | None
+    monthly: str | None
+    payer: str | None
+    renewal_type: str | None
+    cancel_by: str | None
+
+
+class UpcomingPage(BaseModel):
+    items: list[UpcomingItem]
+    total: int
+    limit: int
+    offset: int
+    within_days: int

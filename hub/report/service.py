@@ -1,0 +1,258 @@
+"""Queries behind the reports. Plain column selects, not ORM entities: these are the
+hot read paths and need no identity map."""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import Principal, ensure_client_access
+from hub.errors import NotFound
+from hub.kit.money import format_amount, monthly
+from hub.kit.time import today as current_day
+from hub.models import (
+    Asset,
+    Client,
+    Domain,
+    Endpoint,
+    Subscription,
+    Vendor,
+    VendorAccount,
+    Warranty,
+)
+from hub.models.enums import ClientStatus, SubscriptionStatus
+from hub.renewal.engine import cancel_by
+from hub.report.engine import SpendRow, spend_line, spend_totals
+
+_SPEND_COLUMNS = (
+    Subscription.id,
+    Subscription.product,
+    Subscription.sku,
+    Subscription.kind,
+    Subscription.category,
+    Subscription.quantity,
+    Subscription.unit_cost,
+    Subscription.client_unit_price,
+    Subscription.currency,
+    Subscription.billing_period,
+    Subscription.payer,
+    Subscription.starts_on,
+    Subscription.ends_on,
+    Subscription.renewal_type,
+    Subscription.notice_days,
+    VendorAccount.id,
+    VendorAccount.account_number,
+    Vendor.id,
+    Vendor.name,
+    Vendor.category,
+)
+
+
+def client_summary(client: Client) -> dict[str, Any]:
+    return {
+        "id": str(client.id),
+        "name": client.name,
+        "slug": client.slug,
+        "tier": client.tier.value,
+        "status": client.status.value,
+        "default_currency": client.default_currency,
+        "timezone": client.timezone,
+    }
+
+
+async def spend_report(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, today: date | None = None
+) -> dict[str, Any]:
+    client = await session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"client {client_id} not found")
+    ensure_client_access(principal, client.id, "client")
+    stmt = (
+        select(*_SPEND_COLUMNS)
+        .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
+        .join(Vendor, Vendor.id == VendorAccount.vendor_id)
+        .where(Subscription.client_id == client_id, Subscription.status == SubscriptionStatus.active)
+        .order_by(Vendor.name, Subscription.product, Subscription.id)
+    )
+    day = today or current_day()
+    rows = (await session.execute(stmt)).all()
+    lines = [spend_line(SpendRow(*row), day) for row in rows]  # type: ignore[call-arg]
+    return {
+        "client": client_summary(client),
+        "as_of": day.isoformat(),
+        "lines": lines,
+        "totals": spend_totals(lines),
+    }
+
+
+# --- what ends soon -------------------------------------------------------------------
+
+
+def _window(stmt: Select[Any], column: Any, start: date, end: date) -> Select[Any]:
+    return stmt.where(column >= start, column <= end)
+
+
+def _sources(principal: Principal, client_id: uuid.UUID | None) -> dict[str, tuple[Any, Any]]:
+    """Per kind: a select of its rows (ordered by its end column) and that column."""
+    active_client = Client.status != ClientStatus.archived
+    client_cols = (
+        Client.id.label("client_id"),
+        Client.name.label("client_name"),
+        Client.slug.label("client_slug"),
+    )
+    subs = (
+        select(
+            Subscription.id,
+            Subscription.ends_on.label("ends_on"),
+            *client_cols,
+            Vendor.id.label("vendor_id"),
+            Vendor.name.label("vendor_name"),
+            Subscription.product,
+            Subscription.category,
+            Subscription.quantity,
+            Subscription.unit_cost,
+            Subscription.currency,
+            Subscription.billing_period,
+            Subscription.payer,
+            Subscription.renewal_type,
+            Subscription.notice_days,
+        )
+        .join(Client, Client.id == Subscription.client_id)
+        .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
+        .join(Vendor, Vendor.id == VendorAccount.vendor_id)
+        .where(active_client, Subscription.status == SubscriptionStatus.active)
+    )
+    warranties = (
+        select(
+            Warranty.id,
+            Warranty.ends_on.label("ends_on"),
+            *client_cols,
+            Warranty.level,
+            Asset.id.label("asset_id"),
+            Asset.name.label("asset_name"),
+            Asset.manufacturer,
+            Asset.model,
+            Asset.serial,
+        )
+        .join(Client, Client.id == Warranty.client_id)
+        .join(Asset, Asset.id == Warranty.asset_id)
+        .where(active_client)
+    )
+    domains = (
+        select(
+            Domain.id,
+            Domain.expires_on.label("ends_on"),
+            *client_cols,
+            Domain.name,
+            Vendor.id.label("vendor_id"),
+            Vendor.name.label("vendor_name"),
+        )
+        .join(Client, Client.id == Domain.client_id)
+        .outerjoin(VendorAccount, VendorAccount.id == Domain.registrar_account_id)
+        .outerjoin(Vendor, Vendor.id == VendorAccount.vendor_id)
+        .where(active_client)
+    )
+    endpoints = (
+        select(Endpoint.id, Endpoint.expires_on.label("ends_on"), *client_cols, Endpoint.host, Endpoint.port)
+        .join(Client, Client.id == Endpoint.client_id)
+        .where(active_client)
+    )
+    out = {
+        "subscription": (subs, Subscription.ends_on),
+        "warranty": (warranties, Warranty.ends_on),
+        "domain": (domains, Domain.expires_on),
+        "endpoint": (endpoints, Endpoint.expires_on),
+    }
+    scope = principal.client_id or client_id
+    if scope is not None:
+        out = {k: (stmt.where(Client.id == scope), col) for k, (stmt, col) in out.items()}
+    return out
+
+
+def _item(kind: str, row: Any, day: date) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "kind": kind,
+        "id": str(row.id),
+        "ends_on": row.ends_on.isoformat(),
+        "days_left": (row.ends_on - day).days,
+        "client": {"id": str(row.client_id), "name": row.client_name, "slug": row.client_slug},
+        "vendor": None,
+        "title": "",
+        "category": None,
+        "cost": None,
+        "currency": None,
+        "billing_period": None,
+        "monthly": None,
+        "payer": None,
+        "renewal_type": None,
+        "cancel_by": None,
+    }
+    if kind == "subscription":
+        cost = row.unit_cost * row.quantity
+        item.update(
+            vendor={"id": str(row.vendor_id), "name": row.vendor_name},
+            title=row.product,
+            category=row.category.value,
+            cost=format_amount(cost),
+            currency=row.currency,
+            billing_period=row.billing_period.value,
+            monthly=format_amount(monthly(cost, row.billing_period)),
+            payer=row.payer.value,
+            renewal_type=row.renewal_type.value,
+            cancel_by=cancel_by(row.ends_on, row.notice_days).isoformat(),  # type: ignore[union-attr]
+        )
+    elif kind == "warranty":
+        serial = f" (serial {row.serial})" if row.serial else ""
+        item.update(
+            title=f"{row.level}: {row.asset_name}, {row.manufacturer} {row.model or ''}".strip() + serial,
+            category="warranty",
+        )
+    elif kind == "domain":
+        item.update(
+            title=row.name,
+            category="domain",
+            vendor={"id": str(row.vendor_id), "name": row.vendor_name} if row.vendor_id else None,
+        )
+    else:
+        item.update(title=f"TLS certificate {row.host}:{row.port}", category="certificate")
+    return item
+
+
+async def upcoming(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    within_days: int,
+    lapsed_days: int = 0,
+    kinds: set[str] | None = None,
+    client_id: uuid.UUID | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+    today: date | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Everything ending in [today - lapsed_days, today + within_days], soonest first.
+
+    Each kind is read in end order with LIMIT offset+limit and the four streams are
+    merged, so a page costs four index range scans, not a sort of the whole window.
+    """
+    day = today or current_day()
+    start, end = day - timedelta(days=lapsed_days), day + timedelta(days=within_days)
+    streams, total = [], 0
+    for kind, (stmt, column) in _sources(principal, client_id).items():
+        if kinds and kind not in kinds:
+            continue
+        windowed = _window(stmt, column, start, end)
+        total += (await session.execute(select(func.count()).select_from(windowed.subquery()))).scalar_one()
+        ordered = windowed.order_by(column, stmt.selected_columns[0])
+        if limit is not None:
+            ordered = ordered.limit(offset + limit)
+        rows = (await session.execute(ordered)).all()
+        streams.append([((r.ends_on, kind, str(r.id)), kind, r) for r in rows])
+    merged = heapq.merge(*streams, key=lambda t: t[0])
+    page = list(merged)[offset : None if limit is None else offset + limit]
+    return [_item(kind, row, day) for _, kind, row in page], int(total)

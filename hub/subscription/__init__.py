@@ -1,0 +1,1 @@
+"""Subscriptions (anything paid for) and their term history."""

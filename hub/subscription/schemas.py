@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+
+from hub.kit.crud import ListParams
+from hub.kit.fields import Amount, CurrencyCode, LongText, NonNegativeAmount
+from hub.kit.money import BillingPeriod, monthly, yearly
+from hub.kit.schema import Input, Output, UpdateInput
+from hub.models.enums import (
+    Payer,
+    RecordSource,
+    RenewalType,
+    SubscriptionKind,
+    SubscriptionStatus,
+    TermRenewedBy,
+    VendorCategory,
+)
+from hub.renewal.engine import cancel_by
+
+Quantity = int
+Product = str
+
+
+class RenewalPolicy(BaseModel):
+    """Limits the automatic renewal works within (used by the renewal executor)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lead_days: int | None = Field(None, ge=0, le=365, description="order this many days before the end")
+    max_price_increase_pct: Decimal | None = Field(None, ge=0, le=1000)
+    approval_above: NonNegativeAmount | None = Field(None, description="ask an admin above this term cost")
+
+
+def _check_dates(starts_on: date | None, ends_on: date | None) -> None:
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        raise ValueError("ends_on must not be before starts_on")
+
+
+class SubscriptionCreate(Input):
+    vendor_account_id: uuid.UUID
+    category: VendorCategory | None = Field(None, description="defaults to the vendor's category")
+    kind: SubscriptionKind = SubscriptionKind.licence
+    product: Product = Field(min_length=1, max_length=300)
+    sku: str | None = Field(None, max_length=120)
+    quantity: Quantity = Field(1, ge=0, le=1_000_000)
+    unit_cost: NonNegativeAmount = Field(description="cost of one unit for one billing period")
+    client_unit_price: NonNegativeAmount | None = Field(
+        None, description="what the client is billed per unit and period"
+    )
+    currency: CurrencyCode | None = Field(None, description="defaults to the client's currency")
+    billing_period: BillingPeriod
+    payer: Payer
+    starts_on: date
+    ends_on: date | None = Field(None, description="end of the current term; null for rolling")
+    renewal_type: RenewalType = RenewalType.manual
+    notice_days: int = Field(0, ge=0, le=3650)
+    renewal_policy: RenewalPolicy = Field(default_factory=RenewalPolicy)
+    notes: LongText = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> SubscriptionCreate:
+        _check_dates(self.starts_on, self.ends_on)
+        return self
+
+
+class SubscriptionUpdate(UpdateInput):
+    """Corrects the current term; to record a renewal, add a term instead."""
+
+    category: VendorCategory | None = None
+    kind: SubscriptionKind | None = None
+    product: Product | None = Field(None, min_length=1, max_length=300)
+    sku: str | None = Field(None, max_length=120)
+    quantity: Quantity | None = Field(None, ge=0, le=1_000_000)
+    unit_cost: NonNegativeAmount | None = None
+    client_unit_price: NonNegativeAmount | None = None
+    currency: CurrencyCode | None = None
+    billing_period: BillingPeriod | None = None
+    payer: Payer | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    renewal_type: RenewalType | None = None
+    notice_days: int | None = Field(None, ge=0, le=3650)
+    renewal_policy: RenewalPolicy | None = None
+    status: SubscriptionStatus | None = None
+    notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> SubscriptionUpdate:
+        _check_dates(self.starts_on, self.ends_on)
+        return self
+
+
+class SubscriptionRead(Output):
+    id: uuid.UUID
+    client_id: uuid.UUID
+    vendor_account_id: uuid.UUID
+    category: VendorCategory
+    kind: SubscriptionKind
+    product: str
+    sku: str | None
+    quantity: int
+    unit_cost: Amount
+    client_unit_price: Amount | None
+    currency: str
+    billing_period: BillingPeriod
+    payer: Payer
+    starts_on: date
+    ends_on: date | None
+    renewal_type: RenewalType
+    notice_days: int
+    renewal_policy: dict[str, Any]
+    status: SubscriptionStatus
+    cancelled_at: datetime | None
+    source: RecordSource
+    external_id: str | None
+    last_synced_at: datetime | None
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def period_cost(self) -> Amount:
+        return self.unit_cost * self.quantity
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def monthly(self) -> Amount:
+        return monthly(self.period_cost, self.billing_period)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def yearly(self) -> Amount:
+        return yearly(self.period_cost, self.billing_period)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cancel_by(self) -> date | None:
+        return cancel_by(self.ends_on, self.notice_days)
+
+
+class SubscriptionFilters(ListParams):
+    client_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    vendor_account_id: uuid.UUID | None = None
+    category: VendorCategory | None = None
+    payer: Payer | None = None
+    renewal_type: RenewalType | None = None
+    status: SubscriptionStatus | None = None
+    currency: CurrencyCode | None = None
+    ends_within_days: int | None = Field(None, ge=0, le=3650, description="ends between today and today + N")
+    q: str | None = Field(None, max_length=100, description="search product and SKU")
+
+
+class TermCreate(Input):
+    """Record a renewal: a new term appended to the history."""
+
+    version: int = Field(ge=1, description="the subscription version you read")
+    starts_on: date | None = Field(None, description="defaults to the day after the current term ends")
+    ends_on: date
+    quantity: Quantity | None = Field(None, ge=0, le=1_000_000)
+    unit_cost: NonNegativeAmount | None = None
+    note: LongText = ""
+
+
+class TermRead(Output):
+    id: int
+    subscription_id: uuid.UUID
+    starts_on: date
+    ends_on: date | None
+    quantity: int
+    unit_cost: Amount
+    currency: str
+    renewed_by: TermRenewedBy
+    note: str
+    created_at: datetime

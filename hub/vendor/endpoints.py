@@ -1,0 +1,17 @@
+from hub.kit.router import crud_router
+from hub.vendor.schemas import VendorCreate, VendorFilters, VendorRead, VendorUpdate
+from hub.vendor.service import VendorService
+
+vendors = VendorService()
+
+router = crud_router(
+    vendors,
+    prefix="/vendors",
+    name="vendor",
+    plural="vendors",
+    tag="vendors",
+    read=VendorRead,
+    create=VendorCreate,
+    update=VendorUpdate,
+    filters=VendorFilters,
+)

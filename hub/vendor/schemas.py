@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, time
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from hub.kit.crud import ListParams
+from hub.kit.fields import LongText, Name, ShortText, TimeZoneName
+from hub.kit.schema import Input, Output, UpdateInput
+from hub.models.enums import SupportChannelKind, VendorCategory
+
+Weekday = str
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class OpeningHours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: list[Weekday] = Field(min_length=1, description="mon..sun")
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _valid(self) -> OpeningHours:
+        bad = [d for d in self.days if d not in _DAYS]
+        if bad:
+            raise ValueError(f"unknown day(s) {bad}; use {', '.join(_DAYS)}")
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        return self
+
+
+class SupportChannel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    kind: SupportChannelKind
+    value: ShortText = Field(min_length=1, description="number, address or URL")
+    hours: OpeningHours | None = Field(None, description="null means around the clock")
+    timezone: TimeZoneName = "Europe/Rome"
+    notes: ShortText = ""
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> SupportChannel:
+        if self.kind is SupportChannelKind.email and not re.fullmatch(
+            r"[^@\s]+@[^@\s]+\.[^@\s]+", self.value
+        ):
+            raise ValueError("an email channel needs an email address")
+        if self.kind in (SupportChannelKind.portal, SupportChannelKind.api):
+            HttpUrl(self.value)
+        return self
+
+
+class EscalationLevel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    level: int = Field(ge=1, le=9)
+    name: Name
+    contact: ShortText = Field(min_length=1)
+    after_hours: int | None = Field(
+        None, ge=0, le=24 * 30, description="escalate when unanswered this many hours"
+    )
+
+
+class VendorCreate(Input):
+    name: Name
+    category: VendorCategory
+    website: HttpUrl | None = None
+    support_channels: list[SupportChannel] = Field(default_factory=list, max_length=50)
+    default_response_sla_hours: int | None = Field(None, ge=0, le=24 * 90)
+    escalation_levels: list[EscalationLevel] = Field(default_factory=list, max_length=9)
+    notes: LongText = ""
+
+    @model_validator(mode="after")
+    def _levels_unique(self) -> VendorCreate:
+        levels = [e.level for e in self.escalation_levels]
+        if len(levels) != len(set(levels)):
+            raise ValueError("escalation levels must be unique")
+        return self
+
+
+class VendorUpdate(UpdateInput):
+    name: Name | None = None
+    category: VendorCategory | None = None
+    website: HttpUrl | None = None
+    support_channels: list[SupportChannel] | None = Field(None, max_length=50)
+    default_response_sla_hours: int | None = Field(None, ge=0, le=24 * 90)
+    escalation_levels: list[EscalationLevel] | None = Field(None, max_length=9)
+    notes: LongText | None = None
+
+
+class VendorRead(Output):
+    id: uuid.UUID
+    name: str
+    category: VendorCategory
+    website: str | None
+    support_channels: list[SupportChannel]
+    default_response_sla_hours: int | None
+    escalation_levels: list[EscalationLevel]
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class VendorFilters(ListParams):
+    category: VendorCategory | None = None
+    q: str | None = Field(None, max_length=100)
