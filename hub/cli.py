@@ -32,6 +32,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(export_app, name="export")
 
+
+def _register_import() -> None:
+    from hub.importer.cli import app as import_app
+
+    app.add_typer(import_app, name="import", help="Import vendors, clients and subscriptions from CSV.")
+
+
+_register_import()
+
 err = Console(stderr=True)
 out = Console()
 
@@ -342,9 +351,10 @@ def ensure_demo_token(settings: Settings) -> str:
             token = path.read_text().strip()
             try:
                 await authenticate(session, token)
-                return token
             except HubError:
                 pass
+            else:
+                return token
         issued = await issue_token(session, name="demo admin (make run)", role=Role.admin)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

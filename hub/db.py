@@ -58,7 +58,19 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(conn.info.get("sqlite_begin", "BEGIN"))
+        # Writers start with BEGIN IMMEDIATE: they queue on the busy timeout instead of
+        # failing when a read transaction tries to upgrade to a write (SQLITE_BUSY).
+        conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+
+
+SQLITE_BEGIN = "hub_sqlite_begin"
+WRITE_OPTIONS = {SQLITE_BEGIN: "BEGIN IMMEDIATE"}
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Declare the unit of work a writer before it touches the database (on SQLite this
+    takes the write lock up front; elsewhere it changes nothing)."""
+    await session.connection(execution_options=WRITE_OPTIONS)
 
 
 def make_sessionmaker(
@@ -80,10 +92,12 @@ def secret_box(session: AsyncSession) -> SecretBox:
 
 @asynccontextmanager
 async def session_scope(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], *, write: bool = True
 ) -> AsyncIterator[AsyncSession]:
     """A unit of work for jobs and CLI commands: commit on success, roll back on error."""
     async with sessionmaker() as session:
+        if write:
+            await begin_write(session)
         try:
             yield session
             await session.commit()

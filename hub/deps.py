@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the request's database session and its principal."""
+"""FastAPI dependencies: the request's principal and its database session."""
 
 from __future__ import annotations
 
@@ -11,19 +11,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from hub.auth.principal import Principal
-from hub.auth.tokens import authenticate
+from hub.auth.tokens import authenticate, touch_token
+from hub.db import begin_write
 from hub.errors import StaleVersion, Unauthorized
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="API token from `hub tokens create`")
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate in a short session of its own, before the request's unit of work
+    starts: on SQLite a writer holds the lock from its first statement, and recording
+    the token's use must not wait behind it."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("an API token is required (Authorization: Bearer hub_...)")
+    sessionmaker = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        principal, stale = await authenticate(session, credentials.credentials)
+    if stale and principal.token_id is not None:
+        await touch_token(sessionmaker, principal.token_id)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_session(request: Request, _principal: PrincipalDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed when the endpoint returns without error.
 
-    The commit happens here, before the response is sent, so a client never sees a
-    success for a write that was not stored.
+    Depends on the principal so that authentication always runs first; writes take
+    the write lock up front (BEGIN IMMEDIATE on SQLite) so that concurrent writers
+    queue instead of failing.
     """
     async with request.app.state.sessionmaker() as session:
+        if request.method not in _READ_METHODS:
+            await begin_write(session)
         try:
             yield session
             await session.commit()
@@ -37,16 +62,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-
-async def get_principal(
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("an API token is required (Authorization: Bearer hub_...)")
-    return await authenticate(session, credentials.credentials)
-
-
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# scope="function": commit runs when the endpoint returns, BEFORE the response is sent,
+# so a failed commit becomes an error response instead of a success that was not stored.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

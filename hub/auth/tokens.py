@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.auth.principal import Principal
+from hub.db import session_scope
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.kit.time import utcnow
 from hub.models import ApiToken, Client
 from hub.models.enums import Role
 
+log = logging.getLogger("hub.auth")
 TOKEN_PREFIX = "hub_"
 # Writing last_used_at on every request would serialise all requests on SQLite's lock.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -74,7 +78,8 @@ async def issue_token(
     return IssuedToken(token=token, row=row)
 
 
-async def authenticate(session: AsyncSession, token: str) -> Principal:
+async def authenticate(session: AsyncSession, token: str) -> tuple[Principal, bool]:
+    """The token's principal, and whether its last-used time is due for a refresh."""
     prefix = split_token(token)
     if prefix is None:
         raise Unauthorized("malformed API token")
@@ -86,9 +91,23 @@ async def authenticate(session: AsyncSession, token: str) -> Principal:
         raise Unauthorized("API token revoked")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("API token expired")
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    return Principal(actor=f"token:{row.prefix}", role=row.role, client_id=row.client_id, token_id=row.id)
+    principal = Principal(
+        actor=f"token:{row.prefix}", role=row.role, client_id=row.client_id, token_id=row.id
+    )
+    stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
+    return principal, stale
+
+
+async def touch_token(sessionmaker: async_sessionmaker[AsyncSession], token_id: uuid.UUID) -> None:
+    """Best effort, in its own short write: a busy database must not fail the request
+    that merely used the token."""
+    try:
+        async with session_scope(sessionmaker) as session:
+            await session.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+            )
+    except OperationalError as exc:
+        log.warning("could not record token use: %s", type(exc).__name__)
 
 
 async def revoke_token(session: AsyncSession, prefix: str) -> ApiToken:

@@ -1,0 +1,12 @@
+# One image for the API and the workers (docker-compose.yml picks the command).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HUB_DATA_DIR=/data
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY hub ./hub
+COPY adapters ./adapters
+COPY migrations ./migrations
+RUN pip install --no-cache-dir -e . && useradd --system --home /app hub && mkdir -p /data && chown hub /data
+USER hub
+EXPOSE 8000
+CMD ["hub", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,43 @@
+# Two commands for a fresh clone (only Python >= 3.11 and make needed):
+#   make run   - install into .venv, migrate, load the demo data, serve the API
+#   make test  - the test suite on SQLite (no server needed)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint format check-migrations bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/hub demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check hub adapters tests migrations/env.py
+	$(BIN)/ruff format --check hub adapters tests migrations/env.py
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format hub adapters tests migrations/env.py
+	$(BIN)/ruff check --fix hub adapters tests migrations/env.py
+
+# Models and migrations must agree (run against a scratch SQLite file by default).
+check-migrations: install
+	@tmp=$$(mktemp -d); HUB_DATA_DIR=$$tmp $(BIN)/hub db upgrade && HUB_DATA_DIR=$$tmp $(BIN)/hub db check; rc=$$?; rm -rf $$tmp; exit $$rc
+
+bench: install
+	$(BIN)/python -m tests.bench.bench_api --db both
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
