@@ -88,7 +88,8 @@ def validate_currency(code: str) -> str:
 def validate_amount(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("amount must be a finite number")
-    if value.as_tuple().exponent < -4:  # type: ignore[operator]
+    # Trailing zeros carry no value: 1.23450 is fine, 1.23456 is not.
+    if value.normalize().as_tuple().exponent < -4:  # type: ignore[operator]
         raise ValueError("amount has more than 4 decimal places")
     if abs(value) >= MAX_AMOUNT:
         raise ValueError("amount is too large")
