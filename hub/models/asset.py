@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, Entity, str_enum
@@ -47,6 +47,7 @@ class Warranty(Entity, Base):
     __table_args__ = (
         UniqueConstraint("asset_id", "level", "starts_on"),
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        Index("ix_warranties_ends_on_client_id", "ends_on", "client_id"),
     )
 
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
@@ -54,7 +55,7 @@ class Warranty(Entity, Base):
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
     level: Mapped[str] = mapped_column(String(120))
     starts_on: Mapped[date]
-    ends_on: Mapped[date] = mapped_column(index=True)
+    ends_on: Mapped[date]
     source: Mapped[WarrantySource] = mapped_column(
         str_enum(WarrantySource, "warranty_source"), default=WarrantySource.manual
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, Entity, str_enum
@@ -14,6 +14,7 @@ from hub.models.enums import MailProvider, TlsMode
 
 class Domain(Entity, Base):
     __tablename__ = "domains"
+    __table_args__ = (Index("ix_domains_expires_on_client_id", "expires_on", "client_id"),)
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
     # Stored as the lower-case IDNA A-label (xn--...), the form DNS and RDAP use.
@@ -27,7 +28,7 @@ class Domain(Entity, Base):
     mail_host_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("vendor_accounts.id", ondelete="RESTRICT"), index=True
     )
-    expires_on: Mapped[date | None] = mapped_column(index=True)
+    expires_on: Mapped[date | None]
     expiry_checked_at: Mapped[datetime | None]
     expected_mail_provider: Mapped[MailProvider] = mapped_column(
         str_enum(MailProvider, "mail_provider"), default=MailProvider.other
@@ -40,6 +41,7 @@ class Endpoint(Entity, Base):
     __table_args__ = (
         UniqueConstraint("client_id", "host", "port"),
         CheckConstraint("port >= 1 AND port <= 65535", name="port_range"),
+        Index("ix_endpoints_expires_on_client_id", "expires_on", "client_id"),
     )
 
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
@@ -50,5 +52,5 @@ class Endpoint(Entity, Base):
     port: Mapped[int] = mapped_column(default=443)
     sni: Mapped[str | None] = mapped_column(String(253))
     tls_mode: Mapped[TlsMode] = mapped_column(str_enum(TlsMode, "tls_mode"), default=TlsMode.direct)
-    expires_on: Mapped[date | None] = mapped_column(index=True)
+    expires_on: Mapped[date | None]
     last_checked_at: Mapped[datetime | None]

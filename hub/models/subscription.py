@@ -39,6 +39,8 @@ class Subscription(Entity, Base):
         CheckConstraint("notice_days >= 0", name="notice_days_not_negative"),
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
         Index("ix_subscriptions_client_id_ends_on", "client_id", "ends_on"),
+        # Covers the upcoming-renewals window and its count without touching the table.
+        Index("ix_subscriptions_ends_on_status_client_id", "ends_on", "status", "client_id"),
     )
 
     # Denormalised from the vendor account (kept equal by the service) so that client
@@ -62,7 +64,7 @@ class Subscription(Entity, Base):
     billing_period: Mapped[BillingPeriod] = mapped_column(str_enum(BillingPeriod, "billing_period"))
     payer: Mapped[Payer] = mapped_column(str_enum(Payer, "payer"), index=True)
     starts_on: Mapped[date]
-    ends_on: Mapped[date | None] = mapped_column(index=True)
+    ends_on: Mapped[date | None]
     renewal_type: Mapped[RenewalType] = mapped_column(
         str_enum(RenewalType, "renewal_type"), default=RenewalType.manual
     )
