@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from hub.deps import PrincipalDep, SessionDep
+from hub.kit.time import today as current_day
 from hub.report import service
+from hub.report.cache import CachedReport, ReportCache
 from hub.report.csv_export import spend_csv, upcoming_csv
 from hub.report.schemas import SpendReport, UpcomingPage
 
@@ -56,7 +58,16 @@ async def client_spend(
     principal: PrincipalDep,
     format: Annotated[Format | None, Query()] = None,
 ) -> Response:
-    report = await service.spend_report(session, principal, client_id)
+    client = await service.visible_client(session, principal, client_id)
+    day = current_day()
+    cache: ReportCache = request.app.state.spend_cache
+    fingerprint = await service.spend_fingerprint(session, client, day)
+    cached = cache.get(client.id, fingerprint)
+    if cached is None:
+        report = await service.build_spend_report(session, client, day)
+        cached = CachedReport(fingerprint, report, orjson.dumps(report))
+        cache.put(client.id, cached)
+    report = cached.report
     if wants_csv(request, format):
         name = f"spend-{report['client']['slug']}.csv"
         return Response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from hub.models import (
 )
 from hub.models.enums import ClientStatus, SubscriptionStatus
 from hub.renewal.engine import cancel_by
-from hub.report.engine import SpendRow, spend_line, spend_totals
+from hub.report.engine import build_spend
 
 _SPEND_COLUMNS = (
     Subscription.id,
@@ -65,46 +66,81 @@ def client_summary(client: Client) -> dict[str, Any]:
     }
 
 
-async def spend_report(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, today: date | None = None
-) -> dict[str, Any]:
+async def visible_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> Client:
     client = await session.get(Client, client_id)
     if client is None:
         raise NotFound(f"client {client_id} not found")
     ensure_client_access(principal, client.id, "client")
+    return client
+
+
+async def spend_fingerprint(session: AsyncSession, client: Client, day: date) -> tuple[Any, ...]:
+    """Changes whenever anything the client's spend report shows changes.
+
+    Every ORM write bumps a row's version (optimistic concurrency) and updated_at, and
+    a new or removed subscription changes the count, so one aggregate over the client's
+    rows tells whether a cached report is still exact, at a fraction of building it.
+    """
+    stmt = (
+        select(
+            func.count(Subscription.id),
+            func.sum(Subscription.version),
+            func.max(Subscription.updated_at),
+            func.sum(VendorAccount.version),
+            func.sum(Vendor.version),
+        )
+        .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
+        .join(Vendor, Vendor.id == VendorAccount.vendor_id)
+        .where(Subscription.client_id == client.id)
+    )
+    conn = await session.connection()
+    return (client.version, day, *(await conn.execute(stmt)).one())
+
+
+async def spend_report(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, *, today: date | None = None
+) -> dict[str, Any]:
+    client = await visible_client(session, principal, client_id)
+    return await build_spend_report(session, client, today or current_day())
+
+
+async def build_spend_report(session: AsyncSession, client: Client, day: date) -> dict[str, Any]:
     stmt = (
         select(*_SPEND_COLUMNS)
         .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
         .join(Vendor, Vendor.id == VendorAccount.vendor_id)
-        .where(Subscription.client_id == client_id, Subscription.status == SubscriptionStatus.active)
+        .where(Subscription.client_id == client.id, Subscription.status == SubscriptionStatus.active)
         .order_by(Vendor.name, Subscription.product, Subscription.id)
     )
-    day = today or current_day()
-    rows = (await session.execute(stmt)).all()
-    lines = [spend_line(SpendRow(*row), day) for row in rows]  # type: ignore[call-arg]
-    return {
-        "client": client_summary(client),
-        "as_of": day.isoformat(),
-        "lines": lines,
-        "totals": spend_totals(lines),
-    }
+    # Through the connection, not the ORM session: plain rows, no identity-map work.
+    conn = await session.connection()
+    lines, totals = build_spend((await conn.execute(stmt)).all(), day)
+    return {"client": client_summary(client), "as_of": day.isoformat(), "lines": lines, "totals": totals}
 
 
 # --- what ends soon -------------------------------------------------------------------
 
 
-def _window(stmt: Select[Any], column: Any, start: date, end: date) -> Select[Any]:
-    return stmt.where(column >= start, column <= end)
+@dataclass(frozen=True)
+class _Source:
+    """One kind of thing that ends: the rows to show, and the cheapest query that counts
+    them (only the joins that can drop rows; the covering indexes on the end column make
+    the count an index range scan)."""
+
+    rows: Select[Any]
+    count: Select[Any]
+    ends: Any  # the end-date column
+    table_id: Any
 
 
-def _sources(principal: Principal, client_id: uuid.UUID | None) -> dict[str, tuple[Any, Any]]:
-    """Per kind: a select of its rows (ordered by its end column) and that column."""
+def _sources(principal: Principal, client_id: uuid.UUID | None) -> dict[str, _Source]:
     active_client = Client.status != ClientStatus.archived
     client_cols = (
         Client.id.label("client_id"),
         Client.name.label("client_name"),
         Client.slug.label("client_slug"),
     )
+    active_sub = Subscription.status == SubscriptionStatus.active
     subs = (
         select(
             Subscription.id,
@@ -125,7 +161,7 @@ def _sources(principal: Principal, client_id: uuid.UUID | None) -> dict[str, tup
         .join(Client, Client.id == Subscription.client_id)
         .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
         .join(Vendor, Vendor.id == VendorAccount.vendor_id)
-        .where(active_client, Subscription.status == SubscriptionStatus.active)
+        .where(active_client, active_sub)
     )
     warranties = (
         select(
@@ -162,15 +198,40 @@ def _sources(principal: Principal, client_id: uuid.UUID | None) -> dict[str, tup
         .join(Client, Client.id == Endpoint.client_id)
         .where(active_client)
     )
+
+    def counted(model: Any, client_col: Any, *extra: Any) -> Select[Any]:
+        return (
+            select(func.count())
+            .select_from(model)
+            .join(Client, Client.id == client_col)
+            .where(active_client, *extra)
+        )
+
     out = {
-        "subscription": (subs, Subscription.ends_on),
-        "warranty": (warranties, Warranty.ends_on),
-        "domain": (domains, Domain.expires_on),
-        "endpoint": (endpoints, Endpoint.expires_on),
+        "subscription": _Source(
+            subs,
+            counted(Subscription, Subscription.client_id, active_sub),
+            Subscription.ends_on,
+            Subscription.id,
+        ),
+        "warranty": _Source(warranties, counted(Warranty, Warranty.client_id), Warranty.ends_on, Warranty.id),
+        "domain": _Source(domains, counted(Domain, Domain.client_id), Domain.expires_on, Domain.id),
+        "endpoint": _Source(
+            endpoints, counted(Endpoint, Endpoint.client_id), Endpoint.expires_on, Endpoint.id
+        ),
     }
+    # The principal's client always wins over the one asked for in the query.
     scope = principal.client_id or client_id
     if scope is not None:
-        out = {k: (stmt.where(Client.id == scope), col) for k, (stmt, col) in out.items()}
+        out = {
+            k: _Source(
+                src.rows.where(Client.id == scope),
+                src.count.where(Client.id == scope),
+                src.ends,
+                src.table_id,
+            )
+            for k, src in out.items()
+        }
     return out
 
 
@@ -242,16 +303,17 @@ async def upcoming(
     """
     day = today or current_day()
     start, end = day - timedelta(days=lapsed_days), day + timedelta(days=within_days)
+    conn = await session.connection()
     streams, total = [], 0
-    for kind, (stmt, column) in _sources(principal, client_id).items():
+    for kind, src in _sources(principal, client_id).items():
         if kinds and kind not in kinds:
             continue
-        windowed = _window(stmt, column, start, end)
-        total += (await session.execute(select(func.count()).select_from(windowed.subquery()))).scalar_one()
-        ordered = windowed.order_by(column, stmt.selected_columns[0])
+        window = (src.ends >= start, src.ends <= end)
+        total += (await conn.execute(src.count.where(*window))).scalar_one()
+        ordered = src.rows.where(*window).order_by(src.ends, src.table_id)
         if limit is not None:
             ordered = ordered.limit(offset + limit)
-        rows = (await session.execute(ordered)).all()
+        rows = (await conn.execute(ordered)).all()
         streams.append([((r.ends_on, kind, str(r.id)), kind, r) for r in rows])
     merged = heapq.merge(*streams, key=lambda t: t[0])
     page = list(merged)[offset : None if limit is None else offset + limit]

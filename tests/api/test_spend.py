@@ -19,27 +19,67 @@ async def _client_with_mixed_spend(api):
     a_aws = await f.account(api, c["id"], aws["id"], account_number="AWS-1")
     subs = [
         # 25 x 35.50 yearly = 887.50/year -> 73.96/month (73.958.. rounded half-even)
-        await f.subscription(api, a_av["id"], quantity=25, unit_cost="35.50", billing_period="yearly",
-                             payer="msp_resold", client_unit_price="48.00", notice_days=30),
+        await f.subscription(
+            api,
+            a_av["id"],
+            quantity=25,
+            unit_cost="35.50",
+            billing_period="yearly",
+            payer="msp_resold",
+            client_unit_price="48.00",
+            notice_days=30,
+        ),
         # 89.00 monthly, paid directly by the client
-        await f.subscription(api, a_isp["id"], product="Fibra 1 Gbit", quantity=1, unit_cost="89.00",
-                             billing_period="monthly", payer="client_direct", ends_on="2027-06-30"),
+        await f.subscription(
+            api,
+            a_isp["id"],
+            product="Fibra 1 Gbit",
+            quantity=1,
+            unit_cost="89.00",
+            billing_period="monthly",
+            payer="client_direct",
+            ends_on="2027-06-30",
+        ),
         # quarterly 3 x 40 = 120/quarter -> 40/month, 480/year
-        await f.subscription(api, a_isp["id"], product="VoIP trunk", quantity=3, unit_cost="40",
-                             billing_period="quarterly", payer="msp_included", category="telephony"),
+        await f.subscription(
+            api,
+            a_isp["id"],
+            product="VoIP trunk",
+            quantity=3,
+            unit_cost="40",
+            billing_period="quarterly",
+            payer="msp_included",
+            category="telephony",
+        ),
         # triennial 1,080 -> 30/month, 360/year
-        await f.subscription(api, a_av["id"], product="Firewall support", quantity=1, unit_cost="1080",
-                             billing_period="triennial", payer="msp_included", starts_on="2025-01-01",
-                             ends_on="2027-12-31"),
+        await f.subscription(
+            api,
+            a_av["id"],
+            product="Firewall support",
+            quantity=1,
+            unit_cost="1080",
+            billing_period="triennial",
+            payer="msp_included",
+            starts_on="2025-01-01",
+            ends_on="2027-12-31",
+        ),
         # USD stays in its own total
-        await f.subscription(api, a_aws["id"], product="EC2 reserved", quantity=2, unit_cost="12.345",
-                             currency="USD", billing_period="monthly", payer="client_direct"),
+        await f.subscription(
+            api,
+            a_aws["id"],
+            product="EC2 reserved",
+            quantity=2,
+            unit_cost="12.345",
+            currency="USD",
+            billing_period="monthly",
+            payer="client_direct",
+        ),
     ]
     return c, subs
 
 
 async def test_spend_lines_normalise_costs_and_derive_cancel_by(api):
-    c, subs = await _client_with_mixed_spend(api)
+    c, _subs = await _client_with_mixed_spend(api)
     report = (await api.get(f"/clients/{c['id']}/spend")).json()
     assert report["client"]["slug"] == "mixed"
     by_product = {line["product"]: line for line in report["lines"]}
@@ -68,8 +108,11 @@ async def test_totals_are_per_currency_and_equal_the_sum_of_their_lines(api):
         assert sum(Decimal(v) for v in total["by_category"].values()) == Decimal(total["monthly"])
         assert total["lines"] == len(lines)
     assert totals["EUR"]["monthly"] == "232.96"  # 73.96 + 89 + 40 + 30
-    assert totals["EUR"]["by_payer"] == {"client_direct": "89.00", "msp_included": "70.00",
-                                         "msp_resold": "73.96"}
+    assert totals["EUR"]["by_payer"] == {
+        "client_direct": "89.00",
+        "msp_included": "70.00",
+        "msp_resold": "73.96",
+    }
     assert totals["USD"]["monthly"] == "24.69"
 
 
@@ -96,12 +139,45 @@ async def test_spend_as_csv_by_query_and_by_accept_header(api):
 
 async def test_csv_neutralises_spreadsheet_formulas(api):
     w = await f.world(api)
-    await f.subscription(api, w["account"]["id"], product="=HYPERLINK(\"http://x\")")
+    await f.subscription(api, w["account"]["id"], product='=HYPERLINK("http://x")')
     r = await api.get(f"/clients/{w['client']['id']}/spend", params={"format": "csv"})
     products = [row["product"] for row in csv.DictReader(io.StringIO(r.text))]
-    assert "'=HYPERLINK(\"http://x\")" in products
+    assert '\'=HYPERLINK("http://x")' in products
 
 
 async def test_spend_of_unknown_client_is_404(api):
     r = await api.get("/clients/00000000-0000-0000-0000-000000000000/spend")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_repeated_reports_follow_every_change_immediately(api):
+    """The report may be served from a cache, but never a stale one."""
+    w = await f.world(api)
+    url = f"/clients/{w['client']['id']}/spend"
+    first = (await api.get(url)).json()
+    assert (await api.get(url)).json() == first
+    s, v, a = w["subscription"], w["vendor"], w["account"]
+    await api.patch(f"/subscriptions/{s['id']}", json={"version": 1, "quantity": 20})
+    assert (await api.get(url)).json()["lines"][0]["quantity"] == 20
+    await api.patch(f"/vendors/{v['id']}", json={"version": 1, "name": "Renamed vendor"})
+    assert (await api.get(url)).json()["lines"][0]["vendor"]["name"] == "Renamed vendor"
+    await api.patch(f"/vendor-accounts/{a['id']}", json={"version": 1, "account_number": "NEW-42"})
+    assert (await api.get(url)).json()["lines"][0]["account"]["account_number"] == "NEW-42"
+    await f.subscription(api, a["id"], product="Second")
+    assert len((await api.get(url)).json()["lines"]) == 2
+    await api.patch(f"/clients/{w['client']['id']}", json={"version": 1, "name": "Renamed client"})
+    assert (await api.get(url)).json()["client"]["name"] == "Renamed client"
+
+
+async def test_a_second_process_never_serves_a_stale_report(settings, app, api):
+    """Two API processes on one database (scale-out): each caches, neither goes stale."""
+    from hub.app import create_app
+    from tests.conftest import client_for, make_token
+
+    w = await f.world(api)
+    url = f"/clients/{w['client']['id']}/spend"
+    other = create_app(settings)
+    async with other.router.lifespan_context(other), client_for(other, await make_token(other)) as api2:
+        assert (await api2.get(url)).json()["lines"][0]["quantity"] == 10  # now cached in process 2
+        await api.patch(f"/subscriptions/{w['subscription']['id']}", json={"version": 1, "quantity": 99})
+        assert (await api2.get(url)).json()["lines"][0]["quantity"] == 99
