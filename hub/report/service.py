@@ -127,8 +127,8 @@ class _Source:
     them (only the joins that can drop rows; the covering indexes on the end column make
     the count an index range scan)."""
 
-    rows: Select[Any]
-    count: Select[Any]
+    rows: Any  # Select of the displayed columns
+    count: Any  # Select of one count
     ends: Any  # the end-date column
     table_id: Any
 
