@@ -12,6 +12,7 @@ from hub.config import Settings
 from hub.db import create_engine, make_sessionmaker
 from hub.errors import install_error_handlers
 from hub.kit.crypto import load_secret_box
+from hub.openapi import install_openapi
 from hub.report.cache import ReportCache
 
 API_PREFIX = "/api/v1"
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.spend_cache = ReportCache()
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(api_router())
 
     @app.get("/livez", include_in_schema=False)

@@ -10,12 +10,30 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 log = logging.getLogger("hub.errors")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="the offending field, dotted for nested ones (support_channels.0.value)")
+    in_: str = Field("body", alias="in", description="body, query, path or header")
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error response (RFC 9457 problem details)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(None, description="on 422: every bad field and why")
 
 
 class HubError(Exception):
@@ -37,8 +55,8 @@ class InvalidInput(HubError):
     title = "Invalid input"
     type_slug = "invalid-input"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+    def __init__(self, field: str, message: str, *, location: str = "body") -> None:
+        super().__init__(f"{field}: {message}", errors=[{"field": field, "in": location, "message": message}])
 
 
 class NotFound(HubError):
@@ -120,7 +138,8 @@ def validation_errors(exc_errors: list[dict[str, Any]] | Any) -> list[dict[str, 
     out = []
     for err in exc_errors:
         loc = tuple(err.get("loc", ()))
-        message = str(err.get("msg", "invalid"))
+        # Pydantic prefixes messages of our own validators with "Value error, ".
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         if err.get("type") == "extra_forbidden":
             message = "unknown field"
         elif err.get("type") == "missing":

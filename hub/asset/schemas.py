@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from hub.kit.crud import ListParams
 from hub.kit.fields import LongText, Name, ShortText
-from hub.kit.schema import Input, Output, UpdateInput
+from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
 from hub.models.enums import AssetKind, RecordSource, WarrantySource
 
 Serial = str
@@ -76,11 +76,7 @@ class WarrantyCreate(Input):
     source: WarrantySource = WarrantySource.manual
     notes: LongText = ""
 
-    @model_validator(mode="after")
-    def _dates(self) -> WarrantyCreate:
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must not be before starts_on")
-        return self
+    _ends_after_start = field_validator("ends_on")(ends_after_start)
 
 
 class WarrantyUpdate(UpdateInput):

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import string
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,8 @@ from hub.models import ApiToken, Client
 from hub.models.enums import Role
 
 log = logging.getLogger("hub.auth")
+_HEX = frozenset(string.hexdigits.lower())
+_URLSAFE = frozenset(string.ascii_letters + string.digits + "-_")
 TOKEN_PREFIX = "hub_"
 # Writing last_used_at on every request would serialise all requests on SQLite's lock.
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -45,6 +48,8 @@ def split_token(token: str) -> str | None:
     """The public prefix of a well-formed token, or None."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "hub" or len(parts[1]) != 8 or len(parts[2]) < 32:
+        return None
+    if not all(c in _HEX for c in parts[1]) or not all(c in _URLSAFE for c in parts[2]):
         return None
     return f"{parts[0]}_{parts[1]}"
 

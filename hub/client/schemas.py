@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
 from hub.kit.crud import ListParams
 from hub.kit.fields import CurrencyCode, LongText, Name, Slug, TimeZoneName
@@ -21,11 +21,12 @@ class ClientCreate(Input):
     owner_user_id: uuid.UUID | None = None
     notes: LongText = ""
 
-    @model_validator(mode="after")
-    def _not_archived(self) -> ClientCreate:
-        if self.status is ClientStatus.archived:
+    @field_validator("status")
+    @classmethod
+    def _not_archived(cls, status: ClientStatus) -> ClientStatus:
+        if status is ClientStatus.archived:
             raise ValueError("a client cannot be created archived")
-        return self
+        return status
 
 
 class ClientUpdate(UpdateInput):
@@ -64,7 +65,7 @@ class ClientFilters(ListParams):
 
 class ContactCreate(Input):
     client_id: uuid.UUID | None = None
-    vendor_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = Field(None, validate_default=True)
     name: Name
     email: EmailStr | None = None
     phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+()./ -]{3,40}$")
@@ -72,11 +73,12 @@ class ContactCreate(Input):
     escalation_level: int | None = Field(None, ge=1, le=9)
     notes: LongText = ""
 
-    @model_validator(mode="after")
-    def _one_owner(self) -> ContactCreate:
-        if (self.client_id is None) == (self.vendor_id is None):
-            raise ValueError("set exactly one of client_id (a client's person) or vendor_id")
-        return self
+    @field_validator("vendor_id")
+    @classmethod
+    def _one_owner(cls, vendor_id: uuid.UUID | None, info: ValidationInfo) -> uuid.UUID | None:
+        if "client_id" in info.data and (info.data["client_id"] is None) == (vendor_id is None):
+            raise ValueError("set exactly one of client_id (a client's person) or vendor_id (a vendor's)")
+        return vendor_id
 
 
 class ContactUpdate(UpdateInput):

@@ -35,7 +35,7 @@ class ListParams(Input):
     """Paging and sorting shared by every list; resources add their own filters."""
 
     limit: int = Field(50, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
     sort: str | None = Field(
         None, max_length=200, description="fields, comma separated; -field sorts descending"
     )
@@ -122,10 +122,15 @@ class CrudService(Generic[M]):
 
     # --- reads ---------------------------------------------------------------------
     async def get(self, session: AsyncSession, principal: Principal, obj_id: uuid.UUID) -> M:
+        missing = NotFound(f"{self.resource.label} {obj_id} not found")
         obj: M | None = await session.get(self.resource.model, obj_id)
         if obj is None:
-            raise NotFound(f"{self.resource.label} {obj_id} not found")
-        await self.check_visible(session, principal, obj)
+            raise missing
+        try:
+            await self.check_visible(session, principal, obj)
+        except NotFound:
+            # Another client's object answers exactly like a missing one: no oracle.
+            raise missing from None
         return obj
 
     async def list(
@@ -148,7 +153,11 @@ class CrudService(Generic[M]):
             descending = raw.startswith("-")
             name = raw.lstrip("-+")
             if name not in fields:
-                raise InvalidInput("sort", f"cannot sort by '{name}'; use one of {', '.join(sorted(fields))}")
+                raise InvalidInput(
+                    "sort",
+                    f"cannot sort by '{name}'; use one of {', '.join(sorted(fields))}",
+                    location="query",
+                )
             column = fields[name]
             clauses.append(column.desc().nulls_last() if descending else column.asc().nulls_last())
         # A unique tie-breaker keeps pages stable when sort keys repeat.

@@ -5,8 +5,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from hub.deps import PrincipalDep, SessionDep
+from hub.kit.schema import Input
 from hub.kit.time import today as current_day
 from hub.report import service
 from hub.report.cache import CachedReport, ReportCache
@@ -27,6 +29,18 @@ class UpcomingKind(StrEnum):
     warranty = "warranty"
     domain = "domain"
     endpoint = "endpoint"
+
+
+class UpcomingParams(Input):
+    """Unknown parameters are refused: a typo (clientid=) must not silently widen the list."""
+
+    within_days: int = Field(30, ge=0, le=3650)
+    lapsed_days: int = Field(0, ge=0, le=3650, description="also what ended up to N days ago")
+    kind: list[UpcomingKind] | None = None
+    client_id: uuid.UUID | None = None
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=1_000_000)
+    format: Format | None = None
 
 
 def wants_csv(request: Request, fmt: Format | None) -> bool:
@@ -89,15 +103,11 @@ async def upcoming_renewals(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    within_days: Annotated[int, Query(ge=0, le=3650)] = 30,
-    lapsed_days: Annotated[int, Query(ge=0, le=3650, description="also what ended up to N days ago")] = 0,
-    kind: Annotated[list[UpcomingKind] | None, Query()] = None,
-    client_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    format: Annotated[Format | None, Query()] = None,
+    params: Annotated[UpcomingParams, Query()],
 ) -> Response:
-    kinds = {k.value for k in kind} if kind else None
+    within_days, lapsed_days, client_id = params.within_days, params.lapsed_days, params.client_id
+    limit, offset, format = params.limit, params.offset, params.format
+    kinds = {k.value for k in params.kind} if params.kind else None
     if wants_csv(request, format):
         # A spreadsheet wants the whole window, not a page.
         items, _ = await service.upcoming(

@@ -5,12 +5,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import Field, computed_field, field_validator
 
 from hub.kit.crud import ListParams
 from hub.kit.fields import Amount, CurrencyCode, LongText, NonNegativeAmount
 from hub.kit.money import BillingPeriod, monthly, yearly
-from hub.kit.schema import Input, Output, UpdateInput
+from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
 from hub.models.enums import (
     Payer,
     RecordSource,
@@ -26,18 +26,12 @@ Quantity = int
 Product = str
 
 
-class RenewalPolicy(BaseModel):
+class RenewalPolicy(Input):
     """Limits the automatic renewal works within (used by the renewal executor)."""
 
-    model_config = ConfigDict(extra="forbid")
     lead_days: int | None = Field(None, ge=0, le=365, description="order this many days before the end")
     max_price_increase_pct: Decimal | None = Field(None, ge=0, le=1000)
     approval_above: NonNegativeAmount | None = Field(None, description="ask an admin above this term cost")
-
-
-def _check_dates(starts_on: date | None, ends_on: date | None) -> None:
-    if starts_on is not None and ends_on is not None and ends_on < starts_on:
-        raise ValueError("ends_on must not be before starts_on")
 
 
 class SubscriptionCreate(Input):
@@ -61,10 +55,7 @@ class SubscriptionCreate(Input):
     renewal_policy: RenewalPolicy = Field(default_factory=RenewalPolicy)
     notes: LongText = ""
 
-    @model_validator(mode="after")
-    def _dates(self) -> SubscriptionCreate:
-        _check_dates(self.starts_on, self.ends_on)
-        return self
+    _ends_after_start = field_validator("ends_on")(ends_after_start)
 
 
 class SubscriptionUpdate(UpdateInput):
@@ -88,10 +79,7 @@ class SubscriptionUpdate(UpdateInput):
     status: SubscriptionStatus | None = None
     notes: LongText | None = None
 
-    @model_validator(mode="after")
-    def _dates(self) -> SubscriptionUpdate:
-        _check_dates(self.starts_on, self.ends_on)
-        return self
+    _ends_after_start = field_validator("ends_on")(ends_after_start)
 
 
 class SubscriptionRead(Output):

@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import datetime, time
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from hub.kit.crud import ListParams
 from hub.kit.fields import LongText, Name, ShortText, TimeZoneName
@@ -15,8 +15,7 @@ Weekday = str
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class OpeningHours(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OpeningHours(Input):
     days: list[Weekday] = Field(min_length=1, description="mon..sun")
     opens: time
     closes: time
@@ -31,8 +30,7 @@ class OpeningHours(BaseModel):
         return self
 
 
-class SupportChannel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class SupportChannel(Input):
     kind: SupportChannelKind
     value: ShortText = Field(min_length=1, description="number, address or URL")
     hours: OpeningHours | None = Field(None, description="null means around the clock")
@@ -50,8 +48,7 @@ class SupportChannel(BaseModel):
         return self
 
 
-class EscalationLevel(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class EscalationLevel(Input):
     level: int = Field(ge=1, le=9)
     name: Name
     contact: ShortText = Field(min_length=1)
@@ -69,12 +66,13 @@ class VendorCreate(Input):
     escalation_levels: list[EscalationLevel] = Field(default_factory=list, max_length=9)
     notes: LongText = ""
 
-    @model_validator(mode="after")
-    def _levels_unique(self) -> VendorCreate:
-        levels = [e.level for e in self.escalation_levels]
-        if len(levels) != len(set(levels)):
+    @field_validator("escalation_levels")
+    @classmethod
+    def _levels_unique(cls, levels: list[EscalationLevel]) -> list[EscalationLevel]:
+        numbers = [e.level for e in levels]
+        if len(numbers) != len(set(numbers)):
             raise ValueError("escalation levels must be unique")
-        return self
+        return levels
 
 
 class VendorUpdate(UpdateInput):

@@ -32,7 +32,9 @@ async def test_support_pin_is_encrypted_at_rest_never_returned_and_redacted(api,
     assert PIN not in (await api.get(f"/vendor-accounts/{acc['id']}")).text
     assert PIN not in (await api.get("/vendor-accounts")).text
     async with app.state.sessionmaker() as session:
-        stored = (await session.execute(text("SELECT support_pin_encrypted FROM vendor_accounts"))).scalar_one()
+        stored = (
+            await session.execute(text("SELECT support_pin_encrypted FROM vendor_accounts"))
+        ).scalar_one()
     assert stored and PIN not in stored
     audit = (await api.get("/audit", params={"subject_id": acc["id"]})).text
     assert PIN not in audit and "[redacted]" in audit
@@ -53,18 +55,24 @@ async def test_changing_and_clearing_the_pin(api):
     c = await f.client(api)
     v = await f.vendor(api)
     acc = await f.account(api, c["id"], v["id"], support_pin=PIN)
-    changed = (await api.patch(f"/vendor-accounts/{acc['id']}", json={"version": 1, "support_pin": "NEW"})).json()
+    changed = (
+        await api.patch(f"/vendor-accounts/{acc['id']}", json={"version": 1, "support_pin": "NEW"})
+    ).json()
     assert changed["support_pin_set"] and changed["support_pin_changed_at"] >= acc["support_pin_changed_at"]
     assert (await api.post(f"/vendor-accounts/{acc['id']}/support-pin/reveal")).json()["support_pin"] == "NEW"
-    cleared = (await api.patch(f"/vendor-accounts/{acc['id']}", json={"version": 2, "support_pin": ""})).json()
+    cleared = (
+        await api.patch(f"/vendor-accounts/{acc['id']}", json={"version": 2, "support_pin": ""})
+    ).json()
     assert cleared["support_pin_set"] is False
     assert (await api.post(f"/vendor-accounts/{acc['id']}/support-pin/reveal")).status_code == 404
 
 
 async def test_subscription_terms_are_history_not_overwrites(api):
     s = (await f.world(api))["subscription"]
-    r = await api.post(f"/subscriptions/{s['id']}/terms",
-                       json={"version": 1, "ends_on": "2027-12-31", "unit_cost": "32.00", "note": "renewed"})
+    r = await api.post(
+        f"/subscriptions/{s['id']}/terms",
+        json={"version": 1, "ends_on": "2027-12-31", "unit_cost": "32.00", "note": "renewed"},
+    )
     assert r.status_code == 201 and r.json()["starts_on"] == "2027-01-01"
     terms = (await api.get(f"/subscriptions/{s['id']}/terms")).json()
     assert [(t["starts_on"], t["ends_on"], t["unit_cost"], t["renewed_by"]) for t in terms] == [
@@ -73,6 +81,8 @@ async def test_subscription_terms_are_history_not_overwrites(api):
     ]
     now = (await api.get(f"/subscriptions/{s['id']}")).json()
     assert (now["starts_on"], now["ends_on"], now["unit_cost"]) == ("2027-01-01", "2027-12-31", "32.00")
-    overlapping = await api.post(f"/subscriptions/{s['id']}/terms",
-                                 json={"version": now["version"], "starts_on": "2027-06-01", "ends_on": "2028-05-31"})
+    overlapping = await api.post(
+        f"/subscriptions/{s['id']}/terms",
+        json={"version": now["version"], "starts_on": "2027-06-01", "ends_on": "2028-05-31"},
+    )
     assert overlapping.status_code == 422 and overlapping.json()["errors"][0]["field"] == "starts_on"

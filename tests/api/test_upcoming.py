@@ -21,26 +21,57 @@ async def _world(api):
     acc_a = await f.account(api, a["id"], v["id"])
     acc_b = await f.account(api, b["id"], v["id"])
     s1 = await f.subscription(api, acc_a["id"], product="AV A", starts_on=_in(-300), ends_on=_in(20))
-    s2 = await f.subscription(api, acc_b["id"], product="AV B", starts_on=_in(-300), ends_on=_in(5),
-                              payer="client_direct", unit_cost="10", quantity=3)
+    s2 = await f.subscription(
+        api,
+        acc_b["id"],
+        product="AV B",
+        starts_on=_in(-300),
+        ends_on=_in(5),
+        payer="client_direct",
+        unit_cost="10",
+        quantity=3,
+    )
     await f.subscription(api, acc_b["id"], product="Far away", starts_on=_in(-10), ends_on=_in(200))
     lapsed = await f.subscription(api, acc_a["id"], product="Lapsed", starts_on=_in(-400), ends_on=_in(-3))
     srv = await f.asset(api, a["id"], name="srv-db", serial="ABC123")
-    w = await api.post("/warranties", json={"asset_id": srv["id"], "level": "ProSupport 4H",
-                                            "starts_on": _in(-1000), "ends_on": _in(12)})
+    w = await api.post(
+        "/warranties",
+        json={"asset_id": srv["id"], "level": "ProSupport 4H", "starts_on": _in(-1000), "ends_on": _in(12)},
+    )
     d = await f.domain(api, b["id"], name="beta-example.com", expires_on=_in(40))
-    e = await api.post("/endpoints", json={"client_id": a["id"], "host": "mail.alfa-example.com", "port": 25,
-                                           "tls_mode": "smtp_starttls", "expires_on": _in(1)})
-    return {"a": a, "b": b, "s1": s1, "s2": s2, "lapsed": lapsed, "warranty": w.json(), "domain": d,
-            "endpoint": e.json()}
+    e = await api.post(
+        "/endpoints",
+        json={
+            "client_id": a["id"],
+            "host": "mail.alfa-example.com",
+            "port": 25,
+            "tls_mode": "smtp_starttls",
+            "expires_on": _in(1),
+        },
+    )
+    return {
+        "a": a,
+        "b": b,
+        "s1": s1,
+        "s2": s2,
+        "lapsed": lapsed,
+        "warranty": w.json(),
+        "domain": d,
+        "endpoint": e.json(),
+    }
 
 
 async def test_everything_ending_in_the_window_soonest_first(api):
     w = await _world(api)
     body = (await api.get("/renewals/upcoming", params={"within_days": 60})).json()
     kinds_titles = [(i["kind"], i["days_left"]) for i in body["items"]]
-    assert kinds_titles == [("endpoint", 1), ("subscription", 5), ("warranty", 12), ("subscription", 20),
-                            ("domain", 40)]
+    assert kinds_titles == [
+        ("endpoint", 1),
+        ("subscription", 5),
+        ("warranty", 12),
+        ("subscription", 20),
+        ("domain", 40),
+    ]
     assert body["total"] == 5
     s2 = body["items"][1]
     assert s2["client"]["slug"] == "beta" and s2["vendor"]["name"] == "Sophos"
@@ -59,8 +90,9 @@ async def test_pages_merge_kinds_in_order(api):
     await _world(api)
     seen = []
     for offset in range(0, 5, 2):
-        page = (await api.get("/renewals/upcoming",
-                              params={"within_days": 60, "limit": 2, "offset": offset})).json()
+        page = (
+            await api.get("/renewals/upcoming", params={"within_days": 60, "limit": 2, "offset": offset})
+        ).json()
         assert page["total"] == 5
         seen += [i["days_left"] for i in page["items"]]
     assert seen == [1, 5, 12, 20, 40]
@@ -70,7 +102,9 @@ async def test_filter_by_kind_and_client(api):
     w = await _world(api)
     subs = (await api.get("/renewals/upcoming", params={"within_days": 60, "kind": "subscription"})).json()
     assert {i["kind"] for i in subs["items"]} == {"subscription"} and subs["total"] == 2
-    only_b = (await api.get("/renewals/upcoming", params={"within_days": 60, "client_id": w["b"]["id"]})).json()
+    only_b = (
+        await api.get("/renewals/upcoming", params={"within_days": 60, "client_id": w["b"]["id"]})
+    ).json()
     assert {i["client"]["slug"] for i in only_b["items"]} == {"beta"} and only_b["total"] == 2
 
 
@@ -86,3 +120,8 @@ async def test_upcoming_as_csv_has_the_whole_window(api):
     r = await api.get("/renewals/upcoming", params={"within_days": 60, "limit": 1, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == 5 and rows[0]["kind"] == "endpoint" and rows[1]["client"] == "Beta"
+
+
+async def test_a_misspelt_filter_is_refused_not_ignored(api):
+    r = await api.get("/renewals/upcoming", params={"within_days": 30, "clientid": "x"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "clientid"

@@ -1,0 +1,589 @@
+"""The cross-client access matrix: every route of the API, for every kind of caller.
+
+Two clients, A and B, each with vendor accounts, subscriptions, assets with warranties,
+domains, endpoints and contacts, and a vendor only B uses. A client viewer of A must
+see A's data and nothing of B's, not even whether an id of B's exists; viewers are
+read-only; staff see everything; nobody without a valid token gets anything.
+
+The routes are enumerated from the app itself, and each must be classified in ROUTES: a
+route added later makes `test_route_table_covers_exactly_the_routes_of_the_app` fail
+until it is classified, and from then on it goes through every check below.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from hub.app import API_PREFIX, create_app
+from hub.auth.tokens import revoke_token, split_token
+from hub.config import Settings
+from hub.kit.time import today, utcnow
+from hub.models import ApiToken
+from hub.models.enums import Role
+from tests import factories as f
+from tests.conftest import make_token
+
+PROBLEM_JSON = "application/problem+json"
+
+# --- the route table -------------------------------------------------------------------
+# kind: "list"   a collection, scoped to the caller's client
+#       "read"   reads one object (or something of it) by the id in the path
+#       "write"  changes something: viewers are refused, whoever's the object
+#       "upcoming", "audit": the cross-client reports, scoped like lists
+# resource: the collection the path's id (or a list's rows) belongs to.
+
+ROUTES: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/clients"): ("list", "clients"),
+    ("POST", "/clients"): ("write", "clients"),
+    ("GET", "/clients/{item_id}"): ("read", "clients"),
+    ("PATCH", "/clients/{item_id}"): ("write", "clients"),
+    ("DELETE", "/clients/{item_id}"): ("write", "clients"),
+    ("POST", "/clients/{item_id}/restore"): ("write", "clients"),
+    ("GET", "/clients/{client_id}/spend"): ("read", "clients"),
+    ("GET", "/contacts"): ("list", "contacts"),
+    ("POST", "/contacts"): ("write", "contacts"),
+    ("GET", "/contacts/{item_id}"): ("read", "contacts"),
+    ("PATCH", "/contacts/{item_id}"): ("write", "contacts"),
+    ("DELETE", "/contacts/{item_id}"): ("write", "contacts"),
+    ("GET", "/vendors"): ("list", "vendors"),
+    ("POST", "/vendors"): ("write", "vendors"),
+    ("GET", "/vendors/{item_id}"): ("read", "vendors"),
+    ("PATCH", "/vendors/{item_id}"): ("write", "vendors"),
+    ("DELETE", "/vendors/{item_id}"): ("write", "vendors"),
+    ("GET", "/vendor-accounts"): ("list", "vendor-accounts"),
+    ("POST", "/vendor-accounts"): ("write", "vendor-accounts"),
+    ("GET", "/vendor-accounts/{item_id}"): ("read", "vendor-accounts"),
+    ("PATCH", "/vendor-accounts/{item_id}"): ("write", "vendor-accounts"),
+    ("DELETE", "/vendor-accounts/{item_id}"): ("write", "vendor-accounts"),
+    ("POST", "/vendor-accounts/{item_id}/support-pin/reveal"): ("write", "vendor-accounts"),
+    ("GET", "/subscriptions"): ("list", "subscriptions"),
+    ("POST", "/subscriptions"): ("write", "subscriptions"),
+    ("GET", "/subscriptions/{item_id}"): ("read", "subscriptions"),
+    ("PATCH", "/subscriptions/{item_id}"): ("write", "subscriptions"),
+    ("DELETE", "/subscriptions/{item_id}"): ("write", "subscriptions"),
+    ("GET", "/subscriptions/{item_id}/terms"): ("read", "subscriptions"),
+    ("POST", "/subscriptions/{item_id}/terms"): ("write", "subscriptions"),
+    ("GET", "/assets"): ("list", "assets"),
+    ("POST", "/assets"): ("write", "assets"),
+    ("GET", "/assets/{item_id}"): ("read", "assets"),
+    ("PATCH", "/assets/{item_id}"): ("write", "assets"),
+    ("DELETE", "/assets/{item_id}"): ("write", "assets"),
+    ("GET", "/assets/{item_id}/warranties"): ("read", "assets"),
+    ("GET", "/warranties"): ("list", "warranties"),
+    ("POST", "/warranties"): ("write", "warranties"),
+    ("GET", "/warranties/{item_id}"): ("read", "warranties"),
+    ("PATCH", "/warranties/{item_id}"): ("write", "warranties"),
+    ("DELETE", "/warranties/{item_id}"): ("write", "warranties"),
+    ("GET", "/domains"): ("list", "domains"),
+    ("POST", "/domains"): ("write", "domains"),
+    ("GET", "/domains/{item_id}"): ("read", "domains"),
+    ("PATCH", "/domains/{item_id}"): ("write", "domains"),
+    ("DELETE", "/domains/{item_id}"): ("write", "domains"),
+    ("GET", "/endpoints"): ("list", "endpoints"),
+    ("POST", "/endpoints"): ("write", "endpoints"),
+    ("GET", "/endpoints/{item_id}"): ("read", "endpoints"),
+    ("PATCH", "/endpoints/{item_id}"): ("write", "endpoints"),
+    ("DELETE", "/endpoints/{item_id}"): ("write", "endpoints"),
+    ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
+    ("GET", "/audit"): ("audit", "audit"),
+}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path under /api/v1) of every route the app serves, included routers too."""
+    try:  # FastAPI >= 0.16x keeps included routers lazily; this flattens them.
+        from fastapi.routing import iter_route_contexts
+
+        routes: Iterator[Any] = iter(iter_route_contexts(app.routes))
+    except ImportError:  # older FastAPI: app.routes is already flat
+        routes = iter(app.routes)
+    found = set()
+    for route in routes:
+        path = getattr(route, "path", None) or ""
+        if not path.startswith(API_PREFIX + "/"):
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method not in {"HEAD", "OPTIONS"}:
+                found.add((method, path.removeprefix(API_PREFIX)))
+    return found
+
+
+_APP = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))  # never started: no database
+ALL_ROUTES = sorted(app_routes(_APP))
+
+
+def query_parameters(route: tuple[str, str]) -> set[str]:
+    """The query parameters the OpenAPI document gives a route."""
+    operation = _APP.openapi()["paths"].get(API_PREFIX + route[1], {}).get(route[0].lower(), {})
+    return {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+
+
+def _kind(route: tuple[str, str]) -> tuple[str, str]:
+    assert route in ROUTES, f"{route} is not classified in ROUTES of {__name__}: add it"
+    return ROUTES[route]
+
+
+# --- the world -------------------------------------------------------------------------
+
+
+def _in(days: int) -> str:
+    return (today() + timedelta(days=days)).isoformat()
+
+
+@dataclass
+class World:
+    a: str  # client ids
+    b: str
+    ids: dict[str, dict[str, str]]  # resource -> "A"/"B" -> id of that client's object
+    shared_vendor: str
+    b_only_vendor: str
+    unused_vendor: str
+    rows: dict[str, dict[str, set[str]]]  # resource -> "A"/"B" -> ids of all its rows
+
+    def obj(self, resource: str, side: str) -> str:
+        return self.ids[resource][side]
+
+
+async def build_world(api: httpx.AsyncClient) -> World:
+    a = await f.client(api, name="Alfa Srl", slug="alfa")
+    b = await f.client(api, name="Beta Spa", slug="beta")
+    shared = await f.vendor(api, name="Sophos")
+    b_only = await f.vendor(api, name="Only-B Telecom", category="telephony")
+    unused = await f.vendor(api, name="Nobody Uses Me", category="other")
+    ids: dict[str, dict[str, str]] = {}
+    rows: dict[str, dict[str, set[str]]] = {}
+
+    def add(resource: str, side: str, obj_id: str, *, main: bool = False) -> str:
+        rows.setdefault(resource, {"A": set(), "B": set()})[side].add(obj_id)
+        if main or side not in ids.get(resource, {}):
+            ids.setdefault(resource, {})[side] = obj_id
+        return obj_id
+
+    add("clients", "A", a["id"])
+    add("clients", "B", b["id"])
+    add("vendors", "A", shared["id"])
+    add("vendors", "B", b_only["id"])
+    for side, client, vendors in (("A", a, [shared]), ("B", b, [shared, b_only])):
+        cid = client["id"]
+        accounts = [(await f.account(api, cid, v["id"], support_pin=f"PIN-{side}"))["id"] for v in vendors]
+        for acc in accounts:
+            add("vendor-accounts", side, acc)
+        sub = await f.subscription(
+            api, accounts[-1], product=f"Product {side}", starts_on=_in(-300), ends_on=_in(10)
+        )
+        add("subscriptions", side, sub["id"])
+        asset = await f.asset(api, cid, name=f"srv-{side.lower()}", vendor_account_id=accounts[0])
+        add("assets", side, asset["id"])
+        w = await api.post(
+            "/warranties",
+            json={"asset_id": asset["id"], "level": "NBD", "starts_on": _in(-700), "ends_on": _in(12)},
+        )
+        assert w.status_code == 201, w.text
+        add("warranties", side, w.json()["id"])
+        d = await f.domain(
+            api,
+            cid,
+            name=f"{side.lower()}-client.example",
+            registrar_account_id=accounts[0],
+            expires_on=_in(9),
+        )
+        add("domains", side, d["id"])
+        e = await api.post(
+            "/endpoints",
+            json={"client_id": cid, "domain_id": d["id"], "host": f"mail.{d['name']}", "expires_on": _in(8)},
+        )
+        assert e.status_code == 201, e.text
+        add("endpoints", side, e.json()["id"])
+        c = await api.post(
+            "/contacts", json={"client_id": cid, "name": f"Person of {side}", "roles": ["primary"]}
+        )
+        assert c.status_code == 201, c.text
+        add("contacts", side, c.json()["id"])
+    # A vendor-side contact (of the vendor only B uses) belongs to no client.
+    vc = await api.post("/contacts", json={"vendor_id": b_only["id"], "name": "Vendor rep"})
+    assert vc.status_code == 201, vc.text
+    rows["contacts"].setdefault("vendor", set()).add(vc.json()["id"])
+    return World(a["id"], b["id"], ids, shared["id"], b_only["id"], unused["id"], rows)
+
+
+def like_a_server(app: Any, http: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A copy of `http` that gets a crash as the 500 response a caller would get, instead of
+    the exception, so that a test can list every failing route."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url=http.base_url, headers=http.headers)
+
+
+@pytest.fixture
+async def api(app, api):
+    """The admin client, seeing a crash as the 500 response a caller gets."""
+    async with like_a_server(app, api) as http:
+        yield http
+
+
+def caller(app: Any, token: str | None) -> httpx.AsyncClient:
+    """An API client with `token` (like tests.conftest.client_for), seeing crashes as 500s."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://hub.test" + API_PREFIX,
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+
+
+def fill(path: str, obj_id: str) -> str:
+    """The path with its (single) id parameter set."""
+    head, _, rest = path.partition("{")
+    _, _, tail = rest.partition("}")
+    return head + obj_id + tail if rest else path
+
+
+# Valid bodies, so that a refusal can only be about who is asking. `cid` is the client the
+# new row would belong to, `side` the client's objects to refer to.
+def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
+    cid = w.a if side == "A" else w.b
+    n = secrets.token_hex(3)
+    return {
+        "clients": {"name": f"New {n}", "slug": f"new-{n}"},
+        "contacts": {"client_id": cid, "name": "New person"},
+        "vendors": {"name": f"New vendor {n}", "category": "other"},
+        "vendor-accounts": {"client_id": cid, "vendor_id": w.shared_vendor, "account_number": f"N-{n}"},
+        "subscriptions": {
+            "vendor_account_id": w.obj("vendor-accounts", side),
+            "product": "New",
+            "unit_cost": "1.00",
+            "billing_period": "monthly",
+            "payer": "msp_resold",
+            "starts_on": _in(0),
+        },
+        "assets": {"client_id": cid, "kind": "nas", "name": f"nas-{n}", "manufacturer": "Synology"},
+        "warranties": {
+            "asset_id": w.obj("assets", side),
+            "level": "Basic",
+            "starts_on": _in(0),
+            "ends_on": _in(365),
+        },
+        "domains": {"client_id": cid, "name": f"new-{n}.example"},
+        "endpoints": {"client_id": cid, "host": f"new-{n}.example"},
+    }[resource]
+
+
+PATCH_BODIES: dict[str, dict[str, Any]] = {
+    "clients": {"notes": "changed"},
+    "contacts": {"notes": "changed"},
+    "vendors": {"notes": "changed"},
+    "vendor-accounts": {"notes": "changed"},
+    "subscriptions": {"notes": "changed"},
+    "assets": {"notes": "changed"},
+    "warranties": {"notes": "changed"},
+    "domains": {"expected_mail_provider": "none"},
+    "endpoints": {"port": 8443},
+}
+
+ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
+    ("POST", "/clients/{item_id}/restore"): lambda: None,
+    ("POST", "/vendor-accounts/{item_id}/support-pin/reveal"): lambda: None,
+    ("POST", "/subscriptions/{item_id}/terms"): lambda: {"version": 1, "ends_on": _in(800)},
+}
+
+
+def request_for(route: tuple[str, str], w: World, side: str) -> tuple[str, str, dict[str, Any] | None]:
+    """A well-formed request on `route` about client `side`'s object (or for that client)."""
+    method, path = route
+    _, resource = _kind(route)
+    body: dict[str, Any] | None = None
+    if "{" in path:
+        url = fill(path, w.obj(resource, side))
+        if route in ACTION_BODIES:
+            body = ACTION_BODIES[route]()
+        elif method == "PATCH":
+            body = {"version": 1, **PATCH_BODIES[resource]}
+    else:
+        url = path
+        if method == "POST":
+            body = create_body(resource, w, side)
+    return method, url, body
+
+
+async def send(http: httpx.AsyncClient, method: str, url: str, body: Any = None) -> httpx.Response:
+    return await http.request(method, url, json=body) if body is not None else await http.request(method, url)
+
+
+async def list_all(http: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    r = await http.get(path, params={"limit": 1000, **params})
+    assert r.status_code == 200, f"GET {path} -> {r.status_code}: {r.text}"
+    body = r.json()
+    assert body["total"] == len(body["items"]), f"GET {path}: more rows than one page"
+    return body["items"]  # type: ignore[no-any-return]
+
+
+async def snapshot(api: httpx.AsyncClient) -> dict[str, Any]:
+    """Everything an admin can read: every list (archived clients too), every object by id
+    and the audit trail."""
+    out: dict[str, Any] = {}
+    for method, path in ALL_ROUTES:
+        kind, _ = _kind((method, path))
+        if method != "GET" or "{" in path:
+            continue
+        params = {"include_archived": True} if path == "/clients" else {}
+        if kind == "upcoming":
+            out[path] = (await api.get(path, params={"within_days": 3650, "lapsed_days": 3650})).json()
+        else:
+            out[path] = await list_all(api, path, **params)
+    return out
+
+
+# --- the tests -------------------------------------------------------------------------
+
+
+def test_route_table_covers_exactly_the_routes_of_the_app():
+    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    served = app_routes(app)
+    assert served, "no /api/v1 route found: the route walk is broken"
+    # The walk must not miss what the OpenAPI document lists.
+    documented = {
+        (method.upper(), path.removeprefix(API_PREFIX))
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+    }
+    assert documented <= served
+    unclassified = sorted(served - ROUTES.keys())
+    stale = sorted(ROUTES.keys() - served)
+    assert not unclassified, f"classify these routes in ROUTES: {unclassified}"
+    assert not stale, f"these routes no longer exist, remove them from ROUTES: {stale}"
+
+
+async def _token_variants(app: Any) -> dict[str, dict[str, str]]:
+    """Authorization headers that must all be refused with 401."""
+    revoked = await make_token(app)
+    expired = await make_token(app)
+    valid = await make_token(app)
+    async with app.state.sessionmaker() as session:
+        await revoke_token(session, split_token(revoked))  # type: ignore[arg-type]
+        row = (
+            await session.execute(select(ApiToken).where(ApiToken.prefix == split_token(expired)))
+        ).scalar_one()
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        await session.commit()
+    prefix, _, secret = valid.rpartition("_")
+    return {
+        "no header": {},
+        "empty bearer": {"Authorization": "Bearer "},
+        "malformed token": {"Authorization": "Bearer not-a-token"},
+        "other scheme": {"Authorization": f"Basic {valid}"},
+        "unknown token": {"Authorization": f"Bearer hub_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"},
+        "wrong secret": {"Authorization": f"Bearer {prefix}_{secret[::-1]}"},
+        "revoked token": {"Authorization": f"Bearer {revoked}"},
+        "expired token": {"Authorization": f"Bearer {expired}"},
+    }
+
+
+async def test_every_route_refuses_missing_and_invalid_tokens(app, api):
+    w = await build_world(api)
+    variants = await _token_variants(app)
+    before = await snapshot(api)
+    failures = []
+    async with caller(app, None) as anonymous:
+        for route in ALL_ROUTES:
+            method, url, body = request_for(route, w, "A")
+            for name, headers in variants.items():
+                r = await anonymous.request(method, url, json=body, headers=headers)
+                problem = r.json() if r.headers.get("content-type") == PROBLEM_JSON else {}
+                if (
+                    r.status_code != 401
+                    or problem.get("status") != 401
+                    or r.headers.get("www-authenticate") != "Bearer"
+                ):
+                    failures.append(f"{method} {url} with {name}: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+    assert await snapshot(api) == before
+
+
+def _normalised(r: httpx.Response, obj_id: str) -> tuple[int, str | None, str]:
+    return r.status_code, r.headers.get("content-type"), r.text.replace(obj_id, "<id>")
+
+
+async def test_viewer_gets_404_for_every_object_of_another_client_same_as_a_missing_id(app, api):
+    """A viewer of A learns nothing about B's objects: reading one by id answers exactly
+    as if the id did not exist (status, content type and body, the id aside)."""
+    w = await build_world(api)
+    failures = []
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for route in ALL_ROUTES:
+            kind, resource = _kind(route)
+            path = route[1]
+            if kind != "read":
+                continue
+            b_id, missing = w.obj(resource, "B"), str(uuid.uuid4())
+            of_b = await viewer.get(fill(path, b_id))
+            of_nobody = await viewer.get(fill(path, missing))
+            own = await viewer.get(fill(path, w.obj(resource, "A")))
+            if own.status_code != 200:
+                failures.append(f"GET {path} of A's own object: {own.status_code} {own.text[:200]}")
+            if of_b.status_code != 404 or of_b.headers.get("content-type") != PROBLEM_JSON:
+                failures.append(f"GET {path} of B's object: {of_b.status_code} {of_b.text[:200]}")
+            elif _normalised(of_b, b_id) != _normalised(of_nobody, missing):
+                failures.append(
+                    f"GET {path}: B's object is told apart from a missing id:\n"
+                    f"    B's:     {of_b.text}\n    missing: {of_nobody.text}"
+                )
+    assert not failures, "\n".join(failures)
+
+
+def _belongs_to_a(resource: str, item: dict[str, Any], w: World) -> bool:
+    if resource == "clients":
+        return item["id"] == w.a
+    if resource == "vendors":
+        return item["id"] == w.shared_vendor  # the only vendor A has an account with
+    return item.get("client_id") == w.a
+
+
+async def test_viewer_lists_only_its_own_clients_rows_even_when_asking_for_another(app, api):
+    w = await build_world(api)
+    failures = []
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for route in ALL_ROUTES:
+            kind, resource = _kind(route)
+            if kind != "list":
+                continue
+            path = route[1]
+            expected = w.rows[resource]["A"]
+            # Filters pointing at B's rows, where the list has them.
+            asking = [{"client_id": w.b}, {"vendor_id": w.b_only_vendor}, {"q": "beta"}]
+            supported = query_parameters(route)
+            for params in [{}, *(p for p in asking if p.keys() <= supported)]:
+                r = await viewer.get(path, params={"limit": 1000, **params})
+                if r.status_code != 200:
+                    failures.append(f"GET {path} {params}: {r.status_code} {r.text[:200]}")
+                    continue
+                items = r.json()["items"]
+                leaked = [i["id"] for i in items if not _belongs_to_a(resource, i, w)]
+                if leaked:
+                    failures.append(f"GET {path} {params}: rows of others leaked: {leaked}")
+                if r.json()["total"] != len(items):
+                    failures.append(f"GET {path} {params}: total {r.json()['total']} counts others' rows")
+                if not params and {i["id"] for i in items} != expected:
+                    failures.append(
+                        f"GET {path}: expected A's rows {expected}, got {[i['id'] for i in items]}"
+                    )
+    assert not failures, "\n".join(failures)
+
+
+async def test_viewer_sees_only_its_own_audit_events(app, api):
+    w = await build_world(api)
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        own = await list_all(viewer, "/audit")
+        asked_for_b = await list_all(viewer, "/audit", client_id=w.b)
+        of_b_subject = await list_all(viewer, "/audit", subject_id=w.obj("subscriptions", "B"))
+    everything = await list_all(api, "/audit")
+    assert own and all(e["client_id"] == w.a for e in own)
+    assert {e["id"] for e in own} == {e["id"] for e in everything if e["client_id"] == w.a}
+    assert asked_for_b == [] and of_b_subject == []
+    # Staff events without a client (the vendor catalogue) are not a viewer's business.
+    assert any(e["client_id"] is None for e in everything)
+
+
+async def test_viewer_spend_of_another_client_is_404_and_own_has_only_own_lines(app, api):
+    w = await build_world(api)
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        other = await viewer.get(f"/clients/{w.b}/spend")
+        other_csv = await viewer.get(f"/clients/{w.b}/spend", params={"format": "csv"})
+        own = await viewer.get(f"/clients/{w.a}/spend")
+    assert other.status_code == 404 and other.headers["content-type"] == PROBLEM_JSON
+    assert other_csv.status_code == 404 and "Beta" not in other_csv.text
+    assert own.status_code == 200
+    lines = own.json()["lines"]
+    assert {ln["subscription_id"] for ln in lines} == w.rows["subscriptions"]["A"]
+    assert {ln["account"]["id"] for ln in lines} <= w.rows["vendor-accounts"]["A"]
+
+
+async def test_upcoming_for_a_viewer_has_only_its_own_items_even_asking_for_another(app, api):
+    w = await build_world(api)
+    a_items = {i for r in ("subscriptions", "warranties", "domains", "endpoints") for i in w.rows[r]["A"]}
+    b_items = {i for r in ("subscriptions", "warranties", "domains", "endpoints") for i in w.rows[r]["B"]}
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for params in ({}, {"client_id": w.b}, {"format": "json", "client_id": w.b, "within_days": 3650}):
+            body = (await viewer.get("/renewals/upcoming", params=params)).json()
+            assert {i["id"] for i in body["items"]} == a_items, params
+            assert {i["client"]["id"] for i in body["items"]} == {w.a}
+            assert body["total"] == len(a_items)
+        csv_text = (await viewer.get("/renewals/upcoming", params={"format": "csv", "client_id": w.b})).text
+    assert all(i not in csv_text for i in b_items) and "beta" not in csv_text.lower()
+    assert all(i in csv_text for i in a_items)
+    staff = (await api.get("/renewals/upcoming")).json()
+    assert {i["id"] for i in staff["items"]} == a_items | b_items
+
+
+async def test_viewer_writes_are_forbidden_on_every_route_and_change_nothing(app, api):
+    """Viewers are read-only for now: every write is refused with 403 before anything
+    is looked up, on its own client's objects and on others' alike."""
+    w = await build_world(api)
+    before = await snapshot(api)
+    failures = []
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for route in ALL_ROUTES:
+            if _kind(route)[0] != "write":
+                continue
+            for side in ("A", "B"):
+                method, url, body = request_for(route, w, side)
+                r = await send(viewer, method, url, body)
+                if r.status_code != 403 or r.headers.get("content-type") != PROBLEM_JSON:
+                    failures.append(f"{method} {url} ({side}'s): {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+    assert await snapshot(api) == before
+
+
+@pytest.mark.parametrize("role", [Role.admin, Role.technician])
+async def test_staff_read_every_clients_objects(app, api, role):
+    w = await build_world(api)
+    failures = []
+    async with caller(app, await make_token(app, role)) as staff:
+        for route in ALL_ROUTES:
+            kind, resource = _kind(route)
+            path = route[1]
+            if kind == "read":
+                for side in ("A", "B"):
+                    r = await staff.get(fill(path, w.obj(resource, side)))
+                    if r.status_code != 200:
+                        failures.append(f"GET {path} of {side}'s: {r.status_code} {r.text[:200]}")
+            elif kind == "list":
+                ids = {i["id"] for i in await list_all(staff, path)}
+                expected = w.rows[resource]["A"] | w.rows[resource]["B"]
+                if not expected <= ids:
+                    failures.append(f"GET {path}: missing {expected - ids}")
+            elif kind in ("upcoming", "audit"):
+                r = await staff.get(path, params={"limit": 1000})
+                clients = {
+                    (i["client"]["id"] if kind == "upcoming" else i["client_id"]) for i in r.json()["items"]
+                }
+                if not {w.a, w.b} <= clients:
+                    failures.append(f"GET {path}: clients seen {clients}")
+        # A vendor nobody has an account with is still in the staff's catalogue.
+        assert (await staff.get(f"/vendors/{w.unused_vendor}")).status_code == 200
+    assert not failures, "\n".join(failures)
+
+
+async def test_staff_writes_are_not_refused(app, api):
+    """The write requests of the matrix are the ones staff make every day: a technician
+    gets them through (so a viewer's 403 above is about the role, not the request)."""
+    w = await build_world(api)
+    failures = []
+    async with caller(app, await make_token(app, Role.technician)) as tech:
+        for route in ALL_ROUTES:
+            if _kind(route)[0] != "write" or route[0] == "DELETE":
+                continue
+            method, url, body = request_for(route, w, "B")
+            if body and "version" in body:  # an earlier write of this loop may have moved it on
+                obj_url = "/".join(url.split("/")[:3])  # /subscriptions/<id>/terms -> /subscriptions/<id>
+                body["version"] = (await tech.get(obj_url)).json()["version"]
+            r = await send(tech, method, url, body)
+            if r.status_code not in (200, 201):
+                failures.append(f"{method} {url}: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
