@@ -41,6 +41,15 @@ def _register_import() -> None:
 
 _register_import()
 
+
+def _register_check() -> None:
+    from hub.check.cli import app as check_app
+
+    app.add_typer(check_app, name="check", help="Mail, DNS, block-list, expiry and firmware checks.")
+
+
+_register_check()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -1,0 +1,314 @@
+"""`hub check ...`: checks for technicians (one domain, readable) and for bulk runs and
+benchmarks (files in, JSON lines out, progress on stderr)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from hub.check.dkim import DkimParams
+from hub.check.dns import parse_nameserver
+from hub.check.dnsbl import Zone
+from hub.check.findings import Severity
+from hub.check.registry import CheckContext
+from hub.check.runner import DomainOptions, DomainReport, check_addresses, check_domain, check_domains
+from hub.check.settings import CheckSettings
+from hub.kit.fields import normalise_domain
+from hub.models.enums import CheckStatus
+
+app = typer.Typer(help="Mail, DNS, block-list, expiry and firmware checks.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+KIND_TITLES = {
+    "dns_zone": "NS / SOA / CAA",
+    "mx": "MX and reverse DNS",
+    "spf": "SPF",
+    "dmarc": "DMARC",
+    "dkim": "DKIM",
+    "tlsrpt": "TLS reporting",
+    "domain_expiry": "Registration (RDAP)",
+}
+SEVERITY_STYLE = {
+    Severity.critical: "bold white on red",
+    Severity.error: "bold red",
+    Severity.warning: "yellow",
+    Severity.info: "cyan",
+}
+STATUS_STYLE = {
+    CheckStatus.ok: "green",
+    CheckStatus.warn: "yellow",
+    CheckStatus.fail: "bold red",
+    CheckStatus.unknown: "magenta",
+    CheckStatus.pending: "dim",
+}
+
+NameserverOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--nameserver",
+        "-n",
+        help="HOST[:PORT] to send every query to (repeatable); default HUB_DNS_NAMESERVERS",
+    ),
+]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="seconds per DNS query")]
+RdapBaseOpt = Annotated[str | None, typer.Option("--rdap-base", help="RDAP base URL to ask for every domain")]
+RdapBootstrapOpt = Annotated[
+    str | None, typer.Option("--rdap-bootstrap", help="URL of the RDAP bootstrap file")
+]
+NoRdapOpt = Annotated[bool, typer.Option("--no-rdap", help="skip the registration expiry check")]
+ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="targets checked at the same time")]
+
+
+def progress_bar() -> Progress:
+    # The same columns as hub.cli's bar; not imported from there because hub.cli imports
+    # this module to register it.
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def make_settings(
+    nameserver: list[str] | None,
+    timeout: float | None = None,
+    rdap_base: str | None = None,
+    rdap_bootstrap: str | None = None,
+    concurrency: int | None = None,
+) -> CheckSettings:
+    settings = CheckSettings()
+    update: dict[str, Any] = {}
+    if nameserver:
+        for ns in nameserver:
+            try:
+                parse_nameserver(ns)
+            except ValueError as exc:
+                raise typer.BadParameter(f"{ns!r}: {exc}", param_hint="--nameserver") from None
+        update["dns_nameservers"] = nameserver
+    if timeout is not None:
+        update["dns_timeout"] = timeout
+    if rdap_base:
+        update["rdap_base_url"] = rdap_base
+    if rdap_bootstrap:
+        update["rdap_bootstrap_url"] = rdap_bootstrap
+    if concurrency:
+        update["check_concurrency"] = concurrency
+    return settings.model_copy(update=update)
+
+
+def _read_lines(path: Path) -> list[str]:
+    lines = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if line]
+
+
+def read_selectors(path: Path) -> dict[str, list[str]]:
+    """JSON `{"example.com": ["s1", "s2"], "*": ["for-every-domain"]}`, or text lines
+    `example.com s1 s2`."""
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        raw = json.loads(text)
+        return {("*" if k == "*" else normalise_domain(k)): [str(s) for s in v] for k, v in raw.items()}
+    selectors: dict[str, list[str]] = {}
+    for line in _read_lines(path):
+        name, *names = line.replace(",", " ").split()
+        selectors.setdefault("*" if name == "*" else normalise_domain(name), []).extend(names)
+    return selectors
+
+
+def render_report(report: DomainReport, console: Console) -> None:
+    console.print(
+        Text.assemble(
+            ("Domain ", "bold"),
+            (report.domain, "bold cyan"),
+            ("  status ", "bold"),
+            (report.status.value.upper(), STATUS_STYLE[report.status]),
+        )
+    )
+    table = Table(show_header=True, header_style="bold", expand=False)
+    table.add_column("Check")
+    table.add_column("Status")
+    table.add_column("Severity")
+    table.add_column("Code")
+    table.add_column("Finding", overflow="fold")
+    for kind, result in report.results.items():
+        title = KIND_TITLES.get(kind, kind)
+        status = Text(result.status.value, style=STATUS_STYLE[result.status])
+        rows: list[tuple[Text, Text, str]] = [
+            (Text(f.severity.value, style=SEVERITY_STYLE[f.severity]), Text(f.code), f.message)
+            for f in sorted(result.findings, key=lambda f: list(Severity).index(f.severity), reverse=True)
+        ]
+        rows += [(Text("unknown", style="magenta"), Text("-"), reason) for reason in result.unknown]
+        if not rows:
+            rows = [(Text("-"), Text("-"), "no problem found")]
+        for i, (severity, code, message) in enumerate(rows):
+            table.add_row(title if i == 0 else "", status if i == 0 else "", severity, code, message)
+        table.add_section()
+    console.print(table)
+    facts = {k: v for result in report.results.values() for k, v in result.facts.items() if v}
+    if facts.get("expires_on"):
+        console.print(
+            f"Registration expires on {facts['expires_on']} ({facts.get('registrar') or 'registrar unknown'})"
+        )
+
+
+@app.command("domain")
+def domain_command(
+    name: Annotated[str, typer.Argument(help="the domain to check")],
+    nameserver: NameserverOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")] = False,
+    dkim_selector: Annotated[
+        list[str] | None, typer.Option("--dkim-selector", help="a DKIM selector the domain uses (repeatable)")
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="mail provider: microsoft365, google_workspace")
+    ] = None,
+    rdap_base: RdapBaseOpt = None,
+    rdap_bootstrap: RdapBootstrapOpt = None,
+    no_rdap: NoRdapOpt = False,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Everything about one domain: delegation, mail authentication, registration."""
+    try:
+        domain = normalise_domain(name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from None
+    settings = make_settings(nameserver, timeout, rdap_base, rdap_bootstrap)
+    options = DomainOptions(
+        dkim=DkimParams(selectors=dkim_selector or [], provider=provider), rdap=not no_rdap
+    )
+
+    async def run() -> DomainReport:
+        async with CheckContext.create(settings) as ctx:
+            return await check_domain(ctx, domain, options)
+
+    report = asyncio.run(run())
+    if as_json:
+        payload = {
+            "domain": report.domain,
+            "status": report.status.value,
+            "findings": report.codes,
+            "checks": {k: e.model_dump(mode="json") for k, e in report.results.items()},
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        render_report(report, out)
+
+
+@app.command("domains")
+def domains_command(
+    file: Annotated[Path, typer.Argument(help="one domain per line", exists=True, dir_okay=False)],
+    out_path: Annotated[Path, typer.Option("--out", help="JSON lines: one per domain")],
+    nameserver: NameserverOpt = None,
+    dkim_selectors: Annotated[
+        Path | None,
+        typer.Option("--dkim-selectors", help="selectors per domain (JSON or 'domain s1 s2' lines)"),
+    ] = None,
+    rdap_base: RdapBaseOpt = None,
+    rdap_bootstrap: RdapBootstrapOpt = None,
+    no_rdap: NoRdapOpt = False,
+    timeout: TimeoutOpt = None,
+    concurrency: ConcurrencyOpt = None,
+) -> None:
+    """Checks every domain in FILE; writes {"domain": ..., "findings": [codes]} per line."""
+    settings = make_settings(nameserver, timeout, rdap_base, rdap_bootstrap, concurrency)
+    selectors = read_selectors(dkim_selectors) if dkim_selectors else {}
+    domains: list[str] = []
+    invalid: list[dict[str, Any]] = []
+    for raw in _read_lines(file):
+        try:
+            domains.append(normalise_domain(raw))
+        except ValueError as exc:
+            invalid.append({"domain": raw, "findings": [], "unknown": [], "error": str(exc)})
+    domains = list(dict.fromkeys(domains))
+    defaults = selectors.get("*", [])
+
+    def options_for(domain: str) -> DomainOptions:
+        return DomainOptions(
+            dkim=DkimParams(selectors=selectors.get(domain, []) + defaults), rdap=not no_rdap
+        )
+
+    started = time.perf_counter()
+    with out_path.open("w", encoding="utf-8") as sink, progress_bar() as bar:
+        for line in invalid:
+            sink.write(json.dumps(line) + "\n")
+        task = bar.add_task("domains", total=len(domains))
+
+        def on_report(report: DomainReport) -> None:
+            sink.write(json.dumps(report.line()) + "\n")
+            bar.advance(task)
+
+        async def run() -> CheckContext:
+            async with CheckContext.create(settings) as ctx:
+                await check_domains(ctx, domains, options_for, on_report)
+                return ctx
+
+        ctx = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    stats = ctx.dns.stats
+    err.print(
+        f"{len(domains)} domains in {elapsed:.1f}s ({len(domains) / max(elapsed, 1e-9):.1f}/s); "
+        f"{stats.queries} DNS queries ({stats.queries / max(len(domains), 1):.1f} per domain), "
+        f"{stats.cache_hits} answered from the run's cache, {stats.tcp_fallbacks} over TCP, "
+        f"{stats.timeouts} timed out"
+    )
+
+
+@app.command("dnsbl")
+def dnsbl_command(
+    file: Annotated[
+        Path, typer.Argument(help="one IP address (or domain) per line", exists=True, dir_okay=False)
+    ],
+    zones_path: Annotated[Path, typer.Option("--zones", help="ZONES.json", exists=True, dir_okay=False)],
+    out_path: Annotated[Path, typer.Option("--out", help="JSON lines: one per address")],
+    nameserver: NameserverOpt = None,
+    timeout: TimeoutOpt = None,
+    concurrency: ConcurrencyOpt = None,
+) -> None:
+    """Looks every address up in every zone; writes {"ip", "listed", "errors"} per line."""
+    settings = make_settings(nameserver, timeout, concurrency=concurrency)
+    try:
+        zones = [Zone.model_validate(z) for z in json.loads(zones_path.read_text(encoding="utf-8"))]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--zones") from None
+    targets = list(dict.fromkeys(_read_lines(file)))
+    started = time.perf_counter()
+    with progress_bar() as bar:
+        task = bar.add_task("addresses", total=len(targets))
+
+        async def run() -> tuple[list[Any], CheckContext]:
+            async with CheckContext.create(settings) as ctx:
+                results = await check_addresses(ctx, targets, zones, on_done=lambda _: bar.advance(task))
+                return results, ctx
+
+        results, ctx = asyncio.run(run())
+    with out_path.open("w", encoding="utf-8") as sink:
+        for result in results:
+            sink.write(json.dumps(result.line()) + "\n")
+    elapsed = time.perf_counter() - started
+    listed = sum(1 for r in results if r.listed)
+    err.print(
+        f"{len(results)} addresses in {elapsed:.1f}s, {ctx.dns.stats.queries} lookups "
+        f"({ctx.dns.stats.queries / max(elapsed, 1e-9):.0f}/s); {listed} listed"
+    )
+    refused = {r for result in results for r in result.errors}
+    if refused:
+        err.print(
+            f"[magenta]zones with errors (unknown, not listings):[/magenta] {', '.join(sorted(refused))}"
+        )
+
+
+if __name__ == "__main__":
+    app()

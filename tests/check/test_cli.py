@@ -1,0 +1,144 @@
+"""`hub check` commands end to end against the loopback DNS and RDAP servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hub.check.cli import app
+from tests.check.dns_server import DnsTestServer
+from tests.check.http_server import RdapTestServer, rdap_domain
+from tests.check.world import publish, txt
+
+runner = CliRunner()
+
+
+def _soon(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_domain_report_shows_each_finding_for_a_technician(dns_server: DnsTestServer) -> None:
+    publish(dns_server, "client.test", {("@", "TXT"): [txt("v=spf1 mx +all")], ("_dmarc", "TXT"): []})
+    result = runner.invoke(app, ["domain", "client.test", "--nameserver", dns_server.address, "--no-rdap"])
+    assert result.exit_code == 0, result.output
+    for expected in ("client.test", "FAIL", "spf_pass_all", "critical", "dmarc_missing", "SPF", "DMARC"):
+        assert expected in result.output
+
+
+def test_domain_json_lists_codes_and_evidence(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    publish(dns_server, "client.test", {("selector1._domainkey", "TXT"): []})
+    with RdapTestServer() as rdap:
+        rdap.domains["client.test"] = rdap_domain("client.test", _soon(3))
+        result = runner.invoke(
+            app,
+            [
+                "domain",
+                "client.test",
+                "-n",
+                dns_server.address,
+                "--json",
+                "--rdap-base",
+                rdap.base_url,
+                "--dkim-selector",
+                "custom",
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["findings"] == ["dkim_missing", "domain_expiring_7d"]
+    assert "custom" in payload["checks"]["dkim"]["findings"][0]["evidence"]["selectors"]
+    assert payload["status"] == "fail"
+
+
+def test_domains_writes_one_line_per_domain(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    publish(dns_server, "good.test")
+    publish(dns_server, "bad.test", {("@", "TXT"): [], ("_dmarc", "TXT"): [txt("v=DMARC1; p=none")]})
+    publish(dns_server, "custom-dkim.test", {("selector1._domainkey", "TXT"): []})
+    dns_server.add("k9._domainkey.custom-dkim.test", "TXT", txt("v=DKIM1; p="))
+    domains = tmp_path / "domains.txt"
+    domains.write_text("good.test\nbad.test\n# comment\ncustom-dkim.test\nnot a domain\n")
+    selectors = tmp_path / "selectors.json"
+    selectors.write_text(json.dumps({"custom-dkim.test": ["k9"]}))
+    out = tmp_path / "out.jsonl"
+    with RdapTestServer() as rdap:
+        rdap.domains = {
+            name: rdap_domain(name, _soon(400)) for name in ("good.test", "bad.test", "custom-dkim.test")
+        }
+        rdap.domains["bad.test"] = rdap_domain("bad.test", _soon(-2))
+        result = runner.invoke(
+            app,
+            [
+                "domains",
+                str(domains),
+                "--nameserver",
+                dns_server.address,
+                "--out",
+                str(out),
+                "--dkim-selectors",
+                str(selectors),
+                "--rdap-base",
+                rdap.base_url,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    lines = {line["domain"]: line for line in map(json.loads, out.read_text().splitlines())}
+    assert lines["good.test"]["findings"] == []
+    assert lines["bad.test"]["findings"] == [
+        "spf_missing",
+        "dmarc_policy_none",
+        "dmarc_rua_missing",
+        "domain_expired",
+    ]
+    assert lines["custom-dkim.test"]["findings"] == ["dkim_revoked", "dkim_missing"]
+    assert lines["not a domain"]["error"]
+    assert "3 domains" in result.stderr
+
+
+def test_dnsbl_command_writes_listings_and_zone_errors(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    dns_server.add("99.2.0.192.zen.bl.test", "A", "127.0.0.2")
+    dns_server.add("99.2.0.192.refusing.bl.test", "A", "127.255.255.254")
+    zones = tmp_path / "zones.json"
+    zones.write_text(
+        json.dumps(
+            [
+                {"zone": "zen.bl.test", "kind": "ip", "codes": {"127.0.0.2": "SBL"}, "note": "ignored"},
+                {
+                    "zone": "refusing.bl.test",
+                    "kind": "ip",
+                    "codes": {"127.0.0.2": "listed"},
+                    "errors": {"127.255.255.254": "public resolver"},
+                },
+                {"zone": "dbl.bl.test", "kind": "domain", "codes": {"127.0.1.2": "spam domain"}},
+            ]
+        )
+    )
+    ips = tmp_path / "ips.txt"
+    ips.write_text("192.0.2.99\n192.0.2.1\n192.0.2.99\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app, ["dnsbl", str(ips), "--zones", str(zones), "--nameserver", dns_server.address, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines == [
+        {"ip": "192.0.2.99", "listed": {"zen.bl.test": ["127.0.0.2"]}, "errors": ["refusing.bl.test"]},
+        {"ip": "192.0.2.1", "listed": {}, "errors": ["refusing.bl.test"]},
+    ]
+
+
+def test_bad_nameserver_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["domain", "client.test", "--nameserver", "dns.example:53", "--no-rdap"])
+    assert result.exit_code == 2
+
+
+def test_module_runs_as_a_script_before_registration() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.check.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert "domains" in done.stdout and "dnsbl" in done.stdout
