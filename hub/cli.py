@@ -13,10 +13,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from hub.config import Settings, sync_database_url
+from hub.kit.console import progress_bar
 
 T = TypeVar("T")
 
@@ -282,17 +282,6 @@ def export_spend(
 # --- demo and seed ------------------------------------------------------------------------
 
 
-def progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
-
-
 class Scale(StrEnum):
     small = "small"
     large = "large"
@@ -318,7 +307,7 @@ def seed(
     migrate.upgrade(settings.resolved_database_url)
     started = time.perf_counter()
     tasks: dict[str, Any] = {}
-    with progress_bar() as bar:
+    with progress_bar(err) as bar:
 
         def progress(label: str, done: int, total: int) -> None:
             if label not in tasks:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -22,6 +21,7 @@ from hub.check.findings import Severity
 from hub.check.registry import CheckContext
 from hub.check.runner import DomainOptions, DomainReport, check_addresses, check_domain, check_domains
 from hub.check.settings import CheckSettings
+from hub.kit.console import progress_bar
 from hub.kit.fields import normalise_domain
 from hub.models.enums import CheckStatus
 
@@ -67,19 +67,6 @@ RdapBootstrapOpt = Annotated[
 ]
 NoRdapOpt = Annotated[bool, typer.Option("--no-rdap", help="skip the registration expiry check")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="targets checked at the same time")]
-
-
-def progress_bar() -> Progress:
-    # The same columns as hub.cli's bar; not imported from there because hub.cli imports
-    # this module to register it.
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    )
 
 
 def make_settings(
@@ -241,7 +228,7 @@ def domains_command(
         )
 
     started = time.perf_counter()
-    with out_path.open("w", encoding="utf-8") as sink, progress_bar() as bar:
+    with out_path.open("w", encoding="utf-8") as sink, progress_bar(err) as bar:
         for line in invalid:
             sink.write(json.dumps(line) + "\n")
         task = bar.add_task("domains", total=len(domains))
@@ -285,7 +272,7 @@ def dnsbl_command(
         raise typer.BadParameter(str(exc), param_hint="--zones") from None
     targets = list(dict.fromkeys(_read_lines(file)))
     started = time.perf_counter()
-    with progress_bar() as bar:
+    with progress_bar(err) as bar:
         task = bar.add_task("addresses", total=len(targets))
 
         async def run() -> tuple[list[Any], CheckContext]:

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.importer.csv_import import CsvTable, ImportKind, ImportResult, RowError, import_table, read_csv
+from hub.kit.console import progress_bar
 
 app = typer.Typer(help="Import data from spreadsheets.", no_args_is_help=True)
 
@@ -75,7 +75,7 @@ def _run(kind: ImportKind, table: CsvTable, *, source: str, dry_run: bool, err: 
     # be circular.
     from hub.cli import run_with_session
 
-    with _progress_bar(err) as bar:
+    with progress_bar(err, transient=True) as bar:
         task = bar.add_task(f"importing {kind.value}", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -93,19 +93,6 @@ def _run(kind: ImportKind, table: CsvTable, *, source: str, dry_run: bool, err: 
             return run_with_session(_import)
         except _Rollback as rollback:
             return rollback.result
-
-
-def _progress_bar(err: Console) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        # A bar is for a person watching; in a pipe or a log it is only noise.
-        disable=not err.is_terminal,
-    )
 
 
 def _report(result: ImportResult, file: Path, *, as_json: bool, err: Console) -> None:
