@@ -38,6 +38,7 @@ check-migrations: install
 
 bench: install
 	$(BIN)/python -m tests.bench.bench_api --db both
+	$(BIN)/python -m tests.bench.bench_jobs --db both
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

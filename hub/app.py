@@ -25,26 +25,32 @@ def api_router() -> APIRouter:
     from hub.audit.endpoints import router as audit
     from hub.client.endpoints import router as clients
     from hub.domain.endpoints import router as domains
+    from hub.jobs.endpoints import router as jobs
     from hub.report.endpoints import router as reports
     from hub.subscription.endpoints import router as subscriptions
     from hub.vendor.endpoints import router as vendors
 
     router = APIRouter(prefix=API_PREFIX)
-    for sub in (clients, vendors, accounts, subscriptions, assets, domains, reports, audit):
+    for sub in (clients, vendors, accounts, subscriptions, assets, domains, reports, audit, jobs):
         router.include_router(sub)
     return router
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker_concurrency: int = 0) -> FastAPI:
+    """`worker_concurrency` > 0 runs an embedded job worker for the app's lifetime (what
+    `hub serve` does by default); tests and `--no-worker` leave it at 0."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from hub.jobs.worker import embedded_worker
+
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine, load_secret_box(settings))
         try:
-            yield
+            async with embedded_worker(settings, concurrency=worker_concurrency):
+                yield
         finally:
             await engine.dispose()
 
@@ -59,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(api_router())
+    from hub.jobs.health import router as health
+
+    app.include_router(health)  # /readyz, /metrics (no token: probes and scrapers)
 
     @app.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:

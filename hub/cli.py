@@ -50,6 +50,17 @@ def _register_check() -> None:
 
 _register_check()
 
+
+def _register_jobs() -> None:
+    from hub.jobs.cli import app as jobs_app
+    from hub.jobs.cli import worker
+
+    app.add_typer(jobs_app, name="jobs", help="Background jobs: list, show, retry, cancel, workers.")
+    app.command("worker")(worker)
+
+
+_register_jobs()
+
 err = Console(stderr=True)
 out = Console()
 
@@ -86,13 +97,16 @@ def fail(message: str, code: int = 1) -> None:
 # --- serve ------------------------------------------------------------------------------
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, worker_concurrency: int | None = None) -> None:
     import uvicorn
 
     from hub.app import create_app
+    from hub.jobs.config import JobSettings
 
+    if worker_concurrency is None:
+        worker_concurrency = JobSettings().embedded_concurrency
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, worker_concurrency=worker_concurrency),
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -105,10 +119,18 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address (HUB_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (HUB_PORT)")] = None,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="run background jobs in this process too")
+    ] = True,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="jobs the embedded worker runs at once (HUB_JOBS_EMBEDDED_CONCURRENCY)"),
+    ] = None,
 ) -> None:
-    """Serve the API (OpenAPI at /docs)."""
+    """Serve the API (OpenAPI at /docs) with an embedded job worker (--no-worker: API only,
+    when `hub worker` processes run the jobs)."""
     settings = _settings()
-    _serve(settings, host or settings.host, port or settings.port)
+    _serve(settings, host or settings.host, port or settings.port, concurrency if worker else 0)
 
 
 # --- db ---------------------------------------------------------------------------------

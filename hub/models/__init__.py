@@ -8,6 +8,7 @@ from hub.models.case import CaseEvent, VendorCase
 from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
+from hub.models.job import Job, JobCounter, JobWorker
 from hub.models.renewal import Notice, Renewal
 from hub.models.subscription import Subscription, SubscriptionTerm
 from hub.models.vendor import Connection, Vendor, VendorAccount
@@ -25,6 +26,9 @@ __all__ = [
     "Contact",
     "Domain",
     "Endpoint",
+    "Job",
+    "JobCounter",
+    "JobWorker",
     "Notice",
     "Renewal",
     "Subscription",

@@ -39,6 +39,7 @@ PROBLEM_JSON = "application/problem+json"
 #       "read"   reads one object (or something of it) by the id in the path
 #       "write"  changes something: viewers are refused, whoever's the object
 #       "upcoming", "audit": the cross-client reports, scoped like lists
+#       "staff"  MSP-internal views (the job queue): staff only, viewers get 403
 # resource: the collection the path's id (or a list's rows) belongs to.
 
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
@@ -95,6 +96,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/endpoints/{item_id}"): ("write", "endpoints"),
     ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
     ("GET", "/audit"): ("audit", "audit"),
+    ("GET", "/jobs"): ("staff", "jobs"),
 }
 
 
@@ -330,7 +332,7 @@ async def snapshot(api: httpx.AsyncClient) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for method, path in ALL_ROUTES:
         kind, _ = _kind((method, path))
-        if method != "GET" or "{" in path:
+        if method != "GET" or "{" in path or kind == "staff":
             continue
         params = {"include_archived": True} if path == "/clients" else {}
         if kind == "upcoming":
@@ -587,3 +589,16 @@ async def test_staff_writes_are_not_refused(app, api):
             if r.status_code not in (200, 201):
                 failures.append(f"{method} {url}: {r.status_code} {r.text[:200]}")
     assert not failures, "\n".join(failures)
+
+
+async def test_staff_only_routes_refuse_viewers_and_serve_staff(app, api):
+    staff_routes = [route for route in ALL_ROUTES if _kind(route)[0] == "staff"]
+    assert staff_routes, "expected at least the job queue"
+    w = await build_world(api)
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for method, path in staff_routes:
+            r = await viewer.request(method, path)
+            assert r.status_code == 403 and r.headers["content-type"] == PROBLEM_JSON, (path, r.text)
+    async with caller(app, await make_token(app, Role.technician)) as tech:
+        for method, path in staff_routes:
+            assert (await tech.request(method, path)).status_code == 200, path

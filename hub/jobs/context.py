@@ -1,0 +1,80 @@
+"""What a running task gets: who it is (job id, attempt) and how to commit its effect.
+
+A task that changes the database should do it inside `ctx.finish()`: the effect and the
+fenced completion commit in one transaction, so a worker that lost its lease (it was
+paused, or presumed dead and its job handed to another worker) commits nothing. That is
+what makes "exactly once" hold for database effects. Effects outside the database (a
+vendor order) need an idempotency key persisted first; see the renewal executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.db import begin_write, session_scope
+from hub.jobs import queue
+
+
+class LeaseLost(Exception):
+    """The job is no longer this worker's: its result must not be recorded."""
+
+
+@dataclass
+class JobContext:
+    job_id: int
+    kind: str
+    attempt: int
+    max_attempts: int
+    owner: str
+    payload: dict[str, Any]
+    sessionmaker: async_sessionmaker[AsyncSession] = field(repr=False)
+    # The worker's in-process queue for SQLite's single writer (None on PostgreSQL).
+    gate: asyncio.Lock | None = field(default=None, repr=False)
+    finished: bool = False
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+    @asynccontextmanager
+    async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A unit of work of its own (committed on exit), for reads or for writes that
+        should stand even if the job later fails."""
+        async with (
+            gated(self.gate if write else None),
+            session_scope(self.sessionmaker, write=write) as session,
+        ):
+            yield session
+
+    @asynccontextmanager
+    async def finish(self) -> AsyncIterator[AsyncSession]:
+        """Write the job's effect and mark it succeeded in the same transaction; raises
+        LeaseLost (and rolls the effect back) when the lease was taken over."""
+        async with gated(self.gate), self.sessionmaker() as session:
+            await begin_write(session)
+            try:
+                yield session
+                await session.flush()
+                if not await queue.complete(session, self.job_id, self.attempt, self.owner):
+                    raise LeaseLost(f"job {self.job_id} attempt {self.attempt} is no longer leased to us")
+                await session.commit()
+                self.finished = True
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+@asynccontextmanager
+async def gated(gate: asyncio.Lock | None) -> AsyncIterator[None]:
+    """Hold `gate` (when there is one) for the block."""
+    if gate is None:
+        yield
+    else:
+        async with gate:
+            yield

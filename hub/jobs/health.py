@@ -1,0 +1,48 @@
+"""/readyz and /metrics (outside /api/v1: probes and scrapers carry no token).
+
+The app's own /livez touches nothing (a stuck database must not get the process
+restarted); /readyz
+says whether this process can serve: the database answers and its schema is at the
+Alembic head this code expects (a half-deployed migration keeps it out of rotation).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+from hub.errors import problem
+from hub.jobs.config import JobSettings
+from hub.jobs.metrics import CONTENT_TYPE, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Response:
+    from hub.migrate import head_revision
+
+    expected = head_revision()
+    try:
+        async with request.app.state.sessionmaker() as session:
+            current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception as exc:
+        return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", instance="/readyz")
+    if current != expected:
+        return problem(
+            503,
+            "Not ready",
+            f"database schema is at {current}, this code expects {expected}: run `hub db upgrade`",
+            instance="/readyz",
+        )
+    return Response(b'{"status":"ok"}', media_type="application/json")
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    alive = timedelta(seconds=JobSettings().lease_seconds)
+    async with request.app.state.sessionmaker() as session:
+        body = await render(session, alive_within=alive)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -1,0 +1,553 @@
+"""The queue's database operations: enqueue, claim, heartbeat, fenced completion and
+failure, sweep of stalled leases, periodic slots, operator commands and statistics.
+
+Every state change of a running job is fenced: `WHERE id = ? AND attempt = ? AND
+lease_owner = ? AND state = 'running'`. A worker whose lease was swept (crash, pause,
+network partition) changes nothing, whatever it believes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.errors import Conflict, NotFound
+from hub.jobs.registry import KIND_PATTERN, get_task
+from hub.jobs.schedule import backoff_delay
+from hub.kit.time import utcnow
+from hub.models.job import TERMINAL_STATES, Job, JobCounter, JobState, JobWorker
+
+MAX_PAYLOAD_BYTES = 16_384
+MAX_ERROR_CHARS = 4_000
+DEFAULT_MAX_ATTEMPTS = 5
+
+RECLAIMED = "reclaimed"
+EXHAUSTED = "failed"
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession) -> Any:
+    # INSERT ... ON CONFLICT DO NOTHING (no target: any unique index, partial ones too).
+    return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(Job)
+
+
+# --- enqueue ----------------------------------------------------------------------------
+
+
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    priority: int | None = None,
+    max_attempts: int | None = None,
+    lock_key: str | None = None,
+) -> int | None:
+    """Add a job in the caller's transaction: it exists if and only if the caller commits.
+
+    Returns the job id, or None when a queued or running job already holds `dedupe_key`
+    (the database decides, so concurrent callers cannot both add one). On SQLite the
+    caller's unit of work should be a writer (`begin_write`), as every writer is.
+    """
+    if not KIND_PATTERN.match(kind):
+        raise ValueError(f"job kind {kind!r} must look like 'module.action'")
+    payload = payload or {}
+    if len(json.dumps(payload, separators=(",", ":"))) > MAX_PAYLOAD_BYTES:
+        raise ValueError("job payloads carry ids, not objects: this one is too large")
+    registered = get_task(kind)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "kind": kind,
+        "payload": payload,
+        "state": JobState.queued,
+        "priority": priority if priority is not None else (registered.priority if registered else 0),
+        "run_at": run_at or now,
+        "attempt": 0,
+        "max_attempts": max_attempts
+        or (registered.max_attempts if registered and registered.max_attempts else DEFAULT_MAX_ATTEMPTS),
+        "dedupe_key": dedupe_key,
+        "lock_key": lock_key,
+        "reclaims": 0,
+        "created_at": now,
+    }
+    stmt = _insert(session).values(**values).on_conflict_do_nothing().returning(Job.id)
+    return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+
+
+async def offer_slot(
+    session: AsyncSession, schedule: str, kind: str, slot: datetime, max_attempts: int
+) -> bool:
+    """Enqueue the job of one periodic slot unless it (or a later slot) already exists.
+
+    Any number of workers may offer the same slot: the unique (schedule, slot) constraint
+    keeps one. The NOT EXISTS on later slots stops a worker with a slow clock from
+    re-adding an old slot, and the prune job always keeps each schedule's latest row.
+    """
+    already = select(Job.id).where(Job.schedule == schedule, Job.slot >= slot).exists()
+    found = (await session.execute(select(already))).scalar()
+    if found:
+        return False
+    now = utcnow()
+    stmt = (
+        _insert(session)
+        .values(
+            kind=kind,
+            payload={"slot": slot.isoformat()},
+            state=JobState.queued,
+            priority=0,
+            run_at=slot,
+            attempt=0,
+            max_attempts=max_attempts,
+            schedule=schedule,
+            slot=slot,
+            reclaims=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(Job.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+# --- claim, heartbeat, completion --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+
+
+async def claim(
+    session: AsyncSession, owner: str, kinds: list[str], limit: int, lease: timedelta
+) -> list[Claimed]:
+    """Lease up to `limit` due jobs of the given kinds to `owner`.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without
+    waiting. SQLite: the caller's BEGIN IMMEDIATE already serialises claimers (SQLite
+    renders no FOR UPDATE). A job whose lock key is held by a running job is skipped;
+    two workers racing for one lock key are stopped by the unique partial index on
+    running lock keys, and the loser simply claims again later.
+    """
+    if limit <= 0 or not kinds:
+        return []
+    now = utcnow()
+    running = Job.__table__.alias("holder")
+    lock_free = or_(
+        Job.lock_key.is_(None),
+        ~exists().where(running.c.state == JobState.running, running.c.lock_key == Job.lock_key),
+    )
+    candidates = (
+        select(Job.id, Job.lock_key)
+        .where(Job.state == JobState.queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
+        .order_by(Job.priority, Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Job)
+    )
+    rows = (await session.execute(candidates)).all()
+    ids: list[int] = []
+    keys: set[str] = set()
+    for job_id, lock_key in rows:
+        # One job per lock key per batch: the second would violate the running-lock index.
+        if lock_key is not None:
+            if lock_key in keys:
+                continue
+            keys.add(lock_key)
+        ids.append(job_id)
+    if not ids:
+        return []
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(ids), Job.state == JobState.queued)
+        .values(
+            state=JobState.running,
+            attempt=Job.attempt + 1,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            started_at=now,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempt, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        result = (await session.execute(stmt)).all()
+    except IntegrityError:
+        # Lost a race for a lock key (PostgreSQL only): nothing was claimed.
+        await session.rollback()
+        return []
+    return sorted((Claimed(*row) for row in result), key=lambda c: c.id)
+
+
+def _fence(job_id: int, attempt: int, owner: str) -> Any:
+    return and_(
+        Job.id == job_id,
+        Job.attempt == attempt,
+        Job.lease_owner == owner,
+        Job.state == JobState.running,
+    )
+
+
+async def heartbeat(
+    session: AsyncSession, owner: str, jobs: list[tuple[int, int]], lease: timedelta
+) -> set[int]:
+    """Extend the leases of (job id, attempt) pairs; returns the ids still held (a job
+    missing from the answer was swept or cancelled: its worker should stop)."""
+    if not jobs:
+        return set()
+    now = utcnow()
+    stmt = (
+        update(Job)
+        .where(
+            Job.lease_owner == owner,
+            Job.state == JobState.running,
+            or_(*(and_(Job.id == i, Job.attempt == a) for i, a in jobs)),
+        )
+        .values(lease_expires_at=now + lease)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def complete(session: AsyncSession, job_id: int, attempt: int, owner: str) -> bool:
+    """Fenced success: True if this worker still held the job."""
+    stmt = (
+        update(Job)
+        .where(_fence(job_id, attempt, owner))
+        .values(
+            state=JobState.succeeded,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.execute(stmt)) == 1
+
+
+async def fail(
+    session: AsyncSession,
+    job: Claimed,
+    owner: str,
+    error: str,
+    *,
+    backoff_base: float,
+    backoff_max: float,
+) -> JobState | None:
+    """Fenced failure: re-queue after a backoff, or `failed` when out of attempts.
+    Returns the new state, or None if the lease had been lost."""
+    now = utcnow()
+    exhausted = job.attempt >= job.max_attempts
+    values: dict[str, Any] = {
+        "last_error": error[:MAX_ERROR_CHARS],
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if exhausted:
+        values.update(state=JobState.failed, finished_at=now)
+    else:
+        delay = backoff_delay(job.attempt, base=backoff_base, cap=backoff_max)
+        values.update(state=JobState.queued, run_at=now + delay)
+    stmt = (
+        update(Job)
+        .where(_fence(job.id, job.attempt, owner))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(await session.execute(stmt)) != 1:
+        return None
+    if exhausted:
+        await bump_counter(session, EXHAUSTED, 1)
+    return JobState.failed if exhausted else JobState.queued
+
+
+async def release(session: AsyncSession, job: Claimed, owner: str) -> bool:
+    """Give an unfinished job back on shutdown: queued again at once. The attempt stays
+    counted (fencing tokens never go back) but the budget is raised by one, since the
+    job did not fail."""
+    stmt = (
+        update(Job)
+        .where(_fence(job.id, job.attempt, owner))
+        .values(
+            state=JobState.queued,
+            run_at=utcnow(),
+            max_attempts=Job.max_attempts + 1,
+            lease_owner=None,
+            lease_expires_at=None,
+            last_error="released: the worker shut down before the job finished",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.execute(stmt)) == 1
+
+
+async def sweep(session: AsyncSession, *, backoff_base: float, backoff_max: float) -> int:
+    """Take back jobs whose lease expired (their worker died or stalled): re-queued with
+    the attempt counted, or `failed` if that was the last one. Any worker may sweep; the
+    fenced predicate makes concurrent sweeps harmless."""
+    now = utcnow()
+    message = "lease expired: the worker stopped heartbeating (crashed or stalled)"
+    expired = and_(Job.state == JobState.running, Job.lease_expires_at < now)
+    failed = _rowcount(
+        await session.execute(
+            update(Job)
+            .where(expired, Job.attempt >= Job.max_attempts)
+            .values(
+                state=JobState.failed,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                reclaims=Job.reclaims + 1,
+                last_error=message,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    # One backoff for the whole sweep: crashes are rare and the jitter is per sweep.
+    delay = backoff_delay(1, base=backoff_base, cap=backoff_max)
+    requeued = _rowcount(
+        await session.execute(
+            update(Job)
+            .where(expired, Job.attempt < Job.max_attempts)
+            .values(
+                state=JobState.queued,
+                run_at=now + delay,
+                lease_owner=None,
+                lease_expires_at=None,
+                reclaims=Job.reclaims + 1,
+                last_error=message,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if failed or requeued:
+        await bump_counter(session, RECLAIMED, failed + requeued)
+    if failed:
+        await bump_counter(session, EXHAUSTED, failed)
+    return failed + requeued
+
+
+async def bump_counter(session: AsyncSession, name: str, by: int) -> None:
+    insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    stmt = insert_(JobCounter).values(name=name, value=by)
+    stmt = stmt.on_conflict_do_update(index_elements=[JobCounter.name], set_={"value": JobCounter.value + by})
+    await session.execute(stmt)
+
+
+# --- worker registry ---------------------------------------------------------------------
+
+
+async def beat_worker(
+    session: AsyncSession, owner: str, *, hostname: str, pid: int, concurrency: int, running: int
+) -> None:
+    now = utcnow()
+    result = await session.execute(
+        update(JobWorker).where(JobWorker.id == owner).values(heartbeat_at=now, running=running)
+    )
+    if _rowcount(result) == 0:
+        await session.execute(
+            insert(JobWorker).values(
+                id=owner,
+                hostname=hostname,
+                pid=pid,
+                concurrency=concurrency,
+                running=running,
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+
+
+async def forget_worker(session: AsyncSession, owner: str) -> None:
+    await session.execute(delete(JobWorker).where(JobWorker.id == owner))
+
+
+# --- operator commands ------------------------------------------------------------------
+
+
+async def get_job(session: AsyncSession, job_id: int) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+async def retry(session: AsyncSession, job_id: int) -> Job:
+    """Queue a failed or cancelled job again now, with one more attempt allowed."""
+    job = await get_job(session, job_id)
+    if job.state not in (JobState.failed, JobState.cancelled):
+        raise Conflict(f"job {job_id} is {job.state.value}: only failed or cancelled jobs can be retried")
+    job.state = JobState.queued
+    job.run_at = utcnow()
+    job.finished_at = None
+    job.max_attempts = max(job.max_attempts, job.attempt + 1)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"job {job_id}: another job with its dedupe key is already queued or running") from exc
+    return job
+
+
+async def cancel(session: AsyncSession, job_id: int) -> Job:
+    """Cancel a queued or running job. A running job's worker is fenced out: its result
+    is not recorded and its next heartbeat tells it to stop."""
+    job = await get_job(session, job_id)
+    if job.state in TERMINAL_STATES:
+        raise Conflict(f"job {job_id} is already {job.state.value}")
+    job.state = JobState.cancelled
+    job.finished_at = utcnow()
+    job.lease_owner = None
+    job.lease_expires_at = None
+    await session.flush()
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    state: JobState | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Job], int]:
+    conditions = []
+    if state is not None:
+        conditions.append(Job.state == state)
+    if kind is not None:
+        conditions.append(Job.kind == kind)
+    total = (await session.execute(select(func.count()).select_from(Job).where(*conditions))).scalar_one()
+    rows = (
+        await session.execute(
+            select(Job).where(*conditions).order_by(Job.id.desc()).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return list(rows), int(total)
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class QueueStats:
+    queued_by_kind: dict[str, int]
+    due: int
+    oldest_queued_age_seconds: float
+    running: int
+    failed: int
+    reclaimed_total: int
+    failed_total: int
+    workers_alive: int
+    oldest_worker_heartbeat_age_seconds: float
+
+    @property
+    def depth(self) -> int:
+        return sum(self.queued_by_kind.values())
+
+
+async def queue_stats(session: AsyncSession, *, alive_within: timedelta) -> QueueStats:
+    """Cheap aggregate reads: the queued and running counts use the partial indexes."""
+    now = utcnow()
+    by_kind = {
+        kind: int(n)
+        for kind, n in (
+            await session.execute(
+                select(Job.kind, func.count()).where(Job.state == JobState.queued).group_by(Job.kind)
+            )
+        ).all()
+    }
+    due, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Job.run_at)).where(Job.state == JobState.queued, Job.run_at <= now)
+        )
+    ).one()
+    running = (
+        await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.running))
+    ).scalar_one()
+    failed = (
+        await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.failed))
+    ).scalar_one()
+    counters = {
+        name: value
+        for name, value in (await session.execute(select(JobCounter.name, JobCounter.value))).all()
+    }
+    beats = list(
+        (
+            await session.execute(
+                select(JobWorker.heartbeat_at).where(JobWorker.heartbeat_at >= now - alive_within)
+            )
+        ).scalars()
+    )
+    oldest_age = 0.0
+    if oldest is not None:
+        # func.min() skips the column type, so SQLite hands back the stored text.
+        oldest_at = _as_utc(oldest)
+        oldest_age = max(0.0, (now - oldest_at).total_seconds())
+    return QueueStats(
+        queued_by_kind=by_kind,
+        due=int(due),
+        oldest_queued_age_seconds=oldest_age,
+        running=int(running),
+        failed=int(failed),
+        reclaimed_total=int(counters.get(RECLAIMED, 0)),
+        failed_total=int(counters.get(EXHAUSTED, 0)),
+        workers_alive=len(beats),
+        oldest_worker_heartbeat_age_seconds=max(((now - b).total_seconds() for b in beats), default=0.0),
+    )
+
+
+def _as_utc(value: Any) -> datetime:
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- pruning ----------------------------------------------------------------------------
+
+
+async def prune(
+    session: AsyncSession,
+    *,
+    succeeded_before: datetime,
+    failed_before: datetime,
+    workers_before: datetime,
+    batch: int = 5_000,
+) -> int:
+    """Delete one batch of old finished jobs (bounded, so a SQLite writer never holds the
+    lock for long); the caller loops in separate transactions. Each schedule's latest job
+    is kept: it is what stops an old slot from being offered again."""
+    latest = Job.__table__.alias("latest")
+    newer_exists = exists().where(latest.c.schedule == Job.schedule, latest.c.slot > Job.slot)
+    old = or_(
+        and_(Job.state.in_([JobState.succeeded, JobState.cancelled]), Job.finished_at < succeeded_before),
+        and_(Job.state == JobState.failed, Job.finished_at < failed_before),
+    )
+    ids = select(Job.id).where(old, or_(Job.schedule.is_(None), newer_exists)).limit(batch)
+    victims = list((await session.execute(ids)).scalars())
+    if victims:
+        await session.execute(
+            delete(Job).where(Job.id.in_(victims)).execution_options(synchronize_session=False)
+        )
+    await session.execute(delete(JobWorker).where(JobWorker.heartbeat_at < workers_before))
+    return len(victims)

@@ -1,0 +1,343 @@
+"""The worker: claims due jobs, runs them with bounded concurrency, heartbeats their
+leases, sweeps stalled ones, offers periodic slots, and shuts down gracefully.
+
+Run alone with `hub worker` (scale-out on PostgreSQL) or embedded in `hub serve` through
+`embedded_worker` (the default, and all SQLite needs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from hub.config import Settings
+from hub.db import create_engine, make_sessionmaker, session_scope
+from hub.jobs import queue
+from hub.jobs.config import JobSettings
+from hub.jobs.context import JobContext, LeaseLost, gated
+from hub.jobs.registry import Task, get_task, load_tasks
+from hub.jobs.schedule import current_slot
+from hub.kit.time import utcnow
+
+log = logging.getLogger("hub.jobs.worker")
+
+# Running tasks are cancelled on shutdown: a job's work must not hold the process hostage.
+_SHUTDOWN = "worker shutting down"
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int,
+        job_settings: JobSettings | None = None,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.jobs = job_settings or JobSettings()
+        self.concurrency = max(1, concurrency)
+        self.owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._own_engine: AsyncEngine | None = None
+        self._sessionmaker = sessionmaker
+        self._inflight: dict[int, tuple[queue.Claimed, asyncio.Task[None]]] = {}
+        self._lost: set[tuple[int, int]] = set()
+        self._wake = asyncio.Event()
+        self._tasks: dict[str, Task] = {}
+        # SQLite has one writer at a time and its busy handler is a lottery (waiters sleep
+        # and retry), so a heartbeat could starve behind completions and lose its lease.
+        # Queueing this process's writers FIFO in front of it keeps every wait short.
+        self._gate: asyncio.Lock | None = asyncio.Lock() if settings.is_sqlite else None
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.jobs.lease_seconds)
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        assert self._sessionmaker is not None, "the worker is not running"
+        return self._sessionmaker
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        async with gated(self._gate), session_scope(self.sessionmaker) as session:
+            yield session
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then finish or release in-flight jobs and return."""
+        self._tasks = load_tasks(self.jobs.import_list)
+        if self._sessionmaker is None:
+            from hub.kit.crypto import load_secret_box
+
+            self._own_engine = create_engine(self.settings)
+            self._sessionmaker = make_sessionmaker(self._own_engine, load_secret_box(self.settings))
+        log.info("worker %s: concurrency %d, kinds %s", self.owner, self.concurrency, sorted(self._tasks))
+        loops = [
+            asyncio.create_task(self._every(self.jobs.heartbeat_seconds, self._heartbeat), name="heartbeat"),
+            asyncio.create_task(self._every(self.jobs.sweep_seconds, self._sweep), name="sweep"),
+            asyncio.create_task(self._every(self.jobs.schedule_seconds, self._offer_slots), name="schedule"),
+        ]
+        try:
+            await self._claim_loop(stop)
+        finally:
+            await self._drain()
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                async with self._write() as session:
+                    await queue.forget_worker(session, self.owner)
+            if self._own_engine is not None:
+                await self._own_engine.dispose()
+            log.info("worker %s stopped", self.owner)
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        kinds = sorted(self._tasks)
+        stop_wait = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                free = self.concurrency - len(self._inflight)
+                claimed: list[queue.Claimed] = []
+                if free > 0:
+                    try:
+                        async with self._write() as session:
+                            claimed = await queue.claim(session, self.owner, kinds, free, self.lease)
+                    except Exception:
+                        log.exception("claim failed; retrying after the poll interval")
+                for job in claimed:
+                    self._start(job)
+                if claimed and len(claimed) == free:
+                    continue  # full: the next wake-up is a job finishing
+                # Idle slots and nothing due: poll again later, or when a job finishes.
+                timeout = None if free - len(claimed) <= 0 else self.jobs.poll_seconds
+                wake = asyncio.create_task(self._wake.wait())
+                await asyncio.wait({wake, stop_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                wake.cancel()
+                self._wake.clear()
+        finally:
+            stop_wait.cancel()
+
+    async def _drain(self) -> None:
+        """Give in-flight jobs the grace period, then cancel and release the rest."""
+        if not self._inflight:
+            return
+        pending = {t for _, t in self._inflight.values()}
+        log.info(
+            "worker %s: waiting up to %.1f s for %d job(s)",
+            self.owner,
+            self.jobs.shutdown_grace_seconds,
+            len(pending),
+        )
+        _, still = await asyncio.wait(pending, timeout=self.jobs.shutdown_grace_seconds)
+        leftover = [job for job, t in self._inflight.values() if t in still]
+        for t in still:
+            t.cancel(_SHUTDOWN)
+        await asyncio.gather(*still, return_exceptions=True)
+        for job in leftover:
+            try:
+                async with self._write() as session:
+                    released = await queue.release(session, job, self.owner)
+                log.info(
+                    "released job %d (%s): %s", job.id, job.kind, "ok" if released else "lease already lost"
+                )
+            except Exception:
+                log.exception("could not release job %d; the sweep will take it back", job.id)
+
+    # --- running jobs --------------------------------------------------------------------
+
+    def _start(self, job: queue.Claimed) -> None:
+        previous = self._inflight.get(job.id)
+        if previous is not None:
+            # Our own earlier attempt was swept while still running here: it is fenced out.
+            self._lost.add((job.id, previous[0].attempt))
+            previous[1].cancel("lease lost")
+        task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+        self._inflight[job.id] = (job, task)
+
+    async def _execute(self, job: queue.Claimed) -> None:
+        task = get_task(job.kind)
+        ctx = JobContext(
+            job_id=job.id,
+            kind=job.kind,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            owner=self.owner,
+            payload=job.payload,
+            sessionmaker=self.sessionmaker,
+            gate=self._gate,
+        )
+        try:
+            if task is None:
+                raise LookupError(f"no task registered for kind {job.kind!r}")
+            if task.timeout_seconds:
+                await asyncio.wait_for(task.fn(ctx, job.payload), task.timeout_seconds)
+            else:
+                await task.fn(ctx, job.payload)
+            if not ctx.finished:
+                async with self._write() as session:
+                    if not await queue.complete(session, job.id, job.attempt, self.owner):
+                        raise LeaseLost(f"job {job.id} attempt {job.attempt}")
+        except LeaseLost:
+            log.warning("job %d (%s) attempt %d: lease lost, result discarded", job.id, job.kind, job.attempt)
+        except asyncio.CancelledError:
+            if (job.id, job.attempt) in self._lost:
+                log.warning("job %d (%s) attempt %d: stopped, lease lost", job.id, job.kind, job.attempt)
+                return
+            raise
+        except Exception as exc:
+            await self._record_failure(job, exc)
+        finally:
+            self._lost.discard((job.id, job.attempt))
+            current = self._inflight.get(job.id)
+            if current is not None and current[0].attempt == job.attempt:
+                del self._inflight[job.id]
+            self._wake.set()
+
+    async def _record_failure(self, job: queue.Claimed, exc: BaseException) -> None:
+        error = "".join(traceback.format_exception_only(exc)).strip()
+        if isinstance(exc, TimeoutError):
+            error = f"timed out: {error}"
+        try:
+            async with self._write() as session:
+                state = await queue.fail(
+                    session,
+                    job,
+                    self.owner,
+                    error,
+                    backoff_base=self.jobs.backoff_base_seconds,
+                    backoff_max=self.jobs.backoff_max_seconds,
+                )
+        except Exception:
+            log.exception("could not record the failure of job %d; the sweep will take it back", job.id)
+            return
+        if state is None:
+            log.warning("job %d (%s) failed after losing its lease: %s", job.id, job.kind, error)
+        else:
+            log.log(
+                logging.ERROR if state == "failed" else logging.WARNING,
+                "job %d (%s) attempt %d/%d failed (%s): %s",
+                job.id,
+                job.kind,
+                job.attempt,
+                job.max_attempts,
+                "no attempts left" if state == "failed" else "will retry",
+                error,
+            )
+
+    # --- periodic duties -----------------------------------------------------------------
+
+    async def _every(self, seconds: float, duty: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await duty()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker duty %s failed", getattr(duty, "__name__", duty))
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+    async def _heartbeat(self) -> None:
+        held = [(job.id, job.attempt) for job, _ in self._inflight.values()]
+        async with self._write() as session:
+            kept = await queue.heartbeat(session, self.owner, held, self.lease)
+            await queue.beat_worker(
+                session,
+                self.owner,
+                hostname=socket.gethostname()[:200],
+                pid=os.getpid(),
+                concurrency=self.concurrency,
+                running=len(held),
+            )
+        for job_id, attempt in held:
+            if job_id not in kept:
+                entry = self._inflight.get(job_id)
+                if entry is not None and entry[0].attempt == attempt:
+                    # Swept or cancelled meanwhile: stop working for nothing.
+                    self._lost.add((job_id, attempt))
+                    entry[1].cancel("lease lost")
+
+    async def _sweep(self) -> None:
+        async with self._write() as session:
+            n = await queue.sweep(
+                session,
+                backoff_base=self.jobs.backoff_base_seconds,
+                backoff_max=self.jobs.backoff_max_seconds,
+            )
+        if n:
+            log.warning("took back %d job(s) whose worker stopped heartbeating", n)
+
+    async def _offer_slots(self) -> None:
+        now = utcnow()
+        for task in self._tasks.values():
+            if task.cron is None:
+                continue
+            slot = current_slot(task.cron, now)
+            async with self._write() as session:
+                added = await queue.offer_slot(
+                    session,
+                    task.kind,
+                    task.kind,
+                    slot,
+                    task.max_attempts or self.jobs.default_max_attempts,
+                )
+            if added:
+                log.info("scheduled %s for slot %s", task.kind, slot.isoformat())
+
+
+@asynccontextmanager
+async def embedded_worker(
+    settings: Settings, *, concurrency: int | None = None, job_settings: JobSettings | None = None
+) -> AsyncIterator[Worker | None]:
+    """Run a worker alongside the API for the lifetime of the block (the app lifespan).
+    Concurrency 0 runs none (`hub serve --no-worker`)."""
+    jobs = job_settings or JobSettings()
+    n = jobs.embedded_concurrency if concurrency is None else concurrency
+    if n <= 0:
+        yield None
+        return
+    worker = Worker(settings, concurrency=n, job_settings=jobs)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(worker.run(stop), name="embedded-worker")
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await runner
+
+
+def run_worker(settings: Settings, *, concurrency: int, job_settings: JobSettings | None = None) -> None:
+    """`hub worker`: run until SIGTERM or SIGINT, then shut down gracefully."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await Worker(settings, concurrency=concurrency, job_settings=job_settings).run(stop)
+
+    asyncio.run(main())
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+__all__ = ["Worker", "embedded_worker", "run_worker"]

@@ -1,0 +1,209 @@
+"""Job-system benchmark and the large chaos run: `python -m tests.bench.bench_jobs`.
+
+- throughput: no-op jobs end to end (enqueued while the workers run, claimed, completed)
+  with 1 worker process on SQLite and 4 on PostgreSQL. Targets: >= 200 / >= 500 jobs/s.
+- claim latency: p50/p99 of one claim (+ its completion, timed apart) with 20,000 queued.
+- chaos (--chaos): 5,000 jobs, 4 workers SIGKILLed and restarted on PostgreSQL; the
+  serve process with its embedded worker on SQLite; each effect exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from hub import migrate
+from hub.config import Settings, normalise_database_url
+from hub.db import create_engine, make_sessionmaker, session_scope
+from hub.jobs import enqueue, queue
+from tests.jobs import helpers as h
+from tests.jobs import kinds  # noqa: F401
+
+
+def _pg_database(admin_url: str) -> tuple[str, str]:
+    name = f"hub_bench_jobs_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, _, _ = normalise_database_url(admin_url).rpartition("/")
+    return name, f"{head}/{name}"
+
+
+def _drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _enqueue_many(url: str, kind: str, n: int, batch: int = 200) -> None:
+    engine = create_engine(Settings(database_url=url))
+    sm = make_sessionmaker(engine)
+    try:
+        for start in range(0, n, batch):
+            async with session_scope(sm) as s:
+                for i in range(start, min(n, start + batch)):
+                    await enqueue(s, kind, {"i": i})
+    finally:
+        await engine.dispose()
+
+
+def _scalar(engine: Any, sql: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(h.text(sql)).scalar_one()
+
+
+def throughput(
+    url: str, workdir: Path, *, workers: int, concurrency: int, jobs: int, prequeued: bool
+) -> dict[str, Any]:
+    """prequeued=False: enqueue while the workers run (end to end, enqueue included);
+    True: drain a full queue (claim + complete only)."""
+    engine = h.sync_engine(url)
+    env = h.worker_env(url, workdir, HUB_JOBS_POLL_SECONDS="0.02", HUB_JOBS_SWEEP_SECONDS="1")
+    if prequeued:
+        asyncio.run(_enqueue_many(url, "testing.noop", jobs, batch=1000))
+    procs = [h.start_worker(env, workdir / f"w{i}.log", concurrency=concurrency) for i in range(workers)]
+    try:
+        if not prequeued:
+            h.wait_until(lambda: _scalar(engine, "SELECT count(*) FROM job_workers") >= workers, 30)
+            asyncio.run(_enqueue_many(url, "testing.noop", jobs))
+        h.wait_until(lambda: h.states(engine, "testing.noop").get("succeeded", 0) >= jobs, 300, 0.02)
+        start_col = "started_at" if prequeued else "created_at"
+        first = _scalar(engine, f"SELECT min({start_col}) FROM jobs WHERE kind = 'testing.noop'")
+        last = _scalar(engine, "SELECT max(finished_at) FROM jobs WHERE kind = 'testing.noop'")
+    finally:
+        h.kill_all(procs)
+        engine.dispose()
+    to_dt = lambda v: __import__("datetime").datetime.fromisoformat(v) if isinstance(v, str) else v  # noqa: E731
+    elapsed = (to_dt(last) - to_dt(first)).total_seconds()
+    return {
+        "mode": "drain a full queue" if prequeued else "enqueue while running (end to end)",
+        "jobs": jobs,
+        "workers": workers,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "jobs_per_second": round(jobs / elapsed, 1),
+    }
+
+
+async def _claim_latency(url: str, queued: int, samples: int) -> dict[str, Any]:
+    await _enqueue_many(url, "testing.noop", queued, batch=2000)
+    engine = create_engine(Settings(database_url=url))
+    sm = make_sessionmaker(engine)
+    claims: list[float] = []
+    completes: list[float] = []
+    try:
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            async with session_scope(sm) as s:
+                (job,) = await queue.claim(s, "bench", ["testing.noop"], 1, timedelta(seconds=30))
+            t1 = time.perf_counter()
+            async with session_scope(sm) as s:
+                await queue.complete(s, job.id, job.attempt, "bench")
+            completes.append(time.perf_counter() - t1)
+            claims.append(t1 - t0)
+    finally:
+        await engine.dispose()
+
+    def pct(values: list[float], p: float) -> float:
+        return round(statistics.quantiles(values, n=100)[int(p) - 1] * 1000, 2)
+
+    return {
+        "queued": queued,
+        "samples": samples,
+        "claim_p50_ms": pct(claims, 50),
+        "claim_p99_ms": pct(claims, 99),
+        "complete_p99_ms": pct(completes, 99),
+    }
+
+
+def chaos(database: h.Any, workdir: Path, *, postgres: bool, jobs: int) -> dict[str, Any]:
+    from tests.jobs import test_processes as tp
+
+    env = h.worker_env(database.url, workdir)
+    if postgres:
+        return tp._chaos(
+            database,
+            workdir,
+            start=lambda i: h.start_worker(env, workdir / f"chaos{i}.log", concurrency=4),
+            processes=4,
+            jobs=jobs,
+            kill_every=2.0,
+            overdue_limit=tp.SWEEP + 1.0,
+            timeout=600,
+        )
+    port = tp._free_port()
+
+    def start(i: int) -> Any:
+        with (workdir / "serve.log").open("ab") as fh:
+            return h.subprocess.Popen(
+                [h.sys.executable, "-m", "tests.jobs.serve_app", str(port), "4"],
+                env=env,
+                cwd=h.REPO,
+                stdout=fh,
+                stderr=h.subprocess.STDOUT,
+            )
+
+    return tp._chaos(
+        database, workdir, start=start, processes=1, jobs=jobs, kill_every=3.0, overdue_limit=99, timeout=600
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1/test")
+    parser.add_argument("--jobs", type=int, default=5000)
+    parser.add_argument("--queued", type=int, default=20_000)
+    parser.add_argument("--chaos", action="store_true", help="also run the 5,000-job chaos runs")
+    args = parser.parse_args()
+    from tests.conftest import TestDatabase
+
+    results: dict[str, Any] = {}
+    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        runs: dict[str, Any] = {}
+        for step in ("end_to_end", "drain", "latency", "chaos"):
+            if step == "chaos" and not args.chaos:
+                continue
+            workdir = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{db}-"))
+            if db == "sqlite":
+                url, name = f"sqlite+aiosqlite:///{workdir / 'hub.db'}", None
+            else:
+                name, url = _pg_database(args.pg_url)
+            try:
+                migrate.upgrade(url)
+                if step in ("end_to_end", "drain"):
+                    workers = 1 if db == "sqlite" else 4
+                    runs[step] = throughput(
+                        url,
+                        workdir,
+                        workers=workers,
+                        concurrency=4,
+                        jobs=args.jobs,
+                        prequeued=step == "drain",
+                    )
+                elif step == "latency":
+                    runs[step] = asyncio.run(_claim_latency(url, args.queued, 500))
+                else:
+                    runs[step] = chaos(
+                        TestDatabase(url, db), workdir, postgres=db == "postgresql", jobs=args.jobs
+                    )
+            finally:
+                if name:
+                    _drop(args.pg_url, name)
+            print(db, step, json.dumps(runs[step]), flush=True)
+        results[db] = runs
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

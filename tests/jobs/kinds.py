@@ -1,0 +1,77 @@
+"""Job kinds used by the job-system tests (imported by workers via HUB_JOBS_IMPORTS).
+
+`testing.effect` records each execution in `job_test_effects` inside `ctx.finish()`, the
+same transaction as its fenced completion: a worker that lost its lease writes nothing.
+The table has no unique key on purpose, so a double execution shows as two rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from hub.jobs import JobContext, LeaseLost, task
+from hub.kit.time import utcnow
+
+EFFECTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS job_test_effects ("
+    " job_id BIGINT NOT NULL, attempt INTEGER NOT NULL, owner VARCHAR(100) NOT NULL,"
+    " recorded_at VARCHAR(40) NOT NULL)"
+)
+
+
+@task("testing.effect", max_attempts=1000)
+async def record_effect(ctx: JobContext, payload: dict[str, Any]) -> None:
+    body = _effect(ctx, payload)
+    if payload.get("report"):
+        # Shielded: a heartbeat that notices the lost lease must not stop this attempt
+        # before it reaches its fenced update, which is what the pause test looks at.
+        await asyncio.shield(asyncio.ensure_future(body))
+    else:
+        await body
+
+
+async def _effect(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await asyncio.sleep(float(payload.get("sleep", 0)))
+    if ctx.attempt <= int(payload.get("fail_times", 0)):
+        raise RuntimeError(f"planned failure on attempt {ctx.attempt}")
+    outcome = "committed"
+    try:
+        async with ctx.finish() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO job_test_effects (job_id, attempt, owner, recorded_at)"
+                    " VALUES (:j, :a, :o, :t)"
+                ),
+                {"j": ctx.job_id, "a": ctx.attempt, "o": ctx.owner, "t": utcnow().isoformat()},
+            )
+    except LeaseLost:
+        outcome = "fenced"
+        raise
+    finally:
+        if payload.get("report"):
+            # a few bytes on local disk, after the outcome is known: blocking is harmless
+            Path(f"{payload['report']}.{ctx.attempt}").write_text(outcome)  # noqa: ASYNC240
+
+
+@task("testing.noop")
+async def noop(ctx: JobContext, payload: dict[str, Any]) -> None:
+    return None
+
+
+@task("testing.fail", max_attempts=3)
+async def always_fail(ctx: JobContext, payload: dict[str, Any]) -> None:
+    raise ValueError("this job always fails")
+
+
+# The periodic test kind exists only where a test asks for it, so that the other tests'
+# workers do not fill their queues with ticks.
+if os.environ.get("HUB_TEST_TICK_CRON"):
+
+    @task("testing.tick", cron=os.environ["HUB_TEST_TICK_CRON"])
+    async def tick(ctx: JobContext, payload: dict[str, Any]) -> None:
+        return None
