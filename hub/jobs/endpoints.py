@@ -42,14 +42,5 @@ async def list_jobs(
         total=total,
         limit=limit,
         offset=offset,
-        queue=QueueRead(
-            depth=stats.depth,
-            due=stats.due,
-            oldest_queued_age_seconds=stats.oldest_queued_age_seconds,
-            queued_by_kind=stats.queued_by_kind,
-            running=stats.running,
-            failed=stats.failed,
-            reclaimed_total=stats.reclaimed_total,
-            workers_alive=stats.workers_alive,
-        ),
+        queue=QueueRead.model_validate(stats, from_attributes=True),
     )
