@@ -23,6 +23,7 @@ def api_router() -> APIRouter:
     from hub.account.endpoints import router as accounts
     from hub.asset.endpoints import router as assets
     from hub.audit.endpoints import router as audit
+    from hub.check.endpoints import router as checks
     from hub.client.endpoints import router as clients
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
@@ -31,7 +32,7 @@ def api_router() -> APIRouter:
     from hub.vendor.endpoints import router as vendors
 
     router = APIRouter(prefix=API_PREFIX)
-    for sub in (clients, vendors, accounts, subscriptions, assets, domains, reports, audit, jobs):
+    for sub in (clients, vendors, accounts, subscriptions, assets, domains, checks, reports, audit, jobs):
         router.include_router(sub)
     return router
 

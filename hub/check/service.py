@@ -1,0 +1,443 @@
+"""Checks as stored things: creating and listing them (scoped per client), turning one into
+an engine run, recording the result, scheduling due checks and the per-client summary.
+
+The engine (`hub.check.runner`) knows nothing of the database; this module is the only
+bridge, so a run is: `plan_run` (short read) -> `execute` (no transaction) -> `record_run`
+(short write).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit.service import record
+from hub.auth.principal import SYSTEM, Principal
+from hub.check.findings import Evaluation, Severity, evaluation
+from hub.check.registry import CheckContext, all_kinds, get_kind
+from hub.check.runner import run_kind
+from hub.check.settings import PROVIDER_DKIM_SELECTORS, CheckSettings
+from hub.client.service import ClientService, require_client
+from hub.errors import Conflict, InvalidInput
+from hub.jobs import enqueue
+from hub.kit.crud import CrudService, Resource, equals
+from hub.kit.time import utcnow
+from hub.models import Asset, Domain, Endpoint
+from hub.models.check import Check, CheckRun
+from hub.models.enums import AuditAction, CheckStatus, CheckTarget
+from hub.models.job import Job, JobState
+
+RUN_TASK = "check.run"
+# The kinds whose `expires_on` fact is written to their target.
+DOMAIN_EXPIRY_KIND = "domain_expiry"
+TLS_KIND = "tls_cert"
+STATUS_CHANGED = "check.status_changed"
+# Checks enqueued per schedule tick: bounded so one tick is one short transaction; the
+# rest are due at the next tick.
+SCHEDULE_BATCH = 2_000
+# On-demand runs go ahead of scheduled ones (lower runs first).
+ON_DEMAND_PRIORITY = -10
+
+_TARGET_MODELS: dict[CheckTarget, type[Domain] | type[Endpoint] | type[Asset]] = {
+    CheckTarget.domain: Domain,
+    CheckTarget.endpoint: Endpoint,
+    CheckTarget.asset: Asset,
+}
+_FAILING = {Severity.error.value, Severity.critical.value}
+# How bad a status is, for a domain's summary of its checks.
+_RANK = {
+    CheckStatus.fail: 4,
+    CheckStatus.unknown: 3,
+    CheckStatus.warn: 2,
+    CheckStatus.ok: 1,
+    CheckStatus.pending: 0,
+}
+
+
+def dedupe_key(check_id: uuid.UUID) -> str:
+    return f"check:{check_id}"
+
+
+class CheckService(CrudService[Check]):
+    resource = Resource(
+        model=Check,
+        label="check",
+        subject_type="check",
+        client_column=Check.client_id,
+        sort_fields={
+            "kind": Check.kind,
+            "status": Check.status,
+            "status_changed_at": Check.status_changed_at,
+            "last_run_at": Check.last_run_at,
+            "next_run_at": Check.next_run_at,
+            "created_at": Check.created_at,
+        },
+        default_sort="kind",
+        filters={
+            "client_id": equals(Check.client_id),
+            "status": equals(Check.status),
+            "kind": equals(Check.kind),
+            "target_type": equals(Check.target_type),
+            "enabled": equals(Check.enabled),
+        },
+        json_fields=frozenset({"params"}),
+    )
+
+    async def prepare_create(
+        self, session: AsyncSession, principal: Principal, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        client_id = values["client_id"]
+        await require_client(session, principal, client_id)
+        try:
+            kind = get_kind(values["kind"])
+        except KeyError:
+            raise InvalidInput(
+                "kind", f"unknown check kind; use one of {', '.join(sorted(all_kinds()))}"
+            ) from None
+        if "\\u0000" in json.dumps(values["params"]):
+            raise InvalidInput("params", "text must not contain NUL characters")
+        if "ca_file" in values["params"]:
+            # A path on the server: set by the operator (HUB_TLS_CA_FILE),
+            # never by an API caller, who could otherwise make the hub read any file.
+            raise InvalidInput("params", "ca_file cannot be set through the API; configure it on the server")
+        try:
+            kind.parse_params(values["params"])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise InvalidInput(
+                "params", f"{where + ': ' if where else ''}{first.get('msg', 'invalid')}"
+            ) from None
+        values["target_type"] = kind.target
+        values["target_ref"] = await _target_ref(session, kind.target, values["target_ref"], client_id)
+        taken = await session.execute(
+            select(Check.id).where(
+                Check.kind == values["kind"],
+                Check.target_type == kind.target,
+                Check.target_ref == values["target_ref"],
+            )
+        )
+        if taken.first():
+            raise Conflict(f"a {values['kind']} check of that {kind.target.value} already exists")
+        values["status"] = CheckStatus.pending
+        values["next_run_at"] = utcnow()  # due at once: a new check should not wait an interval
+        return values
+
+    async def runs(
+        self, session: AsyncSession, principal: Principal, check_id: uuid.UUID, *, limit: int, offset: int
+    ) -> tuple[list[CheckRun], int]:
+        await self.get(session, principal, check_id)
+        total = (
+            await session.execute(select(func.count()).where(CheckRun.check_id == check_id))
+        ).scalar_one()
+        rows = await session.execute(
+            select(CheckRun)
+            .where(CheckRun.check_id == check_id)
+            .order_by(CheckRun.started_at.desc(), CheckRun.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+    async def request_run(
+        self, session: AsyncSession, principal: Principal, check_id: uuid.UUID
+    ) -> tuple[int, bool]:
+        """Queue a run now; a run already queued or running is reused. Returns (job id,
+        whether a new job was made)."""
+        principal.require_staff()
+        check = await self.get(session, principal, check_id)
+        key = dedupe_key(check.id)
+        for _ in range(3):
+            job_id = await enqueue(
+                session, RUN_TASK, {"check_id": str(check.id)}, dedupe_key=key, priority=ON_DEMAND_PRIORITY
+            )
+            if job_id is not None:
+                record(
+                    session,
+                    principal,
+                    AuditAction.update,
+                    subject_type="check",
+                    subject_id=check.id,
+                    client_id=check.client_id,
+                    meta={"event": "check.run_requested", "job_id": job_id},
+                )
+                return job_id, True
+            existing = await session.execute(
+                select(Job.id).where(
+                    Job.dedupe_key == key, Job.state.in_([JobState.queued, JobState.running])
+                )
+            )
+            found = existing.scalar_one_or_none()
+            if found is not None:
+                return int(found), False
+            # The holder finished between the two statements: ask again.
+        raise Conflict("the check's run keeps finishing as it is queued; try again")
+
+
+async def _target_ref(session: AsyncSession, target: CheckTarget, ref: str, client_id: uuid.UUID) -> str:
+    if target is CheckTarget.ip:
+        try:
+            return str(ipaddress.ip_address(ref.strip()))
+        except ValueError:
+            raise InvalidInput("target_ref", "must be an IP address for this kind") from None
+    model = _TARGET_MODELS[target]
+    missing = InvalidInput("target_ref", f"no {target.value} with that id for this client")
+    try:
+        target_id = uuid.UUID(ref.strip())
+    except ValueError:
+        raise missing from None
+    row: Domain | Endpoint | Asset | None = await session.get(model, target_id)
+    if row is None or row.client_id != client_id:
+        raise missing
+    return str(target_id)
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the engine needs for one check, read in a short transaction and then used with
+    none open (a DNS run can take seconds; SQLite's writer must not wait on it)."""
+
+    check_id: uuid.UUID
+    kind: str
+    target: str
+    params: dict[str, Any]
+    # Why the check cannot run (its target is gone): recorded as an unknown run.
+    problem: str | None = None
+
+
+async def plan_run(session: AsyncSession, check_id: uuid.UUID) -> RunPlan | None:
+    """The run of a check, or None when it no longer exists or is disabled."""
+    check = await session.get(Check, check_id)
+    if check is None or not check.enabled:
+        return None
+    params = dict(check.params or {})
+    if check.target_type is CheckTarget.ip:
+        return RunPlan(check.id, check.kind, check.target_ref, params)
+    row: Domain | Endpoint | Asset | None = await session.get(
+        _TARGET_MODELS[check.target_type], uuid.UUID(check.target_ref)
+    )
+    if row is None:
+        problem = f"the {check.target_type.value} {check.target_ref} no longer exists"
+        return RunPlan(check.id, check.kind, check.target_ref, params, problem)
+    if isinstance(row, Domain):
+        if check.kind == "dkim":
+            params["selectors"] = [*params.get("selectors", []), *row.dkim_selectors]
+            provider = row.expected_mail_provider.value
+            if provider in PROVIDER_DKIM_SELECTORS:
+                params.setdefault("provider", provider)
+        return RunPlan(check.id, check.kind, row.name, params)
+    if isinstance(row, Endpoint):
+        defaults: dict[str, Any] = {"port": row.port, "mode": row.tls_mode.value}
+        if row.sni:
+            defaults["sni"] = row.sni
+        return RunPlan(check.id, check.kind, row.host, {**defaults, **params})
+    defaults = {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
+    return RunPlan(check.id, check.kind, row.name, {**defaults, **params})
+
+
+async def execute(plan: RunPlan, settings: CheckSettings | None = None) -> Evaluation:
+    """Runs the engine (no database): failures of any kind come back as `unknown`."""
+    if plan.problem:
+        return evaluation([], [plan.problem])
+    async with CheckContext.create(settings or CheckSettings()) as ctx:
+        return await run_kind(ctx, plan.kind, plan.target, plan.params)
+
+
+async def record_run(
+    session: AsyncSession,
+    check: Check,
+    result: Evaluation,
+    *,
+    started_at: datetime,
+    finished_at: datetime | None = None,
+) -> CheckRun:
+    """Append the run, move the check's status and schedule, emit a status-change event
+    only when the status changed, and store the facts the run learnt (expiry dates)."""
+    finished = finished_at or utcnow()
+    run = CheckRun(
+        check_id=check.id,
+        started_at=started_at,
+        finished_at=finished,
+        status=result.status,
+        findings=[f.model_dump(mode="json") for f in result.findings],
+        error="; ".join(result.unknown) or None,
+    )
+    session.add(run)
+    previous = check.status
+    check.last_run_at = finished
+    check.next_run_at = finished + timedelta(seconds=check.interval_seconds)
+    if result.status != previous:
+        check.status = result.status
+        check.status_changed_at = finished
+        record(
+            session,
+            SYSTEM,
+            AuditAction.update,
+            subject_type="check",
+            subject_id=check.id,
+            client_id=check.client_id,
+            before={"status": previous.value},
+            after={"status": result.status.value},
+            meta={
+                "event": STATUS_CHANGED,
+                "from": previous.value,
+                "to": result.status.value,
+                "kind": check.kind,
+                "codes": result.codes,
+            },
+        )
+    await _store_facts(session, check, result, finished)
+    await session.flush()
+    return run
+
+
+async def _store_facts(session: AsyncSession, check: Check, result: Evaluation, at: datetime) -> None:
+    expires = result.facts.get("expires_on")
+    if check.target_type is CheckTarget.domain and check.kind == DOMAIN_EXPIRY_KIND:
+        domain = await session.get(Domain, uuid.UUID(check.target_ref))
+        if domain is None:
+            return
+        if expires:
+            _set_expiry(session, domain, "domain", date.fromisoformat(str(expires)))
+            domain.expiry_checked_at = at
+    elif check.target_type is CheckTarget.endpoint and check.kind == TLS_KIND:
+        endpoint = await session.get(Endpoint, uuid.UUID(check.target_ref))
+        if endpoint is None:
+            return
+        if expires:
+            _set_expiry(session, endpoint, "endpoint", date.fromisoformat(str(expires)))
+        if result.status is not CheckStatus.unknown:
+            endpoint.last_checked_at = at
+
+
+def _set_expiry(session: AsyncSession, row: Domain | Endpoint, subject_type: str, expires: date) -> None:
+    if row.expires_on == expires:
+        return
+    record(
+        session,
+        SYSTEM,
+        AuditAction.update,
+        subject_type=subject_type,
+        subject_id=row.id,
+        client_id=row.client_id,
+        before={"expires_on": row.expires_on.isoformat() if row.expires_on else None},
+        after={"expires_on": expires.isoformat()},
+        meta={"event": "check.expiry_learnt"},
+    )
+    row.expires_on = expires
+
+
+# --- scheduling ---------------------------------------------------------------------------
+
+
+async def schedule_due(
+    session: AsyncSession, now: datetime | None = None, *, limit: int = SCHEDULE_BATCH
+) -> int:
+    """Enqueue a run of every enabled check that is due (one job per check: a check whose
+    run is still queued or running is not queued twice). Each scheduled check's next run
+    moves one interval on, so a run that keeps failing is retried per interval, not per
+    tick. Returns the number of new jobs."""
+    now = now or utcnow()
+    due = await session.execute(
+        select(Check)
+        .where(Check.enabled.is_(True), (Check.next_run_at.is_(None)) | (Check.next_run_at <= now))
+        .order_by(Check.next_run_at.asc().nulls_first(), Check.id)
+        .limit(limit)
+    )
+    added = 0
+    for check in due.scalars():
+        job_id = await enqueue(
+            session, RUN_TASK, {"check_id": str(check.id)}, dedupe_key=dedupe_key(check.id)
+        )
+        added += job_id is not None
+        check.next_run_at = now + timedelta(seconds=check.interval_seconds)
+    await session.flush()
+    return added
+
+
+# --- the client's health ------------------------------------------------------------------
+
+
+async def client_health(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> dict[str, Any]:
+    """Checks per status, and per domain the codes its latest runs report."""
+    await ClientService().get(session, principal, client_id)
+    checks = list((await session.execute(select(Check).where(Check.client_id == client_id))).scalars())
+    latest_ids = (
+        select(func.max(CheckRun.id))
+        .join(Check, Check.id == CheckRun.check_id)
+        .where(Check.client_id == client_id)
+        .group_by(CheckRun.check_id)
+    )
+    latest = {
+        run.check_id: run
+        for run in (await session.execute(select(CheckRun).where(CheckRun.id.in_(latest_ids)))).scalars()
+    }
+    counts = dict.fromkeys(CheckStatus, 0)
+    by_domain: dict[str, list[Check]] = {}
+    for check in checks:
+        counts[check.status] += 1
+        if check.target_type is CheckTarget.domain:
+            by_domain.setdefault(check.target_ref, []).append(check)
+    names = {
+        str(d.id): d.name
+        for d in (
+            await session.execute(select(Domain).where(Domain.id.in_([uuid.UUID(ref) for ref in by_domain])))
+        ).scalars()
+    }
+    domains: list[dict[str, Any]] = []
+    failing_domains: dict[str, int] = {}
+    for ref, domain_checks in by_domain.items():
+        if ref not in names:
+            continue  # the domain was deleted; its checks are counted above
+        failing: dict[str, None] = {}
+        warnings: dict[str, None] = {}
+        for check in domain_checks:
+            run = latest.get(check.id)
+            for found in run.findings if run else []:
+                if found.get("severity") in _FAILING:
+                    failing[found["code"]] = None
+                elif found.get("severity") == Severity.warning.value:
+                    warnings[found["code"]] = None
+        for code in failing:
+            failing_domains[code] = failing_domains.get(code, 0) + 1
+        domains.append(
+            {
+                "domain_id": uuid.UUID(ref),
+                "name": names[ref],
+                "status": max((c.status for c in domain_checks), key=_RANK.__getitem__),
+                "checks": len(domain_checks),
+                "failing": sorted(failing),
+                "warnings": sorted(warnings),
+                "unknown": sorted(c.kind for c in domain_checks if c.status is CheckStatus.unknown),
+            }
+        )
+    domains.sort(key=lambda d: (-_RANK[d["status"]], d["name"]))
+    return {
+        "client_id": client_id,
+        "checks": counts,
+        "failing_domains": dict(sorted(failing_domains.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "domains": domains,
+    }
+
+
+__all__ = [
+    "CheckService",
+    "RunPlan",
+    "client_health",
+    "dedupe_key",
+    "execute",
+    "plan_run",
+    "record_run",
+    "schedule_due",
+]
