@@ -225,11 +225,12 @@ async def test_the_certificate_expiry_of_an_endpoint_is_written_to_it(
                 "client_id": client["id"],
                 "kind": TLS_KIND,
                 "target_ref": endpoint.json()["id"],
-                "params": {"ca_file": str(certs.ca)},
             },
         )
         assert r.status_code == 201, r.text
-        run = await run_once(app.state.sessionmaker, r.json()["id"], check_settings)
+        # The test CA is the server's configured extra CA (operators set it; API callers cannot).
+        with_ca = check_settings.model_copy(update={"tls_ca_file": str(certs.ca)})
+        run = await run_once(app.state.sessionmaker, r.json()["id"], with_ca)
 
     leaf = x509.load_pem_x509_certificates(certs.chain.read_bytes())[0]
     assert run.status == CheckStatus.ok, run.error
