@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from hub.check.dns import Lookup, normalise
 from hub.check.findings import Evaluation, Finding, evaluation, finding
+from hub.check.mail_role import sends_no_mail
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.settings import PROVIDER_DKIM_SELECTORS
 from hub.check.tags import parse_tags
@@ -33,6 +34,7 @@ class DkimParams(Params):
 class DkimData:
     domain: str
     selectors: dict[str, Lookup] = field(default_factory=dict)
+    txt: Lookup | None = None  # the domain's own TXT (its SPF)
 
 
 @dataclass
@@ -110,8 +112,10 @@ class DkimCheck(CheckKind[DkimParams, DkimData]):
     async def collect(self, ctx: CheckContext, target: str, params: DkimParams) -> DkimData:
         domain = normalise(target)
         names = selector_list(params, ctx.settings.dkim_default_selectors)
-        answers = await asyncio.gather(*(ctx.dns.lookup(f"{s}._domainkey.{domain}", "TXT") for s in names))
-        return DkimData(domain, dict(zip(names, answers, strict=True)))
+        txt, *answers = await asyncio.gather(
+            ctx.dns.lookup(domain, "TXT"), *(ctx.dns.lookup(f"{s}._domainkey.{domain}", "TXT") for s in names)
+        )
+        return DkimData(domain, dict(zip(names, answers, strict=True)), txt)
 
     def evaluate(self, data: DkimData, params: DkimParams, now: datetime) -> Evaluation:
         findings: list[Finding] = []
@@ -150,6 +154,9 @@ class DkimCheck(CheckKind[DkimParams, DkimData]):
                             )
                         )
         only_revoked = not usable and not any(f.code == "dkim_syntax_error" for f in findings)
+        if only_revoked and data.txt is not None and sends_no_mail(data.txt):
+            # A domain that sends no mail needs no key: revoked keys are how it should look.
+            return evaluation(findings, unknown, facts={"dkim_selectors_found": usable, "sends_mail": False})
         if only_revoked and not unknown:
             findings.append(
                 finding(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from hub.check.dns import Lookup, normalise
 from hub.check.findings import Evaluation, evaluation, finding
+from hub.check.mail_role import accepts_no_mail
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.tags import parse_tags
 from hub.models.enums import CheckTarget
@@ -23,6 +25,7 @@ class TlsRptParams(Params):
 class TlsRptData:
     domain: str
     lookup: Lookup
+    mx: Lookup | None = None
 
 
 def tlsrpt_errors(text: str) -> list[str]:
@@ -47,7 +50,10 @@ class TlsRptCheck(CheckKind[TlsRptParams, TlsRptData]):
 
     async def collect(self, ctx: CheckContext, target: str, params: TlsRptParams) -> TlsRptData:
         domain = normalise(target)
-        return TlsRptData(domain, await ctx.dns.lookup(f"_smtp._tls.{domain}", "TXT"))
+        policy, mx = await asyncio.gather(
+            ctx.dns.lookup(f"_smtp._tls.{domain}", "TXT"), ctx.dns.lookup(domain, "MX")
+        )
+        return TlsRptData(domain, policy, mx)
 
     def evaluate(self, data: TlsRptData, params: TlsRptParams, now: datetime) -> Evaluation:
         name = f"_smtp._tls.{data.domain}"
@@ -55,6 +61,8 @@ class TlsRptCheck(CheckKind[TlsRptParams, TlsRptData]):
             return evaluation([], [data.lookup.reason(name, "TXT")])
         records = [t for t in data.lookup.records if _VERSION.match(t)]
         if not records:
+            if data.mx is not None and accepts_no_mail(data.mx):
+                return evaluation([], facts={"accepts_mail": False})
             return evaluation([finding("tlsrpt_missing", f"no TLS-RPT record at {name}", name=name)])
         if len(records) > 1:
             # RFC 8460 §3: with more than one record senders assume there is none.

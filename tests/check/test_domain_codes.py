@@ -220,6 +220,31 @@ async def _run(settings: CheckSettings, kind: str, name: str) -> tuple[set[str],
     return set(result.codes), result.status, result.unknown
 
 
+@pytest.mark.parametrize("kind", ["dkim", "tlsrpt"])
+async def test_a_parked_domain_is_not_asked_for_dkim_or_tls_reporting(
+    kind: str, dns_server: DnsTestServer, check_settings: CheckSettings
+) -> None:
+    # Null MX + `v=spf1 -all`, no DKIM key, no TLS-RPT policy: exactly how a domain that
+    # neither sends nor receives mail should look (M3AAWG parked-domain advice).
+    parked = {
+        ("@", "MX"): ["0 ."],
+        ("@", "TXT"): [txt("v=spf1 -all")],
+        ("selector1._domainkey", "TXT"): [],
+        ("_smtp._tls", "TXT"): [],
+    }
+    _publish_case(dns_server, "parked.test", parked, None)
+    assert await _run(check_settings, kind, "parked.test") == (set(), CheckStatus.ok, [])
+
+
+async def test_a_domain_that_sends_mail_still_needs_dkim_even_with_a_null_mx(
+    dns_server: DnsTestServer, check_settings: CheckSettings
+) -> None:
+    sender = {("@", "MX"): ["0 ."], ("selector1._domainkey", "TXT"): [], ("_smtp._tls", "TXT"): []}
+    _publish_case(dns_server, "sends-only.test", sender, None)
+    assert (await _run(check_settings, "dkim", "sends-only.test"))[0] == {"dkim_missing"}
+    assert (await _run(check_settings, "tlsrpt", "sends-only.test"))[0] == set()
+
+
 @pytest.mark.parametrize("code", sorted(CASES))
 async def test_zone_built_to_show_a_problem_reports_exactly_that_code(
     code: str, dns_server: DnsTestServer, check_settings: CheckSettings
