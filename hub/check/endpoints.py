@@ -14,32 +14,25 @@ from hub.check.schemas import (
 )
 from hub.check.service import CheckService, client_health
 from hub.deps import PrincipalDep, SessionDep
+from hub.kit.router import crud_router
 from hub.kit.schema import Page
 
 checks = CheckService()
 
 router = APIRouter()
-check_routes = APIRouter(prefix="/checks", tags=["checks"])
-
-
-@check_routes.get("", response_model=Page[CheckRead], operation_id="list_checks", summary="List checks")
-async def list_checks(
-    session: SessionDep, principal: PrincipalDep, params: Annotated[CheckFilters, Query()]
-) -> Any:
-    items, total = await checks.list(session, principal, params)
-    return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
-
-
-@check_routes.post(
-    "", response_model=CheckRead, status_code=201, operation_id="create_check", summary="Create a check"
+# No PATCH or DELETE yet: a check is created, run and read (see issue 4's notes).
+check_routes = crud_router(
+    checks,
+    prefix="/checks",
+    name="check",
+    plural="checks",
+    tag="checks",
+    read=CheckRead,
+    create=CheckCreate,
+    update=None,
+    filters=CheckFilters,
+    with_delete=False,
 )
-async def create_check(body: CheckCreate, session: SessionDep, principal: PrincipalDep) -> Any:
-    return await checks.create(session, principal, body)
-
-
-@check_routes.get("/{item_id}", response_model=CheckRead, operation_id="get_check", summary="Read a check")
-async def get_check(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
-    return await checks.get(session, principal, item_id)
 
 
 @check_routes.get(

@@ -24,7 +24,7 @@ def crud_router(
     tag: str,
     read: type[Output],
     create: type[Input],
-    update: type[UpdateInput],
+    update: type[UpdateInput] | None,
     filters: type[ListParams],
     with_delete: bool = True,
     delete_summary: str | None = None,
@@ -54,20 +54,22 @@ def crud_router(
     async def get_item(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
         return await service.get(session, principal, item_id)
 
-    @router.patch(
-        "/{item_id}",
-        response_model=read,
-        operation_id=f"update_{name}",
-        summary=f"Update a {label} (send the version you read)",
-        responses={409: {"description": "stale version: someone changed it meanwhile"}},
-    )
-    async def update_item(
-        item_id: uuid.UUID,
-        body: update,
-        session: SessionDep,
-        principal: PrincipalDep,
-    ) -> Any:
-        return await service.update(session, principal, item_id, body)
+    if update is not None:
+
+        @router.patch(
+            "/{item_id}",
+            response_model=read,
+            operation_id=f"update_{name}",
+            summary=f"Update a {label} (send the version you read)",
+            responses={409: {"description": "stale version: someone changed it meanwhile"}},
+        )
+        async def update_item(
+            item_id: uuid.UUID,
+            body: update,
+            session: SessionDep,
+            principal: PrincipalDep,
+        ) -> Any:
+            return await service.update(session, principal, item_id, body)
 
     if with_delete:
 
