@@ -61,6 +61,16 @@ def _register_jobs() -> None:
 
 _register_jobs()
 
+
+def _register_adapters() -> None:
+    from hub.connection.cli import adapters_app, schemas_app
+
+    app.add_typer(adapters_app, name="adapters")
+    app.add_typer(schemas_app, name="schemas")
+
+
+_register_adapters()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -1,0 +1,56 @@
+"""The adapter contract: the only part of the hub an adapter may import.
+
+An adapter is an `AdapterSpec` (manifest + factory) registered under the entry-point
+group `vendor_hub.adapters`. It talks HTTP through `VendorHttp` (one retry policy),
+authenticates through `hub.sdk.oauth`, returns frozen records from `hub.sdk.records`,
+raises only `hub.sdk.errors`, and ships a simulator the conformance suite
+(`hub.sdk.testing`) runs it against.
+"""
+
+from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability
+from hub.sdk.context import AdapterContext, RetryPolicy
+from hub.sdk.errors import (
+    AdapterError,
+    AuthenticationFailed,
+    ConfigurationError,
+    InvalidResponse,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    UnsupportedOperation,
+    VendorUnavailable,
+)
+from hub.sdk.http import VendorHttp
+from hub.sdk.manifest import CONTRACT_VERSION, AdapterSpec, Manifest, secret_values
+from hub.sdk.oauth import AccessToken, ClientCredentials, MemoryTokenCache, StaticToken, TokenCache
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "PROTOCOLS",
+    "AccessToken",
+    "Adapter",
+    "AdapterContext",
+    "AdapterError",
+    "AdapterSpec",
+    "AuthenticationFailed",
+    "Capability",
+    "ClientCredentials",
+    "ConfigurationError",
+    "InvalidResponse",
+    "Manifest",
+    "MemoryTokenCache",
+    "NotFound",
+    "OutcomeUnknown",
+    "RateLimited",
+    "Rejected",
+    "RetryPolicy",
+    "StaticToken",
+    "TemporaryFailure",
+    "TokenCache",
+    "UnsupportedOperation",
+    "VendorHttp",
+    "VendorUnavailable",
+    "secret_values",
+]

@@ -1,0 +1,188 @@
+"""Capabilities: what an adapter can do, as Protocols (nouns; their methods are verbs).
+
+A manifest declares its capabilities; the conformance suite checks the adapter really
+implements each declared Protocol and exercises it against the simulator. List methods
+are async iterators so that a 30,000-subscription partner streams page by page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from hub.sdk.records import (
+    AccountIdentity,
+    AssetRecord,
+    DnsRecordInput,
+    DnsRecordRecord,
+    DnsZoneRecord,
+    FirmwareRecord,
+    LicenseRecord,
+    MailDomainRecord,
+    OrderRecord,
+    OrderRequest,
+    PrinterStatusRecord,
+    QuoteRecord,
+    SubscriptionRecord,
+    TenantRecord,
+    WarrantyRecord,
+)
+
+
+class Capability(StrEnum):
+    tenants = "tenants"
+    subscriptions = "subscriptions"
+    license_usage = "license_usage"
+    assets = "assets"
+    firmware = "firmware"
+    warranty = "warranty"
+    dns_zones = "dns_zones"
+    dns_write = "dns_write"
+    mail_domains = "mail_domains"
+    printer_status = "printer_status"
+    renewal = "renewal"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What every adapter does: prove its credentials work and release what it holds."""
+
+    async def verify(self) -> AccountIdentity:
+        """Call the vendor with the configured credentials and say whose account it is.
+
+        Raises `AuthenticationFailed` for refused credentials, `ConfigurationError` when
+        they work but point somewhere unusable."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release per-instance resources (not the shared HTTP client)."""
+        ...
+
+
+@runtime_checkable
+class TenantSource(Protocol):
+    def list_tenants(self) -> AsyncIterator[TenantRecord]:
+        """Every customer tenant this (partner) account manages."""
+        ...
+
+
+@runtime_checkable
+class SubscriptionSource(Protocol):
+    def list_subscriptions(self, tenant_external_id: str | None = None) -> AsyncIterator[SubscriptionRecord]:
+        """Every subscription, or those of one tenant."""
+        ...
+
+
+@runtime_checkable
+class LicenseUsageSource(Protocol):
+    def list_licenses(self, tenant_external_id: str | None = None) -> AsyncIterator[LicenseRecord]:
+        """Licences with seats paid/used and dates, for all tenants or one."""
+        ...
+
+
+@runtime_checkable
+class AssetSource(Protocol):
+    def list_assets(self) -> AsyncIterator[AssetRecord]: ...
+
+
+@runtime_checkable
+class FirmwareSource(Protocol):
+    def list_firmware(self) -> AsyncIterator[FirmwareRecord]:
+        """Running and available firmware of every device behind this connection."""
+        ...
+
+
+@runtime_checkable
+class WarrantyLookup(Protocol):
+    max_batch: int
+
+    async def lookup_warranties(self, service_tags: Sequence[str]) -> list[WarrantyRecord]:
+        """One record per requested tag, in any order; unknown tags come back with
+        `found=False`. Batches larger than the vendor's limit are split by the adapter."""
+        ...
+
+
+@runtime_checkable
+class DnsZoneSource(Protocol):
+    def list_zones(self) -> AsyncIterator[DnsZoneRecord]: ...
+
+    def list_records(self, zone_external_id: str) -> AsyncIterator[DnsRecordRecord]: ...
+
+
+@runtime_checkable
+class DnsRecordWriter(Protocol):
+    async def create_record(self, zone_external_id: str, record: DnsRecordInput) -> DnsRecordRecord:
+        """Create a record; an identical existing record is returned, not duplicated."""
+        ...
+
+    async def update_record(
+        self, zone_external_id: str, record_external_id: str, record: DnsRecordInput
+    ) -> DnsRecordRecord: ...
+
+    async def delete_record(self, zone_external_id: str, record_external_id: str) -> None:
+        """Delete; deleting a record that is already gone is not an error."""
+        ...
+
+
+@runtime_checkable
+class MailTenantSource(Protocol):
+    def list_mail_domains(self) -> AsyncIterator[MailDomainRecord]: ...
+
+
+@runtime_checkable
+class PrinterStatusSource(Protocol):
+    def list_printers(self) -> AsyncIterator[PrinterStatusRecord]: ...
+
+
+@runtime_checkable
+class Renewer(Protocol):
+    """Orders renewals. `place_order` is not idempotent at most vendors: the caller
+    persists `request.reference` first and, on `OutcomeUnknown`, calls `find_order`
+    before anything is sent again."""
+
+    async def quote(self, subscription_external_id: str, quantity: int | None = None) -> QuoteRecord: ...
+
+    async def validate_order(self, request: OrderRequest) -> QuoteRecord:
+        """Ask the vendor to check the order without placing it (dry run)."""
+        ...
+
+    async def place_order(self, request: OrderRequest) -> OrderRecord: ...
+
+    async def find_order(self, reference: str, tenant_external_id: str) -> OrderRecord | None: ...
+
+    async def get_subscription(self, subscription_external_id: str) -> SubscriptionRecord: ...
+
+
+PROTOCOLS: dict[Capability, tuple[type, ...]] = {
+    Capability.tenants: (TenantSource,),
+    Capability.subscriptions: (SubscriptionSource,),
+    Capability.license_usage: (LicenseUsageSource,),
+    Capability.assets: (AssetSource,),
+    Capability.firmware: (FirmwareSource,),
+    Capability.warranty: (WarrantyLookup,),
+    Capability.dns_zones: (DnsZoneSource,),
+    Capability.dns_write: (DnsZoneSource, DnsRecordWriter),
+    Capability.mail_domains: (MailTenantSource,),
+    Capability.printer_status: (PrinterStatusSource,),
+    Capability.renewal: (Renewer,),
+}
+"""The Protocols an adapter must implement for each declared capability."""
+
+
+__all__ = [
+    "PROTOCOLS",
+    "Adapter",
+    "AssetSource",
+    "Capability",
+    "DnsRecordWriter",
+    "DnsZoneSource",
+    "FirmwareSource",
+    "LicenseUsageSource",
+    "MailTenantSource",
+    "PrinterStatusSource",
+    "Renewer",
+    "SubscriptionSource",
+    "TenantSource",
+    "WarrantyLookup",
+]

@@ -1,0 +1,134 @@
+"""The adapter manifest and spec: what a registered adapter declares about itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability
+from hub.sdk.context import AdapterContext
+from hub.sdk.errors import ConfigurationError
+
+CONTRACT_VERSION = 1
+"""Bumped when the contract changes incompatibly; an adapter declares the one it targets."""
+
+SLUG = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+
+# The hub's vendor categories (hub.models.enums.VendorCategory), repeated here because
+# hub.sdk imports nothing else of the hub; a test keeps the two equal.
+CATEGORIES = frozenset(
+    {
+        "isp",
+        "mail_hosting",
+        "dns_hosting",
+        "registrar",
+        "firewall",
+        "antivirus",
+        "printer",
+        "hardware",
+        "telephony",
+        "software",
+        "backup",
+        "cloud",
+        "distributor",
+        "other",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    slug: str
+    """Stable identifier, never renamed: connections refer to it."""
+    vendor: str
+    category: str
+    version: str
+    capabilities: frozenset[Capability]
+    config_model: type[BaseModel]
+    account_ref_field: str
+    """The config field naming the vendor account; two connections to it are refused."""
+    simulator: str
+    """`module:attribute` of the simulator harness the conformance suite runs against."""
+    contract_version: int = CONTRACT_VERSION
+    exemptions: Mapping[str, str] = field(default_factory=dict)
+    """Conformance checks this adapter is exempt from, each with the written reason."""
+    docs_url: str | None = None
+
+    def problems(self) -> list[str]:
+        """What is wrong with this manifest (empty when valid)."""
+        found = []
+        if not SLUG.match(self.slug):
+            found.append(f"slug {self.slug!r} must be lowercase letters, digits and underscores")
+        if self.category not in CATEGORIES:
+            found.append(f"category {self.category!r} is not one of {sorted(CATEGORIES)}")
+        if not self.capabilities:
+            found.append("declares no capability")
+        if self.account_ref_field not in self.config_model.model_fields:
+            found.append(f"account_ref_field {self.account_ref_field!r} is not a config field")
+        if self.contract_version != CONTRACT_VERSION:
+            found.append(f"targets contract {self.contract_version}, the hub speaks {CONTRACT_VERSION}")
+        if ":" not in self.simulator:
+            found.append("simulator must be 'module:attribute'")
+        for check, reason in self.exemptions.items():
+            if len(reason.strip()) < 15:
+                found.append(f"exemption {check!r} needs a written reason")
+        return found
+
+
+def config_error(exc: ValidationError) -> ConfigurationError:
+    """A pydantic error as a ConfigurationError naming the field, without echoing values."""
+    details = exc.errors(include_url=False, include_input=False)
+    first = details[0]
+    field_name = ".".join(str(part) for part in first["loc"]) or "config"
+    reasons = "; ".join(f"{'.'.join(str(p) for p in d['loc']) or 'config'}: {d['msg']}" for d in details[:5])
+    return ConfigurationError(f"invalid configuration: {reasons}", field=field_name)
+
+
+def secret_values(config: BaseModel) -> list[str]:
+    """Every SecretStr value in a config (for redaction and for the no-leak checks)."""
+    found = []
+    for name in type(config).model_fields:
+        value = getattr(config, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found += secret_values(value)
+    return found
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """What an entry point in the `vendor_hub.adapters` group points at."""
+
+    manifest: Manifest
+    factory: Callable[[Any, AdapterContext], Adapter]
+
+    def parse_config(self, raw: Mapping[str, Any] | BaseModel) -> BaseModel:
+        if isinstance(raw, self.manifest.config_model):
+            return raw
+        try:
+            return self.manifest.config_model.model_validate(raw)
+        except ValidationError as exc:
+            raise config_error(exc) from None
+
+    def create(self, raw_config: Mapping[str, Any] | BaseModel, ctx: AdapterContext) -> Adapter:
+        """A fresh adapter instance for one run (never shared between runs)."""
+        return self.factory(self.parse_config(raw_config), ctx)
+
+    def account_ref(self, raw_config: Mapping[str, Any] | BaseModel) -> str:
+        value = getattr(self.parse_config(raw_config), self.manifest.account_ref_field)
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    def implemented(self, adapter: object) -> dict[Capability, bool]:
+        """Declared capability -> whether the instance implements its Protocols."""
+        return {
+            cap: all(isinstance(adapter, proto) for proto in PROTOCOLS[cap])
+            for cap in self.manifest.capabilities
+        }
+
+
+__all__ = ["CONTRACT_VERSION", "AdapterSpec", "Manifest", "config_error", "secret_values"]

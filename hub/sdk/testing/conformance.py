@@ -1,0 +1,390 @@
+"""The one conformance suite every registered adapter passes, chosen by its declared
+capabilities. `tests/adapters/` runs each check for each adapter over ASGI and over a
+real loopback socket; a check an adapter cannot meet needs an exemption with a reason in
+its manifest.
+
+Each check is an async function taking a `Case` and raising AssertionError on failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from hub.sdk.capabilities import PROTOCOLS, Capability
+from hub.sdk.context import AdapterContext, RetryPolicy
+from hub.sdk.errors import (
+    AdapterError,
+    AuthenticationFailed,
+    ConfigurationError,
+    OutcomeUnknown,
+    TemporaryFailure,
+)
+from hub.sdk.manifest import AdapterSpec, secret_values
+from hub.sdk.records import DnsRecordInput, OrderRequest, Record
+from hub.sdk.testing.faults import Fault
+from hub.sdk.testing.simulator import Endpoint, Mode, Simulator
+
+# Quick retries so that fault checks finish in seconds; the policy is the same code.
+FAST_RETRY = RetryPolicy(
+    max_attempts=4, deadline=6.0, backoff_initial=0.01, backoff_max=0.05, max_retry_after=5
+)
+SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
+
+
+@dataclass(frozen=True)
+class Case:
+    spec: AdapterSpec
+    mode: Mode
+
+    @property
+    def caps(self) -> frozenset[Capability]:
+        return self.spec.manifest.capabilities
+
+    def simulator(self, **kwargs: Any) -> Simulator:
+        module, _, attribute = self.spec.manifest.simulator.partition(":")
+        factory = getattr(importlib.import_module(module), attribute)
+        sim = factory(**kwargs)
+        assert isinstance(sim, Simulator), f"{self.spec.manifest.simulator} did not build a Simulator"
+        return sim
+
+    @asynccontextmanager
+    async def adapter(
+        self,
+        sim: Simulator,
+        *,
+        valid_credentials: bool = True,
+        retry: RetryPolicy = FAST_RETRY,
+        http_timeout: float = 5.0,
+    ) -> AsyncIterator[tuple[Any, Endpoint]]:
+        async with sim.serve(self.mode, http_timeout=http_timeout) as endpoint:
+            ctx = AdapterContext.standalone(
+                endpoint.http,
+                retry=retry,
+                timeout=http_timeout,
+                logger=logging.getLogger("hub.adapters.conformance"),
+            )
+            adapter = self.spec.create(
+                sim.config(endpoint.base_url, valid_credentials=valid_credentials), ctx
+            )
+            try:
+                yield adapter, endpoint
+            finally:
+                await adapter.aclose()
+
+
+async def _collect(iterator: AsyncIterator[Any]) -> list[Any]:
+    return [item async for item in iterator]
+
+
+async def read_all(adapter: Any, caps: frozenset[Capability], sim: Simulator) -> dict[str, list[Record]]:
+    """Everything the adapter can read, by capability."""
+    samples = sim.sample_arguments()
+    out: dict[str, list[Record]] = {}
+    if Capability.tenants in caps:
+        out["tenants"] = await _collect(adapter.list_tenants())
+    if Capability.subscriptions in caps:
+        out["subscriptions"] = await _collect(adapter.list_subscriptions())
+    if Capability.license_usage in caps:
+        out["license_usage"] = await _collect(adapter.list_licenses())
+    if Capability.assets in caps:
+        out["assets"] = await _collect(adapter.list_assets())
+    if Capability.firmware in caps:
+        out["firmware"] = await _collect(adapter.list_firmware())
+    if Capability.mail_domains in caps:
+        out["mail_domains"] = await _collect(adapter.list_mail_domains())
+    if Capability.printer_status in caps:
+        out["printer_status"] = await _collect(adapter.list_printers())
+    if Capability.warranty in caps:
+        out["warranty"] = await adapter.lookup_warranties(samples[Capability.warranty]["service_tags"])
+    if Capability.dns_zones in caps or Capability.dns_write in caps:
+        zones = await _collect(adapter.list_zones())
+        out["dns_zones"] = zones
+        out["dns_records"] = [
+            r for zone in zones for r in await _collect(adapter.list_records(zone.external_id))
+        ]
+    if Capability.renewal in caps:
+        sample = samples[Capability.renewal]
+        out["renewal"] = [await adapter.get_subscription(sample["subscription_external_id"])]
+    return out
+
+
+def _fingerprint(records: dict[str, list[Record]]) -> dict[str, list[str]]:
+    # Volatile read times are not part of what a vendor "knows".
+    def key(record: Record) -> str:
+        return json.dumps(record.model_dump(mode="json", exclude={"read_at"}), sort_keys=True)
+
+    return {name: sorted(key(r) for r in items) for name, items in records.items()}
+
+
+@cache
+def _schema(name: str) -> dict[str, Any]:
+    path = SCHEMAS / "records" / f"{name}.json"
+    assert path.exists(), f"{path} is missing: run `hub schemas export`"
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def _validate(record: BaseModel) -> None:
+    import jsonschema  # dev dependency: only the suite needs it
+
+    jsonschema.validate(record.model_dump(mode="json"), _schema(type(record).__name__))
+
+
+# -- the checks -------------------------------------------------------------------------
+
+
+async def check_manifest_valid(case: Case) -> None:
+    problems = case.spec.manifest.problems()
+    assert not problems, problems
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, _):
+        missing = [cap for cap, ok in case.spec.implemented(adapter).items() if not ok]
+        assert not missing, f"declares but does not implement {missing} ({[PROTOCOLS[c] for c in missing]})"
+
+
+async def check_invalid_config(case: Case) -> None:
+    sim = case.simulator()
+    configs = sim.invalid_configs("http://127.0.0.1:9")
+    assert configs, "the simulator must offer at least one invalid config"
+    for config in configs:
+        try:
+            case.spec.parse_config(config)
+        except ConfigurationError as exc:
+            assert exc.field, "a ConfigurationError must name the field"
+        else:
+            raise AssertionError(f"config accepted but should be refused: keys {sorted(config)}")
+    assert not sim.requests, "config validation must not call the vendor"
+
+
+async def check_verify(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, endpoint):
+        identity = await adapter.verify()
+        assert identity.account_ref == case.spec.account_ref(sim.config(endpoint.base_url))
+
+
+async def check_bad_credentials(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim, valid_credentials=False) as (adapter, _):
+        try:
+            await adapter.verify()
+        except AuthenticationFailed:
+            return
+        raise AssertionError("verify() with bad credentials did not raise AuthenticationFailed")
+
+
+async def check_records_validate(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, _):
+        records = await read_all(adapter, case.caps, sim)
+    assert any(records.values()), "the simulator's data produced no records"
+    for items in records.values():
+        for record in items:
+            assert isinstance(record, Record), f"{type(record).__name__} is not a hub.sdk record"
+            _validate(record)
+        ids = [r.external_id for r in items]
+        assert len(ids) == len(set(ids)), "duplicate external ids in one read"
+
+
+async def check_pagination(case: Case) -> None:
+    results = []
+    for size in (1, 1000):
+        sim = case.simulator(page_size=size)
+        async with case.adapter(sim) as (adapter, _):
+            results.append(_fingerprint(await read_all(adapter, case.caps, sim)))
+    assert results[0] == results[1], "page size 1 and page size 1000 gave different records"
+
+
+async def check_repeatable_reads(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, _):
+        first = _fingerprint(await read_all(adapter, case.caps, sim))
+        second = _fingerprint(await read_all(adapter, case.caps, sim))
+    assert first == second, "two reads of an unchanged vendor differ"
+
+
+async def check_rate_limit_recovers(case: Case) -> None:
+    sim = case.simulator()
+    fault = sim.faults.add(Fault(status=429, retry_after="1", times=1, path=sim.data_paths, method="GET"))
+    async with case.adapter(sim) as (adapter, _):
+        records = await read_all(adapter, case.caps, sim)
+    assert fault.hits == 1, "the 429 was never served"
+    assert any(records.values())
+
+
+async def check_persistent_5xx(case: Case) -> None:
+    sim = case.simulator()
+    sim.faults.add(Fault(status=503, times=None, path=sim.data_paths))
+    async with case.adapter(sim) as (adapter, _):
+        await _expect(read_all(adapter, case.caps, sim), TemporaryFailure, "persistent 503")
+
+
+async def check_unauthorized_midstream(case: Case) -> None:
+    sim = case.simulator(page_size=1)
+    sim.faults.add(Fault(status=401, after=1, times=None, path=sim.data_paths))
+    async with case.adapter(sim) as (adapter, _):
+        await _expect(read_all(adapter, case.caps, sim), AuthenticationFailed, "401 after the first call")
+
+
+async def check_malformed_body(case: Case) -> None:
+    sim = case.simulator()
+    sim.faults.add(Fault(malformed=True, times=None, path=sim.data_paths))
+    async with case.adapter(sim) as (adapter, _):
+        await _expect(read_all(adapter, case.caps, sim), AdapterError, "a body that is not JSON")
+
+
+async def check_hang_times_out(case: Case) -> None:
+    sim = case.simulator()
+    sim.faults.add(Fault(hang=True, times=None, path=sim.data_paths))
+    async with case.adapter(sim, http_timeout=0.3) as (adapter, _):
+        await _expect(read_all(adapter, case.caps, sim), TemporaryFailure, "a vendor that never answers")
+
+
+async def check_no_secret_leak(case: Case) -> None:
+    """Logs (at DEBUG), exception messages and reprs never contain a secret value."""
+    texts: list[str] = []
+
+    class Grab(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            texts.append(record.getMessage())
+            if record.exc_info and record.exc_info[1]:
+                texts.append(repr(record.exc_info[1]))
+
+    handler, root = Grab(level=logging.DEBUG), logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    secrets: list[str] = []
+    try:
+        for valid, faults in (
+            (True, []),
+            (True, [Fault(status=503, times=None, path=case_data(case))]),
+            (False, []),
+        ):
+            sim = case.simulator()
+            for fault in faults:
+                sim.faults.add(fault)
+            async with case.adapter(sim, valid_credentials=valid) as (adapter, endpoint):
+                config = case.spec.parse_config(sim.config(endpoint.base_url, valid_credentials=valid))
+                secrets += secret_values(config)
+                texts += [repr(adapter), str(adapter), repr(config), str(config), config.model_dump_json()]
+                try:
+                    await adapter.verify()
+                    records = await read_all(adapter, case.caps, sim)
+                    texts += [repr(r) for items in records.values() for r in items]
+                except AdapterError as exc:
+                    texts += [str(exc), repr(exc), repr(exc.args)]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert secrets, "the adapter's config declares no SecretStr field"
+    leaks = [secret for secret in secrets if any(secret in text for text in texts)]
+    assert not leaks, "a secret value appeared in logs, exceptions or reprs"
+
+
+def case_data(case: Case) -> str:
+    module, _, attribute = case.spec.manifest.simulator.partition(":")
+    return str(getattr(importlib.import_module(module), attribute).data_paths)
+
+
+async def check_dns_write_roundtrip(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, _):
+        zone = (await _collect(adapter.list_zones()))[0]
+        wanted = DnsRecordInput(
+            type="TXT", name=f"hub-conformance.{zone.name}", content="v=conformance1", ttl=300
+        )
+        created = await adapter.create_record(zone.external_id, wanted)
+        again = await adapter.create_record(zone.external_id, wanted)
+        assert again.external_id == created.external_id, "creating an identical record made a second one"
+        changed = await adapter.update_record(
+            zone.external_id, created.external_id, wanted.model_copy(update={"content": "v=conformance2"})
+        )
+        assert changed.content == "v=conformance2"
+        await adapter.delete_record(zone.external_id, created.external_id)
+        await adapter.delete_record(zone.external_id, created.external_id)  # already gone: not an error
+        remaining = await _collect(adapter.list_records(zone.external_id))
+        assert created.external_id not in {r.external_id for r in remaining}
+
+
+async def check_order_found_by_reference(case: Case) -> None:
+    """An order whose answer was lost is found again by our reference, never re-sent."""
+    sim = case.simulator()
+    sample = sim.sample_arguments()[Capability.renewal]
+    sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=sample["order_path"]))
+    async with case.adapter(sim) as (adapter, _):
+        request = OrderRequest(
+            reference="hubconformance0001",
+            tenant_external_id=sample["tenant_external_id"],
+            subscription_external_id=sample["subscription_external_id"],
+            product_external_id=sample["product_external_id"],
+            quantity=1,
+        )
+        assert await adapter.find_order(request.reference, request.tenant_external_id) is None
+        await _expect(adapter.place_order(request), OutcomeUnknown, "an order whose answer was dropped")
+        found = await adapter.find_order(request.reference, request.tenant_external_id)
+        assert found is not None and found.reference == request.reference
+    posts = [
+        r for r in sim.requests if r.method == "POST" and r.path.rstrip("/").endswith(sample["order_path"])
+    ]
+    assert len(posts) == 1, f"the order was sent {len(posts)} times"
+
+
+async def _expect(call: Awaitable[Any], error: type[AdapterError], what: str) -> None:
+    try:
+        await call
+    except error:
+        return
+    except Exception as exc:
+        raise AssertionError(f"{what}: raised {type(exc).__name__}, expected {error.__name__}") from exc
+    raise AssertionError(f"{what}: no error raised, expected {error.__name__}")
+
+
+Check = Callable[[Case], Awaitable[None]]
+
+CHECKS: dict[str, Check] = {
+    "manifest_valid": check_manifest_valid,
+    "invalid_config": check_invalid_config,
+    "verify": check_verify,
+    "bad_credentials": check_bad_credentials,
+    "records_validate": check_records_validate,
+    "pagination": check_pagination,
+    "repeatable_reads": check_repeatable_reads,
+    "rate_limit_recovers": check_rate_limit_recovers,
+    "persistent_5xx": check_persistent_5xx,
+    "unauthorized_midstream": check_unauthorized_midstream,
+    "malformed_body": check_malformed_body,
+    "hang_times_out": check_hang_times_out,
+    "no_secret_leak": check_no_secret_leak,
+    "dns_write_roundtrip": check_dns_write_roundtrip,
+    "order_found_by_reference": check_order_found_by_reference,
+}
+
+ONLY_FOR: dict[str, Capability] = {
+    "dns_write_roundtrip": Capability.dns_write,
+    "order_found_by_reference": Capability.renewal,
+}
+
+
+def applicable(spec: AdapterSpec) -> dict[str, str | None]:
+    """Check name -> None when it applies, or the reason it does not (exemption or capability)."""
+    out: dict[str, str | None] = {}
+    for name in CHECKS:
+        needed = ONLY_FOR.get(name)
+        if needed is not None and needed not in spec.manifest.capabilities:
+            continue
+        out[name] = spec.manifest.exemptions.get(name)
+    return out
+
+
+__all__ = ["CHECKS", "FAST_RETRY", "Case", "applicable", "read_all"]
