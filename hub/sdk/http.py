@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,10 @@ from hub.sdk.errors import (
     VendorUnavailable,
 )
 from hub.sdk.oauth import Auth
+
+# httpx logs every request's full URL at INFO, query string included, and some vendors
+# take keys in the query: its request log is silenced; VendorHttp logs the path only.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Statuses worth another attempt for a read; a write gets them as OutcomeUnknown.
