@@ -72,6 +72,11 @@ class InvalidResponse(AdapterError):
     """The vendor answered with something that is not what its API documents."""
 
 
+class NotSent(AdapterError):
+    """The request was deliberately not sent: the caller's send deadline had passed
+    (a worker whose lease ran out must not place an order another worker may place)."""
+
+
 class OutcomeUnknown(AdapterError):
     """A non-idempotent request was sent and its answer lost (timeout, reset, 5xx).
 
@@ -86,6 +91,7 @@ __all__ = [
     "ConfigurationError",
     "InvalidResponse",
     "NotFound",
+    "NotSent",
     "OutcomeUnknown",
     "RateLimited",
     "Rejected",

@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from hub.sdk.errors import (
     AuthenticationFailed,
     InvalidResponse,
     NotFound,
+    NotSent,
     OutcomeUnknown,
     RateLimited,
     Rejected,
@@ -39,6 +41,11 @@ from hub.sdk.oauth import Auth
 # httpx logs every request's full URL at INFO, query string included, and some vendors
 # take keys in the query: its request log is silenced; VendorHttp logs the path only.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+
+SEND_NOT_AFTER: ContextVar[datetime | None] = ContextVar("hub_sdk_send_not_after", default=None)
+"""When set, no request starts after this instant: checked immediately before each send.
+The renewal executor sets it to its job lease's end, so a worker paused past its lease
+and resumed cannot place an order that another worker may already be reconciling."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Statuses worth another attempt for a read; a write gets them as OutcomeUnknown.
@@ -208,8 +215,12 @@ class VendorHttp:
         headers: dict[str, str],
         safe: bool,
     ) -> httpx.Response:
-        started = time.perf_counter()
         path = urlsplit(url).path  # never the query string: some vendors put keys there
+        not_after = SEND_NOT_AFTER.get()
+        if not_after is not None and datetime.now(UTC) >= not_after:
+            self.ctx.logger.warning("%s %s %s: not sent, send deadline passed", self.vendor, method, path)
+            raise NotSent(f"{self.vendor} {method} not sent: the send deadline had passed")
+        started = time.perf_counter()
         try:
             response = await self.ctx.http.request(
                 method,
@@ -283,4 +294,4 @@ class VendorHttp:
         return self.parse_json(await self.request("GET", path_or_url, params=params, **kw))
 
 
-__all__ = ["VendorHttp", "default_error_message", "parse_retry_after", "request_id_of"]
+__all__ = ["SEND_NOT_AFTER", "VendorHttp", "default_error_message", "parse_retry_after", "request_id_of"]

@@ -270,3 +270,19 @@ async def test_logs_name_the_path_but_never_the_query_or_the_credentials(
 )
 def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
+
+
+async def test_nothing_is_sent_after_the_send_deadline() -> None:
+    from hub.sdk import NotSent
+    from hub.sdk.http import SEND_NOT_AFTER
+
+    async with vendor_http() as (http, vendor, _, _ctx):
+        token = SEND_NOT_AFTER.set(datetime.now(UTC) - timedelta(seconds=1))
+        try:
+            with pytest.raises(NotSent):
+                await http.request("POST", "/orders", json={"q": 1})
+        finally:
+            SEND_NOT_AFTER.reset(token)
+        assert vendor.orders == 0
+        await http.request("POST", "/orders", json={"q": 1})
+        assert vendor.orders == 1
