@@ -27,12 +27,27 @@ def api_router() -> APIRouter:
     from hub.client.endpoints import router as clients
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
+    from hub.renewal.endpoints import public_router as renewal_approvals
+    from hub.renewal.endpoints import router as renewals
     from hub.report.endpoints import router as reports
     from hub.subscription.endpoints import router as subscriptions
     from hub.vendor.endpoints import router as vendors
 
     router = APIRouter(prefix=API_PREFIX)
-    for sub in (clients, vendors, accounts, subscriptions, assets, domains, checks, reports, audit, jobs):
+    for sub in (
+        clients,
+        vendors,
+        accounts,
+        subscriptions,
+        assets,
+        domains,
+        checks,
+        reports,
+        audit,
+        jobs,
+        renewals,
+        renewal_approvals,
+    ):
         router.include_router(sub)
     return router
 

@@ -2,13 +2,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
 from hub.kit.crud import ListParams
-from hub.kit.fields import CurrencyCode, LongText, Name, Slug, TimeZoneName
+from hub.kit.fields import CurrencyCode, LongText, Name, NonNegativeAmount, Slug, TimeZoneName
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import ClientStatus, ContactRole, ServiceTier
+from hub.subscription.schemas import RenewalPolicy
+
+
+class ClientRenewalPolicy(RenewalPolicy):
+    """The client's overrides of the MSP's automatic-renewal policy."""
+
+    client_daily_cap: NonNegativeAmount | None = Field(
+        None, description="most automatic renewals may spend for this client in one day"
+    )
 
 
 class ClientCreate(Input):
@@ -20,6 +30,7 @@ class ClientCreate(Input):
     default_currency: CurrencyCode = "EUR"
     owner_user_id: uuid.UUID | None = None
     notes: LongText = ""
+    renewal_policy: ClientRenewalPolicy = Field(default_factory=ClientRenewalPolicy)
 
     @field_validator("status")
     @classmethod
@@ -38,6 +49,7 @@ class ClientUpdate(UpdateInput):
     default_currency: CurrencyCode | None = None
     owner_user_id: uuid.UUID | None = None
     notes: LongText | None = None
+    renewal_policy: ClientRenewalPolicy | None = None
 
 
 class ClientRead(Output):
@@ -50,6 +62,7 @@ class ClientRead(Output):
     default_currency: str
     owner_user_id: uuid.UUID | None
     notes: str
+    renewal_policy: dict[str, Any]
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime

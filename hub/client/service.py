@@ -35,6 +35,7 @@ class ClientService(CrudService[Client]):
             "status": Client.status,
         },
         default_sort="name",
+        json_fields=frozenset({"renewal_policy"}),
         filters={
             "status": equals(Client.status),
             "tier": equals(Client.tier),

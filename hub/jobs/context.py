@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,6 +52,23 @@ class JobContext:
             session_scope(self.sessionmaker, write=write) as session,
         ):
             yield session
+
+    @asynccontextmanager
+    async def fenced(self) -> AsyncIterator[tuple[AsyncSession, datetime]]:
+        """A write that commits only while the job is still this worker's: the job row is
+        locked for the transaction. Yields the session and the lease's end; raises
+        LeaseLost (writing nothing) when the lease is gone."""
+        async with gated(self.gate), self.sessionmaker() as session:
+            await begin_write(session)
+            try:
+                lease_end = await queue.hold_lease(session, self.job_id, self.attempt, self.owner)
+                if lease_end is None:
+                    raise LeaseLost(f"job {self.job_id} attempt {self.attempt} is no longer leased to us")
+                yield session, lease_end
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
     @asynccontextmanager
     async def finish(self) -> AsyncIterator[AsyncSession]:

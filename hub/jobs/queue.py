@@ -228,6 +228,21 @@ async def heartbeat(
     return set((await session.execute(stmt)).scalars())
 
 
+async def hold_lease(session: AsyncSession, job_id: int, attempt: int, owner: str) -> datetime | None:
+    """Lock this worker's job row for the caller's transaction if its lease is still held
+    and unexpired; returns the lease end (None: the job is no longer ours). While the row
+    is locked the sweeper cannot hand the job to another worker."""
+    stmt = (
+        update(Job)
+        .where(_fence(job_id, attempt, owner), Job.lease_expires_at > utcnow())
+        .values(lease_owner=owner)
+        .returning(Job.lease_expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    return _as_utc(found) if found is not None else None
+
+
 async def complete(session: AsyncSession, job_id: int, attempt: int, owner: str) -> bool:
     """Fenced success: True if this worker still held the job."""
     stmt = (

@@ -9,7 +9,7 @@ from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
-from hub.models.renewal import Notice, Renewal
+from hub.models.renewal import Notice, Renewal, RenewalControls
 from hub.models.subscription import Subscription, SubscriptionTerm
 from hub.models.vendor import Connection, Vendor, VendorAccount
 
@@ -31,6 +31,7 @@ __all__ = [
     "JobWorker",
     "Notice",
     "Renewal",
+    "RenewalControls",
     "Subscription",
     "SubscriptionTerm",
     "User",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,6 +28,8 @@ class Client(Entity, Base):
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[datetime | None]
+    # Overrides of the MSP's automatic-renewal policy for this client (hub.renewal.policy).
+    renewal_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Contact(Entity, Base):

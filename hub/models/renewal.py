@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, BigIntPk, Entity, money_column, str_enum
@@ -18,7 +18,11 @@ from hub.models.enums import NoticeChannel, RenewalState
 class Renewal(Entity, Base):
     __tablename__ = "renewals"
     # At most one renewal per subscription term: the database, not the code, says so.
-    __table_args__ = (UniqueConstraint("subscription_id", "term_ends_on"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "term_ends_on"),
+        # The minute tick finds what to advance next without scanning finished renewals.
+        Index("ix_renewals_state_next_action_at", "state", "next_action_at"),
+    )
 
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="RESTRICT"))
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="RESTRICT"), index=True)
@@ -35,6 +39,42 @@ class Renewal(Entity, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None]
     confirmed_at: Mapped[datetime | None]
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"))
+    quantity: Mapped[int] = mapped_column(default=1)
+    previous_unit_cost: Mapped[Decimal | None] = money_column(nullable=True)
+    quoted_total: Mapped[Decimal | None] = money_column(nullable=True)
+    # Why it waits for approval, or why it was escalated, in words a technician acts on.
+    reason: Mapped[str | None] = mapped_column(Text)
+    # When the minute tick should advance it again (None: nothing to do until someone acts).
+    next_action_at: Mapped[datetime | None]
+    # No request may start after this instant (the sending worker's lease end); a
+    # reconciler waits until it has passed before concluding anything from a lookup.
+    send_not_after: Mapped[datetime | None]
+    reconcile_attempts: Mapped[int] = mapped_column(default=0)
+    new_term_ends_on: Mapped[date | None]
+    escalated_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class RenewalControls(Base):
+    """The MSP-wide renewal switchboard: one row. The pause switch is read at every step
+    of every renewal, not only when planning."""
+
+    __tablename__ = "renewal_controls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_by: Mapped[str | None] = mapped_column(String(200))
+    paused_at: Mapped[datetime | None]
+    lead_days: Mapped[int] = mapped_column(default=14)
+    # Largest accepted rise of the unit price over the last term, in percent.
+    price_cap_pct: Mapped[Decimal] = money_column()
+    approval_above: Mapped[Decimal | None] = money_column(nullable=True)
+    client_daily_cap: Mapped[Decimal | None] = money_column(nullable=True)
+    msp_daily_cap: Mapped[Decimal | None] = money_column(nullable=True)
+    cap_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    updated_at: Mapped[datetime | None]
 
 
 class Notice(BigIntPk, Base):

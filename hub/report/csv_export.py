@@ -103,3 +103,21 @@ def spend_csv(report: Mapping[str, Any]) -> str:
 
 def upcoming_csv(items: Iterable[Mapping[str, Any]]) -> str:
     return _render(UPCOMING_COLUMNS, (_flatten_upcoming(i) for i in items))
+
+
+FORECAST_COLUMNS = (
+    "month",
+    "client_name",
+    "kind",
+    "item",
+    "renews_on",
+    "renewal_type",
+    "payer",
+    "quantity",
+    "cost",
+    "currency",
+)
+
+
+def forecast_csv(lines: Iterable[Mapping[str, Any]]) -> str:
+    return _render(FORECAST_COLUMNS, ({k: line[k] for k in FORECAST_COLUMNS} for line in lines))

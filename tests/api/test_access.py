@@ -40,6 +40,9 @@ PROBLEM_JSON = "application/problem+json"
 #       "write"  changes something: viewers are refused, whoever's the object
 #       "upcoming", "audit": the cross-client reports, scoped like lists
 #       "staff"  MSP-internal views (the job queue): staff only, viewers get 403
+#       "admin"  admin-only actions (approving renewals, the renewal switchboard)
+#       "report" a cross-client report that is not a page of rows (the forecast)
+#       "public" no token: a signed link carries its own authority (renewal approval)
 # resource: the collection the path's id (or a list's rows) belongs to.
 
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
@@ -103,6 +106,17 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
     ("GET", "/audit"): ("audit", "audit"),
     ("GET", "/jobs"): ("staff", "jobs"),
+    ("GET", "/renewals"): ("list", "renewals"),
+    ("GET", "/renewals/{renewal_id}"): ("read", "renewals"),
+    ("POST", "/renewals/{renewal_id}/decline"): ("write", "renewals"),
+    ("POST", "/renewals/{renewal_id}/approve"): ("admin", "renewals"),
+    ("POST", "/renewals/{renewal_id}/approval-link"): ("admin", "renewals"),
+    ("GET", "/renewals/controls"): ("staff", "renewals"),
+    ("PUT", "/renewals/controls"): ("admin", "renewals"),
+    ("POST", "/renewals/plan"): ("admin", "renewals"),
+    ("GET", "/forecast"): ("report", "forecast"),
+    ("GET", "/approvals/{token}"): ("public", "approvals"),
+    ("POST", "/approvals/{token}"): ("public", "approvals"),
 }
 
 
@@ -186,7 +200,12 @@ async def build_world(api: httpx.AsyncClient) -> World:
         for acc in accounts:
             add("vendor-accounts", side, acc)
         sub = await f.subscription(
-            api, accounts[-1], product=f"Product {side}", starts_on=_in(-300), ends_on=_in(10)
+            api,
+            accounts[-1],
+            product=f"Product {side}",
+            starts_on=_in(-300),
+            ends_on=_in(10),
+            renewal_type="auto_hub",
         )
         add("subscriptions", side, sub["id"])
         asset = await f.asset(api, cid, name=f"srv-{side.lower()}", vendor_account_id=accounts[0])
@@ -219,6 +238,13 @@ async def build_world(api: httpx.AsyncClient) -> World:
         )
         assert c.status_code == 201, c.text
         add("contacts", side, c.json()["id"])
+    # The auto-renew subscriptions end within the lead time: each side gets a renewal.
+    assert (await api.post("/renewals/plan")).status_code == 200
+    for renewal in (await api.get("/renewals", params={"limit": 1000})).json()["items"]:
+        add("renewals", "A" if renewal["client_id"] == a["id"] else "B", renewal["id"])
+    assert set(ids["renewals"]) == {"A", "B"}
+    # Signed approval links are tokens, not ids: a well-formed one that was never issued.
+    ids["approvals"] = {"A": "A" * 60, "B": "B" * 60}
     # A vendor-side contact (of the vendor only B uses) belongs to no client.
     vc = await api.post("/contacts", json={"vendor_id": b_only["id"], "name": "Vendor rep"})
     assert vc.status_code == 201, vc.text
@@ -284,10 +310,12 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         "domains": {"client_id": cid, "name": f"new-{n}.example"},
         "endpoints": {"client_id": cid, "host": f"new-{n}.example"},
         "checks": {"client_id": cid, "kind": "dmarc", "target_ref": w.obj("domains", side)},
+        "renewals": {"lead_days": 14},  # PUT /renewals/controls: the only body without an id
     }[resource]
 
 
 PATCH_BODIES: dict[str, dict[str, Any]] = {
+    "renewals": {"note": "checked with the client"},  # approve / decline carry a version and a note
     "clients": {"notes": "changed"},
     "contacts": {"notes": "changed"},
     "vendors": {"notes": "changed"},
@@ -303,6 +331,11 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/clients/{item_id}/restore"): lambda: None,
     ("POST", "/vendor-accounts/{item_id}/support-pin/reveal"): lambda: None,
     ("POST", "/subscriptions/{item_id}/terms"): lambda: {"version": 1, "ends_on": _in(800)},
+    ("POST", "/renewals/{renewal_id}/decline"): lambda: {"version": 1, "note": "not this year"},
+    ("POST", "/renewals/{renewal_id}/approve"): lambda: {"version": 1},
+    ("POST", "/renewals/{renewal_id}/approval-link"): lambda: None,
+    ("PUT", "/renewals/controls"): lambda: {"lead_days": 14},
+    ("POST", "/renewals/plan"): lambda: None,
 }
 
 
@@ -319,7 +352,9 @@ def request_for(route: tuple[str, str], w: World, side: str) -> tuple[str, str, 
             body = {"version": 1, **PATCH_BODIES[resource]}
     else:
         url = path
-        if method == "POST":
+        if route in ACTION_BODIES:
+            body = ACTION_BODIES[route]()
+        elif method == "POST":
             body = create_body(resource, w, side)
     return method, url, body
 
@@ -342,7 +377,7 @@ async def snapshot(api: httpx.AsyncClient) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for method, path in ALL_ROUTES:
         kind, _ = _kind((method, path))
-        if method != "GET" or "{" in path or kind == "staff":
+        if method != "GET" or "{" in path or kind not in ("list", "upcoming", "audit"):
             continue
         params = {"include_archived": True} if path == "/clients" else {}
         if kind == "upcoming":
@@ -407,6 +442,8 @@ async def test_every_route_refuses_missing_and_invalid_tokens(app, api):
     failures = []
     async with caller(app, None) as anonymous:
         for route in ALL_ROUTES:
+            if _kind(route)[0] == "public":
+                continue  # see test_public_approval_links_refuse_anything_but_a_valid_link
             method, url, body = request_for(route, w, "A")
             for name, headers in variants.items():
                 r = await anonymous.request(method, url, json=body, headers=headers)
@@ -615,3 +652,54 @@ async def test_staff_only_routes_refuse_viewers_and_serve_staff(app, api):
     async with caller(app, await make_token(app, Role.technician)) as tech:
         for method, path in staff_routes:
             assert (await tech.request(method, path)).status_code == 200, path
+
+
+async def test_admin_only_routes_refuse_viewers_and_technicians_and_change_nothing(app, api):
+    w = await build_world(api)
+    admin_routes = [route for route in ALL_ROUTES if _kind(route)[0] == "admin"]
+    assert admin_routes
+    before = await snapshot(api)
+    failures = []
+    for role in (Role.client_viewer, Role.technician):
+        token = await make_token(app, role, client_id=uuid.UUID(w.a) if role is Role.client_viewer else None)
+        async with caller(app, token) as someone:
+            for route in admin_routes:
+                for side in ("A", "B"):
+                    method, url, body = request_for(route, w, side)
+                    r = await send(someone, method, url, body)
+                    if r.status_code != 403 or r.headers.get("content-type") != PROBLEM_JSON:
+                        failures.append(f"{role} {method} {url}: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+    assert await snapshot(api) == before
+    for route in admin_routes:  # an admin is let through (a 409 means: not in that state)
+        method, url, body = request_for(route, w, "B")
+        r = await send(api, method, url, body)
+        assert r.status_code in (200, 201, 202, 409), f"{method} {url}: {r.status_code} {r.text[:200]}"
+
+
+async def test_forecast_for_a_viewer_has_only_its_own_lines_and_refuses_another_client(app, api):
+    w = await build_world(api)
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        own = (await viewer.get("/forecast")).json()
+        other = await viewer.get("/forecast", params={"client_id": w.b})
+        csv_text = (await viewer.get("/forecast", params={"format": "csv"})).text
+    assert own["lines"] and {line["client_id"] for line in own["lines"]} == {w.a}
+    assert other.status_code == 404 and other.headers["content-type"] == PROBLEM_JSON
+    assert "Beta" not in csv_text and "Alfa" in csv_text
+    staff = (await api.get("/forecast")).json()
+    assert {line["client_id"] for line in staff["lines"]} == {w.a, w.b}
+
+
+async def test_public_approval_links_refuse_anything_but_a_valid_link(app, api):
+    w = await build_world(api)
+    before = await snapshot(api)
+    async with caller(app, None) as anonymous:
+        for token in (
+            w.obj("approvals", "A"),
+            "gAAAAABkZXJyb3I=" + "x" * 60,
+            w.obj("renewals", "A") + "x" * 10,
+        ):
+            for method in ("GET", "POST"):
+                r = await anonymous.request(method, f"/approvals/{token}")
+                assert r.status_code == 404 and r.headers["content-type"] == PROBLEM_JSON, (method, r.text)
+    assert await snapshot(api) == before

@@ -86,7 +86,29 @@ BAD_DOMAIN_NAMES = {
     "not a string": 42,
 }
 
+RENEWAL_DECISION = [
+    Bad("version missing", {"version": MISSING}, "version"),
+    Bad("version zero", {"version": 0}, "version"),
+    Bad("version text", {"version": "latest"}, "version"),
+    Bad("note too long", {"note": LONG}, "note"),
+    Bad("unknown field", {"approved": True}, "approved"),
+    Bad("body is null", raw=b"null", field="body"),
+]
+
 BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
+    ("POST", "/renewals/{renewal_id}/approve"): RENEWAL_DECISION,
+    ("POST", "/renewals/{renewal_id}/decline"): RENEWAL_DECISION,
+    ("PUT", "/renewals/controls"): [
+        Bad("lead days zero", {"lead_days": 0}, "lead_days"),
+        Bad("lead days text", {"lead_days": "soon"}, "lead_days"),
+        Bad("lead days over a year", {"lead_days": 400}, "lead_days"),
+        Bad("price cap negative", {"price_cap_pct": "-1"}, "price_cap_pct"),
+        Bad("daily cap not a number", {"msp_daily_cap": "lots"}, "msp_daily_cap"),
+        Bad("unknown currency", {"cap_currency": "XYZ"}, "cap_currency"),
+        Bad("paused not a boolean", {"paused": "maybe"}, "paused"),
+        Bad("unknown field", {"pause": True}, "pause"),
+        Bad("body is null", raw=b"null", field="body"),
+    ],
     ("POST", "/clients"): [
         Bad("name missing", {"name": MISSING}, "name"),
         Bad("name not a string", {"name": 123}, "name"),

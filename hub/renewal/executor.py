@@ -1,0 +1,639 @@
+"""The renewal executor: moves one Renewal through its states, ordering at most once.
+
+    planned -> awaiting_approval -> approved -> submitting -> confirmed
+                                             submitting -> rejected -> escalated
+                                             submitting -> unknown -> reconciling -> confirmed
+                                                         reconciling -> approved (resend) | escalated
+
+Why an order is never placed twice:
+- our reference (Renewal.idempotency_key) is committed when the renewal is planned, long
+  before anything is sent, and goes into the vendor's reference field;
+- approved -> submitting is a compare-and-set in a transaction fenced by the job lease,
+  so two workers cannot both send; the sender sets a send deadline (its lease end) that
+  the HTTP layer checks immediately before the request leaves (`hub.sdk.http`);
+- an answer lost after sending (timeout, reset, 5xx, a crash) leaves the renewal
+  `submitting`/`unknown`; it is reconciled by looking the order up by our reference, and
+  by the subscription's end date, only after the sender's deadline has passed. Only a
+  lookup that proves no order exists lets it be sent again.
+Every vendor call happens with no transaction open; every state change is a short
+fenced write, so a worker that lost its lease records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.audit.service import record
+from hub.auth.principal import SYSTEM
+from hub.jobs import JobContext
+from hub.kit.time import utcnow
+from hub.models import Client, Renewal, RenewalControls, Subscription, SubscriptionTerm, VendorAccount
+from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
+from hub.renewal import alerts
+from hub.renewal.policy import Policy, decide
+from hub.renewal.vendor import opener
+from hub.sdk.capabilities import Renewer
+from hub.sdk.errors import (
+    AdapterError,
+    NotFound,
+    NotSent,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    UnsupportedOperation,
+)
+from hub.sdk.http import SEND_NOT_AFTER
+from hub.sdk.records import OrderRequest, QuoteRecord
+
+log = logging.getLogger("hub.renewal")
+
+TERMINAL = frozenset({RenewalState.confirmed, RenewalState.escalated, RenewalState.declined})
+ACTIVE = frozenset(RenewalState) - TERMINAL - {RenewalState.awaiting_approval}
+# Margin between the lease end and the last moment a request may start.
+SEND_MARGIN = timedelta(seconds=2)
+# After the send deadline: how long an answer may still be in flight at the vendor
+# (the HTTP timeout plus slack) before a lookup's "not found" is believed.
+IN_FLIGHT_GRACE = timedelta(seconds=20)
+MAX_RECONCILES = 5
+MAX_CONFIRM_READS = 10
+PAUSED_RECHECK = timedelta(minutes=5)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** min(attempt, 7)))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one step needs, read in a short read transaction."""
+
+    renewal_id: uuid.UUID
+    state: RenewalState
+    version: int
+    reference: str
+    connection_id: uuid.UUID | None
+    subscription_id: uuid.UUID
+    subscription_external_id: str | None
+    tenant_external_id: str | None
+    client_id: uuid.UUID
+    term_ends_on: date
+    quantity: int
+    quoted_price: Decimal | None
+    currency: str
+    vendor_order_ref: str | None
+    send_not_after: datetime | None
+    reconcile_attempts: int
+    attempts: int
+    paused: bool
+    subscription_cancelled: bool
+    auto_renew_on: bool
+
+
+async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
+    row = (
+        await session.execute(
+            select(Renewal, Subscription, VendorAccount.external_ref)
+            .join(Subscription, Subscription.id == Renewal.subscription_id)
+            .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
+            .where(Renewal.id == renewal_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    renewal, sub, tenant = row
+    controls = await get_controls(session)
+    return Snapshot(
+        renewal_id=renewal.id,
+        state=renewal.state,
+        version=renewal.version,
+        reference=renewal.idempotency_key,
+        connection_id=renewal.connection_id or sub.connection_id,
+        subscription_id=sub.id,
+        subscription_external_id=sub.external_id,
+        tenant_external_id=tenant,
+        client_id=renewal.client_id,
+        term_ends_on=renewal.term_ends_on,
+        quantity=renewal.quantity or sub.quantity,
+        quoted_price=renewal.quoted_price,
+        currency=renewal.currency or sub.currency,
+        vendor_order_ref=renewal.vendor_order_ref,
+        send_not_after=renewal.send_not_after,
+        reconcile_attempts=renewal.reconcile_attempts,
+        attempts=renewal.attempts,
+        paused=controls.paused,
+        subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
+        auto_renew_on=sub.renewal_type.value == "auto_hub",
+    )
+
+
+async def get_controls(session: AsyncSession) -> RenewalControls:
+    controls = await session.get(RenewalControls, 1)
+    if controls is None:
+        return RenewalControls(
+            id=1, paused=False, lead_days=14, price_cap_pct=Decimal("10"), cap_currency="EUR"
+        )
+    return controls
+
+
+async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Policy:
+    controls = await get_controls(session)
+    base = Policy(
+        lead_days=controls.lead_days,
+        price_cap_pct=controls.price_cap_pct,
+        approval_above=controls.approval_above,
+        client_daily_cap=controls.client_daily_cap,
+        msp_daily_cap=controls.msp_daily_cap,
+        cap_currency=controls.cap_currency,
+    )
+    sub_policy, client_policy = (
+        await session.execute(
+            select(Subscription.renewal_policy, Client.renewal_policy)
+            .join(Client, Client.id == Subscription.client_id)
+            .where(Subscription.id == subscription_id)
+        )
+    ).one()
+    return base.overridden(client_policy).overridden(sub_policy)
+
+
+COMMITTED_SPEND = (
+    RenewalState.submitting,
+    RenewalState.unknown,
+    RenewalState.reconciling,
+    RenewalState.confirmed,
+)
+
+
+async def spent_today(session: AsyncSession, currency: str, client_id: uuid.UUID | None) -> Decimal:
+    """What renewals ordered (or being ordered) since midnight UTC add up to."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    query = select(func.coalesce(func.sum(Renewal.quoted_total), 0)).where(
+        Renewal.state.in_(COMMITTED_SPEND), Renewal.submitted_at >= midnight, Renewal.currency == currency
+    )
+    if client_id is not None:
+        query = query.where(Renewal.client_id == client_id)
+    total = (await session.execute(query)).scalar_one()
+    return Decimal(total or 0)
+
+
+class Executor:
+    """Advances one renewal as far as it can go now. Each call of `run` is one job."""
+
+    def __init__(self, ctx: JobContext, renewal_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.renewal_id = renewal_id
+
+    async def run(self, max_steps: int = 6) -> RenewalState | None:
+        state: RenewalState | None = None
+        for _ in range(max_steps):
+            async with self.ctx.session(write=False) as session:
+                snap = await load_snapshot(session, self.renewal_id)
+            if snap is None:
+                return None
+            state = snap.state
+            if state in TERMINAL or state in (RenewalState.awaiting_approval, RenewalState.declined):
+                return state
+            moved = await self.step(snap)
+            if not moved:
+                return state
+        return state
+
+    async def step(self, snap: Snapshot) -> bool:
+        """One transition. True when the renewal moved and another step may follow now."""
+        if snap.state in (RenewalState.unknown, RenewalState.reconciling) or (
+            snap.state == RenewalState.submitting and snap.vendor_order_ref is None
+        ):
+            # A send whose outcome we do not know (answer lost, or a crash mid-send).
+            return await self.reconcile(snap)
+        if snap.state == RenewalState.submitting:
+            return await self.confirm(snap)
+        if snap.state == RenewalState.rejected:
+            await self.escalate(snap, "the vendor refused the order")
+            return False
+        if snap.paused:
+            await self.wait(snap, PAUSED_RECHECK, "renewals are paused MSP-wide")
+            return False
+        if snap.subscription_cancelled or not snap.auto_renew_on:
+            await self.transition(
+                snap, RenewalState.declined, reason="subscription cancelled or auto-renew off"
+            )
+            return False
+        if utcnow().date() > snap.term_ends_on:
+            await self.escalate(snap, f"the term ended on {snap.term_ends_on} without a confirmed renewal")
+            return False
+        if snap.state == RenewalState.planned:
+            return await self.quote(snap)
+        if snap.state == RenewalState.approved:
+            return await self.submit(snap)
+        return False
+
+    # -- vendor steps -----------------------------------------------------------------
+
+    async def quote(self, snap: Snapshot) -> bool:
+        if snap.connection_id is None or not snap.subscription_external_id:
+            await self.escalate(snap, "no vendor connection or vendor subscription id to renew through")
+            return False
+        try:
+            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+                quote = await renewer.quote(snap.subscription_external_id, snap.quantity)
+        except (Rejected, NotFound, UnsupportedOperation) as exc:
+            await self.escalate(snap, f"quote refused: {exc}")
+            return False
+        except AdapterError as exc:
+            await self.wait(snap, retry_delay(snap.attempts), f"quote failed: {exc}", temporary=True)
+            return False
+        if not quote.valid:
+            await self.escalate(
+                snap, "the vendor says this subscription cannot be renewed: " + "; ".join(quote.messages)
+            )
+            return False
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None or renewal.state != RenewalState.planned:
+                return False
+            policy = await policy_for(session, snap.subscription_id)
+            decision = decide(
+                policy,
+                unit_price=quote.unit_price,
+                quantity=quote.quantity,
+                currency=quote.currency,
+                previous_unit_cost=renewal.previous_unit_cost,
+                client_spent_today=await spent_today(session, quote.currency, renewal.client_id),
+                msp_spent_today=await spent_today(session, quote.currency, None),
+            )
+            self._store_quote(renewal, quote)
+            if decision.approved:
+                renewal.state = RenewalState.approved
+                renewal.reason = None
+                renewal.next_action_at = utcnow()
+            else:
+                renewal.state = RenewalState.awaiting_approval
+                renewal.reason = decision.reason
+                renewal.next_action_at = None
+                await alerts.approval_needed(session, renewal)
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                meta={
+                    "action": "renewal.quoted",
+                    "unit_price": str(quote.unit_price),
+                    "currency": quote.currency,
+                    "quantity": quote.quantity,
+                    "decision": "approved" if decision.approved else decision.reason,
+                },
+            )
+        return decision.approved
+
+    def _store_quote(self, renewal: Renewal, quote: QuoteRecord) -> None:
+        renewal.quoted_price = quote.unit_price
+        renewal.quantity = quote.quantity
+        renewal.currency = quote.currency
+        renewal.quoted_total = quote.unit_price * quote.quantity
+        renewal.approvals = [*renewal.approvals, {"product_external_id": quote.product_external_id}]
+
+    def _order(self, snap: Snapshot, product: str | None) -> OrderRequest:
+        return OrderRequest(
+            reference=snap.reference,
+            tenant_external_id=snap.tenant_external_id or "",
+            subscription_external_id=snap.subscription_external_id,
+            product_external_id=product or "",
+            quantity=snap.quantity,
+        )
+
+    async def submit(self, snap: Snapshot) -> bool:
+        assert snap.connection_id is not None and snap.subscription_external_id
+        product = await self._product(snap)
+        request = self._order(snap, product)
+        try:
+            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+                await renewer.validate_order(request)  # the vendor's dry run: nothing is ordered
+                # Compare-and-set approved -> submitting under the job fence: one sender.
+                async with self.ctx.fenced() as (session, lease_end):
+                    renewal = await self._current(session, snap)
+                    if renewal is None or renewal.state != RenewalState.approved:
+                        return False
+                    if (await get_controls(session)).paused:
+                        renewal.next_action_at = utcnow() + PAUSED_RECHECK
+                        renewal.reason = "renewals are paused MSP-wide"
+                        return False
+                    renewal.state = RenewalState.submitting
+                    renewal.attempts += 1
+                    renewal.submitted_at = utcnow()
+                    renewal.send_not_after = lease_end - SEND_MARGIN
+                    renewal.next_action_at = renewal.send_not_after + IN_FLIGHT_GRACE
+                    record(
+                        session,
+                        SYSTEM,
+                        AuditAction.vendor_action,
+                        subject_type="renewal",
+                        subject_id=renewal.id,
+                        client_id=renewal.client_id,
+                        meta={
+                            "action": "renewal.order_requested",
+                            "request": request.model_dump(mode="json"),
+                            "attempt": renewal.attempts,
+                        },
+                    )
+                    not_after = renewal.send_not_after
+                token = SEND_NOT_AFTER.set(not_after)
+                try:
+                    order = await renewer.place_order(request)
+                finally:
+                    SEND_NOT_AFTER.reset(token)
+        except (Rejected, NotFound, UnsupportedOperation) as exc:
+            await self._after_refusal(snap, exc)
+            return False
+        except NotSent:
+            await self._back_to_approved(snap, "not sent: this worker's lease ran out", delay=timedelta(0))
+            return False
+        except (RateLimited, TemporaryFailure) as exc:
+            # VendorHttp raises these for a write only when nothing was processed.
+            await self._back_to_approved(snap, f"not placed: {exc}", delay=retry_delay(snap.attempts))
+            return False
+        except OutcomeUnknown as exc:
+            await self._unknown(snap, f"order sent, answer lost: {exc}")
+            return False
+        except AdapterError as exc:
+            await self._unknown(snap, f"order outcome unclear: {exc}")
+            return False
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is None or renewal.state != RenewalState.submitting:
+                return False
+            renewal.vendor_order_ref = order.external_id
+            renewal.next_action_at = utcnow()
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                meta={"action": "renewal.order_placed", "response": order.model_dump(mode="json")},
+            )
+        return True
+
+    async def _product(self, snap: Snapshot) -> str | None:
+        async with self.ctx.session(write=False) as session:
+            renewal = await session.get(Renewal, snap.renewal_id)
+            assert renewal is not None
+        for approval in reversed(renewal.approvals or []):
+            if approval.get("product_external_id"):
+                return str(approval["product_external_id"])
+        return None
+
+    async def confirm(self, snap: Snapshot) -> bool:
+        """Read the vendor's end date back; the renewal is confirmed when it moved on."""
+        assert snap.connection_id is not None and snap.subscription_external_id
+        try:
+            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+                current = await renewer.get_subscription(snap.subscription_external_id)
+        except AdapterError as exc:
+            await self.wait(snap, retry_delay(snap.reconcile_attempts), f"confirmation read failed: {exc}")
+            return False
+        if current.end_date is None or current.end_date <= snap.term_ends_on:
+            if snap.reconcile_attempts >= MAX_CONFIRM_READS:
+                await self.escalate(
+                    snap, f"order {snap.vendor_order_ref} placed but the end date never moved"
+                )
+                return False
+            async with self.ctx.fenced() as (session, _lease):
+                renewal = await self._current(session, snap)
+                if renewal is not None:
+                    renewal.reconcile_attempts += 1
+                    renewal.next_action_at = utcnow() + timedelta(minutes=1)
+                    renewal.reason = "order placed; waiting for the vendor to extend the term"
+            return False
+        await self._confirmed(snap, current.end_date)
+        return False
+
+    async def reconcile(self, snap: Snapshot) -> bool:
+        now = utcnow()
+        if snap.send_not_after is not None and now < snap.send_not_after + IN_FLIGHT_GRACE:
+            # A sender may still be in flight: a lookup now could miss its order.
+            await self.wait_until(snap, snap.send_not_after + IN_FLIGHT_GRACE)
+            return False
+        assert snap.connection_id is not None and snap.subscription_external_id
+        try:
+            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+                found = await renewer.find_order(snap.reference, snap.tenant_external_id or "")
+                current = await renewer.get_subscription(snap.subscription_external_id)
+        except AdapterError as exc:
+            await self.wait(
+                snap,
+                retry_delay(snap.reconcile_attempts),
+                f"reconciliation lookup failed: {exc}",
+                state=RenewalState.unknown,
+            )
+            return False
+        moved = current.end_date is not None and current.end_date > snap.term_ends_on
+        if found is not None or moved:
+            async with self.ctx.fenced() as (session, _lease):
+                renewal = await self._current(session, snap)
+                if renewal is None:
+                    return False
+                renewal.state = RenewalState.submitting
+                renewal.vendor_order_ref = (
+                    found.external_id if found else renewal.vendor_order_ref or "unknown"
+                )
+                renewal.next_action_at = utcnow()
+                record(
+                    session,
+                    SYSTEM,
+                    AuditAction.vendor_action,
+                    subject_type="renewal",
+                    subject_id=renewal.id,
+                    client_id=renewal.client_id,
+                    meta={
+                        "action": "renewal.reconciled",
+                        "found_order": found.external_id if found else None,
+                        "end_date_moved": moved,
+                    },
+                )
+            return True
+        if snap.reconcile_attempts + 1 >= MAX_RECONCILES:
+            await self.escalate(snap, "the order could not be confirmed after repeated lookups")
+            return False
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return False
+            # Proven not placed (no order under our reference, term not extended): sending
+            # again cannot duplicate it.
+            renewal.state = RenewalState.approved
+            renewal.reconcile_attempts += 1
+            renewal.reason = "reconciled: no order under our reference; sending again"
+            renewal.next_action_at = utcnow()
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                meta={"action": "renewal.reconciled", "found_order": None},
+            )
+        return True
+
+    # -- writes -----------------------------------------------------------------------
+
+    async def _current(self, session: AsyncSession, snap: Snapshot) -> Renewal | None:
+        renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+        if renewal is None or renewal.version != snap.version:
+            return None  # someone else moved it: this step's reading is stale
+        return renewal
+
+    async def _confirmed(self, snap: Snapshot, new_end: date) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return
+            sub = await session.get(Subscription, snap.subscription_id, with_for_update=True)
+            assert sub is not None
+            renewal.state = RenewalState.confirmed
+            renewal.confirmed_at = utcnow()
+            renewal.new_term_ends_on = new_end
+            renewal.next_action_at = None
+            renewal.reason = None
+            unit = renewal.quoted_price if renewal.quoted_price is not None else sub.unit_cost
+            session.add(
+                SubscriptionTerm(
+                    subscription_id=sub.id,
+                    starts_on=snap.term_ends_on + timedelta(days=1),
+                    ends_on=new_end,
+                    quantity=renewal.quantity,
+                    unit_cost=unit,
+                    currency=renewal.currency or sub.currency,
+                    renewed_by=TermRenewedBy.auto_hub,
+                    renewal_id=renewal.id,
+                    note=f"renewed automatically, vendor order {renewal.vendor_order_ref}",
+                )
+            )
+            before = {"ends_on": str(sub.ends_on), "unit_cost": str(sub.unit_cost)}
+            sub.ends_on = new_end
+            sub.starts_on = min(sub.starts_on, new_end)
+            sub.unit_cost = unit
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                before=before,
+                after={"ends_on": str(new_end), "unit_cost": str(unit)},
+                meta={"action": "renewal.confirmed", "order": renewal.vendor_order_ref},
+            )
+
+    async def _after_refusal(self, snap: Snapshot, exc: AdapterError) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is None or renewal.state not in (RenewalState.approved, RenewalState.submitting):
+                return
+            renewal.state = RenewalState.escalated
+            renewal.escalated_at = utcnow()
+            renewal.next_action_at = None
+            renewal.reason = f"the vendor refused the order: {exc}"
+            renewal.last_error = str(exc)[:1000]
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                meta={"action": "renewal.rejected", "error": str(exc)[:500]},
+            )
+            await alerts.escalated(session, renewal)
+
+    async def _back_to_approved(self, snap: Snapshot, reason: str, *, delay: timedelta) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is None or renewal.state not in (RenewalState.approved, RenewalState.submitting):
+                return
+            renewal.state = RenewalState.approved
+            renewal.last_error = reason[:1000]
+            renewal.next_action_at = utcnow() + delay
+
+    async def _unknown(self, snap: Snapshot, reason: str) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is None or renewal.state != RenewalState.submitting:
+                return
+            renewal.state = RenewalState.unknown
+            renewal.last_error = reason[:1000]
+            renewal.next_action_at = (renewal.send_not_after or utcnow()) + IN_FLIGHT_GRACE
+
+    async def escalate(self, snap: Snapshot, reason: str) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return
+            renewal.state = RenewalState.escalated
+            renewal.escalated_at = utcnow()
+            renewal.reason = reason
+            renewal.next_action_at = None
+            record(
+                session,
+                SYSTEM,
+                AuditAction.vendor_action,
+                subject_type="renewal",
+                subject_id=renewal.id,
+                client_id=renewal.client_id,
+                meta={"action": "renewal.escalated", "reason": reason},
+            )
+            await alerts.escalated(session, renewal)
+
+    async def transition(self, snap: Snapshot, state: RenewalState, *, reason: str) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return
+            renewal.state = state
+            renewal.reason = reason
+            renewal.next_action_at = None
+
+    async def wait(
+        self,
+        snap: Snapshot,
+        delay: timedelta,
+        reason: str,
+        *,
+        temporary: bool = False,
+        state: RenewalState | None = None,
+    ) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is None:
+                return
+            if temporary:
+                renewal.attempts += 1
+            if state is not None:
+                renewal.state = state
+            renewal.last_error = reason[:1000]
+            renewal.next_action_at = utcnow() + delay
+
+    async def wait_until(self, snap: Snapshot, when: datetime) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is not None:
+                renewal.next_action_at = when
+
+
+def describe(renewal: Renewal) -> dict[str, Any]:
+    return {"id": str(renewal.id), "state": renewal.state.value, "reason": renewal.reason}
+
+
+__all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "get_controls", "policy_for"]

@@ -1,0 +1,155 @@
+"""Which auto-renew subscriptions are due, and the Renewal row each due term gets.
+
+Planning is idempotent: the row is unique per (subscription, term end), so planning
+again, on any number of workers, adds nothing. The order reference is minted here and
+committed with the row, long before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.kit.time import utcnow
+from hub.models import Client, Renewal, Subscription
+from hub.models.enums import Payer, RenewalState, RenewalType, SubscriptionStatus
+from hub.renewal.executor import get_controls
+from hub.renewal.policy import Policy
+
+# The longest lead time a policy may ask for (PolicyOverrides.lead_days); the SQL
+# prefilter uses it, the exact per-item lead is applied after.
+MAX_LEAD_DAYS = 365
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class DueItem:
+    subscription_id: uuid.UUID
+    client_id: uuid.UUID
+    client_name: str
+    product: str
+    ends_on: date
+    quantity: int
+    unit_cost: Decimal
+    currency: str
+    payer: Payer
+    connection_id: uuid.UUID | None
+    lead_days: int
+    planned: bool
+    renewal_state: RenewalState | None
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_cost * self.quantity
+
+    @property
+    def order_on(self) -> date:
+        return self.ends_on - timedelta(days=self.lead_days)
+
+
+def mint_reference() -> str:
+    """Our order reference: short enough for vendors' reference fields, unguessable."""
+    return "hub-" + secrets.token_hex(10)
+
+
+async def due_items(session: AsyncSession, today: date, *, within_days: int | None = None) -> list[DueItem]:
+    """Auto-renew (by the hub) subscriptions whose term ends within their lead time (or
+    within `within_days` when given), with the renewal already planned for that term."""
+    controls = await get_controls(session)
+    base = Policy(lead_days=controls.lead_days)
+    horizon = today + timedelta(days=within_days if within_days is not None else MAX_LEAD_DAYS)
+    rows = await session.execute(
+        select(
+            Subscription.id,
+            Subscription.client_id,
+            Client.name,
+            Subscription.product,
+            Subscription.ends_on,
+            Subscription.quantity,
+            Subscription.unit_cost,
+            Subscription.currency,
+            Subscription.payer,
+            Subscription.connection_id,
+            Subscription.renewal_policy,
+            Client.renewal_policy,
+            Renewal.state,
+        )
+        .join(Client, Client.id == Subscription.client_id)
+        .outerjoin(
+            Renewal,
+            and_(Renewal.subscription_id == Subscription.id, Renewal.term_ends_on == Subscription.ends_on),
+        )
+        .where(
+            Subscription.renewal_type == RenewalType.auto_hub,
+            Subscription.status == SubscriptionStatus.active,
+            Subscription.cancelled_at.is_(None),
+            Subscription.ends_on.is_not(None),
+            Subscription.ends_on >= today - timedelta(days=1),
+            Subscription.ends_on <= horizon,
+            Client.archived_at.is_(None),
+        )
+        .order_by(Subscription.ends_on, Subscription.id)
+    )
+    leads: dict[tuple[str, str], int] = {}
+    items = []
+    for sid, cid, cname, product, ends_on, qty, unit, cur, payer, conn, sub_pol, client_pol, state in rows:
+        assert ends_on is not None  # filtered in SQL
+        key = (json.dumps(client_pol or {}, sort_keys=True), json.dumps(sub_pol or {}, sort_keys=True))
+        if key not in leads:  # thousands of subscriptions share a handful of policies
+            leads[key] = base.overridden(client_pol).overridden(sub_pol).lead_days
+        lead = leads[key]
+        if within_days is None and ends_on - timedelta(days=lead) > today:
+            continue
+        items.append(
+            DueItem(
+                sid, cid, cname, product, ends_on, qty, unit, cur, payer, conn, lead, state is not None, state
+            )
+        )
+    return items
+
+
+async def plan(session: AsyncSession, today: date) -> int:
+    """Create the Renewal rows of every due term; returns how many were new."""
+    items = [item for item in await due_items(session, today) if not item.planned]
+    if not items:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Renewal)
+    now = utcnow()
+    created = 0
+    for start in range(0, len(items), BATCH):
+        chunk = items[start : start + BATCH]
+        values: list[dict[str, Any]] = [
+            {
+                "id": uuid.uuid4(),
+                "subscription_id": item.subscription_id,
+                "client_id": item.client_id,
+                "term_ends_on": item.ends_on,
+                "state": RenewalState.planned,
+                "idempotency_key": mint_reference(),
+                "connection_id": item.connection_id,
+                "quantity": item.quantity,
+                "previous_unit_cost": item.unit_cost,
+                "currency": item.currency,
+                "approvals": [],
+                "attempts": 0,
+                "reconcile_attempts": 0,
+                "next_action_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for item in chunk
+        ]
+        result = await session.execute(insert.on_conflict_do_nothing().returning(Renewal.id), values)
+        created += len(result.all())
+    return created
