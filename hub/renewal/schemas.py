@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 
 from pydantic import Field
 
@@ -30,9 +29,9 @@ class RenewalRead(Output):
     order_reference: str = Field(validation_alias="idempotency_key")
     vendor_order_ref: str | None
     quantity: int
-    previous_unit_cost: Decimal | None
-    quoted_price: Decimal | None
-    quoted_total: Decimal | None
+    previous_unit_cost: Amount | None
+    quoted_price: Amount | None
+    quoted_total: Amount | None
     currency: str | None
     attempts: int
     reconcile_attempts: int
@@ -57,10 +56,10 @@ class ControlsRead(Output):
     paused_by: str | None
     paused_at: datetime | None
     lead_days: int
-    price_cap_pct: Decimal
-    approval_above: Decimal | None
-    client_daily_cap: Decimal | None
-    msp_daily_cap: Decimal | None
+    price_cap_pct: Amount
+    approval_above: Amount | None
+    client_daily_cap: Amount | None
+    msp_daily_cap: Amount | None
     cap_currency: str
 
 
@@ -81,7 +80,7 @@ class ForecastParams(Input):
     format: str | None = Field(None, pattern="^(json|csv)$")
 
 
-class ForecastLine(Output):
+class ForecastLine(Output):  # money as the other reports show it (Amount)
     month: str
     client_id: uuid.UUID
     client_name: str
@@ -92,13 +91,13 @@ class ForecastLine(Output):
     renewal_type: str
     payer: str
     quantity: int
-    cost: Decimal
+    cost: Amount
     currency: str
 
 
 class ForecastMonth(Output):
     month: str
-    totals: dict[str, Decimal]
+    totals: dict[str, Amount]
 
 
 class Forecast(Output):
@@ -106,5 +105,5 @@ class Forecast(Output):
     starts_on: date
     lines: list[ForecastLine]
     by_month: list[ForecastMonth]
-    totals: dict[str, Decimal]
-    by_payer: dict[str, dict[str, Decimal]]
+    totals: dict[str, Amount]
+    by_payer: dict[str, dict[str, Amount]]
