@@ -71,6 +71,15 @@ def _register_adapters() -> None:
 
 _register_adapters()
 
+
+def _register_renewals() -> None:
+    from hub.renewal.cli import app as renewals_app
+
+    app.add_typer(renewals_app, name="renewals")
+
+
+_register_renewals()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -42,7 +42,20 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
+    from hub.kit.time import utcnow
+    from hub.renewal.sweeper import at_risk_count
+
     alive = timedelta(seconds=JobSettings().lease_seconds)
     async with request.app.state.sessionmaker() as session:
-        body = await render(session, alive_within=alive)
+        at_risk = await at_risk_count(session, utcnow().date())
+        body = await render(
+            session,
+            alive_within=alive,
+            gauges={
+                "hub_renewals_at_risk": (
+                    "Auto-renew subscriptions within 14 days of their end without a confirmed renewal",
+                    at_risk,
+                )
+            },
+        )
     return Response(body, media_type=CONTENT_TYPE)

@@ -49,7 +49,22 @@ class _Snapshot(Collector):
         )
 
 
-async def render(session: AsyncSession, *, alive_within: timedelta) -> bytes:
+class _Gauges:
+    """Plain gauges other modules export (name -> (help, value))."""
+
+    def __init__(self, gauges: dict[str, tuple[str, float]]) -> None:
+        self.gauges = gauges
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        for name, (text, value) in self.gauges.items():
+            yield GaugeMetricFamily(name, text, value=value)
+
+
+async def render(
+    session: AsyncSession, *, alive_within: timedelta, gauges: dict[str, tuple[str, float]] | None = None
+) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(await queue_stats(session, alive_within=alive_within)))
+    if gauges:
+        registry.register(_Gauges(gauges))
     return generate_latest(registry)
