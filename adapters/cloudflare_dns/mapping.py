@@ -11,7 +11,6 @@ from hub.sdk.records import DnsRecordInput, DnsRecordRecord, DnsZoneRecord
 from .api import DnsRecord, Zone
 
 HOSTNAME_CONTENT = frozenset({"CNAME", "MX", "NS", "PTR", "SRV", "DNAME"})
-PROXIABLE = frozenset({"A", "AAAA", "CNAME"})
 
 
 def zone(item: Zone) -> DnsZoneRecord:

@@ -18,8 +18,15 @@ import uvicorn
 
 from adapters.fortinet_fortios import spec
 from adapters.fortinet_fortios.simulator import FortiosSimulator
-from hub.sdk import AdapterContext, AuthenticationFailed, ConfigurationError, TemporaryFailure
-from hub.sdk.testing import Clock
+from hub.sdk import (
+    AdapterContext,
+    AuthenticationFailed,
+    ConfigurationError,
+    Rejected,
+    TemporaryFailure,
+    VendorUnavailable,
+)
+from hub.sdk.testing import Clock, Fault
 from hub.sdk.testing.conformance import FAST_RETRY
 
 
@@ -240,3 +247,27 @@ def test_ca_pem_with_verification_off_is_refused() -> None:
     assert spec.parse_config({**config, "ca_pem": pem})
     with pytest.raises(ConfigurationError, match="verify_tls"):
         spec.parse_config({**config, "ca_pem": pem, "verify_tls": False})
+
+
+async def test_a_refused_request_is_not_repeated_but_a_500_is_retried() -> None:
+    sim = FortiosSimulator()
+    sim.faults.add(Fault(status=424, times=None, path="license/status"))
+    sim.faults.add(Fault(status=500, times=None, path="system/firmware"))
+    async with adapter_for(sim) as adapter:
+        with pytest.raises(Rejected, match="424"):
+            [r async for r in adapter.list_licenses()]
+        with pytest.raises(VendorUnavailable):
+            [r async for r in adapter.list_firmware()]
+    calls = [r.path for r in sim.requests]
+    assert calls.count("/api/v2/monitor/license/status") == 1
+    assert calls.count("/api/v2/monitor/system/firmware") == FAST_RETRY.max_attempts
+
+
+async def test_simulator_answers_424_for_an_unknown_vdom() -> None:
+    sim = FortiosSimulator()
+    async with sim.serve("asgi") as endpoint:
+        headers = {"Authorization": f"Bearer {sim.token}"}
+        unknown = await endpoint.http.get(
+            f"{endpoint.base_url}/api/v2/monitor/system/status", params={"vdom": "nope"}, headers=headers
+        )
+    assert unknown.status_code == 424 and unknown.json()["http_status"] == 424
