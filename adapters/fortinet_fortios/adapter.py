@@ -1,0 +1,67 @@
+"""The FortiOS adapter: one FortiGate as an asset, its firmware and its FortiGuard licences."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import httpx
+
+from hub.sdk import AdapterContext
+from hub.sdk.records import AccountIdentity, AssetRecord, FirmwareRecord, LicenseRecord
+
+from . import mapping
+from .api import FortiosApi
+from .config import FortiosConfig
+
+
+class FortiosAdapter:
+    def __init__(self, config: FortiosConfig, ctx: AdapterContext) -> None:
+        self.config = config
+        self._own_http: httpx.AsyncClient | None = None
+        if config.custom_tls:
+            # The shared client verifies against the system store and TLS settings cannot
+            # change per request: a pinned or unverified box gets a client of its own,
+            # with the hub's timeout, closed in aclose() (see README, "TLS").
+            self._own_http = httpx.AsyncClient(verify=config.ssl_context(), timeout=ctx.timeout)
+            ctx = dataclasses.replace(ctx, http=self._own_http)
+        self.api = FortiosApi(config, ctx)
+
+    def __repr__(self) -> str:
+        return f"FortiosAdapter(base_url={self.config.base_url!r}, serial={self.config.serial_number!r})"
+
+    async def verify(self) -> AccountIdentity:
+        # A serial mismatch raises ConfigurationError(field="serial_number") in the API layer.
+        status = await self.api.status()
+        return AccountIdentity(
+            account_ref=status.serial,
+            name=status.system.hostname or status.serial,
+            details={
+                key: value
+                for key, value in {
+                    "model": mapping.model_of(status) or "",
+                    "version": status.version or "",
+                    "build": str(status.build) if status.build is not None else "",
+                }.items()
+                if value
+            },
+        )
+
+    async def list_assets(self) -> AsyncIterator[AssetRecord]:
+        yield mapping.asset(await self.api.status())
+
+    async def list_firmware(self) -> AsyncIterator[FirmwareRecord]:
+        status = await self.api.status()
+        yield mapping.firmware(status, await self.api.firmware())
+
+    async def list_licenses(self, tenant_external_id: str | None = None) -> AsyncIterator[LicenseRecord]:
+        # One box, no tenants: a tenant filter other than None matches nothing.
+        if tenant_external_id is not None:
+            return
+        for record in mapping.licenses(self.config.serial_number, await self.api.license_status()):
+            yield record
+
+    async def aclose(self) -> None:
+        if self._own_http is not None:
+            await self._own_http.aclose()
+            self._own_http = None
