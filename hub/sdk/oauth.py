@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -139,7 +140,11 @@ class ClientCredentials:
         self._client_auth = client_auth
         self._extra = dict(extra or {})
         self._describe_error = describe_error
-        self._current: AccessToken | None = None
+        # The token the current task last sent, per asyncio task: concurrent requests that
+        # all meet a 401 must each drop only the token *they* used, or one task's refresh
+        # would throw away the replacement another task just fetched (one re-fetch per
+        # revocation, not one per request in flight).
+        self._current: ContextVar[AccessToken | None] = ContextVar("oauth_token_used", default=None)
         # The secret is part of the key (hashed): a rotated secret never reuses a token
         # obtained with the old one.
         material = "|".join(
@@ -152,13 +157,14 @@ class ClientCredentials:
 
     async def headers(self) -> dict[str, str]:
         token = await self._ctx.tokens.get_or_fetch(self.cache_key, self._fetch)
-        self._current = token
+        self._current.set(token)
         return {"Authorization": f"Bearer {token.value}"}
 
     async def refresh(self) -> bool:
-        if self._current is not None:
-            await self._ctx.tokens.drop(self.cache_key, self._current)
-            self._current = None
+        used = self._current.get()
+        if used is not None:
+            await self._ctx.tokens.drop(self.cache_key, used)
+            self._current.set(None)
         return True
 
     async def _fetch(self) -> AccessToken:
