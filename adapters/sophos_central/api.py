@@ -178,8 +178,8 @@ class SophosApi:
 
     async def tenants(self, partner_id: str) -> AsyncIterator[Tenant]:
         """Every tenant: `pageTotal=true` on the first page says how many pages follow."""
-        page, total = 1, 1
-        while page <= total:
+        page, total = 1, None
+        while total is None or page <= total:
             params: dict[str, Any] = {"page": page, "pageSize": TENANT_PAGE_SIZE}
             if page == 1:
                 params["pageTotal"] = "true"
@@ -188,12 +188,14 @@ class SophosApi:
             )
             body = parse_model(TenantPage, data, what="tenant page")
             if page == 1:
-                total = body.pages.total if body.pages.total is not None else 1
-                if total > MAX_PAGES:
-                    raise InvalidResponse(f"tenant list claims {total} pages")
+                total = body.pages.total
+            if (total or page) > MAX_PAGES:
+                raise InvalidResponse("the tenant list does not end")
             for tenant in body.items:
                 yield tenant
-            if not body.items:
+            # Without a total (pageTotal not honoured) a short page is the last one: never
+            # stop after page 1 and silently drop the other tenants.
+            if not body.items or (total is None and len(body.items) < (body.pages.size or TENANT_PAGE_SIZE)):
                 break
             page += 1
 

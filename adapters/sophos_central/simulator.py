@@ -98,6 +98,7 @@ class SophosCentralSimulator(Simulator):
         clock: Clock | None = None,
         scale: int | None = None,
         token_ttl: int = 3600,
+        page_totals: bool = True,
     ) -> None:
         super().__init__(faults=faults, page_size=page_size, clock=clock)
         account = json.loads((FIXTURES / "partner.json").read_text())
@@ -112,6 +113,7 @@ class SophosCentralSimulator(Simulator):
         self._by_id = {t["id"]: t for t in self.tenants}
         self.issuer = TokenIssuer(self.clock, token_ttl)
         self.token_requests = 0
+        self.page_totals = page_totals  # False: `pageTotal=true` ignored, as some list endpoints do
 
     # -- harness ------------------------------------------------------------------
     def config(self, base_url: str, *, valid_credentials: bool = True) -> dict[str, Any]:
@@ -270,7 +272,7 @@ class SophosCentralSimulator(Simulator):
         base = str(request.base_url).rstrip("/")
         chunk = self.tenants[(page - 1) * size : page * size]
         pages: dict[str, Any] = {"current": page, "size": size, "maxSize": TENANT_MAX_PAGE}
-        if request.query_params.get("pageTotal") == "true":
+        if request.query_params.get("pageTotal") == "true" and self.page_totals:
             pages["total"] = max(1, -(-len(self.tenants) // size))
             pages["items"] = len(self.tenants)
         return JSONResponse({"items": [self._public_tenant(t, base) for t in chunk], "pages": pages})
