@@ -59,6 +59,47 @@ async def test_simulator_refuses_json_tokens_and_missing_scope_like_sophos() -> 
     assert "trackingId" in no_scope.json()
 
 
+async def test_simulator_enforces_partner_and_tenant_headers_and_regions_like_sophos() -> None:
+    sim = SophosCentralSimulator()
+    tenant = sim.tenants[0]
+    async with sim.serve("loopback") as endpoint:
+        base, http = endpoint.base_url, endpoint.http
+        form = {"grant_type": "client_credentials", "scope": "token", "client_id": sim.client_id}
+        form["client_secret"] = sim.client_secret
+        token = (await http.post(base + TOKEN_PATH, data=form)).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        licences = f"{base}/region/{tenant['dataRegion']}/licenses/v1/licenses"
+        other_region = f"{base}/region/us01/licenses/v1/licenses"
+        answers = {
+            "tenant call, right header": await http.get(
+                licences, headers={**bearer, "X-Tenant-ID": tenant["id"]}
+            ),
+            "tenant call, partner header": await http.get(
+                licences, headers={**bearer, "X-Partner-ID": sim.partner_id}
+            ),
+            "tenant call, wrong region": await http.get(
+                other_region, headers={**bearer, "X-Tenant-ID": tenant["id"]}
+            ),
+            "partner call, tenant header": await http.get(
+                f"{base}/partner/v1/tenants", headers={**bearer, "X-Tenant-ID": tenant["id"]}
+            ),
+            "partner call, other partner": await http.get(
+                f"{base}/partner/v1/tenants", headers={**bearer, "X-Partner-ID": tenant["id"]}
+            ),
+        }
+        sim.clock.advance(seconds=3601)
+        expired = await http.get(f"{base}/whoami/v1", headers=bearer)
+    assert {what: r.status_code for what, r in answers.items()} == {
+        "tenant call, right header": 200,
+        "tenant call, partner header": 403,
+        "tenant call, wrong region": 403,
+        "partner call, tenant header": 403,
+        "partner call, other partner": 403,
+    }
+    assert expired.status_code == 401
+    assert expired.json()["error"] == "Unauthorized" and {"correlationId", "requestId"} <= set(expired.json())
+
+
 async def test_wrong_secret_is_authentication_failed_with_sophos_reason() -> None:
     sim = SophosCentralSimulator()
     async with running(sim, client_secret="sim-sophos-not-the-secret") as (adapter, _):
