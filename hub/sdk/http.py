@@ -52,6 +52,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 ErrorDescriber = Callable[[httpx.Response], str]
+RequestIdReader = Callable[[httpx.Response], str | None]
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -121,6 +122,7 @@ class VendorHttp:
         auth: Auth | None = None,
         describe_error: ErrorDescriber | None = None,
         default_headers: Mapping[str, str] | None = None,
+        request_id: RequestIdReader | None = None,
     ) -> None:
         self.ctx = ctx
         self.vendor = vendor
@@ -128,6 +130,9 @@ class VendorHttp:
         self.auth = auth
         self._describe = describe_error or default_error_message
         self._headers = dict(default_headers or {})
+        # Some vendors put the id support asks for in the error body (Graph's
+        # innerError.request-id, Sophos' requestId); headers remain the fallback.
+        self._request_id = request_id
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -257,7 +262,8 @@ class VendorHttp:
         if 200 <= status < 300 or status in accept_statuses:
             return
         message = f"{self.vendor}: {self._describe(response)}"
-        info: dict[str, Any] = {"vendor_status": status, "request_id": request_id_of(response)}
+        found = self._request_id(response) if self._request_id is not None else None
+        info: dict[str, Any] = {"vendor_status": status, "request_id": found or request_id_of(response)}
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"), self.ctx.clock())
             failure = RateLimited(message, retry_after=retry_after, **info)
@@ -294,4 +300,11 @@ class VendorHttp:
         return self.parse_json(await self.request("GET", path_or_url, params=params, **kw))
 
 
-__all__ = ["SEND_NOT_AFTER", "VendorHttp", "default_error_message", "parse_retry_after", "request_id_of"]
+__all__ = [
+    "SEND_NOT_AFTER",
+    "RequestIdReader",
+    "VendorHttp",
+    "default_error_message",
+    "parse_retry_after",
+    "request_id_of",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -107,6 +108,14 @@ class StaticToken:
         return f"StaticToken(header={self._header!r})"
 
 
+# The token each asyncio task last sent, per cache key. Concurrent requests that all meet
+# a 401 must each drop only the token *they* sent, or one task's refresh would throw away
+# the replacement another task just fetched (one re-fetch per revocation, not one per
+# request in flight). The mapping is replaced, never mutated: tasks copy the context, so
+# a shared dict would leak one task's token into another's refresh.
+_TOKENS_SENT: ContextVar[dict[str, AccessToken]] = ContextVar("oauth_tokens_sent", default={})  # noqa: B039
+
+
 class ClientCredentials:
     """OAuth2 client-credentials grant with the quirks vendors need: `scope`, `audience`,
     a JSON body instead of a form (Pax8), HTTP Basic client authentication (Dell).
@@ -139,7 +148,6 @@ class ClientCredentials:
         self._client_auth = client_auth
         self._extra = dict(extra or {})
         self._describe_error = describe_error
-        self._current: AccessToken | None = None
         # The secret is part of the key (hashed): a rotated secret never reuses a token
         # obtained with the old one.
         material = "|".join(
@@ -152,13 +160,15 @@ class ClientCredentials:
 
     async def headers(self) -> dict[str, str]:
         token = await self._ctx.tokens.get_or_fetch(self.cache_key, self._fetch)
-        self._current = token
+        _TOKENS_SENT.set({**_TOKENS_SENT.get(), self.cache_key: token})
         return {"Authorization": f"Bearer {token.value}"}
 
     async def refresh(self) -> bool:
-        if self._current is not None:
-            await self._ctx.tokens.drop(self.cache_key, self._current)
-            self._current = None
+        sent = _TOKENS_SENT.get()
+        used = sent.get(self.cache_key)
+        if used is not None:
+            await self._ctx.tokens.drop(self.cache_key, used)
+            _TOKENS_SENT.set({k: v for k, v in sent.items() if k != self.cache_key})
         return True
 
     async def _fetch(self) -> AccessToken:
