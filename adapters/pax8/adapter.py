@@ -196,10 +196,11 @@ class Pax8Adapter:
         """Our order for this company, found by the reference tag in `orderedByUserEmail`.
 
         When Pax8 did not keep the tag (it may record the API user's email instead), and the
-        caller passes `like` (the request as sent), an order of the same company, product,
-        quantity (and subscription), created on or after `placed_after`'s day and carrying no
-        other reference of ours, is taken to be it: a false match delays a renewal until a
-        human looks, a missed one would order twice."""
+        caller passes `like` (the request as sent) and `placed_after` (when it was first
+        sent), an order of the same company, product, quantity (and subscription), created
+        on or after that day and carrying no other reference of ours, is taken to be it: a
+        false match delays a renewal until a human looks, a missed one would order twice.
+        Without `placed_after` there is no fallback: last term's order would match too."""
         wanted = mapping.tagged_email(self.config.order_email, reference).lower()
         candidates: list[Order] = []
         async for order in self.api.orders(tenant_external_id):
@@ -210,6 +211,7 @@ class Pax8Adapter:
                 return mapping.order(order, reference=reference)
             if (
                 like is not None
+                and placed_after is not None
                 and not self._carries_other_reference(email)
                 and _same_order(order, like, placed_after)
             ):
@@ -271,9 +273,9 @@ class Pax8Adapter:
         return body, sub
 
 
-def _same_order(order: Order, like: OrderRequest, placed_after: datetime | None) -> bool:
+def _same_order(order: Order, like: OrderRequest, placed_after: datetime) -> bool:
     created = mapping.order_created(order)
-    if placed_after is not None and (created is None or created.date() < placed_after.date()):
+    if created is None or created.date() < placed_after.date():
         return False
     return any(
         li.product_id == like.product_external_id

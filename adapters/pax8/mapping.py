@@ -54,7 +54,7 @@ def tenant(company: Company) -> TenantRecord:
     return TenantRecord(
         external_id=company.id,
         name=company.name,
-        status=company.status.lower() if company.status else None,
+        status=company.status,
         region=company.address.country if company.address else None,
         domain=_domain(company.website),
         billing_type=billing,

@@ -23,7 +23,8 @@ blindly resent order shows up there: it renews the term after the one that was d
 price.
 
 `scale=(companies, subscriptions)` replaces the fixtures by a deterministic generated
-partner (the benchmark uses 2,000 / 30,000).
+partner (the benchmark uses 2,000 / 30,000); with `ends_within_days=n` every generated
+subscription is an active commitment ending within n days (the renewal storm of issue 6).
 """
 
 from __future__ import annotations
@@ -283,6 +284,7 @@ class Pax8Simulator(Simulator):
         requests_per_minute: int | None = None,
         drop_order_email: bool = False,
         seed: int = 7,
+        ends_within_days: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -294,6 +296,8 @@ class Pax8Simulator(Simulator):
         self.companies: dict[str, SimCompany] = {}
         self.subscriptions: dict[str, SimSubscription] = {}
         self.orders: list[SimOrder] = []
+        self._orders_by_company: dict[str, list[int]] = defaultdict(list)
+        self._orders_by_id: dict[str, SimOrder] = {}
         self.mock_orders = 0
         self.orders_per_term: Counter[tuple[str, date]] = Counter()
         self.early_renewals: list[tuple[str, date]] = []
@@ -306,7 +310,7 @@ class Pax8Simulator(Simulator):
         if scale is None:
             self._load_fixtures()
         else:
-            self._generate(*scale, seed=seed)
+            self._generate(*scale, seed=seed, ends_within_days=ends_within_days)
 
     # -- data -------------------------------------------------------------------------
     def today(self) -> date:
@@ -407,7 +411,11 @@ class Pax8Simulator(Simulator):
                 sub.activates_at = now + timedelta(seconds=raw["activatesInSeconds"])
             self.add_subscription(sub)
 
-    def _generate(self, companies: int, subscriptions: int, *, seed: int) -> None:
+    def _generate(
+        self, companies: int, subscriptions: int, *, seed: int, ends_within_days: int | None = None
+    ) -> None:
+        """Deterministic partner; with `ends_within_days` every subscription is an active
+        commitment ending within that many days (a renewal storm)."""
         rng = random.Random(seed)
         now = self.clock()
         today = now.date()
@@ -452,14 +460,22 @@ class Pax8Simulator(Simulator):
                 )
             )
         products = list(self.products.values())
+        if ends_within_days is not None:
+            products = [p for p in products if p.commitments]
         for j in range(subscriptions):
             product = rng.choice(products)
-            offer = rng.choice(product.offers)
+            offers = product.offers
+            if ends_within_days is not None:
+                offers = [o for o in offers if o.commitment_term]
+            offer = rng.choice(offers)
             commitment = next((c for c in product.commitments if c.term == offer.commitment_term), None)
             started = today - timedelta(days=rng.randint(0, 700))
             status = rng.choices(["Active", "PendingCancel", "Cancelled", "Trial"], [0.9, 0.03, 0.05, 0.02])[
                 0
             ]
+            ends = today + timedelta(days=rng.randint(-30, 1000))
+            if ends_within_days is not None:
+                status, ends = "Active", today + timedelta(days=rng.randint(1, max(1, ends_within_days)))
             sub = SimSubscription(
                 id=str(uuid.uuid5(NAMESPACE, f"subscription-{seed}-{j}")),
                 company_id=ids[j % len(ids)] if ids else str(uuid.uuid5(NAMESPACE, "nobody")),
@@ -475,7 +491,7 @@ class Pax8Simulator(Simulator):
                 currency="USD",
                 commitment_id=commitment.id if commitment else None,
                 commitment_term=commitment.term if commitment else None,
-                commitment_end=today + timedelta(days=rng.randint(-30, 1000)) if commitment else None,
+                commitment_end=ends if commitment else None,
             )
             if status == "Cancelled":
                 sub.end_date = today - timedelta(days=rng.randint(1, 300))
@@ -641,7 +657,7 @@ class Pax8Simulator(Simulator):
         return False
 
     # paging ---------------------------------------------------------------------------
-    def _page(self, request: Request, ids: list[str], render: Any) -> JSONResponse:
+    def _page(self, request: Request, ids: list[Any], render: Any) -> JSONResponse:
         try:
             number = int(request.query_params.get("page", "0"))
             size = int(request.query_params.get("size", str(DEFAULT_PAGE)))
@@ -842,8 +858,8 @@ class Pax8Simulator(Simulator):
     async def _orders(self, request: Request) -> Response:
         if request.method == "GET":
             company = request.query_params.get("companyId")
-            indexes = [str(i) for i, o in enumerate(self.orders) if not company or o.company_id == company]
-            return self._page(request, indexes, lambda i: self.orders[int(i)].json())
+            indexes = self._orders_by_company.get(company, []) if company else range(len(self.orders))
+            return self._page(request, list(indexes), lambda i: self.orders[i].json())
         mock = request.query_params.get("isMock", "false").lower() == "true"
         body = await self._json_body(request)
         if mock:
@@ -854,7 +870,7 @@ class Pax8Simulator(Simulator):
         return JSONResponse(self._apply_order(body, lines).json())
 
     async def _order(self, request: Request) -> Response:
-        found = next((o for o in self.orders if o.id == request.path_params["id"]), None)
+        found = self._orders_by_id.get(request.path_params["id"])
         if found is None:
             raise _Refusal(404, "NOT_FOUND", "Order not found")
         return JSONResponse(found.json())
@@ -995,6 +1011,8 @@ class Pax8Simulator(Simulator):
         order = SimOrder(
             str(uuid.uuid4()), body["companyId"], now, body.get("orderedBy", "Pax8 Partner"), email, out
         )
+        self._orders_by_company[order.company_id].append(len(self.orders))
+        self._orders_by_id[order.id] = order
         self.orders.append(order)
         return order
 

@@ -298,7 +298,14 @@ async def test_find_order_falls_back_when_pax8_drops_our_reference() -> None:
             request.reference, request.tenant_external_id, like=request, placed_after=sent_at
         )
         other = request.model_copy(update={"quantity": request.quantity + 1})
-        assert await adapter.find_order("rnw-other", request.tenant_external_id, like=other) is None
+        assert (
+            await adapter.find_order(
+                "rnw-other", request.tenant_external_id, like=other, placed_after=sent_at
+            )
+            is None
+        )
+        # Without the time it was sent, last term's identical order would match too: no guess.
+        assert await adapter.find_order(request.reference, request.tenant_external_id, like=request) is None
     assert found is not None and found.external_id == sim.orders[0].id
 
 
@@ -314,3 +321,14 @@ async def test_errors_never_leak_httpx() -> None:
             pytest.fail("an httpx exception escaped")
         except Exception as exc:
             assert type(exc).__module__.startswith("hub.sdk")
+
+
+def test_a_storm_partner_has_every_subscription_due_within_the_window() -> None:
+    sim = Pax8Simulator(scale=(50, 400), ends_within_days=30)
+    today = sim.today()
+    subs = list(sim.subscriptions.values())
+    assert len(subs) == 400 and len({s.company_id for s in subs}) == 50
+    assert all(s.status == "Active" and s.commitment_id for s in subs)
+    assert all(today < (s.commitment_end or today) <= today + timedelta(days=30) for s in subs)
+    again = Pax8Simulator(scale=(50, 400), ends_within_days=30)
+    assert sorted(again.subscriptions) == sorted(sim.subscriptions)  # deterministic
