@@ -151,8 +151,10 @@ class Pax8Adapter:
         body, sub = await self._order_body(request)
         _, problems = await self.api.mock_order(body)
         line = body["lineItems"][0]
-        months = mapping.term_months(sub.commitment_term.term if sub and sub.commitment_term else None)
-        months = months or request.term_months or mapping.term_months(line["billingTerm"])
+        months = request.term_months or mapping.term_months(
+            sub.commitment_term.term if sub and sub.commitment_term else None
+        )
+        months = months or mapping.term_months(line["billingTerm"])
         pricing = await self.api.pricing(request.product_external_id, request.tenant_external_id)
         found = mapping.unit_price(
             pricing.content, billing_term=line["billingTerm"], months=months, quantity=request.quantity

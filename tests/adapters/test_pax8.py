@@ -146,6 +146,15 @@ async def test_a_lost_order_answer_is_found_by_reference_and_never_resent(hang: 
     assert len(sim.orders) == 1 and sim.duplicate_terms() == [] and sim.early_renewals == []
 
 
+async def test_an_unreadable_order_answer_is_an_unknown_outcome_not_an_error_to_retry() -> None:
+    sim = Pax8Simulator()
+    sim.faults.add(Fault(malformed=True, method="POST", path=ORDERS))
+    async with connected(sim) as (adapter, sim):
+        with pytest.raises(OutcomeUnknown):
+            await adapter.place_order(renewal_of(sim))
+    assert len(posts(sim)) == 1
+
+
 async def test_a_long_reference_is_stored_as_a_stable_digest() -> None:
     reference = "Renewal/2026-11/" + "x" * 60
     async with connected() as (adapter, sim):
