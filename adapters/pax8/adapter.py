@@ -26,7 +26,7 @@ from hub.sdk.records import (
 )
 
 from . import mapping
-from .api import Commitment, Order, Pax8Api, Subscription
+from .api import VENDOR, Commitment, Order, Pax8Api, Subscription
 from .config import Pax8Config
 
 
@@ -147,9 +147,16 @@ class Pax8Adapter:
         )
 
     async def validate_order(self, request: OrderRequest) -> QuoteRecord:
-        """`POST /orders?isMock=true`: Pax8 runs its validations and stores nothing."""
+        """`POST /orders?isMock=true`: Pax8 runs its validations and stores nothing.
+
+        A refusal raises `Rejected` with Pax8's messages, so that a caller that only awaits
+        the dry run never goes on to send the real order; `valid=False` is left for what
+        Pax8 did not refuse but we cannot price."""
         body, sub = await self._order_body(request)
-        _, problems = await self.api.mock_order(body)
+        _, refusals = await self.api.mock_order(body)
+        if refusals:
+            raise Rejected(f"{VENDOR}: " + "; ".join(refusals[:5]), vendor_status=422)
+        problems: list[str] = []
         line = body["lineItems"][0]
         months = request.term_months or mapping.term_months(
             sub.commitment_term.term if sub and sub.commitment_term else None

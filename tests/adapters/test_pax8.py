@@ -106,9 +106,9 @@ async def test_is_mock_validates_and_never_persists() -> None:
         assert quote.unit_price == Decimal("19.80") and quote.currency == "CHF"
 
         sim.refuse_product(request.product_external_id, "Product is no longer available for sale")
-        refused = await adapter.validate_order(request)
-    assert not refused.valid
-    assert "Product is no longer available for sale" in refused.messages
+        with pytest.raises(Rejected, match="Product is no longer available for sale") as refused:
+            await adapter.validate_order(request)
+    assert refused.value.vendor_status == 422
     assert sim.mock_orders == 2
     assert sim.orders == [] and not sim.orders_per_term
     assert sub.commitment_end == end_before
