@@ -8,6 +8,7 @@ are async iterators so that a 30,000-subscription partner streams page by page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -149,7 +150,21 @@ class Renewer(Protocol):
 
     async def place_order(self, request: OrderRequest) -> OrderRecord: ...
 
-    async def find_order(self, reference: str, tenant_external_id: str) -> OrderRecord | None: ...
+    async def find_order(
+        self,
+        reference: str,
+        tenant_external_id: str,
+        *,
+        like: OrderRequest | None = None,
+        placed_after: datetime | None = None,
+    ) -> OrderRecord | None:
+        """The order placed with our `reference`, or None when the vendor has none.
+
+        `like` (the request as it was sent) and `placed_after` (when it was first sent) are
+        optional hints for vendors that may not keep our reference (Pax8 has no reference
+        field): the adapter may then fall back to matching company, product, quantity and
+        creation time. Adapters whose vendor stores the reference ignore them."""
+        ...
 
     async def get_subscription(self, subscription_external_id: str) -> SubscriptionRecord: ...
 
