@@ -147,7 +147,9 @@ async def test_slow_agent_times_out_as_a_temporary_failure() -> None:
             [r async for r in adapter.list_printers()]
         elapsed = time.monotonic() - started
         await adapter.aclose()
-    assert elapsed < 2.5  # 0.3 s x 2 tries on the slow GET, plus the quick table walk
+    # 0.3 s x 2 tries on the slow GET plus the table walk; slack for a loaded CI machine. (An agent
+    # given time would answer after 1.5 s: the TemporaryFailure itself proves the timeout.)
+    assert elapsed < 4.0
 
 
 async def test_one_unreachable_printer_fails_the_read_so_sync_never_drops_it() -> None:
