@@ -89,15 +89,24 @@ def config_error(exc: ValidationError) -> ConfigurationError:
 
 
 def secret_values(config: BaseModel) -> list[str]:
-    """Every SecretStr value in a config (for redaction and for the no-leak checks)."""
-    found = []
+    """Every SecretStr value in a config (for redaction and for the no-leak checks), including
+    those in nested models and in lists, tuples and dicts of them (e.g. one community per printer)."""
+    found: list[str] = []
     for name in type(config).model_fields:
-        value = getattr(config, name)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            found += secret_values(value)
+        found += _secrets_in(getattr(config, name))
     return found
+
+
+def _secrets_in(value: object) -> list[str]:
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()] if value.get_secret_value() else []
+    if isinstance(value, BaseModel):
+        return secret_values(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return [secret for item in value for secret in _secrets_in(item)]
+    if isinstance(value, dict):
+        return [secret for item in value.values() for secret in _secrets_in(item)]
+    return []
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,9 @@ class SupplyState(StrEnum):
     empty = "empty"
     some_remaining = "some_remaining"  # Printer-MIB -3: present, level not measurable
     unknown = "unknown"  # Printer-MIB -2
+    # Receptacles that fill up (waste toner, maintenance box): full is the problem, not empty.
+    almost_full = "almost_full"
+    full = "full"
 
 
 class SupplyRecord(BaseModel):
@@ -189,6 +192,11 @@ class SupplyRecord(BaseModel):
     max_capacity: int | None = None
     percent: int | None = Field(default=None, ge=0, le=100)
     state: SupplyState
+    receptacle: bool = Field(
+        default=False,
+        description="a receptacle that fills (waste toner): percent is how full it is, and its "
+        "states are ok, almost_full, full (never low or empty)",
+    )
 
 
 class PrinterStatusRecord(Record):
