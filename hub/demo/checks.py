@@ -76,15 +76,10 @@ async def world_plan(session: AsyncSession, today: date) -> WorldPlan:
 
 
 async def wanted_checks(session: AsyncSession, plan: WorldPlan) -> list[WantedCheck]:
-    clients = dict(
-        (
-            await session.execute(
-                select(Client.slug, Client.id).where(Client.slug.in_([c.slug for c in CLIENTS]))
-            )
-        )
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(Client.slug, Client.id).where(Client.slug.in_([c.slug for c in CLIENTS]))
     )
+    clients: dict[str, uuid.UUID] = {slug: client_id for slug, client_id in rows}
     ids = list(clients.values())
     wanted: list[WantedCheck] = []
     names = [name for _, name in demo_domains()]
@@ -212,15 +207,10 @@ async def stop_checks(sessionmaker: async_sessionmaker[AsyncSession], ids: list[
 async def check_rows(session: AsyncSession, ids: list[uuid.UUID]) -> list[CheckRow]:
     """The checks with their client and a readable target, worst status first."""
     checks = list((await session.execute(select(Check).where(Check.id.in_(ids)))).scalars())
-    clients = dict(
-        (
-            await session.execute(
-                select(Client.id, Client.slug).where(Client.id.in_({c.client_id for c in checks}))
-            )
-        )
-        .tuples()
-        .all()
+    client_rows = await session.execute(
+        select(Client.id, Client.slug).where(Client.id.in_({c.client_id for c in checks}))
     )
+    clients: dict[uuid.UUID, str] = {client_id: slug for client_id, slug in client_rows}
     refs = [uuid.UUID(c.target_ref) for c in checks if c.kind != "dnsbl"]
     labels: dict[str, str] = {}
     for model in (Domain, Asset):
