@@ -414,11 +414,18 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    dns_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="port of the demo DNS server on 127.0.0.1 (0: any free one)")
+    ] = 0,
 ) -> None:
     """Migrate, load the demo dataset (safe to repeat: nothing is duplicated or
-    overwritten) and serve it."""
+    overwritten), start the demo world (DNS and registry servers on loopback), run the
+    demo's checks against it and serve it."""
+    import signal
+
     from hub import migrate
     from hub.demo.dataset import load_demo
+    from hub.demo.world import DemoWorld, environment
 
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
@@ -426,11 +433,125 @@ def demo(
     token = ensure_demo_token(settings)
     host, port = host or settings.host, port or settings.port
     err.print(f"demo data: {', '.join(f'{k}={v}' for k, v in _asdict(summary).items())}")
-    err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
-    err.print("  Admin token (Authorization: Bearer ...):")
-    print(token, flush=True)
-    if serve_after:
-        _serve(settings, host, port)
+    plan = _with_sessionmaker(settings, _demo_world_plan)
+    world = DemoWorld.for_demo(plan, dns_port=dns_port)
+    try:
+        world.start()
+    except OSError as exc:
+        fail(f"cannot start the demo world: {exc}")
+    check_ids: list[Any] = []
+    try:
+        err.print(f"demo world: DNS {world.nameserver} (UDP and TCP), RDAP {world.rdap_url}/rdap/")
+        checks = _with_sessionmaker(settings, lambda sm: _demo_start_checks(sm, world))
+        check_ids = checks.ids
+        err.print(
+            f"demo checks: {len(checks.ids)} (created {checks.created}, resumed {checks.resumed}), run once"
+        )
+        _print_check_summary(_with_sessionmaker(settings, lambda sm: _demo_check_rows(sm, check_ids)))
+        err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
+        err.print("  Admin token (Authorization: Bearer ...):")
+        print(token, flush=True)
+        if serve_after:
+            with environment(world.environment()) as previous:
+                for key, value in previous.items():
+                    if value:
+                        err.print(
+                            f"  {key}={value} is set aside while the demo serves (the demo world's is used)"
+                        )
+                # uvicorn re-raises SIGTERM once shut down; turn it into an exception so the
+                # world is torn down before the process ends.
+                signal.signal(signal.SIGTERM, _raise_terminated)
+                try:
+                    _serve(settings, host, port)
+                except _Terminated:
+                    terminated = True
+                else:
+                    terminated = False
+        else:
+            terminated = False
+    finally:
+        if check_ids:
+            _with_sessionmaker(settings, lambda sm: _demo_stop_checks(sm, check_ids))
+        world.stop()
+        err.print("demo world stopped; the demo checks are paused until the next `hub demo`")
+    if terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # end "killed by SIGTERM", as uvicorn would
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _with_sessionmaker(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `fn(sessionmaker)` on a fresh engine (for steps that commit more than once)."""
+    from hub.db import create_engine, make_sessionmaker
+    from hub.kit.crypto import load_secret_box
+
+    async def _run() -> T:
+        engine = create_engine(settings)
+        try:
+            return await fn(make_sessionmaker(engine, load_secret_box(settings)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_run())
+
+
+async def _demo_world_plan(sessionmaker: Any) -> Any:
+    from hub.db import session_scope
+    from hub.demo.checks import world_plan
+    from hub.kit.time import today
+
+    async with session_scope(sessionmaker, write=False) as session:
+        return await world_plan(session, today())
+
+
+async def _demo_start_checks(sessionmaker: Any, world: Any) -> Any:
+    from hub.demo.checks import start_checks
+
+    return await start_checks(sessionmaker, world.plan, world.check_settings())
+
+
+async def _demo_stop_checks(sessionmaker: Any, ids: list[Any]) -> int:
+    from hub.demo.checks import stop_checks
+
+    return await stop_checks(sessionmaker, ids)
+
+
+async def _demo_check_rows(sessionmaker: Any, ids: list[Any]) -> Any:
+    from hub.db import session_scope
+    from hub.demo.checks import check_rows
+
+    async with session_scope(sessionmaker, write=False) as session:
+        return await check_rows(session, ids)
+
+
+_STATUS_STYLE = {"fail": "red", "unknown": "magenta", "warn": "yellow", "ok": "green", "pending": "dim"}
+
+
+def _print_check_summary(rows: list[Any]) -> None:
+    """Every check that is not ok (the rest are counted): what a technician would open."""
+    from collections import Counter
+
+    counts = Counter(row.status.value for row in rows)
+    table = Table("client", "target", "kind", "status", "findings", title="Demo checks needing attention")
+    for row in rows:
+        if row.status.value == "ok":
+            continue
+        style = _STATUS_STYLE.get(row.status.value, "")
+        status = f"[{style}]{row.status.value}[/{style}]" if style else row.status.value
+        table.add_row(row.client, row.target, row.kind, status, ", ".join(row.codes) or row.error or "")
+    if table.row_count:
+        # Piped into a log, rich would wrap at 80 columns; a terminal keeps its own width.
+        Console(stderr=True, width=None if err.is_terminal else 140).print(table)
+    err.print(
+        "checks: " + ", ".join(f"{status} {counts[status]}" for status in _STATUS_STYLE if counts[status])
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

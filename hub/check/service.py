@@ -108,16 +108,24 @@ class CheckService(CrudService[Check]):
             # A path on the server: set by the operator (HUB_TLS_CA_FILE),
             # never by an API caller, who could otherwise make the hub read any file.
             raise InvalidInput("params", "ca_file cannot be set through the API; configure it on the server")
+        values["target_type"] = kind.target
+        values["target_ref"] = await _target_ref(session, kind.target, values["target_ref"], client_id)
+        # Validated as the run will see them: an asset's manufacturer, model and firmware
+        # (an endpoint's port and mode) come from the target unless the params override them.
+        defaults: dict[str, Any] = {}
+        if kind.target is not CheckTarget.ip:
+            row: Domain | Endpoint | Asset | None = await session.get(
+                _TARGET_MODELS[kind.target], uuid.UUID(values["target_ref"])
+            )
+            defaults = _target_defaults(row) if row is not None else {}
         try:
-            kind.parse_params(values["params"])
+            kind.parse_params({**defaults, **values["params"]})
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
             raise InvalidInput(
                 "params", f"{where + ': ' if where else ''}{first.get('msg', 'invalid')}"
             ) from None
-        values["target_type"] = kind.target
-        values["target_ref"] = await _target_ref(session, kind.target, values["target_ref"], client_id)
         taken = await session.execute(
             select(Check.id).where(
                 Check.kind == values["kind"],
@@ -237,13 +245,20 @@ async def plan_run(session: AsyncSession, check_id: uuid.UUID) -> RunPlan | None
             if provider in PROVIDER_DKIM_SELECTORS:
                 params.setdefault("provider", provider)
         return RunPlan(check.id, check.kind, row.name, params)
+    target = row.host if isinstance(row, Endpoint) else row.name
+    return RunPlan(check.id, check.kind, target, {**_target_defaults(row), **params})
+
+
+def _target_defaults(row: Domain | Endpoint | Asset) -> dict[str, Any]:
+    """The params a check takes from its target (its own params win)."""
     if isinstance(row, Endpoint):
         defaults: dict[str, Any] = {"port": row.port, "mode": row.tls_mode.value}
         if row.sni:
             defaults["sni"] = row.sni
-        return RunPlan(check.id, check.kind, row.host, {**defaults, **params})
-    defaults = {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
-    return RunPlan(check.id, check.kind, row.name, {**defaults, **params})
+        return defaults
+    if isinstance(row, Asset):
+        return {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
+    return {}
 
 
 async def execute(plan: RunPlan, settings: CheckSettings | None = None) -> Evaluation:
@@ -251,7 +266,15 @@ async def execute(plan: RunPlan, settings: CheckSettings | None = None) -> Evalu
     if plan.problem:
         return evaluation([], [plan.problem])
     async with CheckContext.create(settings or CheckSettings()) as ctx:
-        return await run_kind(ctx, plan.kind, plan.target, plan.params)
+        return await execute_in(ctx, plan)
+
+
+async def execute_in(ctx: CheckContext, plan: RunPlan) -> Evaluation:
+    """`execute` in a context shared by many runs (one DNS cache for a batch of checks, as
+    a mail provider's SPF include or MX hosts are shared by many domains)."""
+    if plan.problem:
+        return evaluation([], [plan.problem])
+    return await run_kind(ctx, plan.kind, plan.target, plan.params)
 
 
 async def record_run(
@@ -437,6 +460,7 @@ __all__ = [
     "client_health",
     "dedupe_key",
     "execute",
+    "execute_in",
     "plan_run",
     "record_run",
     "schedule_due",

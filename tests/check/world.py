@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-import random
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+from hub.demo.zones import rsa_key_b64, txt
 from tests.check.dns_server import DnsTestServer
 
 Records = dict[tuple[str, str], list[str]]
 
+__all__ = ["STRONG_KEY", "WEAK_KEY", "good_records", "publish", "rsa_key_b64", "txt"]
+
 _addresses = itertools.count(1)
-
-
-def txt(text: str) -> str:
-    """TXT rdata: quoted, split into 255-byte strings as a zone file needs."""
-    return " ".join(f'"{text[i : i + 255]}"' for i in range(0, len(text), 255))
-
-
-def rsa_key_b64(bits: int) -> str:
-    # A public key only needs a modulus of the right size, not real primes: no key
-    # generation (slow, and refused below 1024 bits) just to measure a size.
-    rng = random.Random(bits)
-    modulus = rng.getrandbits(bits) | (1 << (bits - 1)) | 1
-    key = rsa.RSAPublicNumbers(65537, modulus).public_key()
-    return base64.b64encode(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).decode()
 
 
 STRONG_KEY = rsa_key_b64(2048)

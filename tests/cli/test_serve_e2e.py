@@ -28,7 +28,11 @@ from tests import conftest
 
 HUB_EXE = Path(sys.executable).with_name("hub")
 TOKEN_LINE = re.compile(r"^(hub_[0-9a-f]{8}_[A-Za-z0-9_-]{40,})$", re.MULTILINE)
-STARTUP_TIMEOUT = 20.0
+WORLD_LINE = re.compile(
+    r"demo world: DNS 127\.0\.0\.1:(\d+) \(UDP and TCP\), RDAP http://127\.0\.0\.1:(\d+)/"
+)
+# The demo runs its checks before it serves; on two shared cores that takes a while.
+STARTUP_TIMEOUT = 60.0
 ZERO = Decimal(0)
 
 
@@ -63,6 +67,16 @@ def _wait_until_live(proc: subprocess.Popen[bytes], base_url: str, stderr: Path)
                 pass
             time.sleep(0.05)
     raise AssertionError(f"/livez did not answer within {STARTUP_TIMEOUT} s:\n{stderr.read_text()}")
+
+
+def _port_is_free(port: int) -> bool:
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
 
 
 def _sum(values: Any) -> Decimal:
@@ -124,6 +138,10 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
         token = _wait_for_token(proc, stdout_path, stderr_path)
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_live(proc, base_url, stderr_path)
+        world = WORLD_LINE.search(stderr_path.read_text())
+        assert world, stderr_path.read_text()
+        world_ports = [int(world.group(1)), int(world.group(2))]
+        assert not any(_port_is_free(p) for p in world_ports)  # the world serves beside the API
         if database.kind == "sqlite":
             assert (data_dir / "hub.db").is_file()
             assert stat.S_IMODE((data_dir / "secret.key").stat().st_mode) == 0o600
@@ -168,6 +186,21 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
                 ]
             assert {"EUR", "CHF", "USD"} <= currencies  # the demo does bill in several currencies
 
+            # The demo's checks ran against its world before serving: faults are visible at once.
+            failing = api.get("/checks", params={"status": "fail", "limit": 1000})
+            assert failing.status_code == 200, failing.text
+            assert {"spf", "dnsbl", "firmware"} <= {c["kind"] for c in failing.json()["items"]}
+            assert all(c["enabled"] for c in failing.json()["items"])  # re-run while serving
+            # The embedded worker runs them against the world too (not the system resolver).
+            spf = next(c for c in failing.json()["items"] if c["kind"] == "spf")
+            assert api.post(f"/checks/{spf['id']}/run").status_code == 202
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while (runs := api.get(f"/checks/{spf['id']}/runs").json())["total"] < 2:
+                assert time.monotonic() < deadline, "the worker did not re-run the check"
+                time.sleep(0.1)
+            assert runs["items"][0]["status"] == "fail", runs["items"][0]
+            assert [f["code"] for f in runs["items"][0]["findings"]] == ["spf_too_many_lookups"]
+
             upcoming = api.get("/renewals/upcoming", params={"within_days": 30})
             assert upcoming.status_code == 200, upcoming.text
             items = upcoming.json()["items"]
@@ -184,6 +217,9 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
         # uvicorn's graceful shutdown: the lifespan ran to its end (the engine was disposed).
         assert "Application shutdown complete" in log and "Finished server process" in log, log
         assert "Traceback" not in log, log
+        # The demo world went down with the API: its ports are free again.
+        assert "demo world stopped" in log, log
+        assert all(_port_is_free(p) for p in world_ports), world_ports
         # uvicorn (>= 0.29) re-raises the signal it handled once shut down, so the process
         # ends "killed by SIGTERM" after a clean shutdown; anything else is a failure.
         assert returncode in (0, -signal.SIGTERM), (returncode, log)
