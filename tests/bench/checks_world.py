@@ -152,7 +152,10 @@ FAULTS: dict[str, Fault] = {
     ),
     "dkim_revoked": _f(
         "dkim_revoked dkim_missing",
-        {("selector1._domainkey", "TXT"): [txt("v=DKIM1; p=")], ("google._domainkey", "TXT"): [txt("v=DKIM1; p=")]},
+        {
+            ("selector1._domainkey", "TXT"): [txt("v=DKIM1; p=")],
+            ("google._domainkey", "TXT"): [txt("v=DKIM1; p=")],
+        },
         "self",
     ),
     "dkim_syntax_error": _f(
@@ -254,7 +257,9 @@ def _client_spf(rng: random.Random, p: Provider, too_many: bool) -> tuple[str, i
     return f"v=spf1 mx {terms} ip4:192.0.2.0/24 -all", cost
 
 
-def build_world(size: int = 10_000, seed: int = 4, fault_share: float = 0.35, dnsbl_ips: int = 20_000) -> World:
+def build_world(
+    size: int = 10_000, seed: int = 4, fault_share: float = 0.35, dnsbl_ips: int = 20_000
+) -> World:
     rng = random.Random(seed)
     b = _Builder()
     b.zone(TLD)
@@ -297,7 +302,10 @@ def build_world(size: int = 10_000, seed: int = 4, fault_share: float = 0.35, dn
                     ("ns2", "AAAA"): ["2001:db8::53"],
                     ("@", "MX"): [f"10 mx.{name}."],
                     ("mx", "A"): [ip],
-                    ("@", "TXT"): [txt("v=spf1 mx ip4:192.0.2.0/24 -all"), txt("google-site-verification=abc")],
+                    ("@", "TXT"): [
+                        txt("v=spf1 mx ip4:192.0.2.0/24 -all"),
+                        txt("google-site-verification=abc"),
+                    ],
                     ("selector1._domainkey", "TXT"): [txt(f"v=DKIM1; k=rsa; p={STRONG_KEY}")],
                 }
             )
@@ -330,7 +338,9 @@ def build_world(size: int = 10_000, seed: int = 4, fault_share: float = 0.35, dn
             b.add(DMARC_VENDOR, f"{name}._report._dmarc.{DMARC_VENDOR}", "TXT", txt("v=DMARC1"))
         if spec is not None:
             for key, values in spec.changes.items():
-                records[key] = [v.replace("{d}", name).replace("{ip2}", ip2).replace("{ip}", ip) for v in values]
+                records[key] = [
+                    v.replace("{d}", name).replace("{ip2}", ip2).replace("{ip}", ip) for v in values
+                ]
             for owner, entry in spec.extra:
                 rdtype, _, rdata = entry.partition(" ")
                 full = owner.replace("{rev2}", _reverse(ip2)).replace("{d}", name)
@@ -341,7 +351,9 @@ def build_world(size: int = 10_000, seed: int = 4, fault_share: float = 0.35, dn
             for value in values:
                 b.add(name, full, rdtype, value)
         expected = spec.codes if spec else frozenset()
-        domains.append(Domain(name, provider.name if provider else None, fault, expected, spf_lookups, selectors))
+        domains.append(
+            Domain(name, provider.name if provider else None, fault, expected, spf_lookups, selectors)
+        )
 
     listings, ips, zones, refusing = _dnsbl(b, rng, dnsbl_ips)
     world = World(domains, dict(b.zones), listings, ips, zones, refusing)
@@ -353,7 +365,13 @@ def b_zone_for(owner: str, domain: str) -> str:
     return "10.in-addr.arpa" if owner.endswith(".in-addr.arpa") else domain
 
 
-ZEN_CODES = {"127.0.0.2": "SBL", "127.0.0.3": "CSS", "127.0.0.4": "XBL", "127.0.0.10": "PBL", "127.0.0.11": "PBL"}
+ZEN_CODES = {
+    "127.0.0.2": "SBL",
+    "127.0.0.3": "CSS",
+    "127.0.0.4": "XBL",
+    "127.0.0.10": "PBL",
+    "127.0.0.11": "PBL",
+}
 SPAMHAUS_ERRORS = {
     "127.255.255.252": "typo in DQS key",
     "127.255.255.254": "public resolver",

@@ -38,13 +38,17 @@ def free_port() -> int:
 
 def ensure_tools() -> list[str]:
     """Installs nsd and dnsperf from the Debian archive when missing; returns notes."""
-    missing = [p for p, exe in (("nsd", "nsd"), ("dnsperf", "dnsperf")) if not shutil.which(exe, path=_path())]
+    missing = [
+        p for p, exe in (("nsd", "nsd"), ("dnsperf", "dnsperf")) if not shutil.which(exe, path=_path())
+    ]
     if not missing:
         return []
     notes = [f"installing {', '.join(missing)} with apt-get"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
-    done = subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=False, env=env, capture_output=True)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-q", *missing], check=False, env=env, capture_output=True
+    )
     if done.returncode != 0:
         notes.append(f"apt-get failed: {done.stderr.decode()[-300:]}")
     return notes
@@ -144,7 +148,10 @@ def start_nsd(world: World, workdir: Path) -> AuthServer:
         raise RuntimeError(f"nsd-checkconf: {check.stderr.strip()[-500:]}")
     log = (workdir / "nsd.stderr").open("wb")
     process = subprocess.Popen(
-        [_exe("nsd"), "-d", "-c", str(workdir / "nsd.conf")], stdout=log, stderr=subprocess.STDOUT, cwd=workdir
+        [_exe("nsd"), "-d", "-c", str(workdir / "nsd.conf")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
     )
     server = AuthServer("nsd", port, workdir, process=process)
     probe = dns.message.make_query(world.domains[0].name, "SOA")
@@ -183,7 +190,9 @@ def start_server(world: World, workdir: Path) -> AuthServer:
     return server
 
 
-def dnsperf(server: AuthServer, names: list[tuple[str, str]], workdir: Path, seconds: int = 5) -> dict[str, float]:
+def dnsperf(
+    server: AuthServer, names: list[tuple[str, str]], workdir: Path, seconds: int = 5
+) -> dict[str, float]:
     """The server's own capacity for this query mix: dnsperf with enough outstanding queries."""
     if not shutil.which("dnsperf", path=_path()):
         return {}
