@@ -73,8 +73,17 @@ def ensure_bench_venv(path: Path) -> Path | None:
 def start_proxy(server: AuthServer, delay_ms: float, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port_file = workdir / f"proxy-{delay_ms:g}.port"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.delay_proxy", "--upstream", server.address]
-        + ["--delay-ms", str(delay_ms), "--port-file", str(port_file)],
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.delay_proxy",
+            "--upstream",
+            server.address,
+            "--delay-ms",
+            str(delay_ms),
+            "--port-file",
+            str(port_file),
+        ],
         cwd=ROOT,
     )
     deadline = time.monotonic() + 20
@@ -128,8 +137,20 @@ def run_hub(
     out = workdir / f"hub-{n}-{rtt:g}.jsonl"
     before = server.queries()
     done = subprocess.run(
-        [str(HUB), "check", "domains", str(domains), "--nameserver", nameserver, "--out", str(out)]
-        + ["--dkim-selectors", str(selectors), "--no-rdap", *extra],
+        [
+            str(HUB),
+            "check",
+            "domains",
+            str(domains),
+            "--nameserver",
+            nameserver,
+            "--out",
+            str(out),
+            "--dkim-selectors",
+            str(selectors),
+            "--no-rdap",
+            *extra,
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -163,8 +184,13 @@ def run_checkdmarc(
             str(domains),
             "--nameserver",
             nameserver,
-        ]
-        + ["--threads", str(threads), "--timeout", "2", "--out", str(workdir / f"cd-{n}-{rtt:g}.jsonl")],
+            "--threads",
+            str(threads),
+            "--timeout",
+            "2",
+            "--out",
+            str(workdir / f"cd-{n}-{rtt:g}.jsonl"),
+        ],
         capture_output=True,
         text=True,
     )
@@ -195,8 +221,18 @@ def run_dnsbl(
     out = workdir / f"dnsbl-{rtt:g}.jsonl"
     before = server.queries()
     done = subprocess.run(
-        [str(HUB), "check", "dnsbl", str(workdir / "ips.txt"), "--zones", str(workdir / "zones.json")]
-        + ["--nameserver", nameserver, "--out", str(out)],
+        [
+            str(HUB),
+            "check",
+            "dnsbl",
+            str(workdir / "ips.txt"),
+            "--zones",
+            str(workdir / "zones.json"),
+            "--nameserver",
+            nameserver,
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -293,7 +329,8 @@ def main() -> int:
                 figure = run_hub(world, server, nameserver, n, rtt, workdir, args.hub_args.split())
                 figures.append(figure)
                 console.print(
-                    f"hub {n} @ {rtt:g} ms: {figure.rate:.1f}/s, {figure.per_domain:.1f} q/domain, {figure.correctness}"
+                    f"hub {n} @ {rtt:g} ms: {figure.rate:.1f}/s, {figure.per_domain:.1f} q/domain, "
+                    f"{figure.correctness}"
                 )
             if python is not None:
                 for n in sizes:
@@ -306,7 +343,8 @@ def main() -> int:
                     )
                     figures.append(figure)
                     console.print(
-                        f"checkdmarc {cd_n} @ {rtt:g} ms: {figure.rate:.1f}/s, {figure.per_domain:.1f} q/domain"
+                        f"checkdmarc {cd_n} @ {rtt:g} ms: {figure.rate:.1f}/s, "
+                        f"{figure.per_domain:.1f} q/domain"
                     )
             if args.dnsbl_ips:
                 figure_bl = run_dnsbl(world, server, nameserver, rtt, workdir, args.dnsbl_ips)
@@ -406,7 +444,8 @@ def report(
         console.print(bl)
     if ceiling:
         console.print(
-            f"server ceiling (dnsperf, same query mix): {ceiling['qps']:.0f} queries/s, {ceiling['lost']:.0f} lost"
+            f"server ceiling (dnsperf, same query mix): {ceiling['qps']:.0f} queries/s, "
+            f"{ceiling['lost']:.0f} lost"
         )
     console.print("[dim]Figures from a shared machine: other work on it skews them.[/dim]")
 

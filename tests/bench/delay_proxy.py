@@ -115,7 +115,7 @@ async def serve(upstream: tuple[str, int], delay: float, port: int, port_file: P
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     tcp = await asyncio.start_server(lambda r, w: _pipe_tcp(r, w, upstream, delay), "127.0.0.1", port)
     if port_file:
-        port_file.write_text(str(port), encoding="utf-8")
+        port_file.write_text(str(port), encoding="utf-8")  # noqa: ASYNC240 (once, at start-up)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

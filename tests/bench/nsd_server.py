@@ -199,8 +199,23 @@ def dnsperf(
     data = workdir / "dnsperf.txt"
     data.write_text("".join(f"{n} {t}\n" for n, t in names), encoding="utf-8")
     done = subprocess.run(
-        [_exe("dnsperf"), "-s", "127.0.0.1", "-p", str(server.port), "-d", str(data), "-l", str(seconds)]
-        + ["-c", "4", "-q", "500", "-T", "1"],
+        [
+            _exe("dnsperf"),
+            "-s",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-d",
+            str(data),
+            "-l",
+            str(seconds),
+            "-c",
+            "4",
+            "-q",
+            "500",
+            "-T",
+            "1",
+        ],
         capture_output=True,
         text=True,
         check=False,
