@@ -39,6 +39,7 @@ check-migrations: install
 bench: install
 	$(BIN)/python -m tests.bench.bench_api --db both
 	$(BIN)/python -m tests.bench.bench_jobs --db both
+	$(BIN)/python -m tests.bench.bench_checks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

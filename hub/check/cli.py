@@ -3,8 +3,8 @@ benchmarks (files in, JSON lines out, progress on stderr)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,9 +15,10 @@ from rich.table import Table
 from rich.text import Text
 
 from hub.check.dkim import DkimParams
-from hub.check.dns import parse_nameserver
-from hub.check.dnsbl import Zone
+from hub.check.dns import DnsStats, parse_nameserver
+from hub.check.dnsbl import DnsblResult, Zone
 from hub.check.findings import Severity
+from hub.check.parallel import dnsbl_in_workers, domains_in_workers, options_for, run_loop
 from hub.check.registry import CheckContext
 from hub.check.runner import DomainOptions, DomainReport, check_addresses, check_domain, check_domains
 from hub.check.settings import CheckSettings
@@ -67,6 +68,16 @@ RdapBootstrapOpt = Annotated[
 ]
 NoRdapOpt = Annotated[bool, typer.Option("--no-rdap", help="skip the registration expiry check")]
 ConcurrencyOpt = Annotated[int | None, typer.Option("--concurrency", help="targets checked at the same time")]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", min=1, help="processes to share the targets between (default: one per CPU)"),
+]
+
+
+def _workers(requested: int | None, targets: int) -> int:
+    # Below a few hundred targets a second process costs more to start than it saves.
+    wanted = requested or (os.cpu_count() or 1 if targets >= 200 else 1)
+    return max(1, min(wanted, targets))
 
 
 def make_settings(
@@ -181,7 +192,7 @@ def domain_command(
         async with CheckContext.create(settings) as ctx:
             return await check_domain(ctx, domain, options)
 
-    report = asyncio.run(run())
+    report = run_loop(run())
     if as_json:
         payload = {
             "domain": report.domain,
@@ -208,6 +219,7 @@ def domains_command(
     no_rdap: NoRdapOpt = False,
     timeout: TimeoutOpt = None,
     concurrency: ConcurrencyOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Checks every domain in FILE; writes {"domain": ..., "findings": [codes]} per line."""
     settings = make_settings(nameserver, timeout, rdap_base, rdap_bootstrap, concurrency)
@@ -220,12 +232,7 @@ def domains_command(
         except ValueError as exc:
             invalid.append({"domain": raw, "findings": [], "unknown": [], "error": str(exc)})
     domains = list(dict.fromkeys(domains))
-    defaults = selectors.get("*", [])
-
-    def options_for(domain: str) -> DomainOptions:
-        return DomainOptions(
-            dkim=DkimParams(selectors=selectors.get(domain, []) + defaults), rdap=not no_rdap
-        )
+    workers = _workers(workers, len(domains))
 
     started = time.perf_counter()
     with out_path.open("w", encoding="utf-8") as sink, progress_bar(err) as bar:
@@ -233,20 +240,25 @@ def domains_command(
             sink.write(json.dumps(line) + "\n")
         task = bar.add_task("domains", total=len(domains))
 
-        def on_report(report: DomainReport) -> None:
-            sink.write(json.dumps(report.line()) + "\n")
+        def on_line(line: dict[str, Any]) -> None:
+            sink.write(json.dumps(line) + "\n")
             bar.advance(task)
 
-        async def run() -> CheckContext:
-            async with CheckContext.create(settings) as ctx:
-                await check_domains(ctx, domains, options_for, on_report)
-                return ctx
+        if workers > 1:
+            stats = domains_in_workers(settings, domains, selectors, not no_rdap, workers, on_line)
+        else:
 
-        ctx = asyncio.run(run())
+            async def run() -> DnsStats:
+                async with CheckContext.create(settings) as ctx:
+                    build = options_for(selectors, not no_rdap)
+                    await check_domains(ctx, domains, build, lambda report: on_line(report.line()))
+                    return ctx.dns.stats
+
+            stats = run_loop(run())
     elapsed = time.perf_counter() - started
-    stats = ctx.dns.stats
     err.print(
-        f"{len(domains)} domains in {elapsed:.1f}s ({len(domains) / max(elapsed, 1e-9):.1f}/s); "
+        f"{len(domains)} domains in {elapsed:.1f}s ({len(domains) / max(elapsed, 1e-9):.1f}/s, "
+        f"{workers} worker{'s' if workers > 1 else ''}); "
         f"{stats.queries} DNS queries ({stats.queries / max(len(domains), 1):.1f} per domain), "
         f"{stats.cache_hits} answered from the run's cache, {stats.tcp_fallbacks} over TCP, "
         f"{stats.timeouts} timed out"
@@ -263,6 +275,7 @@ def dnsbl_command(
     nameserver: NameserverOpt = None,
     timeout: TimeoutOpt = None,
     concurrency: ConcurrencyOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Looks every address up in every zone; writes {"ip", "listed", "errors"} per line."""
     settings = make_settings(nameserver, timeout, concurrency=concurrency)
@@ -271,24 +284,29 @@ def dnsbl_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--zones") from None
     targets = list(dict.fromkeys(_read_lines(file)))
+    workers = _workers(workers, len(targets))
     started = time.perf_counter()
     with progress_bar(err) as bar:
         task = bar.add_task("addresses", total=len(targets))
+        if workers > 1:
+            results, stats = dnsbl_in_workers(settings, targets, zones, workers, lambda: bar.advance(task))
+        else:
 
-        async def run() -> tuple[list[Any], CheckContext]:
-            async with CheckContext.create(settings) as ctx:
-                results = await check_addresses(ctx, targets, zones, on_done=lambda _: bar.advance(task))
-                return results, ctx
+            async def run() -> tuple[list[DnsblResult], DnsStats]:
+                async with CheckContext.create(settings) as ctx:
+                    results = await check_addresses(ctx, targets, zones, on_done=lambda _: bar.advance(task))
+                    return results, ctx.dns.stats
 
-        results, ctx = asyncio.run(run())
+            results, stats = run_loop(run())
     with out_path.open("w", encoding="utf-8") as sink:
         for result in results:
             sink.write(json.dumps(result.line()) + "\n")
     elapsed = time.perf_counter() - started
     listed = sum(1 for r in results if r.listed)
     err.print(
-        f"{len(results)} addresses in {elapsed:.1f}s, {ctx.dns.stats.queries} lookups "
-        f"({ctx.dns.stats.queries / max(elapsed, 1e-9):.0f}/s); {listed} listed"
+        f"{len(results)} addresses in {elapsed:.1f}s, {stats.queries} lookups "
+        f"({stats.queries / max(elapsed, 1e-9):.0f}/s, {workers} worker{'s' if workers > 1 else ''}); "
+        f"{listed} listed"
     )
     refused = {r for result in results for r in result.errors}
     if refused:

@@ -23,6 +23,8 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
+from hub.check import transport
+
 Outcome = Literal["ok", "nxdomain", "nodata", "error"]
 
 # Longest alias chain followed; real chains are 1-3 (a provider's DKIM CNAME), loops are not.
@@ -115,6 +117,7 @@ class DnsClient:
         # A finished lookup replaces its task: a run over 10,000 domains keeps ~300,000
         # answers, and a small frozen Lookup costs far less memory than a Task.
         self._cache: dict[tuple[str, str], asyncio.Task[Lookup] | Lookup] = {}
+        self._muxes: dict[Nameserver, transport.UdpMux] = {}
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         key = (normalise(name), rdtype.upper())
@@ -144,101 +147,98 @@ class DnsClient:
 
     async def _resolve(self, name: str, rdtype: str, depth: int) -> Lookup:
         try:
-            qname = dns.name.from_text(name)
-        except dns.exception.DNSException as exc:
+            question = transport.question_bytes(name, dns.rdatatype.from_text(rdtype))
+        except (dns.exception.DNSException, ValueError) as exc:
             return Lookup("error", error=f"invalid name: {exc}")
-        response = await self._exchange(qname, dns.rdatatype.from_text(rdtype))
+        response = await self._exchange(name, question)
         if isinstance(response, str):
             return Lookup("error", error=response)
-        rrset, chain = _follow_aliases(response, qname, dns.rdatatype.from_text(rdtype))
-        cnames = tuple(normalise(n.to_text()) for n in chain)
-        if rrset is not None:
-            return Lookup("ok", _texts(rrset), cnames)
-        if response.rcode() == dns.rcode.NXDOMAIN:
+        records, cnames_found = _follow_aliases(response, name, int(dns.rdatatype.from_text(rdtype)))
+        cnames = tuple(cnames_found)
+        if records is not None:
+            return Lookup("ok", tuple(records), cnames)
+        if response.rcode == dns.rcode.NXDOMAIN:
             return Lookup("nxdomain", cnames=cnames)
-        if chain and depth < _MAX_CNAME_CHAIN:
+        if cnames and depth < _MAX_CNAME_CHAIN:
             # An authoritative server does not chase an alias out of its zones: ask for the
             # target ourselves (through the cache: the target is often shared).
             target = await self.lookup(cnames[-1], rdtype)
             return Lookup(target.outcome, target.records, cnames + target.cnames, target.error)
-        if chain:
+        if cnames:
             return Lookup("error", cnames=cnames, error="CNAME chain too long")
         return Lookup("nodata")
 
-    async def _exchange(
-        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
-    ) -> dns.message.Message | str:
-        # EDNS with a 1232-byte buffer (the DNS flag day 2020 value) keeps routine answers
-        # on UDP without IP fragmentation; TCP only when the server says it truncated.
-        query = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
+    async def _exchange(self, name: str, question: bytes) -> transport.Answer | str:
         errors: list[str] = []
         answered: set[Nameserver] = set()
         for _attempt in range(self.attempts):
             for ns in self.nameservers:
                 if ns in answered:
                     continue
-                answer = await self._ask(query, ns)
+                answer = await self._ask(question, ns)
                 if isinstance(answer, str):
                     errors.append(answer)  # timeouts and network errors are worth a retry
                     continue
-                rcode = answer.rcode()
+                rcode = answer.rcode
                 if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                     return answer
                 # SERVFAIL/REFUSED are answers: asking the same server again will not help.
-                errors.append(f"{dns.rcode.to_text(rcode)} from {ns}")
+                errors.append(f"{dns.rcode.to_text(dns.rcode.Rcode(rcode))} from {ns}")
                 answered.add(ns)
         return "; ".join(dict.fromkeys(errors))
 
-    async def _ask(self, query: dns.message.Message, ns: Nameserver) -> dns.message.Message | str:
+    def _mux(self, ns: Nameserver) -> transport.UdpMux:
+        mux = self._muxes.get(ns)
+        if mux is None:
+            mux = self._muxes[ns] = transport.UdpMux(ns.host, ns.port)
+        return mux
+
+    async def _ask(self, question: bytes, ns: Nameserver) -> transport.Answer | str:
         async with self._limit:
             self.stats.queries += 1
             try:
                 try:
-                    return await dns.asyncquery.udp(
-                        query,
-                        ns.host,
-                        timeout=self.timeout,
-                        port=ns.port,
-                        raise_on_truncation=True,
-                        ignore_unexpected=True,
-                    )
+                    wire = await self._mux(ns).query(question, self.timeout)
+                    answer = transport.parse_answer(wire)
+                    if not answer.truncated:
+                        return answer
                 except dns.message.Truncated:
-                    self.stats.tcp_fallbacks += 1
-                    return await dns.asyncquery.tcp(query, ns.host, timeout=self.timeout, port=ns.port)
+                    pass
+                self.stats.tcp_fallbacks += 1
+                return await self._ask_tcp(question, ns)
             except dns.exception.Timeout:
                 self.stats.timeouts += 1
                 return f"timeout after {self.timeout:g}s from {ns}"
             except (OSError, EOFError, dns.exception.DNSException) as exc:
                 return f"{type(exc).__name__} from {ns}: {exc}"
 
+    async def _ask_tcp(self, question: bytes, ns: Nameserver) -> transport.Answer:
+        qname, _ = dns.name.from_wire(question, 0)
+        rdtype = int.from_bytes(question[-4:-2], "big")
+        query = dns.message.make_query(
+            qname, dns.rdatatype.RdataType(rdtype), use_edns=0, payload=transport.EDNS_PAYLOAD
+        )
+        response = await dns.asyncquery.tcp(query, ns.host, timeout=self.timeout, port=ns.port)
+        return transport.from_message(response)
+
+    def close(self) -> None:
+        for mux in self._muxes.values():
+            mux.close()
+        self._muxes.clear()
+
 
 def _follow_aliases(
-    response: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
-) -> tuple[dns.rrset.RRset | None, list[dns.name.Name]]:
+    response: transport.Answer, qname: str, rdtype: int
+) -> tuple[list[str] | None, list[str]]:
     name = qname
-    chain: list[dns.name.Name] = []
+    chain: list[str] = []
     for _ in range(_MAX_CNAME_CHAIN + 1):
-        rrset = _find(response, name, rdtype)
-        if rrset is not None or rdtype == dns.rdatatype.CNAME:
-            return rrset, chain
-        alias = _find(response, name, dns.rdatatype.CNAME)
-        if alias is None:
+        records = response.find(name, rdtype)
+        if records or rdtype == transport.CNAME:
+            return (records or None), chain
+        alias = response.find(name, transport.CNAME)
+        if not alias:
             return None, chain
-        name = alias[0].target
+        name = normalise(alias[0])
         chain.append(name)
     return None, chain
-
-
-def _find(
-    response: dns.message.Message, name: dns.name.Name, rdtype: dns.rdatatype.RdataType
-) -> dns.rrset.RRset | None:
-    for rrset in response.answer:
-        if rrset.name == name and rrset.rdtype == rdtype and rrset.rdclass == dns.rdataclass.IN:
-            return rrset
-    return None
-
-
-def _texts(rrset: dns.rrset.RRset) -> tuple[str, ...]:
-    if rrset.rdtype == dns.rdatatype.TXT:
-        return tuple(b"".join(rd.strings).decode("utf-8", "replace") for rd in rrset)
-    return tuple(rd.to_text().lower() for rd in rrset)

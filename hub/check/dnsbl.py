@@ -182,17 +182,23 @@ class DnsblRun:
     def finalise(self, results: list[DnsblResult]) -> list[DnsblResult]:
         """A zone that refused once is unknown for the whole run: its earlier answers are
         dropped too, so a run never mixes a zone's listings with its refusals."""
-        refused = self.zone_errors
-        for result in results:
-            for zone, reason in refused.items():
-                result.listed.pop(zone, None)
-                result.meanings.pop(zone, None)
-                if zone in result.errors or self._applies(zone, result.target):
-                    result.errors[zone] = reason
-        return results
+        return apply_refusals(results, [s.zone for s in self._zones], self.zone_errors)
 
-    def _applies(self, zone_name: str, target: str) -> bool:
-        return any(s.zone.zone == zone_name and s.zone.query_name(target) for s in self._zones)
+
+def apply_refusals(
+    results: list[DnsblResult], zones: list[Zone], refused: dict[str, str]
+) -> list[DnsblResult]:
+    """Makes every zone in `refused` unknown in every result it applies to (also used to
+    merge the runs of several worker processes: one refusal anywhere counts everywhere)."""
+    by_name = {z.zone: z for z in zones}
+    for result in results:
+        for zone, reason in refused.items():
+            result.listed.pop(zone, None)
+            result.meanings.pop(zone, None)
+            applies = zone in by_name and by_name[zone].query_name(result.target) is not None
+            if zone in result.errors or applies:
+                result.errors[zone] = reason
+    return results
 
 
 def _meaning_text(meanings: dict[str, str]) -> str:

@@ -105,6 +105,7 @@ async def check_addresses(
     targets: Iterable[str],
     zones: list[Zone],
     on_done: Callable[[DnsblResult], None] | None = None,
+    refused: dict[str, str] | None = None,
 ) -> list[DnsblResult]:
     """DNSBL for many IPs (or domains). Results come back only once all are done: a zone
     that refuses late makes its earlier answers unknown too."""
@@ -120,4 +121,6 @@ async def check_addresses(
     unique = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
     await _pool(unique, one, ctx.settings.check_concurrency)
     order = {t: i for i, t in enumerate(unique)}
+    if refused is not None:  # the caller merges several runs (worker processes)
+        refused.update(run.zone_errors)
     return run.finalise(sorted(results, key=lambda r: order[r.target]))

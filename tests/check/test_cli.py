@@ -142,3 +142,43 @@ def test_module_runs_as_a_script_before_registration() -> None:
     )
     assert done.returncode == 0
     assert "domains" in done.stdout and "dnsbl" in done.stdout
+
+
+def test_domains_split_over_worker_processes_write_the_same_lines(
+    dns_server: DnsTestServer, tmp_path: Path
+) -> None:
+    names = [publish(dns_server, f"w{i}.test") for i in range(4)]
+    publish(dns_server, "w-bad.test", {("@", "TXT"): []})
+    domains = tmp_path / "domains.txt"
+    domains.write_text("\n".join([*names, "w-bad.test"]))
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}.jsonl"
+        args = ["domains", str(domains), "--nameserver", dns_server.address, "--out", str(out), "--no-rdap"]
+        result = runner.invoke(app, [*args, "--workers", workers])
+        assert result.exit_code == 0, result.output
+        assert f"{workers} worker" in result.stderr
+        outputs.append(sorted(out.read_text().splitlines()))
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[1][0]) == {"domain": "w-bad.test", "findings": ["spf_missing"], "unknown": []}
+
+
+def test_dnsbl_refusal_seen_by_one_worker_makes_the_zone_unknown_in_all(
+    dns_server: DnsTestServer, tmp_path: Path
+) -> None:
+    # Targets are dealt round-robin: the listed address goes to the first worker, the one
+    # the zone refuses to the second. The listing must not survive the refusal.
+    dns_server.add("1.2.0.192.zen.bl.test", "A", "127.0.0.2")
+    dns_server.add("2.2.0.192.zen.bl.test", "A", "127.255.255.254")
+    zones = tmp_path / "zones.json"
+    zones.write_text(json.dumps([{"zone": "zen.bl.test", "codes": {"127.0.0.2": "SBL"}}]))
+    ips = tmp_path / "ips.txt"
+    ips.write_text("192.0.2.1\n192.0.2.2\n")
+    out = tmp_path / "out.jsonl"
+    args = ["dnsbl", str(ips), "--zones", str(zones), "--nameserver", dns_server.address, "--out", str(out)]
+    result = runner.invoke(app, [*args, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"ip": "192.0.2.1", "listed": {}, "errors": ["zen.bl.test"]},
+        {"ip": "192.0.2.2", "listed": {}, "errors": ["zen.bl.test"]},
+    ]

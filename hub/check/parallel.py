@@ -1,0 +1,177 @@
+"""Bulk runs over several processes: `hub check domains|dnsbl --workers N`.
+
+One Python process tops out near one core, and a bulk run is CPU-bound (building queries,
+reading answers, judging records). The targets are dealt round-robin to N spawned worker
+processes, each with its own event loop and DNS cache (a shared provider answer is then
+fetched once per worker instead of once per run: a few queries more, for a second core).
+Each line depends only on its target, so the output is the same whatever the sharding;
+the parent writes lines as they arrive and merges the statistics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue as queue_module
+from collections.abc import Callable, Coroutine
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from hub.check.dkim import DkimParams
+from hub.check.dns import DnsStats
+from hub.check.dnsbl import DnsblResult, Zone, apply_refusals
+from hub.check.registry import CheckContext
+from hub.check.runner import DomainOptions, check_addresses, check_domains
+from hub.check.settings import CheckSettings
+
+T = TypeVar("T")
+
+
+def run_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """uvloop when installed (it comes with uvicorn[standard]): its loop costs about half
+    of asyncio's per callback, and a bulk run is mostly callbacks."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+@dataclass
+class DomainJob:
+    settings: dict[str, Any]
+    domains: list[str]
+    selectors: dict[str, list[str]]
+    rdap: bool
+
+
+def options_for(selectors: dict[str, list[str]], rdap: bool) -> Callable[[str], DomainOptions]:
+    defaults = selectors.get("*", [])
+
+    def build(domain: str) -> DomainOptions:
+        return DomainOptions(dkim=DkimParams(selectors=selectors.get(domain, []) + defaults), rdap=rdap)
+
+    return build
+
+
+def _domain_worker(job: DomainJob, out: Any) -> None:
+    async def run() -> DnsStats:
+        settings = CheckSettings.model_validate(job.settings)
+        async with CheckContext.create(settings) as ctx:
+            await check_domains(
+                ctx, job.domains, options_for(job.selectors, job.rdap), lambda r: out.put(("line", r.line()))
+            )
+            return ctx.dns.stats
+
+    try:
+        stats = run_loop(run())
+        out.put(("done", asdict(stats)))
+    except BaseException as exc:
+        out.put(("failed", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+@dataclass
+class DnsblJob:
+    settings: dict[str, Any]
+    targets: list[str]
+    zones: list[dict[str, Any]]
+
+
+def _dnsbl_worker(job: DnsblJob, out: Any) -> None:
+    async def run() -> tuple[list[DnsblResult], DnsStats]:
+        settings = CheckSettings.model_validate(job.settings)
+        zones = [Zone.model_validate(z) for z in job.zones]
+        async with CheckContext.create(settings) as ctx:
+            results = await check_addresses(
+                ctx, job.targets, zones, on_done=lambda _: out.put(("tick", 1)), refused=refused
+            )
+            return results, ctx.dns.stats
+
+    refused: dict[str, str] = {}
+    try:
+        results, stats = run_loop(run())
+        out.put(("results", (results, refused)))
+        out.put(("done", asdict(stats)))
+    except BaseException as exc:
+        out.put(("failed", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def _shards(items: list[str], n: int) -> list[list[str]]:
+    return [shard for shard in (items[i::n] for i in range(n)) if shard]
+
+
+def _run_workers(
+    target: Callable[[Any, Any], None], jobs: list[Any], on_message: Callable[[str, Any], None]
+) -> DnsStats:
+    """Runs one spawned process per job; `on_message(kind, payload)` for every message."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    out = context.Queue()
+    processes = [context.Process(target=target, args=(job, out), daemon=True) for job in jobs]
+    for process in processes:
+        process.start()
+    total = DnsStats()
+    running = len(processes)
+    try:
+        while running:
+            try:
+                kind, payload = out.get(timeout=1.0)
+            except queue_module.Empty:
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError("a check worker process died") from None
+                continue
+            if kind == "done":
+                running -= 1
+                for key, value in payload.items():
+                    setattr(total, key, getattr(total, key) + value)
+            elif kind == "failed":
+                raise RuntimeError(f"a check worker failed: {payload}")
+            else:
+                on_message(kind, payload)
+    finally:
+        for process in processes:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+    return total
+
+
+def domains_in_workers(
+    settings: CheckSettings,
+    domains: list[str],
+    selectors: dict[str, list[str]],
+    rdap: bool,
+    workers: int,
+    on_line: Callable[[dict[str, Any]], None],
+) -> DnsStats:
+    dumped = settings.model_dump(mode="json")
+    jobs = [DomainJob(dumped, shard, selectors, rdap) for shard in _shards(domains, workers)]
+    return _run_workers(_domain_worker, jobs, lambda _kind, line: on_line(line))
+
+
+def dnsbl_in_workers(
+    settings: CheckSettings,
+    targets: list[str],
+    zones: list[Zone],
+    workers: int,
+    on_done: Callable[[], None],
+) -> tuple[list[DnsblResult], DnsStats]:
+    dumped = settings.model_dump(mode="json")
+    raw_zones = [z.model_dump(mode="json") for z in zones]
+    jobs = [DnsblJob(dumped, shard, raw_zones) for shard in _shards(targets, workers)]
+    results: list[DnsblResult] = []
+    refused: dict[str, str] = {}
+
+    def on_message(kind: str, payload: Any) -> None:
+        if kind == "tick":
+            on_done()
+        elif kind == "results":
+            results.extend(payload[0])
+            refused.update(payload[1])
+
+    stats = _run_workers(_dnsbl_worker, jobs, on_message)
+    order = {t: i for i, t in enumerate(targets)}
+    results.sort(key=lambda r: order[r.target])
+    return apply_refusals(results, zones, refused), stats
