@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -66,6 +67,16 @@ IN_FLIGHT_GRACE = timedelta(seconds=20)
 MAX_RECONCILES = 5
 MAX_CONFIRM_READS = 10
 PAUSED_RECHECK = timedelta(minutes=5)
+
+
+# Test hook: called with the name of a step boundary ("before_send", "after_answer",
+# "on_unknown"); a test raises from it to crash the worker right there. None in production.
+FAILPOINT: Callable[[str], Awaitable[None]] | None = None
+
+
+async def failpoint(name: str) -> None:
+    if FAILPOINT is not None:
+        await FAILPOINT(name)
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -347,11 +358,13 @@ class Executor:
                         },
                     )
                     not_after = renewal.send_not_after
+                await failpoint("before_send")
                 token = SEND_NOT_AFTER.set(not_after)
                 try:
                     order = await renewer.place_order(request)
                 finally:
                     SEND_NOT_AFTER.reset(token)
+                await failpoint("after_answer")
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self._after_refusal(snap, exc)
             return False
@@ -363,6 +376,7 @@ class Executor:
             await self._back_to_approved(snap, f"not placed: {exc}", delay=retry_delay(snap.attempts))
             return False
         except OutcomeUnknown as exc:
+            await failpoint("on_unknown")
             await self._unknown(snap, f"order sent, answer lost: {exc}")
             return False
         except AdapterError as exc:
@@ -570,6 +584,11 @@ class Executor:
     async def _unknown(self, snap: Snapshot, reason: str) -> None:
         async with self.ctx.fenced() as (session, _lease):
             renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
+            if renewal is not None and renewal.state == RenewalState.approved:
+                # The dry run's answer was lost: nothing was ordered, try again later.
+                renewal.last_error = reason[:1000]
+                renewal.next_action_at = utcnow() + retry_delay(renewal.attempts)
+                return
             if renewal is None or renewal.state != RenewalState.submitting:
                 return
             renewal.state = RenewalState.unknown

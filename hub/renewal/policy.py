@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.kit.fields import Amount
+from hub.kit.money import format_amount
 
 
 class PolicyOverrides(BaseModel):
@@ -43,6 +44,11 @@ class Policy:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
 
 
+def _plain(value: Decimal) -> str:
+    """10.0000 -> "10", 12.5 -> "12.5"."""
+    return format(value.normalize(), "f")
+
+
 @dataclass(frozen=True)
 class Decision:
     approved: bool
@@ -68,8 +74,8 @@ def decide(
         if rise > policy.price_cap_pct:
             return Decision(
                 False,
-                f"unit price rose {rise.quantize(Decimal('0.1'))}% ({previous_unit_cost} -> {unit_price} "
-                f"{currency}), above the {policy.price_cap_pct}% cap",
+                f"unit price rose {rise.quantize(Decimal('0.1'))}% ({format_amount(previous_unit_cost)} -> "
+                f"{format_amount(unit_price)} {currency}), above the {_plain(policy.price_cap_pct)}% cap",
             )
     caps_apply = any(
         cap is not None for cap in (policy.approval_above, policy.client_daily_cap, policy.msp_daily_cap)
