@@ -303,4 +303,3 @@ async def test_the_sweeper_alerts_each_rung_once_for_unconfirmed_auto_renewals(a
     ).text
     assert "hub_renewals_at_risk 1.0" in metrics
     assert sub["id"]
-
