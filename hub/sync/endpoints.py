@@ -29,6 +29,35 @@ from hub.sync.schemas import (
 tenants_router = APIRouter(prefix="/connections", tags=["connections"])
 discrepancies_router = APIRouter(prefix="/discrepancies", tags=["sync"])
 
+TENANT_SORT = {
+    "name": TenantMapping.name,
+    "external_id": TenantMapping.external_id,
+    "first_seen_at": TenantMapping.first_seen_at,
+}
+DISCREPANCY_SORT = {
+    "first_seen_at": Discrepancy.first_seen_at,
+    "last_seen_at": Discrepancy.last_seen_at,
+    "kind": Discrepancy.kind,
+    "external_id": Discrepancy.external_id,
+}
+
+
+def order_by(sort: str, fields: dict[str, Any], tiebreak: Any) -> list[Any]:
+    """`sort` ("field,-other") as ORDER BY clauses; an unknown field is a 422 naming `sort`."""
+    clauses: list[Any] = []
+    for raw in (s.strip() for s in sort.split(",") if s.strip()):
+        name = raw.lstrip("-+")
+        if name not in fields:
+            raise InvalidInput(
+                "sort", f"cannot sort by '{name}'; use one of {', '.join(sorted(fields))}", location="query"
+            )
+        column = fields[name]
+        clauses.append(column.desc().nulls_last() if raw.startswith("-") else column.asc().nulls_last())
+    if not clauses:
+        raise InvalidInput("sort", "name at least one field to sort by", location="query")
+    return [*clauses, tiebreak]
+
+
 ExternalId = Annotated[str, Path(min_length=1, max_length=200, description="the vendor's tenant id")]
 
 
@@ -50,9 +79,8 @@ async def list_tenants(
         column = TenantMapping.client_id
         stmt = stmt.where(column.is_not(None) if params.mapped else column.is_(None))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    stmt = (
-        stmt.order_by(TenantMapping.name, TenantMapping.external_id).limit(params.limit).offset(params.offset)
-    )
+    stmt = stmt.order_by(*order_by(params.sort or "name,external_id", TENANT_SORT, TenantMapping.id))
+    stmt = stmt.limit(params.limit).offset(params.offset)
     items = (await session.execute(stmt)).scalars().all()
     return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
 
@@ -135,10 +163,7 @@ async def list_discrepancies(
     if not params.include_resolved:
         stmt = stmt.where(Discrepancy.resolved_at.is_(None))
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    stmt = (
-        stmt.order_by(Discrepancy.first_seen_at.desc(), Discrepancy.id)
-        .limit(params.limit)
-        .offset(params.offset)
-    )
+    stmt = stmt.order_by(*order_by(params.sort or "-first_seen_at", DISCREPANCY_SORT, Discrepancy.id))
+    stmt = stmt.limit(params.limit).offset(params.offset)
     items = (await session.execute(stmt)).scalars().all()
     return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
