@@ -25,12 +25,15 @@ def api_router() -> APIRouter:
     from hub.audit.endpoints import router as audit
     from hub.check.endpoints import router as checks
     from hub.client.endpoints import router as clients
+    from hub.connection.endpoints import adapters_router
+    from hub.connection.endpoints import router as connections
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
     from hub.renewal.endpoints import public_router as renewal_approvals
     from hub.renewal.endpoints import router as renewals
     from hub.report.endpoints import router as reports
     from hub.subscription.endpoints import router as subscriptions
+    from hub.sync.endpoints import discrepancies_router, tenants_router
     from hub.vendor.endpoints import router as vendors
 
     router = APIRouter(prefix=API_PREFIX)
@@ -48,6 +51,8 @@ def api_router() -> APIRouter:
         renewals,
         renewal_approvals,
     ):
+        router.include_router(sub)
+    for sub in (connections, tenants_router, adapters_router, discrepancies_router):
         router.include_router(sub)
     return router
 

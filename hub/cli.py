@@ -63,10 +63,12 @@ _register_jobs()
 
 
 def _register_adapters() -> None:
-    from hub.connection.cli import adapters_app, schemas_app
+    from hub.connection.cli import adapters_app, connections_app, schemas_app, secrets_app
 
     app.add_typer(adapters_app, name="adapters")
     app.add_typer(schemas_app, name="schemas")
+    app.add_typer(connections_app, name="connections")
+    app.add_typer(secrets_app, name="secrets")
 
 
 _register_adapters()

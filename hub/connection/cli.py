@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -77,3 +77,230 @@ def export_schemas(
     err.print(f"{len(changed)} schema file(s) written or removed under {root}")
     for path in changed:
         err.print(f"  {path}")
+
+
+# --- hub connections ----------------------------------------------------------------------
+
+connections_app = typer.Typer(
+    help="Vendor connections: list, create, test, sync, delete.", no_args_is_help=True
+)
+secrets_app = typer.Typer(help="Encrypted secrets at rest.", no_args_is_help=True)
+
+CLI_ACTOR = "cli"
+
+
+def _run(fn: Any) -> Any:
+    """Run `fn(sessionmaker)` on a fresh engine with the configured secret box."""
+    import asyncio
+
+    from hub.config import Settings
+    from hub.db import create_engine, make_sessionmaker
+    from hub.kit.crypto import load_secret_box
+
+    settings = Settings()
+
+    async def _go() -> Any:
+        engine = create_engine(settings)
+        try:
+            return await fn(make_sessionmaker(engine, load_secret_box(settings)))
+        finally:
+            from hub.connection.runtime import shared_http
+
+            await shared_http().aclose()
+            await engine.dispose()
+
+    return asyncio.run(_go())
+
+
+def _principal() -> Any:
+    from hub.auth.principal import Principal
+    from hub.models.enums import Role
+
+    return Principal(actor=CLI_ACTOR, role=Role.admin)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@connections_app.command("list")
+def list_connections(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every connection with its health (secrets are never shown)."""
+    import json
+
+    from hub.connection.schemas import ConnectionFilters
+    from hub.connection.service import connections, to_read
+
+    async def _list(sm: Any) -> list[dict[str, Any]]:
+        async with sm() as session:
+            rows, _ = await connections.list(session, _principal(), ConnectionFilters(limit=1000))
+            return [to_read(session, r).model_dump(mode="json") for r in rows]
+
+    rows = _run(_list)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Connections")
+    for column in ("id", "name", "adapter", "scope", "health", "last success", "last error"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["name"],
+            r["adapter_slug"],
+            r["scope"],
+            r["health"],
+            r["last_success_at"] or "-",
+            (r["last_error"] or "")[:60],
+        )
+    out.print(table)
+
+
+@connections_app.command("create")
+def create_connection(
+    adapter: Annotated[str, typer.Option(help="adapter slug (hub adapters list)")],
+    name: Annotated[str, typer.Option(help="a name for people")],
+    config: Annotated[
+        Path, typer.Option(help="JSON file with the config ('-': stdin; never on the command line)")
+    ],
+    client: Annotated[str | None, typer.Option(help="client slug for a client-scoped connection")] = None,
+) -> None:
+    """Create a connection; the config is validated by the adapter and stored encrypted."""
+    import json
+    import sys
+
+    from sqlalchemy import select
+
+    from hub.connection.schemas import ConnectionCreate
+    from hub.connection.service import connections
+    from hub.db import session_scope
+    from hub.errors import HubError
+    from hub.models import Client
+
+    raw = sys.stdin.read() if str(config) == "-" else config.read_text()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        _fail(f"the config is not JSON: {exc.msg} (line {exc.lineno})")
+
+    async def _create(sm: Any) -> str:
+        async with session_scope(sm) as session:
+            client_id = None
+            if client:
+                client_id = (await session.execute(select(Client.id).where(Client.slug == client))).scalar()
+                if client_id is None:
+                    _fail(f"no client with slug {client!r}")
+            body = ConnectionCreate(name=name, adapter_slug=adapter, client_id=client_id, config=data)
+            created = await connections.create(session, _principal(), body)
+            return str(created.id)
+
+    try:
+        created_id = _run(_create)
+    except HubError as exc:
+        _fail(exc.detail)
+    print(created_id)
+
+
+@connections_app.command("test")
+def test_connection(connection_id: str) -> None:
+    """Ask the vendor whether the credentials work; updates the health (audited)."""
+    import uuid
+
+    from hub.connection.service import verify
+    from hub.errors import HubError
+
+    try:
+        result = _run(lambda sm: verify(sm, _principal(), uuid.UUID(connection_id)))
+    except (HubError, ValueError) as exc:
+        _fail(getattr(exc, "detail", str(exc)))
+    if result.ok:
+        out.print(f"[green]ok[/green]: account {result.account_ref} ({result.account_name})")
+    else:
+        out.print(f"[red]{result.health.value}[/red]: {result.error}")
+        raise typer.Exit(2)
+
+
+@connections_app.command("sync")
+def sync_connection(
+    connection_id: str,
+    now: Annotated[
+        bool, typer.Option("--now", help="sync in this process instead of queueing a job")
+    ] = False,
+) -> None:
+    """Queue a sync of the connection (a worker runs it), or run it now with --now."""
+    import uuid
+
+    from hub.connection.service import connections
+    from hub.db import session_scope
+    from hub.errors import HubError
+    from hub.sync import service
+    from hub.sync.settings import SyncSettings
+
+    cid = uuid.UUID(connection_id)
+
+    async def _queue(sm: Any) -> str:
+        async with session_scope(sm) as session:
+            conn = await connections.get(session, _principal(), cid)
+            job_id, already = await service.request_sync(
+                session, conn, actor=CLI_ACTOR, audit_as=_principal()
+            )
+            return f"job {job_id}" + (" (already queued)" if already else " queued")
+
+    async def _inline(sm: Any) -> str:
+        settings = SyncSettings()
+        async with sm() as session:
+            await connections.get(session, _principal(), cid)
+            plan = await service.plan(session, cid)
+        if plan is None:
+            return "nothing to sync (disabled, or its adapter is not installed)"
+        collected, error = await service.run_collect(plan, sm, settings)
+        async with session_scope(sm) as session:
+            if error is not None or collected is None:
+                await service.store_failure(session, plan, error or RuntimeError(), settings, actor=CLI_ACTOR)
+                return "sync failed; see `hub connections list` for the health and error"
+            stats = await service.store(session, plan, collected, settings, actor=CLI_ACTOR)
+            return f"synced: {stats}"
+
+    try:
+        out.print(_run(_inline if now else _queue))
+    except HubError as exc:
+        _fail(exc.detail)
+
+
+@connections_app.command("delete")
+def delete_connection(connection_id: str) -> None:
+    """Delete a connection and what sync stored for it (audited)."""
+    import uuid
+
+    from hub.connection.service import connections
+    from hub.db import session_scope
+    from hub.errors import HubError
+
+    async def _delete(sm: Any) -> None:
+        async with session_scope(sm) as session:
+            await connections.delete(session, _principal(), uuid.UUID(connection_id))
+
+    try:
+        _run(_delete)
+    except HubError as exc:
+        _fail(exc.detail)
+    err.print("deleted")
+
+
+@secrets_app.command("rotate")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored secret (connection configs, OAuth tokens, support PINs) under
+    the newest key of HUB_SECRET_KEY. Put the new key first, keep the old ones after it,
+    run this, then drop the old keys."""
+    from hub.connection.rotate import rotate_all
+    from hub.kit.console import progress_bar
+
+    with progress_bar(err) as bar:
+        task = bar.add_task("re-encrypting", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        counts = _run(lambda sm: rotate_all(sm, progress))
+    err.print("re-encrypted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))

@@ -11,6 +11,7 @@ from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
 from hub.models.renewal import Notice, Renewal, RenewalControls
 from hub.models.subscription import Subscription, SubscriptionTerm
+from hub.models.sync import Discrepancy, OAuthToken, TenantMapping, VendorRecord
 from hub.models.vendor import Connection, Vendor, VendorAccount
 
 __all__ = [
@@ -24,19 +25,23 @@ __all__ = [
     "Client",
     "Connection",
     "Contact",
+    "Discrepancy",
     "Domain",
     "Endpoint",
     "Job",
     "JobCounter",
     "JobWorker",
     "Notice",
+    "OAuthToken",
     "Renewal",
     "RenewalControls",
     "Subscription",
     "SubscriptionTerm",
+    "TenantMapping",
     "User",
     "Vendor",
     "VendorAccount",
     "VendorCase",
+    "VendorRecord",
     "Warranty",
 ]

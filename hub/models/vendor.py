@@ -64,6 +64,9 @@ class Connection(Entity, Base):
     account_ref: Mapped[str] = mapped_column(String(200))
     config_encrypted: Mapped[str] = mapped_column(Text)
     config_changed_at: Mapped[datetime | None]
+    # Secret config field -> when it was last set (ISO time); the values live only in
+    # config_encrypted. The API shows these instead of the secrets.
+    secrets_changed_at: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
     health: Mapped[ConnectionHealth] = mapped_column(
         str_enum(ConnectionHealth, "connection_health"), default=ConnectionHealth.unknown

@@ -1,7 +1,7 @@
 """automatic renewal executor
 
 Revision ID: 7abe709aceea
-Revises: 30acc0fb9cf4
+Revises: 2386dbfd8db8
 Create Date: 2026-11-22 02:10:27.963287
 """
 
@@ -15,7 +15,7 @@ import hub.kit.types
 
 
 revision: str = "7abe709aceea"
-down_revision: str | None = "30acc0fb9cf4"
+down_revision: str | None = "2386dbfd8db8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

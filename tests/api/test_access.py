@@ -31,6 +31,9 @@ from hub.models import ApiToken
 from hub.models.enums import Role
 from tests import factories as f
 from tests.conftest import make_token
+from tests.sync.helpers import Vendor, run_queued_syncs, test_registry, vendor
+
+__all__ = ["test_registry", "vendor"]  # fixtures of the test adapter, used by every world
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -117,6 +120,17 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/forecast"): ("report", "forecast"),
     ("GET", "/approvals/{token}"): ("public", "approvals"),
     ("POST", "/approvals/{token}"): ("public", "approvals"),
+    ("GET", "/connections"): ("list", "connections"),
+    ("POST", "/connections"): ("write", "connections"),
+    ("GET", "/connections/{item_id}"): ("read", "connections"),
+    ("PATCH", "/connections/{item_id}"): ("write", "connections"),
+    ("DELETE", "/connections/{item_id}"): ("write", "connections"),
+    ("POST", "/connections/{item_id}/test"): ("write", "connections"),
+    ("POST", "/connections/{item_id}/sync"): ("write", "connections"),
+    ("GET", "/connections/{item_id}/tenants"): ("read", "connections"),
+    ("PUT", "/connections/{item_id}/tenants/{external_id}"): ("write", "connections"),
+    ("GET", "/adapters"): ("staff", "adapters"),
+    ("GET", "/discrepancies"): ("list", "discrepancies"),
 }
 
 
@@ -249,7 +263,60 @@ async def build_world(api: httpx.AsyncClient) -> World:
     vc = await api.post("/contacts", json={"vendor_id": b_only["id"], "name": "Vendor rep"})
     assert vc.status_code == 201, vc.text
     rows["contacts"].setdefault("vendor", set()).add(vc.json()["id"])
+    await _connections_of_the_world(api, a["id"], b["id"], add)
     return World(a["id"], b["id"], ids, shared["id"], b_only["id"], unused["id"], rows)
+
+
+# Connections: each client has a client-scoped connection of the test adapter (tests/sync)
+# whose licence uses more seats than paid for, synced so that each has a discrepancy; an
+# MSP-wide connection belongs to no client and is never a viewer's to see.
+_VENDOR: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _test_vendor(vendor: Vendor) -> None:
+    _VENDOR["vendor"] = vendor
+
+
+def connection_config(partner_id: str) -> dict[str, Any]:
+    vendor: Vendor = _VENDOR["vendor"]
+    if partner_id not in vendor.sim.partners:
+        vendor.sim.partner(
+            partner_id,
+            tenants=[{"id": f"T-{partner_id}", "name": partner_id}],
+            licenses=[
+                {
+                    "id": f"L-{partner_id}",
+                    "tenant": f"T-{partner_id}",
+                    "code": "AV",
+                    "name": "AV",
+                    "paid": 1,
+                    "used": 2,
+                }
+            ],
+        )
+    return vendor.config(partner_id)
+
+
+async def _connections_of_the_world(api: httpx.AsyncClient, a: str, b: str, add: Callable[..., str]) -> None:
+    for side, cid in (("A", a), ("B", b)):
+        body = {"name": f"Own {side}", "adapter_slug": "testvendor", "client_id": cid}
+        r = await api.post("/connections", json={**body, "config": connection_config(f"P-{side}")})
+        assert r.status_code == 201, r.text
+        add("connections", side, r.json()["id"])
+        assert (await api.post(f"/connections/{r.json()['id']}/sync")).status_code == 202
+    msp = await api.post(
+        "/connections",
+        json={"name": "MSP-wide", "adapter_slug": "testvendor", "config": connection_config("P-MSP")},
+    )
+    assert msp.status_code == 201, msp.text
+    app = api._transport.app  # type: ignore[attr-defined]
+    await run_queued_syncs(app.state.sessionmaker)
+    for side, cid in (("A", a), ("B", b)):
+        found = (await api.get("/discrepancies", params={"client_id": cid})).json()["items"]
+        assert found, f"expected a discrepancy of client {side}"
+        for d in found:
+            add("discrepancies", side, d["id"])
 
 
 def like_a_server(app: Any, http: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -311,6 +378,12 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         "endpoints": {"client_id": cid, "host": f"new-{n}.example"},
         "checks": {"client_id": cid, "kind": "dmarc", "target_ref": w.obj("domains", side)},
         "renewals": {"lead_days": 14},  # PUT /renewals/controls: the only body without an id
+        "connections": {
+            "name": f"New {n}",
+            "adapter_slug": "testvendor",
+            "client_id": cid,
+            "config": connection_config(f"N-{n}"),
+        },
     }[resource]
 
 
@@ -325,6 +398,7 @@ PATCH_BODIES: dict[str, dict[str, Any]] = {
     "warranties": {"notes": "changed"},
     "domains": {"expected_mail_provider": "none"},
     "endpoints": {"port": 8443},
+    "connections": {"name": "Renamed"},
 }
 
 ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
@@ -336,6 +410,9 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/renewals/{renewal_id}/approval-link"): lambda: None,
     ("PUT", "/renewals/controls"): lambda: {"lead_days": 14},
     ("POST", "/renewals/plan"): lambda: None,
+    ("POST", "/connections/{item_id}/test"): lambda: None,
+    ("POST", "/connections/{item_id}/sync"): lambda: None,
+    ("PUT", "/connections/{item_id}/tenants/{external_id}"): lambda: {"client_id": None},
 }
 
 
@@ -345,7 +422,7 @@ def request_for(route: tuple[str, str], w: World, side: str) -> tuple[str, str, 
     _, resource = _kind(route)
     body: dict[str, Any] | None = None
     if "{" in path:
-        url = fill(path, w.obj(resource, side))
+        url = fill(path, w.obj(resource, side)).replace("{external_id}", f"T-P-{side}")
         if route in ACTION_BODIES:
             body = ACTION_BODIES[route]()
         elif method == "PATCH":

@@ -31,11 +31,16 @@ from tests.api.test_access import (
     PATCH_BODIES,
     ROUTES,
     World,
+    _test_vendor,
     build_world,
+    connection_config,
     create_body,
     fill,
     like_a_server,
 )
+from tests.sync.helpers import test_registry, vendor
+
+__all__ = ["_test_vendor", "test_registry", "vendor"]  # the test adapter every world uses
 
 PROBLEM_JSON = "application/problem+json"
 MISSING = object()  # in `changes`: remove the key from the valid body
@@ -399,6 +404,75 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("domain of another client", lambda w: {"domain_id": w.obj("domains", "B")}, "domain_id"),
         Bad("client does not exist", {"client_id": str(uuid.uuid4())}, "client_id"),
     ],
+    ("POST", "/connections"): [
+        Bad("name missing", {"name": MISSING}, "name"),
+        Bad("name empty", {"name": ""}, "name"),
+        Bad("adapter missing", {"adapter_slug": MISSING}, "adapter_slug"),
+        Bad("adapter not installed", {"adapter_slug": "no_such_adapter"}, "adapter_slug"),
+        Bad("adapter too long", {"adapter_slug": LONG}, "adapter_slug"),
+        Bad("config missing", {"config": MISSING}, "config"),
+        Bad("config not an object", {"config": "client_secret=x"}, "config"),
+        Bad(
+            "config without its account field",
+            lambda w: {"config": {k: v for k, v in connection_config("P-A").items() if k != "partner_id"}},
+            "config.partner_id",
+        ),
+        Bad(
+            "secret too short",
+            lambda w: {"config": {**connection_config("P-A"), "client_secret": "x"}},
+            "config.client_secret",
+        ),
+        Bad(
+            "secret not a string",
+            lambda w: {"config": {**connection_config("P-A"), "client_secret": 42}},
+            "config.client_secret",
+        ),
+        Bad(
+            "unknown config field",
+            lambda w: {"config": {**connection_config("P-A"), "nope": 1}},
+            "config.nope",
+        ),
+        Bad(
+            "base url off loopback",
+            lambda w: {"config": {**connection_config("P-A"), "base_url": "http://example.com"}},
+            "config.base_url",
+        ),
+        Bad(
+            "NUL in config",
+            lambda w: {"config": {**connection_config("P-A"), "partner_id": "a\x00b"}},
+            "config.partner_id",
+        ),
+        Bad("client scope without client", {"scope": "client", "client_id": None}, "client_id"),
+        Bad("MSP scope with a client", {"scope": "msp"}, "client_id"),
+        Bad("scope unknown", {"scope": "everyone"}, "scope"),
+        Bad("client does not exist", {"client_id": str(uuid.uuid4())}, "client_id"),
+        Bad("client not a uuid", {"client_id": "alfa"}, "client_id"),
+        Bad("enabled not a boolean", {"enabled": "maybe"}, "enabled"),
+        Bad("vendor account already connected", lambda w: {"config": connection_config("P-B")}, status=409),
+    ],
+    ("PATCH", "/connections/{item_id}"): [
+        Bad("name null", {"name": None}, "name"),
+        Bad("name too long", {"name": LONG}, "name"),
+        Bad("enabled null", {"enabled": None}, "enabled"),
+        Bad("config null", {"config": None}, "config"),
+        Bad("config not an object", {"config": [1]}, "config"),
+        Bad(
+            "secret too short",
+            lambda w: {"config": {**connection_config("P-A"), "client_secret": "x"}},
+            "config.client_secret",
+        ),
+        Bad(
+            "another connection's vendor account", lambda w: {"config": connection_config("P-B")}, status=409
+        ),
+        Bad("adapter changed", {"adapter_slug": "other"}, "adapter_slug"),
+        Bad("moved to another client", lambda w: {"client_id": w.b}, "client_id"),
+    ],
+    ("PUT", "/connections/{item_id}/tenants/{external_id}"): [
+        Bad("client missing", {"client_id": MISSING}, "client_id"),
+        Bad("client not a uuid", {"client_id": "alfa"}, "client_id"),
+        Bad("client of nobody", {"client_id": str(uuid.uuid4())}, "client_id"),
+        Bad("another client for a client's own connection", lambda w: {"client_id": w.b}, "client_id"),
+    ],
     ("PATCH", "/endpoints/{item_id}"): [
         Bad("port text", {"port": "https"}, "port"),
         Bad("host null", {"host": None}, "host"),
@@ -465,6 +539,8 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
     version = (await api.get(f"/{resource}/{obj_id}")).json()["version"]
     if path.endswith("/terms"):
         return fill(path, obj_id), {"version": version, "ends_on": _in(800)}
+    if path.endswith("{external_id}"):
+        return fill(path, obj_id).replace("{external_id}", "T-P-A"), {"client_id": None}
     return fill(path, obj_id), {"version": version, **PATCH_BODIES[resource]}
 
 

@@ -303,3 +303,16 @@ async def test_the_sweeper_alerts_each_rung_once_for_unconfirmed_auto_renewals(a
     ).text
     assert "hub_renewals_at_risk 1.0" in metrics
     assert sub["id"]
+
+
+async def test_the_hubs_own_connection_runtime_reaches_the_vendor(app, api, pax8):
+    """No test opener: the stored, encrypted connection config is decrypted and the Pax8
+    adapter built the way a deployed worker builds it (shared client, DB token cache)."""
+    wd = await world(api, app, pax8)
+    vendor.set_opener(None)
+    sm = app.state.sessionmaker
+    [(hub_id, _)] = wd.subs.items()
+    await w.plan_and_queue(sm)
+    await w.run_due(sm)
+    assert (await w.renewal_of(sm, hub_id)).state is RenewalState.confirmed
+    assert wd.orders_for(hub_id) == 1

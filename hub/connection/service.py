@@ -1,0 +1,241 @@
+"""Connections: an adapter instance with its encrypted config, scoped to the MSP or one
+client; create/update validate the config with the adapter's model, and `verify` asks the
+vendor whether the credentials work (three phases: no transaction is open while the
+vendor is called)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.audit.service import record
+from hub.auth.principal import Principal
+from hub.client.service import require_client
+from hub.connection import secrets
+from hub.connection.adapters import require_spec, spec_for
+from hub.connection.runtime import open_adapter
+from hub.connection.schemas import ConnectionRead, ConnectionTestResult
+from hub.db import secret_box, session_scope
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.kit.crud import CrudService, Resource, equals
+from hub.kit.time import utcnow
+from hub.models import Connection
+from hub.models.enums import AuditAction, ConnectionHealth, ConnectionScope
+from hub.sdk.errors import AdapterError, ConfigurationError
+from hub.sync import engine
+from hub.sync.settings import SyncSettings
+
+log = logging.getLogger("hub.connection")
+
+
+class ConnectionService(CrudService[Connection]):
+    resource = Resource(
+        model=Connection,
+        label="connection",
+        subject_type="connection",
+        # A viewer's scope is `client_id = <its client>`: MSP-wide connections (no client)
+        # are never visible to a viewer.
+        client_column=Connection.client_id,
+        sort_fields={
+            "name": Connection.name,
+            "adapter_slug": Connection.adapter_slug,
+            "health": Connection.health,
+            "created_at": Connection.created_at,
+            "next_sync_at": Connection.next_sync_at,
+        },
+        default_sort="name",
+        filters={
+            "adapter_slug": equals(Connection.adapter_slug),
+            "client_id": equals(Connection.client_id),
+            "scope": equals(Connection.scope),
+            "health": equals(Connection.health),
+            "enabled": equals(Connection.enabled),
+        },
+    )
+
+    async def _unique_account(
+        self, session: AsyncSession, slug: str, account_ref: str, *, skip: uuid.UUID | None = None
+    ) -> None:
+        stmt = select(Connection.id, Connection.name).where(
+            Connection.adapter_slug == slug, Connection.account_ref == account_ref
+        )
+        for found_id, name in (await session.execute(stmt)).all():
+            if found_id != skip:
+                raise Conflict(
+                    f"connection '{name}' already connects to this {slug} account ({account_ref}); "
+                    "one vendor account has one connection"
+                )
+
+    async def prepare_create(
+        self, session: AsyncSession, principal: Principal, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        spec = require_spec(values["adapter_slug"])
+        client_id = values.get("client_id")
+        scope = values.get("scope") or (ConnectionScope.client if client_id else ConnectionScope.msp)
+        if scope is ConnectionScope.client:
+            if client_id is None:
+                raise InvalidInput("client_id", "a client-scoped connection needs its client")
+            await require_client(session, principal, client_id)
+        elif client_id is not None:
+            raise InvalidInput("client_id", "an MSP-wide connection belongs to no client; use scope=client")
+        config = secrets.parse(spec, values.pop("config"))
+        plain = secrets.plain_config(config)
+        account_ref = spec.account_ref(config)
+        if len(account_ref) > 200 or not account_ref.strip():
+            raise InvalidInput(f"config.{spec.manifest.account_ref_field}", "must be 1 to 200 characters")
+        await self._unique_account(session, spec.manifest.slug, account_ref)
+        now = utcnow()
+        values.update(
+            scope=scope,
+            account_ref=account_ref,
+            config_encrypted=secrets.encrypt(secret_box(session), plain),
+            config_changed_at=now,
+            secrets_changed_at=secrets.changed_secrets(spec, None, plain, now, {}),
+            health=ConnectionHealth.unknown,
+            next_sync_at=now if values.get("enabled", True) else None,
+        )
+        return values
+
+    async def prepare_update(
+        self, session: AsyncSession, principal: Principal, obj: Connection, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        for name in ("name", "enabled", "config"):
+            if name in changes and changes[name] is None:
+                raise InvalidInput(name, "cannot be null")
+        if changes.get("enabled") and not obj.enabled:
+            changes["next_sync_at"] = utcnow()
+        if "config" in changes:
+            spec = require_spec(obj.adapter_slug, field="config")
+            box = secret_box(session)
+            stored = secrets.decrypt(box, obj.config_encrypted)
+            config = secrets.parse(spec, secrets.merge_keeping_secrets(spec, stored, changes.pop("config")))
+            plain = secrets.plain_config(config)
+            account_ref = spec.account_ref(config)
+            await self._unique_account(session, obj.adapter_slug, account_ref, skip=obj.id)
+            if plain != stored:
+                now = utcnow()
+                changes.update(
+                    account_ref=account_ref,
+                    config_encrypted=secrets.encrypt(box, plain),
+                    config_changed_at=now,
+                    secrets_changed_at=secrets.changed_secrets(
+                        spec, stored, plain, now, dict(obj.secrets_changed_at or {})
+                    ),
+                    # New credentials deserve a fresh look, not the old verdict.
+                    health=ConnectionHealth.unknown,
+                    consecutive_failures=0,
+                    last_error=None,
+                    next_sync_at=now,
+                )
+        return changes
+
+
+connections = ConnectionService()
+
+
+def to_read(session: AsyncSession, obj: Connection) -> ConnectionRead:
+    spec = spec_for(obj.adapter_slug)
+    stored = secrets.decrypt(secret_box(session), obj.config_encrypted) if spec is not None else {}
+    return ConnectionRead.model_validate(
+        {
+            **{k: getattr(obj, k) for k in ConnectionRead.model_fields if hasattr(obj, k)},
+            "adapter_installed": spec is not None,
+            "config": secrets.public_view(spec, stored, dict(obj.secrets_changed_at or {})),
+        }
+    )
+
+
+async def apply_outcome(
+    session: AsyncSession,
+    connection: Connection,
+    *,
+    error: BaseException | None,
+    message: str | None,
+    settings: SyncSettings,
+    success_at: datetime | None = None,
+) -> None:
+    """Connection health after a vendor call (the sync and `test` share this)."""
+    if error is None:
+        state = engine.after_success()
+        if success_at is not None:
+            connection.last_success_at = success_at
+    else:
+        state = engine.after_failure(
+            connection.health, connection.consecutive_failures, error, message or "", settings.degraded_after
+        )
+    connection.health = state.health
+    connection.consecutive_failures = state.consecutive_failures
+    connection.last_error = state.last_error
+
+
+async def verify(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    principal: Principal,
+    connection_id: uuid.UUID,
+    settings: SyncSettings | None = None,
+) -> ConnectionTestResult:
+    """Ask the vendor whether the connection's credentials work, and record the answer as
+    the connection's health (audited as a vendor action)."""
+    principal.require_staff()
+    settings = settings or SyncSettings()
+    # 1. short read: the connection and its decrypted config
+    async with sessionmaker() as session:
+        connection = await connections.get(session, principal, connection_id)
+        spec = require_spec(connection.adapter_slug, field="adapter_slug")
+        stored = secrets.decrypt(secret_box(session), connection.config_encrypted)
+        changed_at = connection.config_changed_at
+    hidden = secrets.secrets_of(spec, stored)
+    identity = None
+    error: BaseException | None = None
+    # 2. the vendor call, no transaction open
+    try:
+        config = spec.parse_config(stored)
+        async with (
+            asyncio.timeout(settings.verify_timeout_seconds),
+            open_adapter(
+                spec, config, sessionmaker, connection_id, http_timeout=settings.http_timeout_seconds
+            ) as adapter,
+        ):
+            identity = await adapter.verify()
+        if identity.account_ref != connection.account_ref:
+            error = ConfigurationError(
+                f"the credentials belong to account {identity.account_ref}, "
+                f"not {connection.account_ref} as configured"
+            )
+    except (AdapterError, TimeoutError) as exc:
+        error = exc
+    except Exception as exc:  # a bug in an adapter must not take the API down
+        log.error("verify of connection %s failed: %s", connection_id, type(exc).__name__)
+        error = exc
+    message = secrets.redact(engine.describe(error), hidden) if error is not None else None
+    # 3. short write: health and the audit record
+    async with session_scope(sessionmaker) as session:
+        current = await session.get(Connection, connection_id)
+        if current is None:
+            raise NotFound(f"connection {connection_id} not found")
+        if current.config_changed_at == changed_at:
+            await apply_outcome(session, current, error=error, message=message, settings=settings)
+        record(
+            session,
+            principal,
+            AuditAction.vendor_action,
+            subject_type="connection",
+            subject_id=connection_id,
+            client_id=current.client_id,
+            meta={"action": "verify", "ok": error is None, "error": message},
+        )
+        health = current.health
+    return ConnectionTestResult(
+        connection_id=connection_id,
+        ok=error is None,
+        health=health,
+        account_ref=identity.account_ref if identity else None,
+        account_name=identity.name if identity else None,
+        error=message,
+    )

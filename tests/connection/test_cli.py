@@ -1,0 +1,105 @@
+"""`hub connections ...` and `hub secrets rotate` as an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from hub.cli import app as cli
+from hub.kit.crypto import SecretBox
+from hub.models import Connection, VendorAccount
+from hub.models.sync import OAuthToken
+from tests import factories as f
+from tests.conftest import TEST_KEY
+from tests.sync.helpers import create_connection
+
+runner = CliRunner()
+
+
+def _env(settings, key: str = TEST_KEY) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        "HUB_DATABASE_URL": settings.database_url,
+        "HUB_SECRET_KEY": key,
+        "HUB_DATA_DIR": str(settings.data_dir),
+    }
+
+
+async def invoke(settings, *args: str, key: str = TEST_KEY, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return await asyncio.to_thread(runner.invoke, cli, list(args), env=_env(settings, key), input=stdin)
+
+
+async def test_create_test_sync_list_and_delete_from_the_command_line(app, api, settings, vendor):
+    vendor.sim.partner("P1", tenants=[{"id": "T1", "name": "One"}])
+    config = vendor.config("P1")
+    created = await invoke(
+        settings,
+        "connections",
+        "create",
+        "--adapter",
+        "testvendor",
+        "--name",
+        "Partner",
+        "--config",
+        "-",
+        stdin=json.dumps(config),
+    )
+    assert created.exit_code == 0, created.output
+    connection_id = created.stdout.strip()
+    tested = await invoke(settings, "connections", "test", connection_id)
+    assert tested.exit_code == 0 and "account P1" in tested.stdout
+    synced = await invoke(settings, "connections", "sync", connection_id, "--now")
+    assert synced.exit_code == 0 and "synced" in synced.stdout, synced.output
+    listed = await invoke(settings, "connections", "list", "--json")
+    [row] = json.loads(listed.stdout)
+    assert row["health"] == "ok" and row["config"]["client_secret"]["set"] is True
+    assert config["client_secret"] not in listed.stdout + tested.stdout + synced.stdout
+    queued = await invoke(settings, "connections", "sync", connection_id)
+    assert queued.exit_code == 0 and "queued" in queued.stdout
+    again = await invoke(
+        settings,
+        "connections",
+        "create",
+        "--adapter",
+        "testvendor",
+        "--name",
+        "Dup",
+        "--config",
+        "-",
+        stdin=json.dumps(config),
+    )
+    assert again.exit_code == 1 and "already connects" in again.output
+    deleted = await invoke(settings, "connections", "delete", connection_id)
+    assert deleted.exit_code == 0
+    assert (await api.get(f"/connections/{connection_id}")).status_code == 404
+
+
+async def test_secrets_rotate_reencrypts_configs_tokens_and_pins_under_the_newest_key(
+    app, api, settings, vendor
+):
+    vendor.sim.partner("P1")
+    conn = await create_connection(api, vendor.config("P1"))
+    assert (await api.post(f"/connections/{conn['id']}/test")).json()["ok"]  # stores an OAuth token
+    c = await f.client(api)
+    v = await f.vendor(api)
+    acc = await f.account(api, c["id"], v["id"], support_pin="4321")
+    new_key = Fernet.generate_key().decode()
+    rotated = await invoke(settings, "secrets", "rotate", key=f"{new_key},{TEST_KEY}")
+    assert rotated.exit_code == 0, rotated.output
+    assert "1 connection configs" in rotated.output and "1 OAuth tokens" in rotated.output
+    only_new = SecretBox([new_key.encode()])
+    async with app.state.sessionmaker() as session:
+        row = await session.get(Connection, uuid.UUID(conn["id"]))
+        pin = await session.get(VendorAccount, uuid.UUID(acc["id"]))
+        token = (await session.execute(select(OAuthToken))).scalar_one()
+    assert row is not None and pin is not None and token.token_encrypted is not None
+    assert (
+        json.loads(only_new.decrypt(row.config_encrypted))["client_secret"]
+        == vendor.config("P1")["client_secret"]
+    )
+    assert only_new.decrypt(pin.support_pin_encrypted or "") == "4321"
+    only_new.decrypt(token.token_encrypted)
