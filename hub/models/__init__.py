@@ -9,6 +9,7 @@ from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
+from hub.models.notify import CalendarFeed, NoticeDelivery, ReminderLadder, WebhookEndpoint
 from hub.models.renewal import Notice, Renewal
 from hub.models.subscription import Subscription, SubscriptionTerm
 from hub.models.vendor import Connection, Vendor, VendorAccount
@@ -18,6 +19,7 @@ __all__ = [
     "Asset",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
     "CaseEvent",
     "Check",
     "CheckRun",
@@ -30,6 +32,8 @@ __all__ = [
     "JobCounter",
     "JobWorker",
     "Notice",
+    "NoticeDelivery",
+    "ReminderLadder",
     "Renewal",
     "Subscription",
     "SubscriptionTerm",
@@ -38,4 +42,5 @@ __all__ = [
     "VendorAccount",
     "VendorCase",
     "Warranty",
+    "WebhookEndpoint",
 ]
