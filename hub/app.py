@@ -27,6 +27,7 @@ def api_router() -> APIRouter:
     from hub.client.endpoints import router as clients
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
+    from hub.notify.endpoints import router as notify
     from hub.report.endpoints import router as reports
     from hub.subscription.endpoints import router as subscriptions
     from hub.vendor.endpoints import router as vendors
@@ -34,6 +35,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for sub in (clients, vendors, accounts, subscriptions, assets, domains, checks, reports, audit, jobs):
         router.include_router(sub)
+    router.include_router(notify)
     return router
 
 

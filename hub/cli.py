@@ -61,6 +61,15 @@ def _register_jobs() -> None:
 
 _register_jobs()
 
+
+def _register_notify() -> None:
+    from hub.notify.cli import app as notify_app
+
+    app.add_typer(notify_app, name="notify", help="Reminders: run now, or test a channel.")
+
+
+_register_notify()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -81,9 +81,7 @@ class CalendarFeed(Entity, Base):
     of every client (neither set). Only the token's hash is stored."""
 
     __tablename__ = "calendar_feeds"
-    __table_args__ = (
-        CheckConstraint("client_id IS NULL OR user_id IS NULL", name="one_scope"),
-    )
+    __table_args__ = (CheckConstraint("client_id IS NULL OR user_id IS NULL", name="one_scope"),)
 
     name: Mapped[str] = mapped_column(String(200))
     client_id: Mapped[uuid.UUID | None] = mapped_column(
