@@ -52,7 +52,7 @@ async def entries(
         stmt = stmt.where(column.in_(live))
         return stmt.where(column.in_(client_ids)) if client_ids is not None else stmt
 
-    names = dict((await session.execute(select(Client.id, Client.name))).tuples().all())
+    names = dict((await session.execute(select(Client.id, Client.name))).all())
     out: list[CalendarEntry] = []
     subs = await session.execute(
         scoped(
@@ -63,7 +63,7 @@ async def entries(
             Subscription.client_id,
         )
     )
-    for sub, vendor in subs.tuples().all():
+    for sub, vendor in subs.all():
         item = Item(
             SubjectType.subscription,
             sub.ends_on,
@@ -100,7 +100,7 @@ async def entries(
     warranties = await session.execute(
         scoped(select(Warranty, Asset.name).join(Asset, Asset.id == Warranty.asset_id), Warranty.client_id)
     )
-    for w, asset in warranties.tuples().all():
+    for w, asset in warranties.all():
         out.append(
             CalendarEntry(
                 _uid("warranty", w.id, "ends"),

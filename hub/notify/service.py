@@ -271,7 +271,7 @@ async def revoke_feed(session: AsyncSession, principal: Principal, feed_id: uuid
 async def render_feed(session: AsyncSession, token: str) -> bytes:
     """The feed of a valid, unrevoked token; NotFound (alike for every failure) else."""
     missing = NotFound("no such calendar feed")
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or f"{parts[0]}_" != FEED_PREFIX:
         raise missing
     feed = (

@@ -35,7 +35,12 @@ async def _world(app: Any, api: Any, **sub: Any) -> dict[str, Any]:
     client = await f.client(api, owner_user_id=owner, timezone="Europe/Rome", name="Alfa Srl")
     r = await api.post(
         "/contacts",
-        json={"client_id": client["id"], "name": "Billing", "email": "billing@alfa.example", "roles": ["billing"]},
+        json={
+            "client_id": client["id"],
+            "name": "Billing",
+            "email": "billing@alfa.example",
+            "roles": ["billing"],
+        },
     )
     assert r.status_code == 201, r.text
     vendor = await f.vendor(api, name="Sophos")
@@ -43,7 +48,9 @@ async def _world(app: Any, api: Any, **sub: Any) -> dict[str, Any]:
     starts = (BASE + timedelta(days=8) - timedelta(days=364)).isoformat()
     body = {"payer": "client_direct", "starts_on": starts, "ends_on": END, **sub}
     s = await f.subscription(api, account["id"], **body)
-    r = await api.post("/notify/ladders", json={"scope": "subscription", "key": s["id"], "days": [6, 5, 4, 2, 1]})
+    r = await api.post(
+        "/notify/ladders", json={"scope": "subscription", "key": s["id"], "days": [6, 5, 4, 2, 1]}
+    )
     assert r.status_code == 200, r.text
     return {"client": client, "subscription": s, "account": account}
 
@@ -148,7 +155,12 @@ async def test_a_days_reminders_come_as_one_digest_per_recipient(app, api, smtp)
     w = await _world(app, api)
     # Two more items due the same day: a subscription the MSP pays and a domain.
     msp_paid = await f.subscription(
-        api, w["account"]["id"], product="Firewall support", payer="msp_resold", starts_on=day(-300), ends_on=END
+        api,
+        w["account"]["id"],
+        product="Firewall support",
+        payer="msp_resold",
+        starts_on=day(-300),
+        ends_on=END,
     )
     await api.post("/notify/ladders", json={"scope": "subscription", "key": msp_paid["id"], "days": [6]})
     d = await f.domain(api, w["client"]["id"], name="alfa.example", expires_on=END)
@@ -161,7 +173,9 @@ async def test_a_days_reminders_come_as_one_digest_per_recipient(app, api, smtp)
     assert "3 renewal reminders" in tech_mail["Subject"]
     # The client's billing contact hears only of what the client pays directly.
     assert len(_notice_ids(billing_mail)) == 1 and "Intercept X" in Mailbox.text(billing_mail)
-    assert "Firewall support" not in Mailbox.text(billing_mail) and "alfa.example" not in Mailbox.text(billing_mail)
+    assert "Firewall support" not in Mailbox.text(billing_mail) and "alfa.example" not in Mailbox.text(
+        billing_mail
+    )
     sent = await in_session(
         app, lambda s: s.scalar(select(func.count()).where(NoticeDelivery.state == DeliveryState.sent))
     )
