@@ -1,7 +1,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from hub.deps import PrincipalDep, SessionDep
 from hub.kit.router import crud_router
@@ -29,6 +29,9 @@ from hub.notify.schemas import (
 from hub.notify.settings import NotifySettings
 
 router = APIRouter()
+# Notice ids are ordered integers (append-only ledger); bounded so nothing reaches the
+# database that a BIGINT cannot hold.
+NoticeId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the notice's id")]
 
 notice_routes = APIRouter(prefix="/notices", tags=["notify"])
 
@@ -47,7 +50,7 @@ async def list_notices(
     operation_id="acknowledge_notice",
     summary="Acknowledge a reminder: no more reminders for this item's term",
 )
-async def acknowledge_notice(item_id: int, session: SessionDep, principal: PrincipalDep) -> Any:
+async def acknowledge_notice(item_id: NoticeId, session: SessionDep, principal: PrincipalDep) -> Any:
     return await service.notices.acknowledge(session, principal, item_id)
 
 
@@ -57,7 +60,7 @@ async def acknowledge_notice(item_id: int, session: SessionDep, principal: Princ
     operation_id="snooze_notice",
     summary="Snooze a reminder: silent until then, then the latest due reminder goes out once",
 )
-async def snooze_notice(item_id: int, body: Snooze, session: SessionDep, principal: PrincipalDep) -> Any:
+async def snooze_notice(item_id: NoticeId, body: Snooze, session: SessionDep, principal: PrincipalDep) -> Any:
     return await service.notices.snooze(session, principal, item_id, body.until)
 
 
@@ -83,7 +86,11 @@ async def list_feeds(
     session: SessionDep, principal: PrincipalDep, params: Annotated[FeedFilters, Query()]
 ) -> Any:
     feeds = await service.list_feeds(
-        session, principal, client_id=params.client_id, include_revoked=params.include_revoked
+        session,
+        principal,
+        client_id=params.client_id,
+        include_revoked=params.include_revoked,
+        sort=params.sort,
     )
     page = feeds[params.offset : params.offset + params.limit]
     return {"items": page, "total": len(feeds), "limit": params.limit, "offset": params.offset}

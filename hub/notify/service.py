@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -190,6 +191,7 @@ webhooks = WebhookService()
 # --- calendar feeds --------------------------------------------------------------------
 
 FEED_PREFIX = "hubcal_"
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 def _hash(token: str) -> str:
@@ -202,15 +204,31 @@ def feed_scope(stmt: Select[Any], principal: Principal) -> Select[Any]:
     return stmt
 
 
+_FEED_SORT = {"name": CalendarFeed.name, "created_at": CalendarFeed.created_at}
+
+
 async def list_feeds(
-    session: AsyncSession, principal: Principal, *, client_id: uuid.UUID | None, include_revoked: bool
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    client_id: uuid.UUID | None,
+    include_revoked: bool,
+    sort: str | None = None,
 ) -> list[CalendarFeed]:
+    order = []
+    for raw in (s.strip() for s in (sort or "created_at").split(",") if s.strip()):
+        name = raw.lstrip("-+")
+        if name not in _FEED_SORT:
+            raise InvalidInput(
+                "sort", f"cannot sort by '{name}'; use one of name, created_at", location="query"
+            )
+        order.append(_FEED_SORT[name].desc() if raw.startswith("-") else _FEED_SORT[name].asc())
     stmt = feed_scope(select(CalendarFeed), principal)
     if client_id is not None:
         stmt = stmt.where(CalendarFeed.client_id == client_id)
     if not include_revoked:
         stmt = stmt.where(CalendarFeed.revoked_at.is_(None))
-    return list((await session.execute(stmt.order_by(CalendarFeed.created_at, CalendarFeed.id))).scalars())
+    return list((await session.execute(stmt.order_by(*order, CalendarFeed.id))).scalars())
 
 
 async def create_feed(
@@ -272,7 +290,12 @@ async def render_feed(session: AsyncSession, token: str) -> bytes:
     """The feed of a valid, unrevoked token; NotFound (alike for every failure) else."""
     missing = NotFound("no such calendar feed")
     parts = token.split("_", 2)
-    if len(parts) != 3 or f"{parts[0]}_" != FEED_PREFIX:
+    if (
+        len(token) > 200
+        or not _TOKEN_CHARS.issuperset(token)
+        or len(parts) != 3
+        or f"{parts[0]}_" != FEED_PREFIX
+    ):
         raise missing
     feed = (
         await session.execute(select(CalendarFeed).where(CalendarFeed.prefix == f"{parts[0]}_{parts[1]}"))

@@ -40,6 +40,8 @@ PROBLEM_JSON = "application/problem+json"
 #       "write"  changes something: viewers are refused, whoever's the object
 #       "upcoming", "audit": the cross-client reports, scoped like lists
 #       "staff"  MSP-internal views (the job queue): staff only, viewers get 403
+#       "feed"   reached by a capability token in the path (calendar apps send no bearer
+#                token): any unknown or revoked token is a 404
 # resource: the collection the path's id (or a list's rows) belongs to.
 
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
@@ -103,7 +105,33 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
     ("GET", "/audit"): ("audit", "audit"),
     ("GET", "/jobs"): ("staff", "jobs"),
+    ("GET", "/notices"): ("list", "notices"),
+    ("POST", "/notices/{item_id}/acknowledge"): ("write", "notices"),
+    ("POST", "/notices/{item_id}/snooze"): ("write", "notices"),
+    ("GET", "/webhooks"): ("list", "webhooks"),
+    ("POST", "/webhooks"): ("write", "webhooks"),
+    ("GET", "/webhooks/{item_id}"): ("read", "webhooks"),
+    ("PATCH", "/webhooks/{item_id}"): ("write", "webhooks"),
+    ("DELETE", "/webhooks/{item_id}"): ("write", "webhooks"),
+    ("GET", "/calendar/feeds"): ("list", "calendar/feeds"),
+    ("POST", "/calendar/feeds"): ("write", "calendar/feeds"),
+    ("DELETE", "/calendar/feeds/{item_id}"): ("write", "calendar/feeds"),
+    ("GET", "/calendar/{token}.ics"): ("feed", "calendar/feeds"),
+    ("POST", "/notify/run"): ("write", "notify/run"),
+    ("POST", "/notify/test"): ("write", "notify/test"),
+    ("GET", "/notify/ladders"): ("staff", "notify/ladders"),
+    ("POST", "/notify/ladders"): ("write", "notify/ladders"),
 }
+
+# Webhook targets of the world (never called: nothing listens on port 9).
+WEBHOOK_URL = "http://127.0.0.1:9/hook"
+WEBHOOK_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+
+
+@pytest.fixture(autouse=True)
+def webhook_targets(monkeypatch):
+    """Webhooks of the world point at loopback, so loopback is on the allow-list."""
+    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -219,6 +247,22 @@ async def build_world(api: httpx.AsyncClient) -> World:
         )
         assert c.status_code == 201, c.text
         add("contacts", side, c.json()["id"])
+        hook = await api.post(
+            "/webhooks",
+            json={"client_id": cid, "name": f"PSA {side}", "url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
+        )
+        assert hook.status_code == 201, hook.text
+        add("webhooks", side, hook.json()["id"])
+        feed = await api.post("/calendar/feeds", json={"client_id": cid, "name": f"Renewals of {side}"})
+        assert feed.status_code == 201, feed.text
+        add("calendar/feeds", side, feed.json()["id"])
+    # Reminders of both clients' items (everything ends within days).
+    assert (await api.post("/notify/run")).status_code == 200
+    for side, cid in (("A", a["id"]), ("B", b["id"])):
+        notices = (await api.get("/notices", params={"client_id": cid, "limit": 1000})).json()["items"]
+        assert notices, f"no reminder for {side}"
+        for notice in notices:
+            add("notices", side, str(notice["id"]))
     # A vendor-side contact (of the vendor only B uses) belongs to no client.
     vc = await api.post("/contacts", json={"vendor_id": b_only["id"], "name": "Vendor rep"})
     assert vc.status_code == 201, vc.text
@@ -284,6 +328,12 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         "domains": {"client_id": cid, "name": f"new-{n}.example"},
         "endpoints": {"client_id": cid, "host": f"new-{n}.example"},
         "checks": {"client_id": cid, "kind": "dmarc", "target_ref": w.obj("domains", side)},
+        "webhooks": {"client_id": cid, "name": f"Hook {n}", "url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
+        "calendar/feeds": {"client_id": cid, "name": f"Feed {n}"},
+        "notify/run": {},
+        # E-mail is not configured in these tests: the test reports "not delivered", a 200.
+        "notify/test": {"channel": "email", "to": "tech@msp.example"},
+        "notify/ladders": {"scope": "category", "key": "backup", "days": [30, 7, 1]},
     }[resource]
 
 
@@ -297,12 +347,15 @@ PATCH_BODIES: dict[str, dict[str, Any]] = {
     "warranties": {"notes": "changed"},
     "domains": {"expected_mail_provider": "none"},
     "endpoints": {"port": 8443},
+    "webhooks": {"name": "changed"},
 }
 
 ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/clients/{item_id}/restore"): lambda: None,
     ("POST", "/vendor-accounts/{item_id}/support-pin/reveal"): lambda: None,
     ("POST", "/subscriptions/{item_id}/terms"): lambda: {"version": 1, "ends_on": _in(800)},
+    ("POST", "/notices/{item_id}/acknowledge"): lambda: None,
+    ("POST", "/notices/{item_id}/snooze"): lambda: {"until": (utcnow() + timedelta(days=3)).isoformat()},
 }
 
 
@@ -407,6 +460,8 @@ async def test_every_route_refuses_missing_and_invalid_tokens(app, api):
     failures = []
     async with caller(app, None) as anonymous:
         for route in ALL_ROUTES:
+            if _kind(route)[0] == "feed":
+                continue  # no bearer token by design: see the feed test below
             method, url, body = request_for(route, w, "A")
             for name, headers in variants.items():
                 r = await anonymous.request(method, url, json=body, headers=headers)
@@ -484,7 +539,7 @@ async def test_viewer_lists_only_its_own_clients_rows_even_when_asking_for_anoth
                     failures.append(f"GET {path} {params}: rows of others leaked: {leaked}")
                 if r.json()["total"] != len(items):
                     failures.append(f"GET {path} {params}: total {r.json()['total']} counts others' rows")
-                if not params and {i["id"] for i in items} != expected:
+                if not params and {str(i["id"]) for i in items} != expected:  # notice ids are integers
                     failures.append(
                         f"GET {path}: expected A's rows {expected}, got {[i['id'] for i in items]}"
                     )
@@ -569,7 +624,7 @@ async def test_staff_read_every_clients_objects(app, api, role):
                     if r.status_code != 200:
                         failures.append(f"GET {path} of {side}'s: {r.status_code} {r.text[:200]}")
             elif kind == "list":
-                ids = {i["id"] for i in await list_all(staff, path)}
+                ids = {str(i["id"]) for i in await list_all(staff, path)}
                 expected = w.rows[resource]["A"] | w.rows[resource]["B"]
                 if not expected <= ids:
                     failures.append(f"GET {path}: missing {expected - ids}")
@@ -615,3 +670,29 @@ async def test_staff_only_routes_refuse_viewers_and_serve_staff(app, api):
     async with caller(app, await make_token(app, Role.technician)) as tech:
         for method, path in staff_routes:
             assert (await tech.request(method, path)).status_code == 200, path
+
+
+async def test_feed_routes_need_a_valid_unrevoked_feed_token_and_answer_404_otherwise(app, api):
+    """Calendar apps cannot send a bearer token: the feed token in the path is the only
+    credential, so anything but a live token gets the same 404, whatever the headers."""
+    w = await build_world(api)
+    variants = await _token_variants(app)
+    feed = (await api.post("/calendar/feeds", json={"client_id": w.a, "name": "x"})).json()
+    bad_tokens = ["nothing", feed["token"][:-3] + "xyz", feed["prefix"] + "_" + "A" * 43]
+    failures = []
+    async with caller(app, None) as anonymous:
+        for route in ALL_ROUTES:
+            if _kind(route)[0] != "feed":
+                continue
+            for token in bad_tokens:
+                for name, headers in variants.items():
+                    r = await anonymous.get(route[1].replace("{token}", token), headers=headers)
+                    if r.status_code != 404 or r.headers.get("content-type") != PROBLEM_JSON:
+                        failures.append(f"{route} {token[:12]} with {name}: {r.status_code}")
+            good = await anonymous.get(route[1].replace("{token}", feed["token"]))
+            if good.status_code != 200:
+                failures.append(f"{route} with the live token: {good.status_code} {good.text[:200]}")
+            # A's feed holds A's renewals, none of B's.
+            if any(i in good.text for r_ in ("subscriptions", "domains") for i in w.rows[r_]["B"]):
+                failures.append(f"{route}: B's items in A's feed")
+    assert not failures, "\n".join(failures)

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.models import Notice, NoticeDelivery
-from hub.notify import ledger
 from hub.models.notify import DeliveryState
+from hub.notify import ledger
 from tests import factories as f
 from tests.notify.conftest import Mailbox, add_user, at, in_session, run_day
 
