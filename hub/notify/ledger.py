@@ -40,7 +40,15 @@ from hub.models import (
     Warranty,
     WebhookEndpoint,
 )
-from hub.models.enums import ClientStatus, ContactRole, NoticeChannel, Payer, RenewalType, SubscriptionStatus
+from hub.models.enums import (
+    ClientStatus,
+    ContactRole,
+    NoticeChannel,
+    Payer,
+    RenewalType,
+    SubscriptionStatus,
+    TermRenewedBy,
+)
 from hub.models.notify import NoticeState
 from hub.notify.settings import NotifySettings
 from hub.renewal import engine
@@ -87,6 +95,28 @@ async def _ladders(session: AsyncSession) -> tuple[dict[str, list[int]], dict[tu
     return categories, items
 
 
+async def _renewal_months(session: AsyncSession) -> dict[uuid.UUID, int]:
+    """The length in months of each subscription's latest renewal term: a contract billed
+    monthly may renew yearly, and what it last renewed for says so better than billing.
+    Without a renewal in its history an item renews for its billing period."""
+    rows = await session.execute(
+        select(SubscriptionTerm.subscription_id, SubscriptionTerm.starts_on, SubscriptionTerm.ends_on)
+        .where(SubscriptionTerm.renewed_by != TermRenewedBy.initial, SubscriptionTerm.ends_on.is_not(None))
+        .order_by(SubscriptionTerm.subscription_id, SubscriptionTerm.starts_on)
+    )
+    out: dict[uuid.UUID, int] = {}
+    for sub_id, starts, ends in rows.all():
+        if ends is None:
+            continue
+        after = ends + timedelta(days=1)
+        months = engine.months_between(starts, after)
+        if months > 0 and engine.add_months(starts, months) == after:
+            out[sub_id] = months
+        else:
+            out.pop(sub_id, None)
+    return out
+
+
 async def load_subjects(session: AsyncSession, settings: NotifySettings) -> list[Subject]:
     """Every active item with an end date, of every client that is not archived."""
     configured, per_item = await _ladders(session)
@@ -117,6 +147,7 @@ async def load_subjects(session: AsyncSession, settings: NotifySettings) -> list
             Subscription.client_id.in_(live),
         )
     )
+    renewal_months = await _renewal_months(session)
     out: list[Subject] = []
     for sub, vendor_name, series_start in subs.all():
         sid = str(sub.id)
@@ -125,7 +156,7 @@ async def load_subjects(session: AsyncSession, settings: NotifySettings) -> list
             sub.ends_on,
             sub.starts_on,
             sub.renewal_type,
-            MONTHS_IN_PERIOD[sub.billing_period],
+            renewal_months.get(sub.id) or MONTHS_IN_PERIOD[sub.billing_period],
             sub.notice_days,
             series_start=series_start,
         )

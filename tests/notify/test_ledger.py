@@ -193,3 +193,24 @@ async def test_an_unreachable_smtp_server_is_retried_and_nothing_is_lost(app, ap
     await run_day(app, at(day(2), 9))
     assert len(smtp.to("tech@msp.example")) == 1
     assert len(smtp.to("billing@alfa.example")) == 1
+
+
+async def test_an_auto_renewing_contract_billed_monthly_rolls_on_by_its_renewal_term(app, api, smtp):
+    """Billed monthly, renewed yearly (the history says so): once the stored end has
+    passed, the reminders are about the next yearly end, not a monthly one."""
+    w = await _world(app, api, billing_period="monthly", renewal_type="auto_vendor")
+    s = (await api.get(f"/subscriptions/{w['subscription']['id']}")).json()
+    year_end = date.fromisoformat(END).replace(year=date.fromisoformat(END).year + 1)
+    r = await api.post(
+        f"/subscriptions/{s['id']}/terms", json={"version": s["version"], "ends_on": year_end.isoformat()}
+    )
+    assert r.status_code == 201, r.text
+    await api.post("/notify/ladders", json={"scope": "subscription", "key": s["id"], "days": [40]})
+    # The hub is not told of the next renewal. Mid-year, a monthly term would be ending
+    # within 40 days; the yearly one is not: nothing is due.
+    second_end = year_end.replace(year=year_end.year + 1)
+    await run_day(app, at((year_end + timedelta(days=100)).isoformat()))
+    assert (await api.get("/notices")).json()["total"] == 0
+    await run_day(app, at((second_end - timedelta(days=40)).isoformat()))
+    [notice] = (await api.get("/notices", params={"state": "issued"})).json()["items"]
+    assert notice["ends_on"] == second_end.isoformat()
