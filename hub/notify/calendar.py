@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.kit.money import MONTHS_IN_PERIOD
 from hub.models import Asset, Client, Domain, Endpoint, Subscription, Vendor, VendorAccount, Warranty
 from hub.models.enums import ClientStatus, SubscriptionStatus
+from hub.notify.ledger import renewal_months
 from hub.renewal import engine
 from hub.renewal.engine import Item, SubjectType
 
@@ -52,6 +53,7 @@ async def entries(
         stmt = stmt.where(column.in_(live))
         return stmt.where(column.in_(client_ids)) if client_ids is not None else stmt
 
+    months_of = await renewal_months(session)
     names = dict((await session.execute(select(Client.id, Client.name))).all())
     out: list[CalendarEntry] = []
     subs = await session.execute(
@@ -69,7 +71,7 @@ async def entries(
             sub.ends_on,
             sub.starts_on,
             sub.renewal_type,
-            MONTHS_IN_PERIOD[sub.billing_period],
+            months_of.get(sub.id) or MONTHS_IN_PERIOD[sub.billing_period],
             sub.notice_days,
         )
         sched = engine.schedule(item, today)

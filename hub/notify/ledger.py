@@ -95,7 +95,7 @@ async def _ladders(session: AsyncSession) -> tuple[dict[str, list[int]], dict[tu
     return categories, items
 
 
-async def _renewal_months(session: AsyncSession) -> dict[uuid.UUID, int]:
+async def renewal_months(session: AsyncSession) -> dict[uuid.UUID, int]:
     """The length in months of each subscription's latest renewal term: a contract billed
     monthly may renew yearly, and what it last renewed for says so better than billing.
     Without a renewal in its history an item renews for its billing period."""
@@ -147,7 +147,7 @@ async def load_subjects(session: AsyncSession, settings: NotifySettings) -> list
             Subscription.client_id.in_(live),
         )
     )
-    renewal_months = await _renewal_months(session)
+    months_of = await renewal_months(session)
     out: list[Subject] = []
     for sub, vendor_name, series_start in subs.all():
         sid = str(sub.id)
@@ -156,7 +156,7 @@ async def load_subjects(session: AsyncSession, settings: NotifySettings) -> list
             sub.ends_on,
             sub.starts_on,
             sub.renewal_type,
-            renewal_months.get(sub.id) or MONTHS_IN_PERIOD[sub.billing_period],
+            months_of.get(sub.id) or MONTHS_IN_PERIOD[sub.billing_period],
             sub.notice_days,
             series_start=series_start,
         )
