@@ -132,9 +132,8 @@ async def send_digests(unit: UnitOfWork, now: datetime, settings: NotifySettings
         by_target: dict[str, list[tuple[int, email.DigestLine]]] = defaultdict(list)
         for row in rows:
             notice = notices[row.notice_id]
-            line = email.DigestLine(
-                notice.id, notice.subject_type, notice.subject_id, notice.summary, notice.days
-            )
+            text = notice.summary or f"{notice.subject_type.replace('_', ' ')}: {notice.threshold}"
+            line = email.DigestLine(notice.id, notice.subject_type, notice.subject_id, text, notice.days)
             by_target[row.target].append((row.id, line))
     for target, entries in sorted(by_target.items()):
         msg = email.render_digest(settings, target, now.date(), [line for _, line in entries])

@@ -368,7 +368,48 @@ async def run_reminders(
             if hook.client_id is None or hook.client_id == subject.client_id:
                 await _queue(session, notice_id, NoticeChannel.webhook, str(hook.id), hook.id, now)
                 result.deliveries += 1
+    result.deliveries += await adopt_addressed_notices(session, now, hooks)
     return result
+
+
+ROLE_PREFIX = "role:"
+
+
+async def adopt_addressed_notices(
+    session: AsyncSession, now: datetime, hooks: Iterable[WebhookEndpoint]
+) -> int:
+    """Deliver notices other modules raise into the ledger addressed to a role (the
+    renewal executor's "approval needed", "escalated", deadline alerts: recipient
+    "role:admin"): to every active user with that role and to the matching webhooks.
+    A notice gets deliveries once, like the reminders; acknowledged ones get none."""
+    undelivered = ~select(NoticeDelivery.id).where(NoticeDelivery.notice_id == Notice.id).exists()
+    rows = await session.execute(
+        select(Notice.id, Notice.recipient, Notice.client_id).where(
+            Notice.recipient.like(f"{ROLE_PREFIX}%"),
+            Notice.acknowledged_at.is_(None),
+            Notice.created_at >= now - timedelta(days=7),
+            undelivered,
+        )
+    )
+    found = rows.all()
+    if not found:
+        return 0
+    staff: dict[str, list[str]] = defaultdict(list)
+    for role, address in (
+        await session.execute(select(User.role, User.email).where(User.active.is_(True)))
+    ).all():
+        staff[str(role)].append(address.lower())
+    hooks = list(hooks)
+    queued = 0
+    for notice_id, recipient, client_id in found:
+        for address in sorted(set(staff.get((recipient or "")[len(ROLE_PREFIX) :], []))):
+            await _queue(session, notice_id, NoticeChannel.email, address, None, now)
+            queued += 1
+        for hook in hooks:
+            if hook.client_id is None or hook.client_id == client_id:
+                await _queue(session, notice_id, NoticeChannel.webhook, str(hook.id), hook.id, now)
+                queued += 1
+    return queued
 
 
 async def _record(

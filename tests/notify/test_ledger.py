@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
+from hub.kit.time import utcnow
 from hub.models import Notice, NoticeDelivery
+from hub.models.enums import Role
 from hub.models.notify import DeliveryState
 from hub.notify import ledger
 from tests import factories as f
@@ -214,3 +217,30 @@ async def test_an_auto_renewing_contract_billed_monthly_rolls_on_by_its_renewal_
     await run_day(app, at((second_end - timedelta(days=40)).isoformat()))
     [notice] = (await api.get("/notices", params={"state": "issued"})).json()["items"]
     assert notice["ends_on"] == second_end.isoformat()
+
+
+async def test_notices_other_modules_address_to_a_role_are_delivered_once(app, api, smtp):
+    """The renewal executor raises alerts into the same ledger addressed to "role:admin"
+    (approval needed, escalated): they go to every active admin, once."""
+    await add_user(app, "boss@msp.example", Role.admin)
+    await add_user(app, "tech@msp.example")
+    c = await f.client(api)
+
+    async def raise_alert(session: Any) -> None:
+        session.add(
+            Notice(
+                subject_type="renewal_escalated",
+                subject_id=str(uuid.uuid4()),
+                client_id=uuid.UUID(c["id"]),
+                threshold="escalated",
+                recipient="role:admin",
+                created_at=utcnow(),
+            )
+        )
+
+    await in_session(app, raise_alert)
+    await run_day(app, utcnow())
+    await run_day(app, utcnow())
+    [mail] = smtp.to("boss@msp.example")
+    assert "renewal escalated: escalated" in Mailbox.text(mail)
+    assert smtp.to("tech@msp.example") == []
