@@ -29,6 +29,7 @@ def api_router() -> APIRouter:
     from hub.connection.endpoints import router as connections
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
+    from hub.notify.endpoints import router as notify
     from hub.renewal.endpoints import public_router as renewal_approvals
     from hub.renewal.endpoints import router as renewals
     from hub.report.endpoints import router as reports
@@ -54,6 +55,7 @@ def api_router() -> APIRouter:
         router.include_router(sub)
     for sub in (connections, tenants_router, adapters_router, discrepancies_router):
         router.include_router(sub)
+    router.include_router(notify)
     return router
 
 

@@ -82,6 +82,15 @@ def _register_renewals() -> None:
 
 _register_renewals()
 
+
+def _register_notify() -> None:
+    from hub.notify.cli import app as notify_app
+
+    app.add_typer(notify_app, name="notify", help="Reminders: run now, or test a channel.")
+
+
+_register_notify()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -18,7 +18,9 @@ from hub.models.enums import AuditAction
 
 REDACTED = "[redacted]"
 # Columns that never enter the audit trail in clear, whatever the model.
-SECRET_COLUMNS = frozenset({"support_pin_encrypted", "config_encrypted", "token_hash", "password_hash"})
+SECRET_COLUMNS = frozenset(
+    {"support_pin_encrypted", "config_encrypted", "token_hash", "password_hash", "secret_encrypted"}
+)
 # Bookkeeping columns that say nothing about the change itself.
 _NOISE = frozenset({"created_at", "updated_at", "version"})
 

@@ -9,6 +9,7 @@ from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
+from hub.models.notify import CalendarFeed, NoticeDelivery, ReminderLadder, WebhookEndpoint
 from hub.models.renewal import Notice, Renewal, RenewalControls
 from hub.models.subscription import Subscription, SubscriptionTerm
 from hub.models.sync import Discrepancy, OAuthToken, TenantMapping, VendorRecord
@@ -19,6 +20,7 @@ __all__ = [
     "Asset",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
     "CaseEvent",
     "Check",
     "CheckRun",
@@ -32,7 +34,9 @@ __all__ = [
     "JobCounter",
     "JobWorker",
     "Notice",
+    "NoticeDelivery",
     "OAuthToken",
+    "ReminderLadder",
     "Renewal",
     "RenewalControls",
     "Subscription",
@@ -44,4 +48,5 @@ __all__ = [
     "VendorCase",
     "VendorRecord",
     "Warranty",
+    "WebhookEndpoint",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, BigIntPk, Entity, money_column, str_enum
 from hub.models.enums import NoticeChannel, RenewalState
+from hub.models.notify import NoticeState
 
 
 class Renewal(Entity, Base):
@@ -80,16 +81,31 @@ class RenewalControls(Base):
 class Notice(BigIntPk, Base):
     __tablename__ = "notices"
     # Each reminder goes once: a retry or a catch-up after downtime hits this constraint.
-    __table_args__ = (UniqueConstraint("subject_type", "subject_id", "threshold"),)
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "threshold"),
+        # Acknowledging or snoozing one reminder of a term covers the whole term.
+        Index("ix_notices_subject_type_subject_id_ends_on", "subject_type", "subject_id", "ends_on"),
+    )
 
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(64))
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
+    # "<anchor>:<date>:<days>", e.g. "cancel_by:2026-12-01:+30" (see hub.renewal.engine).
     threshold: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[NoticeChannel] = mapped_column(str_enum(NoticeChannel, "notice_channel"))
-    recipient: Mapped[str] = mapped_column(String(320))
+    state: Mapped[NoticeState] = mapped_column(
+        str_enum(NoticeState, "notice_state"), default=NoticeState.issued, index=True
+    )
+    days: Mapped[int] = mapped_column(default=0)
+    due_on: Mapped[date | None]
+    # The end of the term the reminder is about.
+    ends_on: Mapped[date | None]
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    # Deliveries (notice_deliveries) carry the channel and recipient of each send; these
+    # two are left from the first schema and stay empty.
+    channel: Mapped[NoticeChannel | None] = mapped_column(str_enum(NoticeChannel, "notice_channel"))
+    recipient: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))

@@ -46,6 +46,8 @@ PROBLEM_JSON = "application/problem+json"
 #       "admin"  admin-only actions (approving renewals, the renewal switchboard)
 #       "report" a cross-client report that is not a page of rows (the forecast)
 #       "public" no token: a signed link carries its own authority (renewal approval)
+#       "feed"   reached by a capability token in the path (calendar apps send no bearer
+#                token): any unknown or revoked token is a 404
 # resource: the collection the path's id (or a list's rows) belongs to.
 
 ROUTES: dict[tuple[str, str], tuple[str, str]] = {
@@ -131,7 +133,33 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/connections/{item_id}/tenants/{external_id}"): ("write", "connections"),
     ("GET", "/adapters"): ("staff", "adapters"),
     ("GET", "/discrepancies"): ("list", "discrepancies"),
+    ("GET", "/notices"): ("list", "notices"),
+    ("POST", "/notices/{item_id}/acknowledge"): ("write", "notices"),
+    ("POST", "/notices/{item_id}/snooze"): ("write", "notices"),
+    ("GET", "/webhooks"): ("list", "webhooks"),
+    ("POST", "/webhooks"): ("write", "webhooks"),
+    ("GET", "/webhooks/{item_id}"): ("read", "webhooks"),
+    ("PATCH", "/webhooks/{item_id}"): ("write", "webhooks"),
+    ("DELETE", "/webhooks/{item_id}"): ("write", "webhooks"),
+    ("GET", "/calendar/feeds"): ("list", "calendar/feeds"),
+    ("POST", "/calendar/feeds"): ("write", "calendar/feeds"),
+    ("DELETE", "/calendar/feeds/{item_id}"): ("write", "calendar/feeds"),
+    ("GET", "/calendar/{token}.ics"): ("feed", "calendar/feeds"),
+    ("POST", "/notify/run"): ("write", "notify/run"),
+    ("POST", "/notify/test"): ("write", "notify/test"),
+    ("GET", "/notify/ladders"): ("staff", "notify/ladders"),
+    ("POST", "/notify/ladders"): ("write", "notify/ladders"),
 }
+
+# Webhook targets of the world (never called: nothing listens on port 9).
+WEBHOOK_URL = "http://127.0.0.1:9/hook"
+WEBHOOK_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+
+
+@pytest.fixture(autouse=True)
+def webhook_targets(monkeypatch):
+    """Webhooks of the world point at loopback, so loopback is on the allow-list."""
+    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -252,6 +280,15 @@ async def build_world(api: httpx.AsyncClient) -> World:
         )
         assert c.status_code == 201, c.text
         add("contacts", side, c.json()["id"])
+        hook = await api.post(
+            "/webhooks",
+            json={"client_id": cid, "name": f"PSA {side}", "url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
+        )
+        assert hook.status_code == 201, hook.text
+        add("webhooks", side, hook.json()["id"])
+        feed = await api.post("/calendar/feeds", json={"client_id": cid, "name": f"Renewals of {side}"})
+        assert feed.status_code == 201, feed.text
+        add("calendar/feeds", side, feed.json()["id"])
     # The auto-renew subscriptions end within the lead time: each side gets a renewal.
     assert (await api.post("/renewals/plan")).status_code == 200
     for renewal in (await api.get("/renewals", params={"limit": 1000})).json()["items"]:
@@ -259,6 +296,13 @@ async def build_world(api: httpx.AsyncClient) -> World:
     assert set(ids["renewals"]) == {"A", "B"}
     # Signed approval links are tokens, not ids: a well-formed one that was never issued.
     ids["approvals"] = {"A": "A" * 60, "B": "B" * 60}
+    # Reminders of both clients' items (everything ends within days).
+    assert (await api.post("/notify/run")).status_code == 200
+    for side, cid in (("A", a["id"]), ("B", b["id"])):
+        notices = (await api.get("/notices", params={"client_id": cid, "limit": 1000})).json()["items"]
+        assert notices, f"no reminder for {side}"
+        for notice in notices:
+            add("notices", side, str(notice["id"]))
     # A vendor-side contact (of the vendor only B uses) belongs to no client.
     vc = await api.post("/contacts", json={"vendor_id": b_only["id"], "name": "Vendor rep"})
     assert vc.status_code == 201, vc.text
@@ -384,6 +428,12 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
             "client_id": cid,
             "config": connection_config(f"N-{n}"),
         },
+        "webhooks": {"client_id": cid, "name": f"Hook {n}", "url": WEBHOOK_URL, "secret": WEBHOOK_SECRET},
+        "calendar/feeds": {"client_id": cid, "name": f"Feed {n}"},
+        "notify/run": {},
+        # E-mail is not configured in these tests: the test reports "not delivered", a 200.
+        "notify/test": {"channel": "email", "to": "tech@msp.example"},
+        "notify/ladders": {"scope": "category", "key": "backup", "days": [30, 7, 1]},
     }[resource]
 
 
@@ -399,6 +449,7 @@ PATCH_BODIES: dict[str, dict[str, Any]] = {
     "domains": {"expected_mail_provider": "none"},
     "endpoints": {"port": 8443},
     "connections": {"name": "Renamed"},
+    "webhooks": {"name": "changed"},
 }
 
 ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
@@ -413,6 +464,8 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/connections/{item_id}/test"): lambda: None,
     ("POST", "/connections/{item_id}/sync"): lambda: None,
     ("PUT", "/connections/{item_id}/tenants/{external_id}"): lambda: {"client_id": None},
+    ("POST", "/notices/{item_id}/acknowledge"): lambda: None,
+    ("POST", "/notices/{item_id}/snooze"): lambda: {"until": (utcnow() + timedelta(days=3)).isoformat()},
 }
 
 
@@ -521,6 +574,8 @@ async def test_every_route_refuses_missing_and_invalid_tokens(app, api):
         for route in ALL_ROUTES:
             if _kind(route)[0] == "public":
                 continue  # see test_public_approval_links_refuse_anything_but_a_valid_link
+            if _kind(route)[0] == "feed":
+                continue  # no bearer token by design: see the feed test below
             method, url, body = request_for(route, w, "A")
             for name, headers in variants.items():
                 r = await anonymous.request(method, url, json=body, headers=headers)
@@ -598,7 +653,7 @@ async def test_viewer_lists_only_its_own_clients_rows_even_when_asking_for_anoth
                     failures.append(f"GET {path} {params}: rows of others leaked: {leaked}")
                 if r.json()["total"] != len(items):
                     failures.append(f"GET {path} {params}: total {r.json()['total']} counts others' rows")
-                if not params and {i["id"] for i in items} != expected:
+                if not params and {str(i["id"]) for i in items} != expected:  # notice ids are integers
                     failures.append(
                         f"GET {path}: expected A's rows {expected}, got {[i['id'] for i in items]}"
                     )
@@ -683,7 +738,7 @@ async def test_staff_read_every_clients_objects(app, api, role):
                     if r.status_code != 200:
                         failures.append(f"GET {path} of {side}'s: {r.status_code} {r.text[:200]}")
             elif kind == "list":
-                ids = {i["id"] for i in await list_all(staff, path)}
+                ids = {str(i["id"]) for i in await list_all(staff, path)}
                 expected = w.rows[resource]["A"] | w.rows[resource]["B"]
                 if not expected <= ids:
                     failures.append(f"GET {path}: missing {expected - ids}")
@@ -780,3 +835,29 @@ async def test_public_approval_links_refuse_anything_but_a_valid_link(app, api):
                 r = await anonymous.request(method, f"/approvals/{token}")
                 assert r.status_code == 404 and r.headers["content-type"] == PROBLEM_JSON, (method, r.text)
     assert await snapshot(api) == before
+
+
+async def test_feed_routes_need_a_valid_unrevoked_feed_token_and_answer_404_otherwise(app, api):
+    """Calendar apps cannot send a bearer token: the feed token in the path is the only
+    credential, so anything but a live token gets the same 404, whatever the headers."""
+    w = await build_world(api)
+    variants = await _token_variants(app)
+    feed = (await api.post("/calendar/feeds", json={"client_id": w.a, "name": "x"})).json()
+    bad_tokens = ["nothing", feed["token"][:-3] + "xyz", feed["prefix"] + "_" + "A" * 43]
+    failures = []
+    async with caller(app, None) as anonymous:
+        for route in ALL_ROUTES:
+            if _kind(route)[0] != "feed":
+                continue
+            for token in bad_tokens:
+                for name, headers in variants.items():
+                    r = await anonymous.get(route[1].replace("{token}", token), headers=headers)
+                    if r.status_code != 404 or r.headers.get("content-type") != PROBLEM_JSON:
+                        failures.append(f"{route} {token[:12]} with {name}: {r.status_code}")
+            good = await anonymous.get(route[1].replace("{token}", feed["token"]))
+            if good.status_code != 200:
+                failures.append(f"{route} with the live token: {good.status_code} {good.text[:200]}")
+            # A's feed holds A's renewals, none of B's.
+            if any(i in good.text for r_ in ("subscriptions", "domains") for i in w.rows[r_]["B"]):
+                failures.append(f"{route}: B's items in A's feed")
+    assert not failures, "\n".join(failures)

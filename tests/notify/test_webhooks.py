@@ -1,0 +1,144 @@
+"""Signed webhooks against a real HTTP receiver on loopback."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.models import AuditEvent, NoticeDelivery, WebhookEndpoint
+from hub.models.notify import DeliveryState
+from hub.notify import delivery, signing
+from hub.notify.targets import AllowList, TargetRefused, resolve_allowed
+from tests import factories as f
+from tests.notify.conftest import Receiver, at, in_session, run_day
+
+SOON = date.today() + timedelta(days=5)
+
+
+async def _world(api: Any, receiver: Receiver, **hook: Any) -> dict[str, Any]:
+    w = await f.world(api)
+    await api.patch(
+        f"/subscriptions/{w['subscription']['id']}",
+        json={"version": w["subscription"]["version"], "ends_on": (SOON + timedelta(days=7)).isoformat()},
+    )
+    body = {
+        "name": "PSA",
+        "url": receiver.url,
+        "secret": receiver.secret,
+        "client_id": w["client"]["id"],
+        **hook,
+    }
+    r = await api.post("/webhooks", json=body)
+    assert r.status_code == 201, r.text
+    w["hook"] = r.json()
+    return w
+
+
+async def test_a_reminder_arrives_signed_and_the_signature_verifies(app, api, receiver):
+    await _world(api, receiver)
+    await run_day(app, at(SOON.isoformat()))
+    [call] = receiver.calls
+    assert call["verified"]
+    payload = json.loads(call["body"])
+    assert payload["type"] == "reminder.due" and payload["data"]["days"] == 7
+    h = call["headers"]
+    assert h["webhook-id"].startswith("msg_") and h["webhook-signature"].startswith("v1,")
+    # A tampered body (or another secret) does not verify.
+    tampered = call["body"].replace(b'"days":7', b'"days":70')
+    assert not signing.verify(
+        receiver.secret, h["webhook-id"], h["webhook-timestamp"], tampered, h["webhook-signature"]
+    )
+    assert not signing.verify(
+        signing.generate_secret(),
+        h["webhook-id"],
+        h["webhook-timestamp"],
+        call["body"],
+        h["webhook-signature"],
+    )
+    # Sent once: the next run finds nothing to send.
+    await run_day(app, at(SOON.isoformat(), 12))
+    assert len(receiver.calls) == 1
+
+
+async def test_a_failing_receiver_is_retried_then_dead_lettered_with_the_same_webhook_id(
+    app, api, receiver, monkeypatch
+):
+    monkeypatch.setenv("HUB_NOTIFY_MAX_ATTEMPTS", "3")
+    receiver.status = 500
+    await _world(api, receiver)
+    now = at(SOON.isoformat())
+    await run_day(app, now)
+    unit = delivery.units(app.state.sessionmaker)
+    for minute in range(1, 5):
+        await delivery.deliver_webhooks(unit, now + timedelta(minutes=minute))
+    assert len(receiver.calls) == 3  # max attempts, then no more
+    assert len({c["headers"]["webhook-id"] for c in receiver.calls}) == 1  # receivers can deduplicate
+    row = (await in_session(app, lambda s: s.scalars(select(NoticeDelivery)))).one()
+    assert row.state == DeliveryState.dead and row.attempts == 3 and row.last_status == 500
+    assert row.last_error == "HTTP 500"
+
+
+async def test_a_retry_that_succeeds_is_sent(app, api, receiver):
+    receiver.status = 503
+    await _world(api, receiver)
+    now = at(SOON.isoformat())
+    await run_day(app, now)
+    receiver.status = 200
+    await delivery.deliver_webhooks(delivery.units(app.state.sessionmaker), now + timedelta(minutes=1))
+    assert [c["verified"] for c in receiver.calls] == [True, True]
+    row = (await in_session(app, lambda s: s.scalars(select(NoticeDelivery)))).one()
+    assert row.state == DeliveryState.sent and row.attempts == 2
+
+
+async def test_a_target_outside_the_allow_list_is_refused_naming_the_field(api, receiver, monkeypatch):
+    w = await f.world(api)
+    base = {"name": "x", "secret": receiver.secret, "client_id": w["client"]["id"]}
+    for url in (
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "https://hooks.example.com/x",
+    ):
+        r = await api.post("/webhooks", json={**base, "url": url})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "url" and "HUB_WEBHOOK_ALLOWED_HOSTS" in r.json()["detail"]
+    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "")
+    r = await api.post("/webhooks", json={**base, "url": receiver.url})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url"
+
+
+async def test_a_listed_name_resolving_to_an_internal_address_is_refused(receiver):
+    # "localhost" is listed by name, but it resolves to loopback, which is not listed.
+    allow = AllowList.parse(["localhost", "127.0.0.2"])
+    try:
+        await resolve_allowed("http://localhost:9/hook", allow)
+    except TargetRefused as exc:
+        assert "outside the allow-list" in str(exc)
+    else:
+        raise AssertionError("localhost was let through")
+    assert await resolve_allowed("http://127.0.0.2:9/x", allow) == ("127.0.0.2", "127.0.0.2")
+
+
+async def test_the_secret_is_write_only_and_encrypted_at_rest(app, api, receiver):
+    w = await _world(api, receiver)
+    hook = (await api.get(f"/webhooks/{w['hook']['id']}")).json()
+    assert "secret" not in hook and hook["secret_set"] is True
+    stored = (await in_session(app, lambda s: s.scalars(select(WebhookEndpoint)))).one()
+    assert receiver.secret not in stored.secret_encrypted
+    audit = (await in_session(app, lambda s: s.scalars(select(AuditEvent)))).all()
+    assert all(receiver.secret not in json.dumps(e.after or {}) for e in audit)
+    assert all(e.after.get("secret_encrypted") in (None, "[redacted]") for e in audit if e.after)
+
+
+async def test_the_test_action_reports_delivery_and_failure(api, receiver):
+    w = await _world(api, receiver)
+    r = await api.post("/notify/test", json={"channel": "webhook", "webhook_id": w["hook"]["id"]})
+    assert r.status_code == 200 and r.json()["delivered"] is True, r.text
+    assert json.loads(receiver.calls[-1]["body"])["type"] == "reminder.test"
+    receiver.status = 500
+    r = await api.post("/notify/test", json={"channel": "webhook", "webhook_id": w["hook"]["id"]})
+    assert r.json() == {**r.json(), "delivered": False, "status_code": 500}
+    r = await api.post("/notify/test", json={"channel": "webhook"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "webhook_id"
