@@ -47,6 +47,7 @@ def plan(
 ) -> None:
     """What would be renewed automatically in the next N days, and at what cost (at
     today's price). Changes nothing."""
+    from hub.kit.money import format_amount
     from hub.kit.time import utcnow
     from hub.renewal.planner import due_items
 
@@ -64,8 +65,8 @@ def plan(
                 "ends_on": i.ends_on.isoformat(),
                 "order_on": i.order_on.isoformat(),
                 "quantity": i.quantity,
-                "unit_cost": str(i.unit_cost),
-                "total": str(i.total),
+                "unit_cost": format_amount(i.unit_cost),
+                "total": format_amount(i.total),
                 "currency": i.currency,
                 "payer": i.payer.value,
                 "renewal": i.renewal_state.value if i.renewal_state else None,
@@ -74,7 +75,8 @@ def plan(
         ]
         print(
             json.dumps(
-                {"days": days, "items": rows, "totals": {k: str(v) for k, v in totals.items()}}, indent=2
+                {"days": days, "items": rows, "totals": {k: format_amount(v) for k, v in totals.items()}},
+                indent=2,
             )
         )
         return
