@@ -79,6 +79,20 @@ async def failpoint(name: str) -> None:
         await FAILPOINT(name)
 
 
+def audit(session: AsyncSession, renewal: Renewal, *, meta: dict[str, Any], **change: Any) -> None:
+    """Record one step of a renewal (every vendor action is audited; secrets never in meta)."""
+    record(
+        session,
+        SYSTEM,
+        AuditAction.vendor_action,
+        subject_type="renewal",
+        subject_id=renewal.id,
+        client_id=renewal.client_id,
+        meta=meta,
+        **change,
+    )
+
+
 def retry_delay(attempt: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** min(attempt, 7)))
 
@@ -290,13 +304,9 @@ class Executor:
                 renewal.reason = decision.reason
                 renewal.next_action_at = None
                 await alerts.approval_needed(session, renewal)
-            record(
+            audit(
                 session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
+                renewal,
                 meta={
                     "action": "renewal.quoted",
                     "unit_price": str(quote.unit_price),
@@ -344,13 +354,9 @@ class Executor:
                     renewal.submitted_at = utcnow()
                     renewal.send_not_after = lease_end - SEND_MARGIN
                     renewal.next_action_at = renewal.send_not_after + IN_FLIGHT_GRACE
-                    record(
+                    audit(
                         session,
-                        SYSTEM,
-                        AuditAction.vendor_action,
-                        subject_type="renewal",
-                        subject_id=renewal.id,
-                        client_id=renewal.client_id,
+                        renewal,
                         meta={
                             "action": "renewal.order_requested",
                             "request": request.model_dump(mode="json"),
@@ -388,13 +394,9 @@ class Executor:
                 return False
             renewal.vendor_order_ref = order.external_id
             renewal.next_action_at = utcnow()
-            record(
+            audit(
                 session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
+                renewal,
                 meta={"action": "renewal.order_placed", "response": order.model_dump(mode="json")},
             )
         return True
@@ -463,13 +465,9 @@ class Executor:
                     found.external_id if found else renewal.vendor_order_ref or "unknown"
                 )
                 renewal.next_action_at = utcnow()
-                record(
+                audit(
                     session,
-                    SYSTEM,
-                    AuditAction.vendor_action,
-                    subject_type="renewal",
-                    subject_id=renewal.id,
-                    client_id=renewal.client_id,
+                    renewal,
                     meta={
                         "action": "renewal.reconciled",
                         "found_order": found.external_id if found else None,
@@ -490,15 +488,7 @@ class Executor:
             renewal.reconcile_attempts += 1
             renewal.reason = "reconciled: no order under our reference; sending again"
             renewal.next_action_at = utcnow()
-            record(
-                session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
-                meta={"action": "renewal.reconciled", "found_order": None},
-            )
+            audit(session, renewal, meta={"action": "renewal.reconciled", "found_order": None})
         return True
 
     # -- writes -----------------------------------------------------------------------
@@ -539,13 +529,9 @@ class Executor:
             sub.ends_on = new_end
             sub.starts_on = min(sub.starts_on, new_end)
             sub.unit_cost = unit
-            record(
+            audit(
                 session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
+                renewal,
                 before=before,
                 after={"ends_on": str(new_end), "unit_cost": str(unit)},
                 meta={"action": "renewal.confirmed", "order": renewal.vendor_order_ref},
@@ -561,15 +547,7 @@ class Executor:
             renewal.next_action_at = None
             renewal.reason = f"the vendor refused the order: {exc}"
             renewal.last_error = str(exc)[:1000]
-            record(
-                session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
-                meta={"action": "renewal.rejected", "error": str(exc)[:500]},
-            )
+            audit(session, renewal, meta={"action": "renewal.rejected", "error": str(exc)[:500]})
             await alerts.escalated(session, renewal)
 
     async def _back_to_approved(self, snap: Snapshot, reason: str, *, delay: timedelta) -> None:
@@ -604,15 +582,7 @@ class Executor:
             renewal.escalated_at = utcnow()
             renewal.reason = reason
             renewal.next_action_at = None
-            record(
-                session,
-                SYSTEM,
-                AuditAction.vendor_action,
-                subject_type="renewal",
-                subject_id=renewal.id,
-                client_id=renewal.client_id,
-                meta={"action": "renewal.escalated", "reason": reason},
-            )
+            audit(session, renewal, meta={"action": "renewal.escalated", "reason": reason})
             await alerts.escalated(session, renewal)
 
     async def transition(self, snap: Snapshot, state: RenewalState, *, reason: str) -> None:
