@@ -478,7 +478,10 @@ def demo(
         )
         _print_connections(_with_sessionmaker(settings, lambda sm: _demo_connection_rows(sm, connection_ids)))
         _print_renewals(_with_sessionmaker(settings, _demo_renewal_rows))
-        err.print(f"reminders: {outcome.notices} new notice(s) in the ledger (GET /api/v1/notices)")
+        err.print(
+            f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
+            "(GET /api/v1/notices)"
+        )
         err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
         err.print("  Admin token (Authorization: Bearer ...):")
         print(token, flush=True)

@@ -49,7 +49,9 @@ class DemoLive:
 class LiveOutcome:
     connections: DemoConnections
     renewal_jobs: int
+    # Reminders the ledger issued, and thresholds already past it recorded unsent.
     notices: int
+    notices_skipped: int
 
 
 async def prepare(sessionmaker: SM, plan: WorldPlan, today: date) -> DemoLive:
@@ -79,8 +81,8 @@ async def start(sessionmaker: SM, live: DemoLive, world: DemoWorld) -> LiveOutco
         jobs = await run_renewals(sessionmaker)
     finally:
         await shared_http().aclose()  # this loop's vendor client: the CLI's loop ends here
-    notices = await queue_reminders(sessionmaker)
-    return LiveOutcome(connections, jobs, notices)
+    issued, skipped = await queue_reminders(sessionmaker)
+    return LiveOutcome(connections, jobs, issued, skipped)
 
 
 async def stop(sessionmaker: SM, ids: list[uuid.UUID]) -> int:

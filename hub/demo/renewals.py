@@ -203,11 +203,12 @@ async def run_renewals(sessionmaker: async_sessionmaker[AsyncSession], *, rounds
     return ran
 
 
-async def queue_reminders(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """Runs the reminder ledger once (as the nightly job does): returns new notices."""
+async def queue_reminders(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """Runs the reminder ledger once (as the nightly job does): (reminders issued now,
+    thresholds already past that were recorded without being sent)."""
     async with session_scope(sessionmaker) as session:
         result = await run_reminders(session, utcnow())
-    return result.issued
+    return result.issued, result.skipped
 
 
 @dataclass(frozen=True)
