@@ -138,7 +138,9 @@ class CloudflareSimulator(Simulator):
     def add_account(self, account_id: str, name: str) -> None:
         """Another account the partner's token may use (the demo gives each client its own)."""
         self.accounts[account_id] = {"id": account_id, "name": name}
-        self.tokens[GOOD_TOKEN]["accounts"].add(account_id)
+        accounts = self.tokens[GOOD_TOKEN]["accounts"]
+        assert isinstance(accounts, set)
+        accounts.add(account_id)
 
     def add_zone(self, name: str, records: list[dict[str, Any]], *, account_id: str | None = None) -> SimZone:
         """Adds an active zone of the partner's account with `records` (dicts with name, type,

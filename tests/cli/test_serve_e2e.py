@@ -201,6 +201,16 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
             assert runs["items"][0]["status"] == "fail", runs["items"][0]
             assert [f["code"] for f in runs["items"][0]["findings"]] == ["spf_too_many_lookups"]
 
+            # The demo's vendors were connected and synced, and its renewals ran, before serving.
+            connections = api.get("/connections", params={"limit": 100})
+            assert connections.status_code == 200, connections.text
+            assert connections.json()["items"], "the demo connects to its simulated vendors"
+            assert all(c["enabled"] and c["health"] == "ok" for c in connections.json()["items"])
+            renewals = api.get("/renewals", params={"limit": 100})
+            assert renewals.status_code == 200, renewals.text
+            states = {r["state"] for r in renewals.json()["items"]}
+            assert {"confirmed", "awaiting_approval", "escalated"} <= states
+
             upcoming = api.get("/renewals/upcoming", params={"within_days": 30})
             assert upcoming.status_code == 200, upcoming.text
             items = upcoming.json()["items"]
