@@ -456,7 +456,6 @@ def demo(
     except OSError as exc:
         fail(f"cannot start the demo world: {exc}")
     check_ids: list[Any] = []
-    connection_ids: list[Any] = []
     try:
         err.print(f"demo world: DNS {world.nameserver} (UDP and TCP), RDAP {world.rdap_url}/rdap/")
         err.print(
@@ -506,8 +505,8 @@ def demo(
     finally:
         if check_ids:
             _with_sessionmaker(settings, lambda sm: _demo_stop_checks(sm, check_ids))
-        if connection_ids:
-            _with_sessionmaker(settings, lambda sm: _demo_stop_vendors(sm, connection_ids))
+        if live.connection_ids:
+            _with_sessionmaker(settings, lambda sm: _demo_stop_vendors(sm, live))
         world.stop()
         err.print(
             "demo world stopped; the demo checks are paused and the demo connections disabled "
@@ -583,10 +582,10 @@ async def _demo_start_vendors(sessionmaker: Any, live: Any, world: Any) -> Any:
     return await start(sessionmaker, live, world)
 
 
-async def _demo_stop_vendors(sessionmaker: Any, ids: list[Any]) -> int:
+async def _demo_stop_vendors(sessionmaker: Any, live: Any) -> int:
     from hub.demo.live import stop
 
-    return await stop(sessionmaker, ids)
+    return await stop(sessionmaker, live)
 
 
 async def _demo_connection_rows(sessionmaker: Any, ids: list[Any]) -> Any:

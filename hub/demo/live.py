@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.connection.runtime import shared_http
@@ -34,6 +35,7 @@ from hub.demo.vendors import (
 )
 from hub.demo.world import DemoWorld
 from hub.demo.zones import WorldPlan
+from hub.models.sync import OAuthToken
 
 SM = async_sessionmaker[AsyncSession]
 
@@ -43,6 +45,12 @@ class DemoLive:
     vendors: DemoVendors
     # Outcome ("confirmed", "price_rise", "refused") -> the subscription showing it.
     renewal_subscriptions: dict[str, uuid.UUID] = field(default_factory=dict)
+    # The demo connections, known as soon as they are enabled (to disable them again even
+    # when a later step fails).
+    connection_ids: list[uuid.UUID] = field(default_factory=list)
+    # The OAuth token cache's keys before the demo's syncs: the tokens the simulators issue
+    # are worthless once the world stops (a key names the token URL, with its port).
+    token_keys_before: set[str] | None = None
 
 
 @dataclass
@@ -72,10 +80,13 @@ def add_services(live: DemoLive, world: DemoWorld) -> None:
 
 async def start(sessionmaker: SM, live: DemoLive, world: DemoWorld) -> LiveOutcome:
     wanted = wanted_connections(live.vendors, world)
+    async with session_scope(sessionmaker, write=False) as session:
+        live.token_keys_before = set((await session.execute(select(OAuthToken.key))).scalars())
     async with session_scope(sessionmaker) as session:
         connections = await ensure_connections(session, wanted)
         pax8 = next(cid for want, cid in zip(wanted, connections.ids, strict=True) if want.adapter == PAX8)
         await attach_connection(session, list(live.renewal_subscriptions.values()), pax8)
+    live.connection_ids = list(connections.ids)
     try:
         await sync_connections(sessionmaker, connections.ids)
         jobs = await run_renewals(sessionmaker)
@@ -85,9 +96,19 @@ async def start(sessionmaker: SM, live: DemoLive, world: DemoWorld) -> LiveOutco
     return LiveOutcome(connections, jobs, issued, skipped)
 
 
-async def stop(sessionmaker: SM, ids: list[uuid.UUID]) -> int:
+async def stop(sessionmaker: SM, live: DemoLive) -> int:
+    """Disables the demo connections and forgets the tokens the simulators issued (cached
+    under keys that appeared during this demo; dropping a cache entry only ever costs
+    one token request)."""
     async with session_scope(sessionmaker) as session:
-        return await disable_connections(session, ids)
+        disabled = await disable_connections(session, live.connection_ids)
+        if live.token_keys_before is not None:
+            await session.execute(
+                delete(OAuthToken)
+                .where(OAuthToken.key.not_in(live.token_keys_before))
+                .execution_options(synchronize_session=False)
+            )
+    return disabled
 
 
 __all__ = ["DemoLive", "LiveOutcome", "add_services", "prepare", "start", "stop"]

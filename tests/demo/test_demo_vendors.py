@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from hub.db import session_scope
 from hub.demo import live as demo_live
@@ -33,6 +34,7 @@ from hub.demo.vendors import (
 )
 from hub.demo.world import DemoWorld
 from hub.kit.time import today
+from hub.models.sync import OAuthToken
 
 
 async def _all(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -57,7 +59,7 @@ async def _run(app: Any) -> tuple[demo_live.DemoLive, demo_live.LiveOutcome, lis
         outcome = await demo_live.start(sessionmaker, prepared, world)
         async with session_scope(sessionmaker, write=False) as session:
             rows = await connection_rows(session, outcome.connections.ids)
-    await demo_live.stop(sessionmaker, outcome.connections.ids)
+    await demo_live.stop(sessionmaker, prepared)
     return prepared, outcome, rows
 
 
@@ -172,6 +174,8 @@ async def test_a_second_demo_creates_no_connection_renewal_or_order_twice(
     assert len(await _all(api, "/subscriptions")) == subscriptions
     assert sum(second_prepared.vendors.pax8.orders_per_term.values()) == 0
     assert second.notices == 0
+    async with app.state.sessionmaker() as session:
+        assert not (await session.execute(select(OAuthToken))).all(), "the simulators' tokens are dropped"
     # The same records, seen again (none missing, none added).
     assert [(r.name, r.records, r.health) for r in second_rows] == [
         (r.name, r.records, "ok") for r in first_rows
