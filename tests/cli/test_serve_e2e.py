@@ -31,8 +31,9 @@ TOKEN_LINE = re.compile(r"^(hub_[0-9a-f]{8}_[A-Za-z0-9_-]{40,})$", re.MULTILINE)
 WORLD_LINE = re.compile(
     r"demo world: DNS 127\.0\.0\.1:(\d+) \(UDP and TCP\), RDAP http://127\.0\.0\.1:(\d+)/"
 )
-# The demo runs its checks before it serves; on two shared cores that takes a while.
-STARTUP_TIMEOUT = 60.0
+# The demo runs its checks, syncs its vendors and runs its renewals before it serves; on
+# two shared cores that takes a while.
+STARTUP_TIMEOUT = 120.0
 ZERO = Decimal(0)
 
 
