@@ -430,12 +430,15 @@ def demo(
     ] = 0,
 ) -> None:
     """Migrate, load the demo dataset (safe to repeat: nothing is duplicated or
-    overwritten), start the demo world (DNS and registry servers on loopback), run the
-    demo's checks against it and serve it."""
+    overwritten), start the demo world (DNS and registry servers and the vendor simulators
+    on loopback), run the demo's checks against it, connect to and sync each simulated
+    vendor, run the due renewals and the reminder ledger once, and serve it."""
     import signal
 
     from hub import migrate
     from hub.demo.dataset import load_demo
+    from hub.demo.live import add_services as add_vendor_services
+    from hub.demo.vendors import SERVICES as VENDOR_SERVICES
     from hub.demo.world import DemoWorld, environment
 
     settings = _settings()
@@ -445,7 +448,9 @@ def demo(
     host, port = host or settings.host, port or settings.port
     err.print(f"demo data: {', '.join(f'{k}={v}' for k, v in _asdict(summary).items())}")
     plan = _with_sessionmaker(settings, _demo_world_plan)
+    live = _with_sessionmaker(settings, lambda sm: _demo_prepare_vendors(sm, plan))
     world = DemoWorld.for_demo(plan, dns_port=dns_port)
+    add_vendor_services(live, world)
     try:
         world.start()
     except OSError as exc:
@@ -453,12 +458,29 @@ def demo(
     check_ids: list[Any] = []
     try:
         err.print(f"demo world: DNS {world.nameserver} (UDP and TCP), RDAP {world.rdap_url}/rdap/")
+        err.print(
+            "demo vendors: "
+            + ", ".join(f"{name} {world.addresses[name]['url']}" for name in VENDOR_SERVICES),
+            soft_wrap=True,
+        )
         checks = _with_sessionmaker(settings, lambda sm: _demo_start_checks(sm, world))
         check_ids = checks.ids
         err.print(
             f"demo checks: {len(checks.ids)} (created {checks.created}, resumed {checks.resumed}), run once"
         )
         _print_check_summary(_with_sessionmaker(settings, lambda sm: _demo_check_rows(sm, check_ids)))
+        outcome = _with_sessionmaker(settings, lambda sm: _demo_start_vendors(sm, live, world))
+        connection_ids = outcome.connections.ids
+        err.print(
+            f"demo connections: {len(connection_ids)} (created {outcome.connections.created}, "
+            f"resumed {outcome.connections.resumed}), synced once"
+        )
+        _print_connections(_with_sessionmaker(settings, lambda sm: _demo_connection_rows(sm, connection_ids)))
+        _print_renewals(_with_sessionmaker(settings, _demo_renewal_rows))
+        err.print(
+            f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
+            "(GET /api/v1/notices)"
+        )
         err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
         err.print("  Admin token (Authorization: Bearer ...):")
         print(token, flush=True)
@@ -483,8 +505,13 @@ def demo(
     finally:
         if check_ids:
             _with_sessionmaker(settings, lambda sm: _demo_stop_checks(sm, check_ids))
+        if live.connection_ids:
+            _with_sessionmaker(settings, lambda sm: _demo_stop_vendors(sm, live))
         world.stop()
-        err.print("demo world stopped; the demo checks are paused until the next `hub demo`")
+        err.print(
+            "demo world stopped; the demo checks are paused and the demo connections disabled "
+            "until the next `hub demo`"
+        )
     if terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)  # end "killed by SIGTERM", as uvicorn would
@@ -540,6 +567,73 @@ async def _demo_check_rows(sessionmaker: Any, ids: list[Any]) -> Any:
 
     async with session_scope(sessionmaker, write=False) as session:
         return await check_rows(session, ids)
+
+
+async def _demo_prepare_vendors(sessionmaker: Any, plan: Any) -> Any:
+    from hub.demo.live import prepare
+    from hub.kit.time import today
+
+    return await prepare(sessionmaker, plan, today())
+
+
+async def _demo_start_vendors(sessionmaker: Any, live: Any, world: Any) -> Any:
+    from hub.demo.live import start
+
+    return await start(sessionmaker, live, world)
+
+
+async def _demo_stop_vendors(sessionmaker: Any, live: Any) -> int:
+    from hub.demo.live import stop
+
+    return await stop(sessionmaker, live)
+
+
+async def _demo_connection_rows(sessionmaker: Any, ids: list[Any]) -> Any:
+    from hub.db import session_scope
+    from hub.demo.vendors import connection_rows
+
+    async with session_scope(sessionmaker, write=False) as session:
+        return await connection_rows(session, ids)
+
+
+async def _demo_renewal_rows(sessionmaker: Any) -> Any:
+    from hub.db import session_scope
+    from hub.demo.renewals import renewal_rows
+
+    async with session_scope(sessionmaker, write=False) as session:
+        return await renewal_rows(session)
+
+
+_HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "needs_reauth": "red", "misconfigured": "red"}
+_RENEWAL_STYLE = {"confirmed": "green", "awaiting_approval": "yellow", "escalated": "red"}
+
+
+def _print_connections(rows: list[Any]) -> None:
+    """One line per connection: its health and what its sync brought in."""
+    for row in rows:
+        style = _HEALTH_STYLE.get(row.health, "magenta")
+        records = ", ".join(f"{kind} {n}" for kind, n in row.records.items()) or "no records"
+        extra = f"; tenants {row.mapped}/{row.tenants} mapped" if row.tenants else ""
+        if row.discrepancies:
+            extra += f"; {row.discrepancies} discrepancies"
+        if row.last_error:
+            extra += f"; {row.last_error}"
+        err.print(
+            f"  [{style}]{row.health:<8}[/{style}] {row.name}: {records}{extra}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def _print_renewals(rows: list[Any]) -> None:
+    table = Table("client", "subscription", "term ends", "state", "why / new term", title="Demo renewals")
+    for row in rows:
+        style = _RENEWAL_STYLE.get(row.state, "")
+        state = f"[{style}]{row.state}[/{style}]" if style else row.state
+        why = f"renewed to {row.new_term_ends_on}" if row.new_term_ends_on else (row.reason or "")
+        table.add_row(row.client, row.product, str(row.term_ends_on), state, why)
+    if table.row_count:
+        Console(stderr=True, width=None if err.is_terminal else 160).print(table)
 
 
 _STATUS_STYLE = {"fail": "red", "unknown": "magenta", "warn": "yellow", "ok": "green", "pending": "dim"}

@@ -135,6 +135,22 @@ class CloudflareSimulator(Simulator):
         self.tokens.clear()
 
     # -- test helpers ---------------------------------------------------------------
+    def add_account(self, account_id: str, name: str) -> None:
+        """Another account the partner's token may use (the demo gives each client its own)."""
+        self.accounts[account_id] = {"id": account_id, "name": name}
+        accounts = self.tokens[GOOD_TOKEN]["accounts"]
+        assert isinstance(accounts, set)
+        accounts.add(account_id)
+
+    def add_zone(self, name: str, records: list[dict[str, Any]], *, account_id: str | None = None) -> SimZone:
+        """Adds an active zone of the partner's account with `records` (dicts with name, type,
+        content and, for MX, priority), ids derived from the content as the fixtures' are."""
+        zone = SimZone(_hex_id("zone", name), name, account_id or self.account["id"], "active")
+        for rec in records:
+            self._store(zone, rec, _hex_id("record", zone.name, rec["type"], rec["name"], rec["content"]))
+        self.zones[zone.id] = zone
+        return zone
+
     def zone_named(self, name: str) -> SimZone:
         return next(z for z in self.zones.values() if z.name == name)
 

@@ -148,6 +148,42 @@ class DellSimulator(Simulator):
                 }
             )
 
+    def add_asset(
+        self,
+        tag: str,
+        product_line: str,
+        shipped: date,
+        entitlements: list[tuple[date, date, str, str]],
+    ) -> None:
+        """Adds a service tag whose entitlements are (start, end, service level code,
+        description): the demo registers the MSP's own hardware this way."""
+        self.assets[tag] = SimAsset(
+            {
+                "id": 10_000_000 + len(self.assets),
+                "serviceTag": tag,
+                "orderBuid": 202,
+                "localChannel": "ENTP",
+                "productId": product_line.lower().replace(" ", "-"),
+                "productLineDescription": product_line,
+                "shipDate": _stamp(shipped),
+                "countryCode": "IT",
+                "duplicated": False,
+                "invalid": False,
+                "entitlements": [
+                    {
+                        "itemNumber": f"{997 + n}-{10000 + n:05d}",
+                        "startDate": _stamp(start),
+                        "endDate": _stamp(end, end=True),
+                        "entitlementType": "INITIAL" if n == 0 else "EXTENDED",
+                        "serviceLevelCode": code,
+                        "serviceLevelDescription": description,
+                        "serviceLevelGroup": 5,
+                    }
+                    for n, (start, end, code, description) in enumerate(entitlements)
+                ],
+            }
+        )
+
     # -- harness contract ---------------------------------------------------------------
     def config(self, base_url: str, *, valid_credentials: bool = True) -> dict[str, Any]:
         return {

@@ -163,6 +163,12 @@ class SophosCentralSimulator(Simulator):
     def revoke_tokens(self) -> None:
         self.issuer.revoke_all()
 
+    def add_tenant(self, tenant: dict[str, Any]) -> None:
+        """Adds (or replaces) a tenant in the stored shape of `fixtures/tenants.json` (the
+        demo seeds the MSP's own clients this way)."""
+        self.tenants = [t for t in self.tenants if t["id"] != tenant["id"]] + [tenant]
+        self._by_id[tenant["id"]] = tenant
+
     def visible_licenses(self) -> list[dict[str, Any]]:
         """Licences a partner can read (what a full sync must return, no more, no less)."""
         return [lic for t in self.tenants if t["partnerAssistance"] for lic in t["licenses"]]

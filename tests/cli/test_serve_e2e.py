@@ -31,8 +31,9 @@ TOKEN_LINE = re.compile(r"^(hub_[0-9a-f]{8}_[A-Za-z0-9_-]{40,})$", re.MULTILINE)
 WORLD_LINE = re.compile(
     r"demo world: DNS 127\.0\.0\.1:(\d+) \(UDP and TCP\), RDAP http://127\.0\.0\.1:(\d+)/"
 )
-# The demo runs its checks before it serves; on two shared cores that takes a while.
-STARTUP_TIMEOUT = 60.0
+# The demo runs its checks, syncs its vendors and runs its renewals before it serves; on
+# two shared cores that takes a while.
+STARTUP_TIMEOUT = 120.0
 ZERO = Decimal(0)
 
 
@@ -200,6 +201,16 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
                 time.sleep(0.1)
             assert runs["items"][0]["status"] == "fail", runs["items"][0]
             assert [f["code"] for f in runs["items"][0]["findings"]] == ["spf_too_many_lookups"]
+
+            # The demo's vendors were connected and synced, and its renewals ran, before serving.
+            connections = api.get("/connections", params={"limit": 100})
+            assert connections.status_code == 200, connections.text
+            assert connections.json()["items"], "the demo connects to its simulated vendors"
+            assert all(c["enabled"] and c["health"] == "ok" for c in connections.json()["items"])
+            renewals = api.get("/renewals", params={"limit": 100})
+            assert renewals.status_code == 200, renewals.text
+            states = {r["state"] for r in renewals.json()["items"]}
+            assert {"confirmed", "awaiting_approval", "escalated"} <= states
 
             upcoming = api.get("/renewals/upcoming", params={"within_days": 30})
             assert upcoming.status_code == 200, upcoming.text
