@@ -136,12 +136,14 @@ class BulkDnsbl:
         self.q_errors: dict[int, list[str]] = {}
         self.q_answered: dict[int, set[int]] = {}
         self._per_target = [0] * len(targets)
-        # Queries not yet sent: one FIFO for zones without a rate, one per rate-limited zone.
-        self._queue: collections.deque[int] = collections.deque()
-        self._rated: dict[int, collections.deque[int]] = {
-            z: collections.deque() for z, rate in enumerate(self.rates) if rate
-        }
-        self._rate_next = dict.fromkeys(self._rated, 0.0)
+        # Queries not yet sent, one FIFO per zone, served round-robin. A zone's first query
+        # goes alone (`_probe`): the rest wait for its answer, so a zone that answers only
+        # refusals (a public resolver to Spamhaus, an exhausted quota) costs one query,
+        # not a window's worth.
+        self._queues: list[collections.deque[int]] = [collections.deque() for _ in self.zones]
+        self._probe = [-2] * len(self.zones)  # -2: not started, -1: open, i: query i in flight
+        self._rr = 0
+        self._rate_next = [0.0] * len(self.zones)
         self._retry: collections.deque[int] = collections.deque()
         asked = [0] * len(self.zones)
         bases = [self._base(z) for z in self.zones]
@@ -184,12 +186,13 @@ class BulkDnsbl:
                 self.q_name.append(name)
                 self.q_try.append(0)
                 self._per_target[t] += 1
-                self._rated.get(z, self._queue).append(i)
+                self._queues[z].append(i)
         self._remaining = len(self.q_target)
         # Query ids: a shuffled pool, reused first-in first-out (an id comes back into use
         # as late as possible, so a late answer finds it free or asking another question).
-        pool = list(range(65536))
-        random.shuffle(pool)
+        # Four windows' worth of random distinct ids is plenty (and costs far less than
+        # shuffling all 65,536).
+        pool = random.sample(range(65536), min(65536, max(4 * self.window, 4096)))
         self._free = collections.deque(pool)
         self._slot = [-1] * 65536  # id -> query in flight
         self._token = [0] * 65536  # id -> which send of it (to match the deadline entry)
@@ -236,19 +239,26 @@ class BulkDnsbl:
         """The next query to send, or -1."""
         if self._retry:
             return self._retry.popleft()
-        for z, queue in self._rated.items():
-            while queue and self._refused[z]:
-                self._finish(queue.popleft())
-            if queue and now >= self._rate_next[z]:
-                self._rate_next[z] = max(now, self._rate_next[z]) + 1.0 / (self.rates[z] or 1.0)
-                return queue.popleft()
-        queue = self._queue
-        refused = self._refused
-        while queue:
-            i = queue.popleft()
-            if refused[self.q_zone[i]]:
-                self._finish(i)  # the zone refused: no more queries to it this run
+        queues, probe, refused, rates = self._queues, self._probe, self._refused, self.rates
+        count = len(queues)
+        for step in range(count):
+            z = (self._rr + step) % count
+            queue = queues[z]
+            if not queue or probe[z] >= 0:
                 continue
+            if refused[z]:
+                while queue:  # the zone refused: no more queries to it this run
+                    self._finish(queue.popleft())
+                continue
+            rate = rates[z]
+            if rate:
+                if now < self._rate_next[z]:
+                    continue
+                self._rate_next[z] = max(now, self._rate_next[z]) + 1.0 / rate
+            i = queue.popleft()
+            if probe[z] == -2:
+                probe[z] = i
+            self._rr = z + 1
             return i
         return -1
 
@@ -291,7 +301,11 @@ class BulkDnsbl:
         """A rate-limited zone with queries waiting gets a wake-up at its next slot."""
         if self._rate_handle is not None or self._inflight >= self.window:
             return
-        waits = [self._rate_next[z] for z, q in self._rated.items() if q and not self._refused[z]]
+        waits = [
+            self._rate_next[z]
+            for z, queue in enumerate(self._queues)
+            if queue and self.rates[z] and self._probe[z] < 0 and not self._refused[z]
+        ]
         if waits:
             self._rate_handle = self._loop.call_at(max(min(waits), now), self._rate_wake)
 
@@ -343,6 +357,9 @@ class BulkDnsbl:
         self._pump()
 
     def _answer(self, i: int, n: int, data: bytes, offset: int) -> None:
+        z = self.q_zone[i]
+        if self._probe[z] == i:
+            self._probe[z] = -1  # the zone answered: open it to the rest of its queries
         rcode = data[3] & 0x0F
         ancount = (data[6] << 8) | data[7]
         if data[2] & 0x02:  # truncated: the general path retries over TCP
@@ -409,6 +426,9 @@ class BulkDnsbl:
 
     def _failed(self, i: int, reason: str) -> None:
         """This try of query i failed: the next one, or the zone is unknown for the target."""
+        z = self.q_zone[i]
+        if self._probe[z] == i:
+            self._probe[z] = -1  # no answer to the first query: the zone is not held back
         errors = self.q_errors.setdefault(i, [])
         errors.append(reason)
         answered = self.q_answered.get(i, ())
