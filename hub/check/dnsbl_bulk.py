@@ -100,6 +100,7 @@ class BulkDnsbl:
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._done: asyncio.Future[None] = loop.create_future()
+        self._sweep_handle: asyncio.TimerHandle | None = None
         try:
             self._open(loop)
             self._targets_finished(0)
@@ -163,10 +164,10 @@ class BulkDnsbl:
                     name = f"{reversed_v4}.{bases[z]}"
                     question = prefix + suffixes[z]
                 else:
-                    name = zone.query_name(target)
-                    if name is None:
+                    generic = zone.query_name(target)
+                    if generic is None:
                         continue
-                    question = b""
+                    name, question = generic, b""
                 budget = self.budgets[z]
                 if budget is not None and asked[z] >= budget:
                     self._results[t].errors[zone.zone] = f"query budget of {zone.budget} exhausted"
@@ -201,7 +202,6 @@ class BulkDnsbl:
         self._inflight = 0
         self._blocked = False
         self._rate_handle: asyncio.TimerHandle | None = None
-        self._sweep_handle: asyncio.TimerHandle | None = None
         self._fallbacks: set[asyncio.Future[None]] = set()
 
     @staticmethod
@@ -462,8 +462,8 @@ class BulkDnsbl:
         result = self._results[self.q_target[i]]
         if kind == "error":
             answer, reason = next(iter(detail.items()))
-            self._refused[z] = f"{zone.zone} answered {answer}: {reason}"
-            result.errors[zone.zone] = self._refused[z]
+            refusal = self._refused[z] = f"{zone.zone} answered {answer}: {reason}"
+            result.errors[zone.zone] = refusal
             return
         result.listed[zone.zone] = sorted(detail)
         result.meanings[zone.zone] = dict(detail)
