@@ -50,10 +50,19 @@ ANSWERS = {
     ),
     "PTR": _response("1.2.0.192.in-addr.arpa", "PTR", ("1.2.0.192.in-addr.arpa", "PTR", "mx.c.test.")),
     "NS": _response("c.test", "NS", ("c.test", "NS", "ns1.c.test."), ("c.test", "NS", "ns2.c.test.")),
-    "SOA (dnspython reads it)": _response(
-        "c.test", "SOA", ("c.test", "SOA", "ns1.c.test. h.c.test. 1 2 3 4 5")
+    "SOA": _response("c.test", "SOA", ("c.test", "SOA", "ns1.c.test. h.c.test. 1 2 3 4 5")),
+    "CAA": _response("c.test", "CAA", ("c.test", "CAA", '0 issue "letsencrypt.org"')),
+    "CAA critical, several, escapes": _response(
+        "c.test",
+        "CAA",
+        ("c.test", "CAA", '128 tbs "Unknown"'),
+        ("c.test", "CAA", r'0 iodef "mailto:Sec@C.test"'),
+        ("c.test", "CAA", r'0 issue "ca.test; a=\"q\"\\ \233\009 x"'),
+        ("c.test", "CAA", '0 issuewild ";"'),
     ),
-    "CAA (dnspython reads it)": _response("c.test", "CAA", ("c.test", "CAA", '0 issue "letsencrypt.org"')),
+    "SOA big numbers": _response(
+        "c.test", "SOA", ("c.test", "SOA", "NS1.c.test. Host\\.Master.c.test. 4294967295 0 1 2 2147483648")
+    ),
     "label needing escapes": _response("c.test", "MX", ("c.test", "MX", r"10 odd\.label.c.test.")),
     "NXDOMAIN": _response("gone.test", "TXT", rcode=3),
 }
