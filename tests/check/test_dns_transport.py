@@ -200,3 +200,27 @@ async def test_truncated_answers_among_many_go_to_tcp_and_the_rest_stay_on_udp(
     assert [lk.records for lk in lookups] == [(f"record {i}",) for i in range(50)]
     assert client.stats.tcp_fallbacks == 2
     assert sorted(n for n, _, proto in dns_server.queries if proto == "tcp") == ["n21.test", "n7.test"]
+
+
+async def test_query_limit_bounds_holders_and_survives_cancelled_waiters() -> None:
+    from hub.check.dns import _Limit
+
+    limit = _Limit(3)
+    held = peak = 0
+
+    async def hold(seconds: float) -> None:
+        nonlocal held, peak
+        async with limit:
+            held += 1
+            peak = max(peak, held)
+            await asyncio.sleep(seconds)
+            held -= 1
+
+    waiting = [asyncio.ensure_future(hold(0.05)) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    for task in waiting[5:8]:  # waiters cancelled while queued
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert peak == 3 and held == 0
+    await asyncio.wait_for(asyncio.gather(*(hold(0) for _ in range(6))), 1)  # no slot leaked
+    assert limit._held == 0 and not limit._waiters
