@@ -279,11 +279,22 @@ def dnsbl_command(
     out_path: Annotated[Path, typer.Option("--out", help="JSON lines: one per address")],
     nameserver: NameserverOpt = None,
     timeout: TimeoutOpt = None,
-    concurrency: ConcurrencyOpt = None,
+    window: Annotated[
+        int | None,
+        typer.Option(
+            "--window",
+            "--concurrency",
+            min=1,
+            max=8192,
+            help="queries in flight per process (HUB_DNSBL_WINDOW)",
+        ),
+    ] = None,
     workers: WorkersOpt = None,
 ) -> None:
     """Looks every address up in every zone; writes {"ip", "listed", "errors"} per line."""
-    settings = make_settings(nameserver, timeout, concurrency=concurrency)
+    settings = make_settings(nameserver, timeout)
+    if window:
+        settings = settings.model_copy(update={"dnsbl_window": window})
     try:
         zones = [Zone.model_validate(z) for z in json.loads(zones_path.read_text(encoding="utf-8"))]
     except ValueError as exc:
