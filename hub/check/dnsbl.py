@@ -9,90 +9,17 @@ listing: it makes the zone unknown for the whole run and is reported as a zone e
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from hub.check.dns import DnsClient, normalise
+from hub.check.dns import DnsClient
+from hub.check.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.models.enums import CheckTarget
 
-_LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
-# Every public list uses these for errors, none for listings: 127.255.255.0/24 (Spamhaus
-# refusals) and 127.0.0.1 (RFC 5782 §5 forbids listing it; URIBL/SURBL use it for
-# "query blocked").
-_ERROR_NETWORK = ipaddress.ip_network("127.255.255.0/24")
-_ERROR_ANSWERS = frozenset({"127.0.0.1"})
-
-
-class Zone(BaseModel):
-    """One entry of ZONES.json; unknown keys are ignored so lists can carry notes."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    zone: str
-    kind: Literal["ip", "domain"] = "ip"
-    codes: dict[str, str] = Field(default_factory=dict)
-    # SURBL/URIBL style: the last octet is a bit field, {"2": "black", "4": "grey"}.
-    bitmask: dict[str, str] = Field(default_factory=dict)
-    errors: dict[str, str] = Field(default_factory=dict)
-    # Most queries this run may send to the zone (free tiers have daily quotas).
-    budget: int | None = Field(default=None, ge=0)
-    # Queries per second to the zone.
-    rate: float | None = Field(default=None, gt=0)
-    # Spamhaus DQS: queries go to <target>.<key>.<zone> (zone e.g. zen.dq.spamhaus.net).
-    dqs_key: str | None = None
-
-    def query_name(self, target: str) -> str | None:
-        base = f"{self.dqs_key}.{normalise(self.zone)}" if self.dqs_key else normalise(self.zone)
-        if self.kind == "domain":
-            return None if _is_ip(target) else f"{normalise(target)}.{base}"
-        if not _is_ip(target):
-            return None
-        address = ipaddress.ip_address(target)
-        if address.version == 4:
-            return ".".join(reversed(str(address).split("."))) + "." + base
-        return ".".join(reversed(address.exploded.replace(":", ""))) + "." + base
-
-    def classify(self, answers: tuple[str, ...]) -> tuple[Literal["listed", "error"], dict[str, str]]:
-        """("error", {answer: reason}) if any answer is an error code, else ("listed",
-        {answer: meaning})."""
-        errors: dict[str, str] = {}
-        listed: dict[str, str] = {}
-        for answer in answers:
-            try:
-                address = ipaddress.ip_address(answer)
-            except ValueError:
-                errors[answer] = "not an address"
-                continue
-            if answer in self.errors:
-                errors[answer] = self.errors[answer]
-            elif answer in self.codes:
-                listed[answer] = self.codes[answer]
-            elif address not in _LOOPBACK:
-                errors[answer] = "answer outside 127.0.0.0/8 (a resolver rewriting NXDOMAIN?)"
-            elif address in _ERROR_NETWORK or answer in _ERROR_ANSWERS:
-                errors[answer] = "query refused or over quota"
-            elif self.bitmask:
-                last = int(answer.rsplit(".", 1)[1])
-                bits = [meaning for bit, meaning in self.bitmask.items() if last & int(bit)]
-                listed[answer] = ", ".join(bits) if bits else "unknown code"
-            else:
-                listed[answer] = "listed (code not in the zone's table)"
-        return ("error", errors) if errors else ("listed", listed)
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+__all__ = ["DnsblCheck", "DnsblResult", "DnsblRun", "RateLimiter", "Zone", "apply_refusals"]
 
 
 class RateLimiter:
@@ -110,20 +37,6 @@ class RateLimiter:
             self._next = max(now, self._next) + self._interval
         if delay > 0:
             await asyncio.sleep(delay)
-
-
-@dataclass
-class DnsblResult:
-    target: str
-    # zone -> answers that mean "listed"; meanings beside them.
-    listed: dict[str, list[str]] = field(default_factory=dict)
-    meanings: dict[str, dict[str, str]] = field(default_factory=dict)
-    # zone -> why this target could not be checked against it.
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def line(self) -> dict[str, object]:
-        key = "ip" if _is_ip(self.target) else "domain"
-        return {key: self.target, "listed": self.listed, "errors": sorted(self.errors)}
 
 
 @dataclass
@@ -183,22 +96,6 @@ class DnsblRun:
         """A zone that refused once is unknown for the whole run: its earlier answers are
         dropped too, so a run never mixes a zone's listings with its refusals."""
         return apply_refusals(results, [s.zone for s in self._zones], self.zone_errors)
-
-
-def apply_refusals(
-    results: list[DnsblResult], zones: list[Zone], refused: dict[str, str]
-) -> list[DnsblResult]:
-    """Makes every zone in `refused` unknown in every result it applies to (also used to
-    merge the runs of several worker processes: one refusal anywhere counts everywhere)."""
-    by_name = {z.zone: z for z in zones}
-    for result in results:
-        for zone, reason in refused.items():
-            result.listed.pop(zone, None)
-            result.meanings.pop(zone, None)
-            applies = zone in by_name and by_name[zone].query_name(result.target) is not None
-            if zone in result.errors or applies:
-                result.errors[zone] = reason
-    return results
 
 
 def _meaning_text(meanings: dict[str, str]) -> str:

@@ -11,18 +11,23 @@ the parent writes lines as they arrive and merges the statistics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import queue as queue_module
-from collections.abc import Callable, Coroutine
+import sys
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.check.dkim import DkimParams
 from hub.check.dns import DnsStats
-from hub.check.dnsbl import DnsblResult, Zone, apply_refusals
-from hub.check.registry import CheckContext
-from hub.check.runner import DomainOptions, check_addresses, check_domains
+from hub.check.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.settings import CheckSettings
+
+# The domain checks (kinds, registry, the ORM enums they report with) are imported where
+# they are used: a DNSBL worker process needs none of them, and a spawned process imports
+# this module before it does anything.
+if TYPE_CHECKING:
+    from hub.check.runner import DomainOptions
 
 T = TypeVar("T")
 
@@ -46,6 +51,9 @@ class DomainJob:
 
 
 def options_for(selectors: dict[str, list[str]], rdap: bool) -> Callable[[str], DomainOptions]:
+    from hub.check.dkim import DkimParams
+    from hub.check.runner import DomainOptions
+
     defaults = selectors.get("*", [])
 
     def build(domain: str) -> DomainOptions:
@@ -55,6 +63,9 @@ def options_for(selectors: dict[str, list[str]], rdap: bool) -> Callable[[str], 
 
 
 def _domain_worker(job: DomainJob, out: Any) -> None:
+    from hub.check.registry import CheckContext
+    from hub.check.runner import check_domains
+
     async def run() -> DnsStats:
         settings = CheckSettings.model_validate(job.settings)
         async with CheckContext.create(settings) as ctx:
@@ -76,26 +87,53 @@ class DnsblJob:
     settings: dict[str, Any]
     targets: list[str]
     zones: list[dict[str, Any]]
+    # This worker's share of each zone's budget and rate (the run's, split between workers).
+    budgets: list[int | None]
+    rates: list[float | None]
 
 
 def _dnsbl_worker(job: DnsblJob, out: Any) -> None:
-    async def run() -> tuple[list[DnsblResult], DnsStats]:
-        settings = CheckSettings.model_validate(job.settings)
-        zones = [Zone.model_validate(z) for z in job.zones]
-        async with CheckContext.create(settings) as ctx:
-            results = await check_addresses(
-                ctx, job.targets, zones, on_done=lambda _: out.put(("tick", 1)), refused=refused
-            )
-            return results, ctx.dns.stats
+    from hub.check.dnsbl_bulk import run_dnsbl
 
-    refused: dict[str, str] = {}
+    settings = CheckSettings.model_validate(job.settings)
+    zones = [Zone.model_validate(z) for z in job.zones]
     try:
-        results, stats = run_loop(run())
-        out.put(("results", (results, refused)))
+        results, refused, stats = run_loop(
+            run_dnsbl(
+                settings,
+                job.targets,
+                zones,
+                on_progress=lambda n: out.put(("tick", n)),
+                budgets=job.budgets,
+                rates=job.rates,
+            )
+        )
+        # Results as plain tuples: pickling 10,000 dataclasses costs more than the lookups.
+        out.put(("results", ([(r.target, r.listed, r.meanings, r.errors) for r in results], refused)))
         out.put(("done", asdict(stats)))
     except BaseException as exc:
         out.put(("failed", f"{type(exc).__name__}: {exc}"))
         raise
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """A spawned process first re-runs the parent's main script (as `__mp_main__`) so that
+    objects defined there can be unpickled. Our main script is the `hub` console script,
+    whose only work is `from hub.cli import app`: the whole CLI, ~2 s of imports per worker
+    on a busy 2-core machine, counted in every bulk run's time. The workers' targets live
+    in this module, so the main script is hidden while they start."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    spec = getattr(main, "__spec__", None)
+    if main is None or path is None or spec is not None:
+        yield  # `python -m ...`: the child imports the module by name, as it should
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _shards(items: list[str], n: int) -> list[list[str]]:
@@ -109,8 +147,9 @@ def _run_workers(
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     out = context.Queue()
     processes = [context.Process(target=target, args=(job, out), daemon=True) for job in jobs]
-    for process in processes:
-        process.start()
+    with _main_not_reimported():
+        for process in processes:
+            process.start()
     total = DnsStats()
     running = len(processes)
     try:
@@ -156,19 +195,33 @@ def dnsbl_in_workers(
     targets: list[str],
     zones: list[Zone],
     workers: int,
-    on_done: Callable[[], None],
+    on_progress: Callable[[int], None],
 ) -> tuple[list[DnsblResult], DnsStats]:
     dumped = settings.model_dump(mode="json")
     raw_zones = [z.model_dump(mode="json") for z in zones]
-    jobs = [DnsblJob(dumped, shard, raw_zones) for shard in _shards(targets, workers)]
+    shards = _shards(targets, workers)
+    jobs = []
+    for shard in shards:
+        budgets: list[int | None] = []
+        for zone in zones:
+            if zone.budget is None:
+                budgets.append(None)
+                continue
+            applicable = [t for t in targets if zone.query_name(t) is not None][: zone.budget]
+            mine = set(shard)
+            budgets.append(sum(1 for t in applicable if t in mine))
+        rates = [z.rate / len(shards) if z.rate else None for z in zones]
+        jobs.append(DnsblJob(dumped, shard, raw_zones, budgets, rates))
     results: list[DnsblResult] = []
     refused: dict[str, str] = {}
 
     def on_message(kind: str, payload: Any) -> None:
         if kind == "tick":
-            on_done()
+            on_progress(payload)
         elif kind == "results":
-            results.extend(payload[0])
+            results.extend(
+                DnsblResult(t, listed, meanings, errors) for t, listed, meanings, errors in payload[0]
+            )
             refused.update(payload[1])
 
     stats = _run_workers(_dnsbl_worker, jobs, on_message)

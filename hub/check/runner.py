@@ -11,6 +11,7 @@ from typing import Any
 
 from hub.check.dkim import DkimParams
 from hub.check.dnsbl import DnsblResult, DnsblRun, Zone
+from hub.check.dnsbl_bulk import bulk_dnsbl
 from hub.check.findings import Evaluation, evaluation, merge
 from hub.check.registry import CheckContext, get_kind
 from hub.models.enums import CheckStatus
@@ -104,23 +105,32 @@ async def check_addresses(
     ctx: CheckContext,
     targets: Iterable[str],
     zones: list[Zone],
-    on_done: Callable[[DnsblResult], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
     refused: dict[str, str] | None = None,
+    bulk: bool = True,
 ) -> list[DnsblResult]:
     """DNSBL for many IPs (or domains). Results come back only once all are done: a zone
-    that refuses late makes its earlier answers unknown too."""
+    that refuses late makes its earlier answers unknown too. `bulk` (the default) runs the
+    task-free bulk path (`dnsbl_bulk.py`); `bulk=False` the general one, a `DnsblRun` check
+    per target (what the single-target check kind uses), kept to compare the two."""
+    unique = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
+    if bulk:
+        results, zone_errors = await bulk_dnsbl(
+            ctx.dns, unique, zones, ctx.settings.dnsbl_window, on_progress
+        )
+        if refused is not None:
+            refused.update(zone_errors)
+        return results
     run = DnsblRun(ctx.dns, zones)
-    results: list[DnsblResult] = []
+    collected: list[DnsblResult] = []
 
     async def one(target: str) -> None:
-        result = await run.check(target)
-        results.append(result)
-        if on_done:
-            on_done(result)
+        collected.append(await run.check(target))
+        if on_progress:
+            on_progress(1)
 
-    unique = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
     await _pool(unique, one, ctx.settings.check_concurrency)
     order = {t: i for i, t in enumerate(unique)}
     if refused is not None:  # the caller merges several runs (worker processes)
         refused.update(run.zone_errors)
-    return run.finalise(sorted(results, key=lambda r: order[r.target]))
+    return run.finalise(sorted(collected, key=lambda r: order[r.target]))

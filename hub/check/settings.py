@@ -35,6 +35,11 @@ class CheckSettings(BaseSettings):
     # Tries per nameserver before a lookup is `unknown` (a lost UDP datagram is common).
     dns_attempts: int = Field(default=2, ge=1, le=5)
     dns_concurrency: int = Field(default=256, ge=1)
+    # Queries in flight at once per process in `hub check dnsbl` (the bulk path). Over a
+    # round trip, throughput is at most window / RTT (1,024 over 20 ms: ~50,000/s). The
+    # server's receive buffer bounds it from above: a burst larger than it holds is dropped
+    # and waits for the timeout (on loopback against NSD, 2,048 already lost a few).
+    dnsbl_window: int = Field(default=1024, ge=1, le=8192)
     # Domains (or IPs) checked at the same time by the bulk runner.
     check_concurrency: int = Field(default=64, ge=1)
     dkim_default_selectors: Annotated[list[str], NoDecode] = Field(

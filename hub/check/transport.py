@@ -29,7 +29,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-A, NS, CNAME, PTR, MX, TXT, AAAA = 1, 2, 5, 12, 15, 16, 28
+A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, CAA = 1, 2, 5, 6, 12, 15, 16, 28, 257
 _CLASS_IN = 1
 _QR, _TC = 0x8000, 0x0200
 # EDNS(0) OPT record with a 1232-byte UDP payload (DNS flag day 2020): routine answers stay
@@ -38,7 +38,20 @@ EDNS_PAYLOAD = 1232
 _OPT = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD, 0, 0)
 # Bytes dnspython prints in a label without escaping (see dns.name._escapify).
 _PLAIN = frozenset(range(0x21, 0x7F)) - frozenset(b'"().;\\@$')
-_FAST_TYPES = frozenset({A, NS, CNAME, PTR, MX, TXT, AAAA})
+_FAST_TYPES = frozenset({A, NS, CNAME, SOA, PTR, MX, TXT, AAAA, CAA})
+_ESCAPED = frozenset(b'"\\')
+
+
+def _escapify(raw: bytes) -> str:
+    """dnspython's `dns.rdata._escapify`: a quoted string's presentation form."""
+    if _PRINTABLE.issuperset(raw):
+        return raw.decode("ascii")
+    return "".join(
+        "\\" + chr(c) if c in _ESCAPED else chr(c) if 0x20 <= c < 0x7F else f"\\{c:03d}" for c in raw
+    )
+
+
+_PRINTABLE = frozenset(range(0x20, 0x7F)) - _ESCAPED
 
 
 @dataclass(slots=True)
@@ -143,6 +156,22 @@ def parse_fast(wire: bytes) -> Answer:
             if at != end:
                 raise _Unusual("TXT length")
             text = b"".join(parts).decode("utf-8", "replace")
+        elif rdtype == SOA:
+            mname, at = _read_name(wire, offset)
+            rname, at = _read_name(wire, at)
+            if at + 20 != end:
+                raise _Unusual("SOA length")
+            serial, refresh, retry, expire, minimum = struct.unpack_from("!IIIII", wire, at)
+            text = f"{_absolute(mname)} {_absolute(rname)} {serial} {refresh} {retry} {expire} {minimum}"
+        elif rdtype == CAA:
+            if rdlength < 2 or offset + 2 + wire[offset + 1] > end:
+                raise _Unusual("CAA length")
+            flags, tag_length = wire[offset], wire[offset + 1]
+            tag = wire[offset + 2 : offset + 2 + tag_length]
+            if not tag.isalnum():  # dnspython refuses it: let it say so
+                raise _Unusual("CAA tag")
+            value = wire[offset + 2 + tag_length : end]
+            text = f'{flags} {_escapify(tag)} "{_escapify(value)}"'
         elif rdtype == MX:
             (preference,) = struct.unpack_from("!H", wire, offset)
             target, after = _read_name(wire, offset + 2)

@@ -301,6 +301,8 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-checks-"))
     started = time.perf_counter()
+    loads = {"start": os.getloadavg()}
+    console.print(f"load average at start: {' '.join(f'{x:.2f}' for x in loads['start'])}")
     world = build_world(max(args.world, *sizes), dnsbl_ips=args.dnsbl_ips)
     rows = sum(len(r) for r in world.zones.values())
     console.print(
@@ -362,7 +364,14 @@ def main() -> int:
         else:
             console.print(f"kept {workdir}")
 
+    loads["end"] = os.getloadavg()
     report(figures, dnsbl, ceiling, server, args)
+    console.print(
+        "load average (1, 5, 15 min) at start: "
+        + " ".join(f"{x:.2f}" for x in loads["start"])
+        + ", at end: "
+        + " ".join(f"{x:.2f}" for x in loads["end"])
+    )
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -372,6 +381,7 @@ def main() -> int:
                     "domains": [f.__dict__ | {"rate": f.rate, "per_domain": f.per_domain} for f in figures],
                     "dnsbl": [f.__dict__ for f in dnsbl],
                     "cpus": os.cpu_count(),
+                    "load_average": loads,
                 },
                 indent=2,
             ),

@@ -50,10 +50,19 @@ ANSWERS = {
     ),
     "PTR": _response("1.2.0.192.in-addr.arpa", "PTR", ("1.2.0.192.in-addr.arpa", "PTR", "mx.c.test.")),
     "NS": _response("c.test", "NS", ("c.test", "NS", "ns1.c.test."), ("c.test", "NS", "ns2.c.test.")),
-    "SOA (dnspython reads it)": _response(
-        "c.test", "SOA", ("c.test", "SOA", "ns1.c.test. h.c.test. 1 2 3 4 5")
+    "SOA": _response("c.test", "SOA", ("c.test", "SOA", "ns1.c.test. h.c.test. 1 2 3 4 5")),
+    "CAA": _response("c.test", "CAA", ("c.test", "CAA", '0 issue "letsencrypt.org"')),
+    "CAA critical, several, escapes": _response(
+        "c.test",
+        "CAA",
+        ("c.test", "CAA", '128 tbs "Unknown"'),
+        ("c.test", "CAA", r'0 iodef "mailto:Sec@C.test"'),
+        ("c.test", "CAA", r'0 issue "ca.test; a=\"q\"\\ \233\009 x"'),
+        ("c.test", "CAA", '0 issuewild ";"'),
     ),
-    "CAA (dnspython reads it)": _response("c.test", "CAA", ("c.test", "CAA", '0 issue "letsencrypt.org"')),
+    "SOA big numbers": _response(
+        "c.test", "SOA", ("c.test", "SOA", "NS1.c.test. Host\\.Master.c.test. 4294967295 0 1 2 2147483648")
+    ),
     "label needing escapes": _response("c.test", "MX", ("c.test", "MX", r"10 odd\.label.c.test.")),
     "NXDOMAIN": _response("gone.test", "TXT", rcode=3),
 }
@@ -191,3 +200,27 @@ async def test_truncated_answers_among_many_go_to_tcp_and_the_rest_stay_on_udp(
     assert [lk.records for lk in lookups] == [(f"record {i}",) for i in range(50)]
     assert client.stats.tcp_fallbacks == 2
     assert sorted(n for n, _, proto in dns_server.queries if proto == "tcp") == ["n21.test", "n7.test"]
+
+
+async def test_query_limit_bounds_holders_and_survives_cancelled_waiters() -> None:
+    from hub.check.dns import _Limit
+
+    limit = _Limit(3)
+    held = peak = 0
+
+    async def hold(seconds: float) -> None:
+        nonlocal held, peak
+        async with limit:
+            held += 1
+            peak = max(peak, held)
+            await asyncio.sleep(seconds)
+            held -= 1
+
+    waiting = [asyncio.ensure_future(hold(0.05)) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    for task in waiting[5:8]:  # waiters cancelled while queued
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+    assert peak == 3 and held == 0
+    await asyncio.wait_for(asyncio.gather(*(hold(0) for _ in range(6))), 1)  # no slot leaked
+    assert limit._held == 0 and not limit._waiters
