@@ -37,7 +37,7 @@ def _hub_client(verify: Verify = True, timeout: float | None = None) -> httpx.As
         follow_redirects=False,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "vendor-hub"},
-        **({"timeout": timeout} if timeout is not None else {}),
+        timeout=httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(5.0),
     )
 
 
