@@ -196,3 +196,35 @@ class TermRead(Output):
     renewed_by: TermRenewedBy
     note: str
     created_at: datetime
+
+
+class CounterReading(Output):
+    count: int
+    read_at: datetime | None
+    source: str = Field(description="manual (start_count) or synced")
+
+
+class PrintUsage(Output):
+    """Pages used in the current term of a printer plan against its allowance. `status`:
+    within, over, not_a_print_plan, no_printer (the asset is gone), or no_reading (no
+    counter synced in the term yet)."""
+
+    subscription_id: uuid.UUID
+    status: str
+    term_starts_on: date
+    term_ends_on: date | None
+    asset_id: uuid.UUID | None
+    serial: str | None
+    counter: PageCounter | None
+    start: CounterReading | None
+    latest: CounterReading | None
+    pages_used: int | None
+    allowance_pages: int | None
+    overage_pages: int | None
+    remaining_pages: int | None
+    price_per_page: Amount | None
+    overage_cost: Amount | None
+    currency: str
+    counter_reset: bool = Field(
+        description="the counter went backwards (board replaced): pages_used is a lower bound"
+    )

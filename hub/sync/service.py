@@ -324,6 +324,30 @@ async def store(
     return stats
 
 
+async def store_warranty_lookup(
+    session: AsyncSession, p: Plan, records: list[Record], now: datetime
+) -> dict[str, Any] | None:
+    """The warranty half of `store`, for a lookup of some serials only (the daily refresh):
+    records upserted without marking the others missing, adapter-sourced Warranty rows
+    written, and warranty discrepancies flagged, or resolved for the serials looked up.
+    None when the connection is gone or its credentials changed since the plan."""
+    connection = await session.get(Connection, p.connection_id)
+    if connection is None or connection.config_changed_at != p.config_changed_at:
+        return None
+    collected: Collected = {"warranty": list(records)}
+    assets = await _assets_by_serial(session, {r.external_id for r in records})
+    stats = await _upsert_records(session, connection, collected, {}, assets, now, mark_missing=False)
+    written = write_warranties(
+        await _warranty_rows(session, collected, assets), collected, assets, now, session
+    )
+    await session.flush()
+    found, resolved = await _discrepancies(
+        session, connection, collected, {}, now, only={("warranty", r.external_id) for r in records}
+    )
+    stats.update(warranties_written=written, discrepancies_open=found, discrepancies_resolved=resolved)
+    return stats
+
+
 def _single(clients: set[uuid.UUID]) -> uuid.UUID | None:
     return next(iter(clients)) if len(clients) == 1 else None
 
