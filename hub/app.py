@@ -36,6 +36,7 @@ def api_router() -> APIRouter:
     from hub.subscription.endpoints import router as subscriptions
     from hub.sync.endpoints import discrepancies_router, tenants_router
     from hub.vendor.endpoints import router as vendors
+    from hub.warranty.endpoints import router as warranty_review
 
     router = APIRouter(prefix=API_PREFIX)
     for sub in (
@@ -43,6 +44,7 @@ def api_router() -> APIRouter:
         vendors,
         accounts,
         subscriptions,
+        warranty_review,  # before assets: /warranties/review is not /warranties/{item_id}
         assets,
         domains,
         checks,

@@ -91,6 +91,15 @@ def _register_notify() -> None:
 
 _register_notify()
 
+
+def _register_warranties() -> None:
+    from hub.warranty.cli import app as warranties_app
+
+    app.add_typer(warranties_app, name="warranties")
+
+
+_register_warranties()
+
 err = Console(stderr=True)
 out = Console()
 

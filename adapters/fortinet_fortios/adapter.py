@@ -18,13 +18,14 @@ from .config import FortiosConfig
 class FortiosAdapter:
     def __init__(self, config: FortiosConfig, ctx: AdapterContext) -> None:
         self.config = config
-        self._own_http: httpx.AsyncClient | None = None
+        self._ctx = ctx
+        self._run_http: httpx.AsyncClient | None = None
         if config.custom_tls:
             # The shared client verifies against the system store and TLS settings cannot
-            # change per request: a pinned or unverified box gets a client of its own,
-            # with the hub's timeout, closed in aclose() (see README, "TLS").
-            self._own_http = httpx.AsyncClient(verify=config.ssl_context(), timeout=ctx.timeout)
-            ctx = dataclasses.replace(ctx, http=self._own_http)
+            # change per request: a pinned or unverified box gets the run's client for its
+            # TLS settings from the hub, which closes it with the run (see README, "TLS").
+            self._run_http = ctx.client_for(config.ssl_context())
+            ctx = dataclasses.replace(ctx, http=self._run_http)
         self.api = FortiosApi(config, ctx)
 
     def __repr__(self) -> str:
@@ -62,6 +63,8 @@ class FortiosAdapter:
             yield record
 
     async def aclose(self) -> None:
-        if self._own_http is not None:
-            await self._own_http.aclose()
-            self._own_http = None
+        # The run's client is the hub's to close; giving it back early frees it at once
+        # where one context serves several adapters (the CLI, tests).
+        if self._run_http is not None:
+            await self._ctx.release(self._run_http)
+            self._run_http = None

@@ -49,6 +49,7 @@ class AssetRead(Output):
     model: str | None
     serial: str | None
     firmware_version: str | None
+    firmware_latest: str | None = Field(description="newest version the vendor offers (synced)")
     management_address: str | None
     vendor_account_id: uuid.UUID | None
     location: str | None

@@ -1,5 +1,9 @@
-"""Firmware drift: an asset's firmware against the latest version its vendor publishes
-(from the MSP's version table today; from vendor adapters once they exist)."""
+"""Firmware drift: an asset's firmware against the latest version its vendor publishes.
+
+The latest version comes from the vendor itself when a sync has read it (the asset's
+`firmware_latest`, passed as the `latest` param: source "vendor"), otherwise from the MSP's
+version table (source "table"). The vendor's own answer wins: it knows the exact model and
+branch, while the table is typed in by hand and goes stale."""
 
 from __future__ import annotations
 
@@ -32,6 +36,8 @@ class FirmwareParams(Params):
     manufacturer: str
     model: str | None = None
     version: str | None = None
+    # The newest version the vendor offers this device (synced); preferred over the table.
+    latest: str | None = None
     table: list[FirmwareRelease] = []
 
 
@@ -67,6 +73,8 @@ class FirmwareCheck(CheckKind[FirmwareParams, FirmwareData]):
     codes = frozenset({"firmware_outdated_major", "firmware_outdated_minor", "firmware_outdated_patch"})
 
     async def collect(self, ctx: CheckContext, target: str, params: FirmwareParams) -> FirmwareData:
+        if params.latest:
+            return FirmwareData(params.version, params.latest, "vendor")
         return FirmwareData(
             params.version, latest_for(params.table, params.manufacturer, params.model), "table"
         )

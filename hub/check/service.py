@@ -257,7 +257,8 @@ def _target_defaults(row: Domain | Endpoint | Asset) -> dict[str, Any]:
             defaults["sni"] = row.sni
         return defaults
     if isinstance(row, Asset):
-        return {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
+        defaults = {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
+        return {**defaults, "latest": row.firmware_latest} if row.firmware_latest else defaults
     return {}
 
 

@@ -1,6 +1,6 @@
-"""What an adapter instance is built with in the hub: the process's shared HTTP client,
-the database token cache, the clock, and a logger that cannot print the connection's
-secrets."""
+"""What an adapter instance is built with in the hub: the process's shared HTTP client
+(and, for a box with its own TLS settings, a client of the run closed with it), the
+database token cache, the clock, and a logger that cannot print the connection's secrets."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hub.connection.secrets import REDACTED
 from hub.connection.tokens import DbTokenCache
 from hub.kit.time import utcnow
 from hub.sdk.capabilities import Adapter
-from hub.sdk.context import AdapterContext, RetryPolicy
+from hub.sdk.context import AdapterContext, RetryPolicy, TlsClients, Verify
 from hub.sdk.manifest import AdapterSpec, secret_values
 
 # One client per event loop of the process (a worker has one loop; tests have one per
@@ -29,19 +29,31 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient
 )
 
 
+def _hub_client(verify: Verify = True, timeout: float | None = None) -> httpx.AsyncClient:
+    # trust_env=False: no proxy from the environment sees vendor credentials.
+    return httpx.AsyncClient(
+        verify=verify,
+        trust_env=False,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        headers={"User-Agent": "vendor-hub"},
+        timeout=httpx.Timeout(timeout) if timeout is not None else httpx.Timeout(5.0),
+    )
+
+
 def shared_http() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None or client.is_closed:
-        # trust_env=False: no proxy from the environment sees vendor credentials.
-        client = httpx.AsyncClient(
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            headers={"User-Agent": "vendor-hub"},
-        )
+        client = _hub_client()
         _clients[loop] = client
     return client
+
+
+def run_clients() -> TlsClients:
+    """The clients of one adapter run with other TLS verification than the shared client:
+    the hub's settings (no proxy from the environment, no redirects, its User-Agent)."""
+    return TlsClients(lambda verify, timeout: _hub_client(verify, timeout))
 
 
 class RedactingFilter(logging.Filter):
@@ -87,6 +99,7 @@ def build_context(
         clock=utcnow,
         retry=retry or RetryPolicy(),
         timeout=timeout,
+        tls_clients=run_clients(),
     )
 
 
@@ -100,16 +113,21 @@ async def open_adapter(
     http_timeout: float = 15.0,
     retry: RetryPolicy | None = None,
 ) -> AsyncIterator[Adapter]:
-    """A fresh adapter instance for one run, closed afterwards."""
+    """A fresh adapter instance for one run, closed afterwards (with the run's own TLS
+    clients, if it asked for any)."""
     logger = adapter_logger(spec.manifest.slug, connection_id, secret_values(config))
-    adapter = spec.create(config, build_context(sessionmaker, logger, timeout=http_timeout, retry=retry))
+    ctx = build_context(sessionmaker, logger, timeout=http_timeout, retry=retry)
     try:
-        yield adapter
-    finally:
+        adapter = spec.create(config, ctx)
         try:
-            await adapter.aclose()
-        except Exception:  # a failing close must not hide the run's own outcome
-            logger.warning("adapter %s did not close cleanly", spec.manifest.slug)
+            yield adapter
+        finally:
+            try:
+                await adapter.aclose()
+            except Exception:  # a failing close must not hide the run's own outcome
+                logger.warning("adapter %s did not close cleanly", spec.manifest.slug)
+    finally:
+        await ctx.aclose()
 
 
 @asynccontextmanager

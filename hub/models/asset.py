@@ -27,6 +27,8 @@ class Asset(Entity, Base):
     model: Mapped[str | None] = mapped_column(String(200))
     serial: Mapped[str | None] = mapped_column(String(120))
     firmware_version: Mapped[str | None] = mapped_column(String(80))
+    # The newest version the vendor offers this device (synced; the firmware check prefers it).
+    firmware_latest: Mapped[str | None] = mapped_column(String(80))
     management_address: Mapped[str | None] = mapped_column(String(300))
     # The support contract covering this device, if any.
     vendor_account_id: Mapped[uuid.UUID | None] = mapped_column(

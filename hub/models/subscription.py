@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -36,6 +37,7 @@ class Subscription(Entity, Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "external_id"),
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        CheckConstraint("seats_used IS NULL OR seats_used >= 0", name="seats_used_not_negative"),
         CheckConstraint("notice_days >= 0", name="notice_days_not_negative"),
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),
         Index("ix_subscriptions_client_id_ends_on", "client_id", "ends_on"),
@@ -58,6 +60,8 @@ class Subscription(Entity, Base):
     product: Mapped[str] = mapped_column(String(300))
     sku: Mapped[str | None] = mapped_column(String(120))
     quantity: Mapped[int] = mapped_column(default=1)
+    # Seats in use as the vendor last reported them (synced; `quantity` is what is paid).
+    seats_used: Mapped[int | None]
     unit_cost: Mapped[Decimal] = money_column()
     client_unit_price: Mapped[Decimal | None] = money_column(nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
@@ -70,6 +74,9 @@ class Subscription(Entity, Base):
     )
     notice_days: Mapped[int] = mapped_column(default=0)
     renewal_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Pay-per-print allowance of a printer's plan (hub.subscription.schemas.PrintAllowance),
+    # plus the first counter reading sync saw in the current term; NULL: not a print plan.
+    print_allowance: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[SubscriptionStatus] = mapped_column(
         str_enum(SubscriptionStatus, "subscription_status"), default=SubscriptionStatus.active
     )

@@ -2,7 +2,9 @@ import uuid
 
 from hub.deps import PrincipalDep, SessionDep
 from hub.kit.router import crud_router
+from hub.subscription.print_usage import print_usage
 from hub.subscription.schemas import (
+    PrintUsage,
     SubscriptionCreate,
     SubscriptionFilters,
     SubscriptionRead,
@@ -48,3 +50,14 @@ async def add_term(
     item_id: uuid.UUID, body: TermCreate, session: SessionDep, principal: PrincipalDep
 ) -> TermRead:
     return TermRead.model_validate(await subscriptions.add_term(session, principal, item_id, body))
+
+
+@router.get(
+    "/{item_id}/print-usage",
+    response_model=PrintUsage,
+    operation_id="get_subscription_print_usage",
+    summary="Pay-per-print: pages used in the current term against the allowance, and the overage cost",
+)
+async def get_print_usage(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> PrintUsage:
+    sub = await subscriptions.get(session, principal, item_id)
+    return PrintUsage.model_validate(await print_usage(session, sub))

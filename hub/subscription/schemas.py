@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, computed_field, field_validator
@@ -34,6 +35,30 @@ class RenewalPolicy(Input):
     approval_above: NonNegativeAmount | None = Field(None, description="ask an admin above this term cost")
 
 
+class PageCounter(StrEnum):
+    total = "total"
+    mono = "mono"
+    colour = "colour"
+
+
+class PrintAllowance(Input):
+    """Pay-per-print terms of a printer's plan (a managed print contract): the pages the
+    current term includes and the price of each page over them. Usage is computed from the
+    printer's synced page counters (`GET /subscriptions/{id}/print-usage`)."""
+
+    asset_id: uuid.UUID = Field(description="the printer (an asset of the same client)")
+    allowance_pages: int = Field(ge=0, le=1_000_000_000, description="pages included in the current term")
+    price_per_page: NonNegativeAmount = Field(description="price of each page over the allowance")
+    counter: PageCounter = Field(PageCounter.total, description="which counter the allowance is on")
+    start_count: int | None = Field(
+        None,
+        ge=0,
+        le=10**12,
+        description="the counter at the start of the current term, if someone read it; "
+        "otherwise the first reading synced in the term is used",
+    )
+
+
 class SubscriptionCreate(Input):
     vendor_account_id: uuid.UUID
     category: VendorCategory | None = Field(None, description="defaults to the vendor's category")
@@ -53,6 +78,7 @@ class SubscriptionCreate(Input):
     renewal_type: RenewalType = RenewalType.manual
     notice_days: int = Field(0, ge=0, le=3650)
     renewal_policy: RenewalPolicy = Field(default_factory=RenewalPolicy)
+    print_allowance: PrintAllowance | None = Field(None, description="pay-per-print terms of a printer plan")
     notes: LongText = ""
 
     _ends_after_start = field_validator("ends_on")(ends_after_start)
@@ -76,6 +102,7 @@ class SubscriptionUpdate(UpdateInput):
     renewal_type: RenewalType | None = None
     notice_days: int | None = Field(None, ge=0, le=3650)
     renewal_policy: RenewalPolicy | None = None
+    print_allowance: PrintAllowance | None = Field(None, description="null: no longer a print plan")
     status: SubscriptionStatus | None = None
     notes: LongText | None = None
 
@@ -91,6 +118,7 @@ class SubscriptionRead(Output):
     product: str
     sku: str | None
     quantity: int
+    seats_used: int | None = Field(description="seats in use as the vendor last reported them (synced)")
     unit_cost: Amount
     client_unit_price: Amount | None
     currency: str
@@ -101,6 +129,7 @@ class SubscriptionRead(Output):
     renewal_type: RenewalType
     notice_days: int
     renewal_policy: dict[str, Any]
+    print_allowance: dict[str, Any] | None
     status: SubscriptionStatus
     cancelled_at: datetime | None
     source: RecordSource
@@ -167,3 +196,35 @@ class TermRead(Output):
     renewed_by: TermRenewedBy
     note: str
     created_at: datetime
+
+
+class CounterReading(Output):
+    count: int
+    read_at: datetime | None
+    source: str = Field(description="manual (start_count) or synced")
+
+
+class PrintUsage(Output):
+    """Pages used in the current term of a printer plan against its allowance. `status`:
+    within, over, not_a_print_plan, no_printer (the asset is gone), or no_reading (no
+    counter synced in the term yet)."""
+
+    subscription_id: uuid.UUID
+    status: str
+    term_starts_on: date
+    term_ends_on: date | None
+    asset_id: uuid.UUID | None
+    serial: str | None
+    counter: PageCounter | None
+    start: CounterReading | None
+    latest: CounterReading | None
+    pages_used: int | None
+    allowance_pages: int | None
+    overage_pages: int | None
+    remaining_pages: int | None
+    price_per_page: Amount | None
+    overage_cost: Amount | None
+    currency: str
+    counter_reset: bool = Field(
+        description="the counter went backwards (board replaced): pages_used is a lower bound"
+    )

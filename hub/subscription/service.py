@@ -15,12 +15,23 @@ from hub.client.service import require_client
 from hub.errors import Conflict, InvalidInput
 from hub.kit.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.kit.time import utcnow
-from hub.models import Renewal, Subscription, SubscriptionTerm, Vendor, VendorAccount, VendorCase
+from hub.models import Asset, Renewal, Subscription, SubscriptionTerm, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction, SubscriptionStatus, TermRenewedBy
 from hub.subscription.schemas import TermCreate
 
 # Fields of the current term that a correction (PATCH) also corrects in its term row.
 _TERM_FIELDS = ("starts_on", "ends_on", "quantity", "unit_cost", "currency")
+# Written by sync into a print allowance (the term's first counter reading): not an input.
+SYNCED_READING = "term_start_reading"
+
+
+async def _check_printer(session: AsyncSession, allowance: dict[str, Any], client_id: uuid.UUID) -> None:
+    asset = await session.get(Asset, uuid.UUID(str(allowance["asset_id"])))
+    if asset is None or asset.client_id != client_id:
+        # Another client's asset answers like a missing one.
+        raise InvalidInput(
+            "print_allowance.asset_id", f"no asset of this client with id {allowance['asset_id']}"
+        )
 
 
 def _by_vendor(stmt: Select[Any], vendor_id: uuid.UUID) -> Select[Any]:
@@ -59,7 +70,7 @@ class SubscriptionService(CrudService[Subscription]):
             Reference(Renewal.subscription_id, "renewals"),
             Reference(VendorCase.subscription_id, "vendor cases"),
         ),
-        json_fields=frozenset({"renewal_policy"}),
+        json_fields=frozenset({"renewal_policy", "print_allowance"}),
     )
 
     async def prepare_create(
@@ -77,6 +88,8 @@ class SubscriptionService(CrudService[Subscription]):
             assert vendor is not None  # enforced by the foreign key
             values["category"] = vendor.category
         values["currency"] = values.get("currency") or client.default_currency
+        if values.get("print_allowance") is not None:
+            await _check_printer(session, values["print_allowance"], account.client_id)
         return values
 
     async def after_create(self, session: AsyncSession, principal: Principal, obj: Subscription) -> None:
@@ -116,6 +129,13 @@ class SubscriptionService(CrudService[Subscription]):
         ends = changes.get("ends_on", obj.ends_on)
         if ends is not None and ends < starts:
             raise InvalidInput("ends_on", "must not be before starts_on")
+        allowance = changes.get("print_allowance")
+        if allowance is not None:
+            await _check_printer(session, allowance, obj.client_id)
+            old = obj.print_allowance or {}
+            if old.get(SYNCED_READING) and old.get("asset_id") == allowance["asset_id"]:
+                # Same printer: the reading sync took at the term's start still holds.
+                changes["print_allowance"] = {**allowance, SYNCED_READING: old[SYNCED_READING]}
         if "status" in changes and changes["status"] != obj.status:
             changes["cancelled_at"] = utcnow() if changes["status"] is SubscriptionStatus.cancelled else None
         term_changes = {k: changes[k] for k in _TERM_FIELDS if k in changes}

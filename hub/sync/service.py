@@ -13,11 +13,20 @@ Facts written into the hub (only where the match is unambiguous):
 - a found warranty's entitlements become adapter-sourced `Warranty` rows of the asset with
   that serial (created or their end date updated; manually entered warranties are never
   changed: a different vendor date is flagged as a discrepancy instead);
-- a firmware record sets `firmware_version` of the asset with that serial (the latest
-  version stays in the vendor record);
+- a firmware record sets `firmware_version` of the asset with that serial, and
+  `firmware_latest` when the vendor names a newest version (an empty list of available
+  versions means the box cannot ask its vendor: the last known latest is kept);
 - a hub subscription with the record's external id (of this connection or of none) gets
-  `last_synced_at`, and `missing_since` when the vendor no longer lists it. Quantities and
-  dates are never overwritten: they are flagged (seats used live in the vendor record).
+  `last_synced_at`, and `missing_since` when the vendor no longer lists it; a licence's
+  `seats_used` is written on it. Quantities (seats paid) and dates are never overwritten:
+  they are flagged;
+- a printer status record gives a print plan of that printer (a subscription whose
+  `print_allowance` names the asset) its first counter reading of the current term, once
+  per term (`term_start_reading`); the latest reading stays in the vendor record.
+
+The daily warranty lookup (`hub.warranty`) reuses the warranty half of this: records
+upserted without marking others missing, Warranty rows written, discrepancies flagged and
+resolved only for the serials it looked up.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.audit.service import record as audit
@@ -52,6 +61,7 @@ from hub.sdk.capabilities import Capability
 from hub.sdk.errors import AdapterError
 from hub.sdk.manifest import AdapterSpec
 from hub.sdk.records import Record, TenantRecord
+from hub.subscription.service import SYNCED_READING
 from hub.sync import engine
 from hub.sync.settings import SyncSettings
 
@@ -119,6 +129,16 @@ async def schedule_due(session: AsyncSession, settings: SyncSettings) -> int:
 # --- phase 1: plan -----------------------------------------------------------------------
 
 
+def warranty_serials(connection: Connection, spec: AdapterSpec) -> Select[Any]:
+    """The serials a warranty connection may look up: its client's assets (or every
+    client's, for an MSP-wide connection) made by the adapter's vendor."""
+    stmt = select(Asset.serial).where(Asset.serial.is_not(None))
+    if connection.scope is ConnectionScope.client:
+        stmt = stmt.where(Asset.client_id == connection.client_id)
+    # A warranty vendor knows its own hardware: ask for that manufacturer's serials.
+    return stmt.where(func.lower(Asset.manufacturer) == spec.manifest.vendor.lower())
+
+
 @dataclass
 class Plan:
     connection_id: uuid.UUID
@@ -148,11 +168,7 @@ async def plan(session: AsyncSession, connection_id: uuid.UUID) -> Plan | None:
         error = exc
     serials: list[str] = []
     if Capability.warranty in spec.manifest.capabilities:
-        stmt = select(Asset.serial).where(Asset.serial.is_not(None))
-        if connection.scope is ConnectionScope.client:
-            stmt = stmt.where(Asset.client_id == connection.client_id)
-        # A warranty vendor knows its own hardware: ask for that manufacturer's serials.
-        stmt = stmt.where(func.lower(Asset.manufacturer) == spec.manifest.vendor.lower())
+        stmt = warranty_serials(connection, spec)
         serials = sorted({s for s in (await session.execute(stmt)).scalars() if s})
     return Plan(
         connection_id,
@@ -308,6 +324,30 @@ async def store(
     return stats
 
 
+async def store_warranty_lookup(
+    session: AsyncSession, p: Plan, records: list[Record], now: datetime
+) -> dict[str, Any] | None:
+    """The warranty half of `store`, for a lookup of some serials only (the daily refresh):
+    records upserted without marking the others missing, adapter-sourced Warranty rows
+    written, and warranty discrepancies flagged, or resolved for the serials looked up.
+    None when the connection is gone or its credentials changed since the plan."""
+    connection = await session.get(Connection, p.connection_id)
+    if connection is None or connection.config_changed_at != p.config_changed_at:
+        return None
+    collected: Collected = {"warranty": list(records)}
+    assets = await _assets_by_serial(session, {r.external_id for r in records})
+    stats = await _upsert_records(session, connection, collected, {}, assets, now, mark_missing=False)
+    written = write_warranties(
+        await _warranty_rows(session, collected, assets), collected, assets, now, session
+    )
+    await session.flush()
+    found, resolved = await _discrepancies(
+        session, connection, collected, {}, now, only={("warranty", r.external_id) for r in records}
+    )
+    stats.update(warranties_written=written, discrepancies_open=found, discrepancies_resolved=resolved)
+    return stats
+
+
 def _single(clients: set[uuid.UUID]) -> uuid.UUID | None:
     return next(iter(clients)) if len(clients) == 1 else None
 
@@ -431,7 +471,11 @@ async def _upsert_records(
     tenant_clients: dict[str, uuid.UUID | None],
     assets: dict[str, AssetRef],
     now: datetime,
+    *,
+    mark_missing: bool = True,
 ) -> dict[str, Any]:
+    """`mark_missing` False: a partial read (some serials looked up), which proves nothing
+    about the records it did not ask for."""
     existing: dict[tuple[str, str], tuple[int, str, datetime | None, uuid.UUID | None]] = {}
     stmt = select(
         VendorRecord.kind,
@@ -497,17 +541,19 @@ async def _upsert_records(
             .values(last_seen_at=now)
             .execution_options(synchronize_session=False)
         )
-    gone = await session.execute(
-        update(VendorRecord)
-        .where(
-            VendorRecord.connection_id == connection.id,
-            VendorRecord.kind.in_(list(collected)),
-            VendorRecord.last_seen_at < now,
-            VendorRecord.missing_since.is_(None),
+    gone = None
+    if mark_missing:
+        gone = await session.execute(
+            update(VendorRecord)
+            .where(
+                VendorRecord.connection_id == connection.id,
+                VendorRecord.kind.in_(list(collected)),
+                VendorRecord.last_seen_at < now,
+                VendorRecord.missing_since.is_(None),
+            )
+            .values(missing_since=now)
+            .execution_options(synchronize_session=False)
         )
-        .values(missing_since=now)
-        .execution_options(synchronize_session=False)
-    )
     return {
         "records": {kind: len(items) for kind, items in collected.items()},
         "inserted": len(inserts),
@@ -524,8 +570,86 @@ async def _write_hub_facts(
     assets: dict[str, AssetRef],
     now: datetime,
 ) -> dict[str, int]:
-    counts = {"warranties_written": 0, "firmware_written": 0, "subscriptions_seen": 0}
-    # Warranties: adapter-sourced rows per entitlement; manual ones are left alone.
+    counts = {
+        "warranties_written": write_warranties(
+            await _warranty_rows(session, collected, assets), collected, assets, now, session
+        ),
+        "firmware_written": 0,
+        "firmware_latest_written": 0,
+        "seats_used_written": 0,
+        "print_readings_written": 0,
+    }
+    # Firmware: the running version of the asset with that serial, and the newest offered.
+    for item in collected.get("firmware", []):
+        ref = assets.get(item.external_id)
+        current = getattr(item, "current_version", None)
+        latest = getattr(item, "latest_version", None)
+        if ref is None or not current:
+            continue
+        asset = await session.get(Asset, ref.id)
+        if asset is None:
+            continue
+        if asset.firmware_version != current[:80]:
+            asset.firmware_version = current[:80]
+            counts["firmware_written"] += 1
+        if latest and asset.firmware_latest != latest[:80]:
+            asset.firmware_latest = latest[:80]
+            counts["firmware_latest_written"] += 1
+    counts["print_readings_written"] = await _write_print_readings(session, collected, assets)
+    # Subscriptions: seen (or gone) at the vendor.
+    ids = {r.external_id for kind in ("subscriptions", "license_usage") for r in collected.get(kind, [])}
+    subs = await _hub_subscriptions(session, connection)
+    used = {
+        r.external_id: int(getattr(r, "seats_used"))  # noqa: B009 - records of other kinds lack it
+        for r in collected.get("license_usage", [])
+        if getattr(r, "seats_used", None) is not None
+    }
+    counts["subscriptions_seen"] = 0
+    for ext, sub in subs.items():
+        if ext in ids:
+            sub.last_synced_at = now
+            sub.missing_since = None
+            counts["subscriptions_seen"] += 1
+            if ext in used and sub.seats_used != used[ext]:
+                sub.seats_used = used[ext]
+                counts["seats_used_written"] += 1
+        elif (
+            sub.connection_id == connection.id
+            and sub.missing_since is None
+            and ("subscriptions" in collected or "license_usage" in collected)
+        ):
+            sub.missing_since = now
+    await session.flush()
+    return counts
+
+
+WarrantyKey = tuple[uuid.UUID, str, Any]  # asset, level, start
+
+
+async def _warranty_rows(
+    session: AsyncSession, collected: Collected, assets: dict[str, AssetRef]
+) -> dict[WarrantyKey, Warranty]:
+    """The Warranty rows of the assets the warranty records are about, by (asset, level, start)."""
+    ids = sorted({assets[r.external_id].id for r in collected.get("warranty", []) if r.external_id in assets})
+    out: dict[WarrantyKey, Warranty] = {}
+    for i in range(0, len(ids), CHUNK):
+        for row in (
+            await session.execute(select(Warranty).where(Warranty.asset_id.in_(ids[i : i + CHUNK])))
+        ).scalars():
+            out[(row.asset_id, row.level, row.starts_on)] = row
+    return out
+
+
+def write_warranties(
+    rows: dict[WarrantyKey, Warranty],
+    collected: Collected,
+    assets: dict[str, AssetRef],
+    now: datetime,
+    session: AsyncSession,
+) -> int:
+    """Adapter-sourced Warranty rows per found entitlement (created, or their end date
+    moved); manually entered ones are left alone (a different date is flagged instead)."""
+    written = 0
     for item in collected.get("warranty", []):
         data = item.model_dump()
         ref = assets.get(item.external_id)
@@ -536,54 +660,68 @@ async def _write_hub_facts(
             if start is None or end is None or end < start:
                 continue
             level = str(ent.get("service_level") or "vendor")[:120]
-            stmt = select(Warranty).where(
-                Warranty.asset_id == ref.id, Warranty.level == level, Warranty.starts_on == start
-            )
-            row = (await session.execute(stmt)).scalar_one_or_none()
+            row = rows.get((ref.id, level, start))
             if row is None:
-                session.add(
-                    Warranty(
-                        asset_id=ref.id,
-                        client_id=ref.client_id,
-                        level=level,
-                        starts_on=start,
-                        ends_on=end,
-                        source=WarrantySource.adapter,
-                        last_checked_at=now,
-                    )
+                row = Warranty(
+                    asset_id=ref.id,
+                    client_id=ref.client_id,
+                    level=level,
+                    starts_on=start,
+                    ends_on=end,
+                    source=WarrantySource.adapter,
+                    last_checked_at=now,
                 )
-                counts["warranties_written"] += 1
+                session.add(row)
+                rows[(ref.id, level, start)] = row
+                written += 1
             elif row.source is WarrantySource.adapter:
                 if row.ends_on != end:
                     row.ends_on = end
-                    counts["warranties_written"] += 1
+                    written += 1
                 row.last_checked_at = now
-    # Firmware: the running version of the asset with that serial.
-    for item in collected.get("firmware", []):
-        ref = assets.get(item.external_id)
-        current = getattr(item, "current_version", None)
-        if ref is None or not current:
+    return written
+
+
+async def _write_print_readings(
+    session: AsyncSession, collected: Collected, assets: dict[str, AssetRef]
+) -> int:
+    """The first counter reading of the current term of each print plan of a printer read
+    now (once per term: a later reading never replaces it)."""
+    printers = {
+        assets[r.external_id].id: r for r in collected.get("printer_status", []) if r.external_id in assets
+    }
+    if not printers:
+        return 0
+    written = 0
+    stmt = select(Subscription).where(Subscription.print_allowance.is_not(None))
+    for sub in (await session.execute(stmt)).scalars():
+        allowance = dict(sub.print_allowance or {})
+        try:
+            record = printers.get(uuid.UUID(str(allowance.get("asset_id"))))
+        except ValueError:
             continue
-        asset = await session.get(Asset, ref.id)
-        if asset is not None and asset.firmware_version != current[:80]:
-            asset.firmware_version = current[:80]
-            counts["firmware_written"] += 1
-    # Subscriptions: seen (or gone) at the vendor.
-    ids = {r.external_id for kind in ("subscriptions", "license_usage") for r in collected.get(kind, [])}
-    subs = await _hub_subscriptions(session, connection)
-    for ext, sub in subs.items():
-        if ext in ids:
-            sub.last_synced_at = now
-            sub.missing_since = None
-            counts["subscriptions_seen"] += 1
-        elif (
-            sub.connection_id == connection.id
-            and sub.missing_since is None
-            and ("subscriptions" in collected or "license_usage" in collected)
+        if record is None:
+            continue
+        read_at = getattr(record, "read_at", None)
+        if (
+            read_at is None
+            or read_at.date() < sub.starts_on
+            or (sub.ends_on and read_at.date() > sub.ends_on)
         ):
-            sub.missing_since = now
-    await session.flush()
-    return counts
+            continue  # a reading outside the current term says nothing about its start
+        reading = allowance.get(SYNCED_READING) or {}
+        if reading.get("term_starts_on") == sub.starts_on.isoformat():
+            continue
+        allowance[SYNCED_READING] = {
+            "term_starts_on": sub.starts_on.isoformat(),
+            "read_at": read_at.isoformat(),
+            "total": getattr(record, "page_count_total", None),
+            "mono": getattr(record, "page_count_mono", None),
+            "colour": getattr(record, "page_count_colour", None),
+        }
+        sub.print_allowance = allowance
+        written += 1
+    return written
 
 
 async def _hub_subscriptions(session: AsyncSession, connection: Connection) -> dict[str, Subscription]:
@@ -607,7 +745,11 @@ async def _discrepancies(
     collected: Collected,
     tenant_clients: dict[str, uuid.UUID | None],
     now: datetime,
+    *,
+    only: set[tuple[str, str]] | None = None,
 ) -> tuple[int, int]:
+    """Flag what disagrees, resolve what no longer does. `only` (record kind, external id):
+    a partial read, which may resolve only the discrepancies of the records it read."""
     subs = await _hub_subscriptions(session, connection)
     hub_subs = {ext: engine.HubSubscription(s.id, ext, s.quantity, s.ends_on) for ext, s in subs.items()}
     serials = [r.external_id for r in collected.get("warranty", [])]
@@ -666,6 +808,8 @@ async def _discrepancies(
         row.resolved_at = None
     resolved = 0
     for key, row in existing.items():
+        if only is not None and (key[1], key[2]) not in only:
+            continue
         if key not in findings and row.resolved_at is None:
             row.resolved_at = now
             resolved += 1

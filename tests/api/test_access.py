@@ -80,6 +80,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("PATCH", "/subscriptions/{item_id}"): ("write", "subscriptions"),
     ("DELETE", "/subscriptions/{item_id}"): ("write", "subscriptions"),
     ("GET", "/subscriptions/{item_id}/terms"): ("read", "subscriptions"),
+    # A subscription that is no print plan answers status "not_a_print_plan" (a 200).
+    ("GET", "/subscriptions/{item_id}/print-usage"): ("read", "subscriptions"),
     ("POST", "/subscriptions/{item_id}/terms"): ("write", "subscriptions"),
     ("GET", "/assets"): ("list", "assets"),
     ("POST", "/assets"): ("write", "assets"),
@@ -88,6 +90,8 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/assets/{item_id}"): ("write", "assets"),
     ("GET", "/assets/{item_id}/warranties"): ("read", "assets"),
     ("GET", "/warranties"): ("list", "warranties"),
+    # Rows are assets (out of warranty, ending within the days asked, or none known).
+    ("GET", "/warranties/review"): ("list", "assets"),
     ("POST", "/warranties"): ("write", "warranties"),
     ("GET", "/warranties/{item_id}"): ("read", "warranties"),
     ("PATCH", "/warranties/{item_id}"): ("write", "warranties"),

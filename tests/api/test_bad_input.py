@@ -101,6 +101,60 @@ RENEWAL_DECISION = [
     Bad("body is null", raw=b"null", field="body"),
 ]
 
+
+def _allowance(w: World, side: str = "A", **changes: Any) -> dict[str, Any]:
+    good = {"asset_id": w.obj("assets", side), "allowance_pages": 3000, "price_per_page": "0.0120"}
+    return {"print_allowance": {k: v for k, v in {**good, **changes}.items() if v is not MISSING}}
+
+
+# Pay-per-print terms of a printer plan: on create and on update alike.
+BAD_PRINT_ALLOWANCE = [
+    Bad("allowance not an object", {"print_allowance": "3000 pages"}, "print_allowance"),
+    Bad("allowance printer missing", lambda w: _allowance(w, asset_id=MISSING), "print_allowance.asset_id"),
+    Bad(
+        "allowance printer of another client",
+        lambda w: _allowance(w, asset_id=w.obj("assets", "B")),
+        "print_allowance.asset_id",
+    ),
+    Bad(
+        "allowance printer unknown",
+        lambda w: _allowance(w, asset_id=str(uuid.uuid4())),
+        "print_allowance.asset_id",
+    ),
+    Bad(
+        "allowance pages negative",
+        lambda w: _allowance(w, allowance_pages=-1),
+        "print_allowance.allowance_pages",
+    ),
+    Bad(
+        "allowance pages text",
+        lambda w: _allowance(w, allowance_pages="many"),
+        "print_allowance.allowance_pages",
+    ),
+    Bad(
+        "price per page float noise",
+        lambda w: _allowance(w, price_per_page=0.1 + 0.2),
+        "print_allowance.price_per_page",
+    ),
+    Bad(
+        "price per page 5 decimals",
+        lambda w: _allowance(w, price_per_page="0.00001"),
+        "print_allowance.price_per_page",
+    ),
+    Bad(
+        "price per page negative",
+        lambda w: _allowance(w, price_per_page="-0.01"),
+        "print_allowance.price_per_page",
+    ),
+    Bad("unknown counter", lambda w: _allowance(w, counter="cyan"), "print_allowance.counter"),
+    Bad("start count negative", lambda w: _allowance(w, start_count=-5), "print_allowance.start_count"),
+    Bad(
+        "sync's reading is not an input",
+        lambda w: _allowance(w, term_start_reading={}),
+        "print_allowance.term_start_reading",
+    ),
+]
+
 BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
     ("POST", "/renewals/{renewal_id}/approve"): RENEWAL_DECISION,
     ("POST", "/renewals/{renewal_id}/decline"): RENEWAL_DECISION,
@@ -242,6 +296,7 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("support pin too long", {"support_pin": "9" * 201}, "support_pin"),
     ],
     ("POST", "/subscriptions"): [
+        *BAD_PRINT_ALLOWANCE,
         Bad("account missing", {"vendor_account_id": MISSING}, "vendor_account_id"),
         Bad("account does not exist", {"vendor_account_id": str(uuid.uuid4())}, "vendor_account_id"),
         Bad("quantity negative", {"quantity": -1}, "quantity"),
@@ -277,6 +332,7 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("client given by the caller", lambda w: {"client_id": w.b}, "client_id"),
     ],
     ("PATCH", "/subscriptions/{item_id}"): [
+        *BAD_PRINT_ALLOWANCE,
         Bad("unit cost 5 decimals", {"unit_cost": "1.23456"}, "unit_cost"),
         Bad("unit cost NaN text", {"unit_cost": "nan"}, "unit_cost"),
         Bad("unit cost boolean", {"unit_cost": False}, "unit_cost"),

@@ -1,0 +1,1 @@
+"""Warranties: the daily lookup through the warranty adapters and the quarterly review."""

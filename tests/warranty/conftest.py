@@ -1,0 +1,3 @@
+from tests.sync.helpers import fast_sync
+
+__all__ = ["fast_sync"]
