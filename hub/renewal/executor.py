@@ -39,6 +39,7 @@ from hub.kit.time import utcnow
 from hub.models import Client, Renewal, RenewalControls, Subscription, SubscriptionTerm, VendorAccount
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
+from hub.renewal.config import RenewalSettings
 from hub.renewal.policy import Policy, decide
 from hub.renewal.vendor import opener
 from hub.sdk.capabilities import Renewer
@@ -59,11 +60,13 @@ log = logging.getLogger("hub.renewal")
 
 TERMINAL = frozenset({RenewalState.confirmed, RenewalState.escalated, RenewalState.declined})
 ACTIVE = frozenset(RenewalState) - TERMINAL - {RenewalState.awaiting_approval}
-# Margin between the lease end and the last moment a request may start.
-SEND_MARGIN = timedelta(seconds=2)
+SETTINGS = RenewalSettings()
+# Margin between the lease end and the last moment a request may start (default 2 s).
+SEND_MARGIN = SETTINGS.send_margin
 # After the send deadline: how long an answer may still be in flight at the vendor
-# (the HTTP timeout plus slack) before a lookup's "not found" is believed.
-IN_FLIGHT_GRACE = timedelta(seconds=20)
+# (the HTTP timeout plus slack) before a lookup's "not found" is believed (default 20 s).
+IN_FLIGHT_GRACE = SETTINGS.in_flight_grace
+CONFIRM_RECHECK = SETTINGS.confirm_recheck
 MAX_RECONCILES = 5
 MAX_CONFIRM_READS = 10
 PAUSED_RECHECK = timedelta(minutes=5)
@@ -80,7 +83,8 @@ async def failpoint(name: str) -> None:
 
 
 def retry_delay(attempt: int) -> timedelta:
-    return timedelta(seconds=min(3600, 30 * 2 ** min(attempt, 7)))
+    """30 s, 60 s, ... capped at an hour by default (HUB_RENEWAL_RETRY_*)."""
+    return SETTINGS.retry_delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -427,7 +431,7 @@ class Executor:
                 renewal = await self._current(session, snap)
                 if renewal is not None:
                     renewal.reconcile_attempts += 1
-                    renewal.next_action_at = utcnow() + timedelta(minutes=1)
+                    renewal.next_action_at = utcnow() + CONFIRM_RECHECK
                     renewal.reason = "order placed; waiting for the vendor to extend the term"
             return False
         await self._confirmed(snap, current.end_date)
