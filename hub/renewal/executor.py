@@ -111,6 +111,14 @@ class Snapshot:
     paused: bool
     subscription_cancelled: bool
     auto_renew_on: bool
+    subscription_ends_on: date | None
+
+    @property
+    def term_superseded(self) -> bool:
+        """The subscription's term end moved (edited, synced, co-termed) after this
+        renewal was planned: ordering now would renew the new term, which has (or will
+        get) a renewal of its own."""
+        return self.subscription_ends_on != self.term_ends_on
 
 
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
@@ -147,6 +155,7 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         paused=controls.paused,
         subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
         auto_renew_on=sub.renewal_type.value == "auto_hub",
+        subscription_ends_on=sub.ends_on,
     )
 
 
@@ -177,6 +186,30 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         )
     ).one()
     return base.overridden(client_policy).overridden(sub_policy)
+
+
+async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
+    """Read again under the send's compare-and-set: the subscription is still active,
+    auto-renewed by the hub, and still ends on this renewal's term."""
+    row = (
+        await session.execute(
+            select(
+                Subscription.cancelled_at,
+                Subscription.status,
+                Subscription.renewal_type,
+                Subscription.ends_on,
+            ).where(Subscription.id == renewal.subscription_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    cancelled_at, status, renewal_type, ends_on = row
+    return bool(
+        cancelled_at is None
+        and status.value not in {"cancelled", "expired"}
+        and renewal_type.value == "auto_hub"
+        and ends_on == renewal.term_ends_on
+    )
 
 
 COMMITTED_SPEND = (
@@ -239,6 +272,13 @@ class Executor:
         if snap.subscription_cancelled or not snap.auto_renew_on:
             await self.transition(
                 snap, RenewalState.declined, reason="subscription cancelled or auto-renew off"
+            )
+            return False
+        if snap.term_superseded:
+            await self.transition(
+                snap,
+                RenewalState.declined,
+                reason=f"the term changed: the subscription now ends on {snap.subscription_ends_on}",
             )
             return False
         if utcnow().date() > snap.term_ends_on:
@@ -342,6 +382,9 @@ class Executor:
                     if (await get_controls(session)).paused:
                         renewal.next_action_at = utcnow() + PAUSED_RECHECK
                         renewal.reason = "renewals are paused MSP-wide"
+                        return False
+                    if not await _still_wanted(session, renewal):
+                        renewal.next_action_at = utcnow()  # the next step declines it
                         return False
                     renewal.state = RenewalState.submitting
                     renewal.attempts += 1
