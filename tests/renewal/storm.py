@@ -28,7 +28,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
@@ -292,6 +293,26 @@ def seed(url: str, base_url: str, subs: list[SimSub]) -> int:
     finally:
         engine.dispose()
     return len(subs)
+
+
+def planner_subs(n: int, *, all_due: bool) -> list[SimSub]:
+    """n subscriptions over n/15 clients; ends spread over the next 400 days (about 1 in
+    25 within the 14-day lead), or all within it."""
+    today = utcnow().date()
+    clients = max(1, n // 15)
+    return [
+        SimSub(
+            id=f"sub-{i:06d}",
+            company_id=f"company-{i % clients:05d}",
+            company_name=f"Planner Client {i % clients:05d}",
+            product="Microsoft 365 Business Premium",
+            quantity=1 + i % 50,
+            partner_cost=Decimal("18.70"),
+            currency="EUR",
+            ends_on=today + timedelta(days=(i % 14) + 1 if all_due else (i % 401) - 1),
+        )
+        for i in range(n)
+    ]
 
 
 def _table(model: type[Base]) -> Table:
