@@ -19,6 +19,28 @@ out = Console()
 err = Console(stderr=True)
 
 
+# A rich table measures every cell to lay itself out (about 3 ms a row: 30,000 due
+# renewals took over a minute); longer listings are printed as plain aligned columns.
+PLAIN_ABOVE = 200
+
+
+def _print_plain(
+    title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], *, right: set[str]
+) -> None:
+    widths = [max(len(column), *(len(row[n]) for row in rows)) for n, column in enumerate(columns)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(w) if column in right else cell.ljust(w)
+            for cell, w, column in zip(cells, widths, columns, strict=True)
+        ).rstrip()
+
+    print(title)
+    print(line(columns))
+    print("  ".join("-" * w for w in widths))
+    print("\n".join(line(row) for row in rows))
+
+
 def _settings() -> Any:
     from hub.config import Settings
 
@@ -80,25 +102,35 @@ def plan(
             )
         )
         return
-    table = Table(title=f"Automatic renewals in the next {days} days (nothing was changed)")
-    for column in ("client", "product", "ends", "orders on", "qty", "total", "payer", "renewal"):
-        table.add_column(column, justify="right" if column in ("qty", "total") else "left")
+    title = f"Automatic renewals in the next {days} days (nothing was changed)"
+    columns = ("client", "product", "ends", "orders on", "qty", "total", "payer", "renewal")
+    cells: list[tuple[str, ...]] = []
     for i in items:
         when = "now" if i.order_on <= today else i.order_on.isoformat()
         state = (
             i.renewal_state.value if i.renewal_state else ("would plan" if i.order_on <= today else "later")
         )
-        table.add_row(
-            i.client_name,
-            i.product,
-            i.ends_on.isoformat(),
-            when,
-            str(i.quantity),
-            f"{i.total:,.2f} {i.currency}",
-            i.payer.value,
-            state,
+        cells.append(
+            (
+                i.client_name,
+                i.product,
+                i.ends_on.isoformat(),
+                when,
+                str(i.quantity),
+                f"{i.total:,.2f} {i.currency}",
+                i.payer.value,
+                state,
+            )
         )
-    out.print(table)
+    if len(cells) <= PLAIN_ABOVE:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, justify="right" if column in ("qty", "total") else "left")
+        for row in cells:
+            table.add_row(*row)
+        out.print(table)
+    else:
+        _print_plain(title, columns, cells, right={"qty", "total"})
     for currency, total in sorted(totals.items()):
         out.print(f"  total {currency}: {total:,.2f}")
 

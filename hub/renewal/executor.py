@@ -39,6 +39,7 @@ from hub.kit.time import utcnow
 from hub.models import Client, Renewal, RenewalControls, Subscription, SubscriptionTerm, VendorAccount
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
+from hub.renewal.config import RenewalSettings
 from hub.renewal.policy import Policy, decide
 from hub.renewal.vendor import opener
 from hub.sdk.capabilities import Renewer
@@ -59,11 +60,13 @@ log = logging.getLogger("hub.renewal")
 
 TERMINAL = frozenset({RenewalState.confirmed, RenewalState.escalated, RenewalState.declined})
 ACTIVE = frozenset(RenewalState) - TERMINAL - {RenewalState.awaiting_approval}
-# Margin between the lease end and the last moment a request may start.
-SEND_MARGIN = timedelta(seconds=2)
+SETTINGS = RenewalSettings()
+# Margin between the lease end and the last moment a request may start (default 2 s).
+SEND_MARGIN = SETTINGS.send_margin
 # After the send deadline: how long an answer may still be in flight at the vendor
-# (the HTTP timeout plus slack) before a lookup's "not found" is believed.
-IN_FLIGHT_GRACE = timedelta(seconds=20)
+# (the HTTP timeout plus slack) before a lookup's "not found" is believed (default 20 s).
+IN_FLIGHT_GRACE = SETTINGS.in_flight_grace
+CONFIRM_RECHECK = SETTINGS.confirm_recheck
 MAX_RECONCILES = 5
 MAX_CONFIRM_READS = 10
 PAUSED_RECHECK = timedelta(minutes=5)
@@ -94,7 +97,8 @@ def audit(session: AsyncSession, renewal: Renewal, *, meta: dict[str, Any], **ch
 
 
 def retry_delay(attempt: int) -> timedelta:
-    return timedelta(seconds=min(3600, 30 * 2 ** min(attempt, 7)))
+    """30 s, 60 s, ... capped at an hour by default (HUB_RENEWAL_RETRY_*)."""
+    return SETTINGS.retry_delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,14 @@ class Snapshot:
     paused: bool
     subscription_cancelled: bool
     auto_renew_on: bool
+    subscription_ends_on: date | None
+
+    @property
+    def term_superseded(self) -> bool:
+        """The subscription's term end moved (edited, synced, co-termed) after this
+        renewal was planned: ordering now would renew the new term, which has (or will
+        get) a renewal of its own."""
+        return self.subscription_ends_on != self.term_ends_on
 
 
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
@@ -157,6 +169,7 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         paused=controls.paused,
         subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
         auto_renew_on=sub.renewal_type.value == "auto_hub",
+        subscription_ends_on=sub.ends_on,
     )
 
 
@@ -187,6 +200,30 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         )
     ).one()
     return base.overridden(client_policy).overridden(sub_policy)
+
+
+async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
+    """Read again under the send's compare-and-set: the subscription is still active,
+    auto-renewed by the hub, and still ends on this renewal's term."""
+    row = (
+        await session.execute(
+            select(
+                Subscription.cancelled_at,
+                Subscription.status,
+                Subscription.renewal_type,
+                Subscription.ends_on,
+            ).where(Subscription.id == renewal.subscription_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return False
+    cancelled_at, status, renewal_type, ends_on = row
+    return bool(
+        cancelled_at is None
+        and status.value not in {"cancelled", "expired"}
+        and renewal_type.value == "auto_hub"
+        and ends_on == renewal.term_ends_on
+    )
 
 
 COMMITTED_SPEND = (
@@ -249,6 +286,13 @@ class Executor:
         if snap.subscription_cancelled or not snap.auto_renew_on:
             await self.transition(
                 snap, RenewalState.declined, reason="subscription cancelled or auto-renew off"
+            )
+            return False
+        if snap.term_superseded:
+            await self.transition(
+                snap,
+                RenewalState.declined,
+                reason=f"the term changed: the subscription now ends on {snap.subscription_ends_on}",
             )
             return False
         if utcnow().date() > snap.term_ends_on:
@@ -349,6 +393,9 @@ class Executor:
                         renewal.next_action_at = utcnow() + PAUSED_RECHECK
                         renewal.reason = "renewals are paused MSP-wide"
                         return False
+                    if not await _still_wanted(session, renewal):
+                        renewal.next_action_at = utcnow()  # the next step declines it
+                        return False
                     renewal.state = RenewalState.submitting
                     renewal.attempts += 1
                     renewal.submitted_at = utcnow()
@@ -429,7 +476,7 @@ class Executor:
                 renewal = await self._current(session, snap)
                 if renewal is not None:
                     renewal.reconcile_attempts += 1
-                    renewal.next_action_at = utcnow() + timedelta(minutes=1)
+                    renewal.next_action_at = utcnow() + CONFIRM_RECHECK
                     renewal.reason = "order placed; waiting for the vendor to extend the term"
             return False
         await self._confirmed(snap, current.end_date)

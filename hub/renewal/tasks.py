@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from hub.jobs import JobContext, enqueue, task
 from hub.kit.time import utcnow
-from hub.models import Renewal
+from hub.models import Job, Renewal
+from hub.models.job import JobState
 from hub.renewal import planner, sweeper
 from hub.renewal.executor import ACTIVE, Executor
 
@@ -31,17 +32,38 @@ async def advance(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 async def queue_due(session: Any, *, limit: int = TICK_BATCH) -> int:
-    """Queue an advance job for each renewal whose next action is due (deduplicated)."""
+    """Queue an advance job for each renewal whose next action is due (deduplicated).
+
+    Renewals whose job is already queued or running are skipped up front (one read of
+    the live dedupe keys) rather than through one INSERT each that the dedupe index
+    turns away: in a storm most due renewals are already waiting for a worker."""
     ids = (
-        await session.execute(
-            select(Renewal.id)
-            .where(Renewal.state.in_(ACTIVE), Renewal.next_action_at <= utcnow())
-            .order_by(Renewal.next_action_at)
-            .limit(limit)
+        (
+            await session.execute(
+                select(Renewal.id)
+                .where(Renewal.state.in_(ACTIVE), Renewal.next_action_at <= utcnow())
+                .order_by(Renewal.next_action_at)
+                .limit(limit)
+            )
         )
-    ).scalars()
+        .scalars()
+        .all()
+    )
+    live = set(
+        (
+            await session.execute(
+                select(Job.dedupe_key).where(
+                    Job.kind == ADVANCE,
+                    Job.state.in_([JobState.queued, JobState.running]),
+                    Job.dedupe_key.is_not(None),
+                )
+            )
+        ).scalars()
+    )
     queued = 0
     for renewal_id in ids:
+        if dedupe_key(renewal_id) in live:
+            continue
         if await enqueue(
             session, ADVANCE, {"renewal_id": str(renewal_id)}, dedupe_key=dedupe_key(renewal_id)
         ):

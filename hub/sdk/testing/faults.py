@@ -18,14 +18,16 @@ ErrorBody = Callable[[int], dict[str, Any]]
 
 @dataclass
 class Fault:
-    """One scripted fault. Matching requests (method and path regex) first let `after`
-    through, then the fault hits `times` of them (None: every one from then on)."""
+    """One scripted fault. Matching requests (method, path regex and query-string regex)
+    first let `after` through, then the fault hits `times` of them (None: every one from
+    then on)."""
 
     status: int | None = None
     times: int | None = 1
     after: int = 0
     method: str | None = None
     path: str | None = None
+    query: str | None = None
     retry_after: str | None = None
     latency: float = 0.0
     hang: bool = False
@@ -37,8 +39,10 @@ class Fault:
     seen: int = 0
     hits: int = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         if self.method and self.method.upper() != method:
+            return False
+        if self.query is not None and not re.search(self.query, query):
             return False
         return not (self.path and not re.search(self.path, path))
 
@@ -54,13 +58,17 @@ class Fault:
 
 @dataclass
 class RandomFaults:
-    """Seeded random faults: `rates` maps a status (or "hang"/"commit_then_fail") to a
-    probability, applied to requests whose path matches `path`."""
+    """Seeded random faults: `rates` maps a status (or "hang"/"commit_then_fail", or
+    "slow": answered after `latency`) to a probability, applied to requests whose method,
+    path and query string match `method`, `path` and `query` (regexes; `query=r"^$"`
+    tells `POST /orders` from `POST /orders?isMock=true`). Without a "slow" rate,
+    `latency` delays every answer that got no other fault."""
 
     rates: dict[int | str, float]
     seed: int = 0
     path: str | None = None
     method: str | None = None
+    query: str | None = None
     latency: float = 0.0
     retry_after: str | None = None
     hits: dict[int | str, int] = field(default_factory=dict)
@@ -68,10 +76,12 @@ class RandomFaults:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
-    def pick(self, method: str, path: str) -> int | str | None:
+    def pick(self, method: str, path: str, query: str = "") -> int | str | None:
         if self.method and self.method.upper() != method:
             return None
         if self.path and not re.search(self.path, path):
+            return None
+        if self.query is not None and not re.search(self.query, query):
             return None
         roll = self._rng.random()
         for kind, rate in self.rates.items():
@@ -121,9 +131,10 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin1")
         body = await _read_body(receive)
         headers = {k.decode("latin1"): v.decode("latin1") for k, v in scope["headers"]}
-        fault = self._choose(method, path)
+        fault = self._choose(method, path, query)
         status_seen: list[int] = []
 
         async def replay() -> Message:
@@ -163,27 +174,29 @@ class FaultInjector:
                 RecordedRequest(
                     method,
                     path,
-                    scope.get("query_string", b"").decode("latin1"),
+                    query,
                     headers,
                     body,
                     status_seen[0] if status_seen else None,
                 )
             )
 
-    def _choose(self, method: str, path: str) -> Fault | None:
+    def _choose(self, method: str, path: str, query: str = "") -> Fault | None:
         for fault in self.plan.faults:
-            if fault.matches(method, path) and fault.take():
+            if fault.matches(method, path, query) and fault.take():
                 return fault
         chance = self.plan.random
         if chance is not None:
-            kind = chance.pick(method, path)
+            kind = chance.pick(method, path, query)
+            if kind == "slow":
+                return Fault(latency=chance.latency)
             if kind == "hang":
                 return Fault(hang=True)
             if kind == "commit_then_fail":
                 return Fault(commit_then_fail=True, status=502)
             if isinstance(kind, int):
                 return Fault(status=kind, retry_after=chance.retry_after if kind == 429 else None)
-            if chance.latency:
+            if chance.latency and "slow" not in chance.rates:  # no "slow" rate: every answer is slow
                 return Fault(latency=chance.latency)
         return None
 
