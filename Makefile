@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_api --db both
 	$(BIN)/python -m tests.bench.bench_jobs --db both
 	$(BIN)/python -m tests.bench.bench_checks
+	$(BIN)/python -m tests.bench.bench_renewals --planner && $(BIN)/python -m tests.bench.bench_renewals
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,8 +19,8 @@ from tests.renewal import storm
 # PostgreSQL: 4 worker processes, as in production scale-out. SQLite: one writer at a
 # time, so one worker process (the embedded worker's shape) and a smaller storm.
 SIZES = {
-    "postgresql": storm.StormConfig(clients=200, subscriptions=1000, workers=4, concurrency=8, timeout=90),
-    "sqlite": storm.StormConfig(clients=60, subscriptions=300, workers=1, concurrency=8, timeout=90),
+    "postgresql": storm.StormConfig(clients=200, subscriptions=1000, workers=4, concurrency=8, timeout=150),
+    "sqlite": storm.StormConfig(clients=60, subscriptions=300, workers=1, concurrency=8, timeout=150),
 }
 
 
