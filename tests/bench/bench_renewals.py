@@ -207,7 +207,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=10000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--planner-subscriptions", type=int, default=30000)
     parser.add_argument("--json", help="storm figures as JSON to this file")
     args = parser.parse_args()
