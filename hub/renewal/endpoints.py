@@ -18,7 +18,7 @@ from hub.auth.principal import SYSTEM, Principal
 from hub.db import secret_box
 from hub.deps import PrincipalDep, SessionDep
 from hub.errors import Conflict, NotFound
-from hub.kit.crud import CrudService, Resource
+from hub.kit.crud import CrudService, Resource, equals
 from hub.kit.schema import Page
 from hub.kit.time import utcnow
 from hub.models import Renewal, RenewalControls
@@ -36,10 +36,6 @@ from hub.renewal.schemas import (
 from hub.report.csv_export import forecast_csv
 
 
-def _eq(column: Any) -> Any:
-    return lambda stmt, value: stmt.where(column == value)
-
-
 class RenewalService(CrudService[Renewal]):
     resource = Resource(
         model=Renewal,
@@ -54,9 +50,9 @@ class RenewalService(CrudService[Renewal]):
         },
         default_sort="term_ends_on",
         filters={
-            "state": _eq(Renewal.state),
-            "client_id": _eq(Renewal.client_id),
-            "subscription_id": _eq(Renewal.subscription_id),
+            "state": equals(Renewal.state),
+            "client_id": equals(Renewal.client_id),
+            "subscription_id": equals(Renewal.subscription_id),
         },
     )
 
