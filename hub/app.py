@@ -1,4 +1,4 @@
-"""create_app(settings): the FastAPI application and its lifespan."""
+"""create_app(runtime): the FastAPI application and its lifespan."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from hub import __version__
-from hub.config import Settings
-from hub.db import create_engine, make_sessionmaker
 from hub.errors import install_error_handlers
-from hub.kit.crypto import load_secret_box
 from hub.openapi import install_openapi
 from hub.report.cache import ReportCache
+from hub.runtime import HubRuntime, HubSettings
+from hub.settings import Settings
 
 API_PREFIX = "/api/v1"
 
@@ -21,8 +20,8 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     # Imported here so that importing hub.app stays cheap for the CLI.
     from hub.account.endpoints import router as accounts
+    from hub.activity.endpoints import router as audit
     from hub.asset.endpoints import router as assets
-    from hub.audit.endpoints import router as audit
     from hub.check.endpoints import router as checks
     from hub.client.endpoints import router as clients
     from hub.connection.endpoints import adapters_router
@@ -61,23 +60,31 @@ def api_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings | None = None, *, worker_concurrency: int = 0) -> FastAPI:
-    """`worker_concurrency` > 0 runs an embedded job worker for the app's lifetime (what
-    `hub serve` does by default); tests and `--no-worker` leave it at 0."""
-    settings = settings or Settings()
+def create_app(
+    runtime: HubRuntime | None = None,
+    *,
+    settings: HubSettings | Settings | None = None,
+    worker_concurrency: int = 0,
+) -> FastAPI:
+    """The app over `runtime` (its caller closes it), or over a runtime of its own built
+    from `settings` and closed when the app shuts down. `worker_concurrency` > 0 runs an
+    embedded job worker for the app's lifetime (what `hub serve` does by default); tests
+    and `--no-worker` leave it at 0."""
+    if runtime is not None and not isinstance(runtime, HubRuntime):
+        raise TypeError("create_app takes a HubRuntime; pass settings as settings=...")
+    owned = runtime is None
+    runtime = runtime or HubRuntime(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from hub.jobs.worker import embedded_worker
 
-        engine = create_engine(settings)
-        app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine, load_secret_box(settings))
         try:
-            async with embedded_worker(settings, concurrency=worker_concurrency):
+            async with embedded_worker(runtime, concurrency=worker_concurrency):
                 yield
         finally:
-            await engine.dispose()
+            if owned:
+                await runtime.aclose()
 
     app = FastAPI(
         title="Vendor hub",
@@ -85,12 +92,12 @@ def create_app(settings: Settings | None = None, *, worker_concurrency: int = 0)
         summary="The MSP's single point of contact with every vendor of every client.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
+    app.state.runtime = runtime
     app.state.spend_cache = ReportCache()
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(api_router())
-    from hub.jobs.health import router as health
+    from hub.health import router as health
 
     app.include_router(health)  # /readyz, /metrics (no token: probes and scrapers)
 

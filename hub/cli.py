@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import Settings, sync_database_url
-from hub.kit.console import progress_bar
+from hub.kit.console import fail, progress_bar
+from hub.runtime import run_command, run_in_unit
+from hub.settings import Settings, sync_database_url
 
 T = TypeVar("T")
 
@@ -64,7 +63,9 @@ _register_jobs()
 
 def _register_adapters() -> None:
     from hub.connection.cli import adapters_app, connections_app, schemas_app, secrets_app
+    from hub.sync.cli import sync_connection
 
+    connections_app.command("sync")(sync_connection)
     app.add_typer(adapters_app, name="adapters")
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(connections_app, name="connections")
@@ -110,29 +111,6 @@ def _settings() -> Settings:
     return Settings()
 
 
-def run_with_session(fn: Callable[[Any], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run `fn(session)` in one committed unit of work on a fresh engine."""
-    from hub.db import create_engine, make_sessionmaker, session_scope
-    from hub.kit.crypto import load_secret_box
-
-    settings = settings or _settings()
-
-    async def _run() -> T:
-        engine = create_engine(settings)
-        try:
-            async with session_scope(make_sessionmaker(engine, load_secret_box(settings))) as session:
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_run())
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
 # --- serve ------------------------------------------------------------------------------
 
 
@@ -140,12 +118,14 @@ def _serve(settings: Settings, host: str, port: int, worker_concurrency: int | N
     import uvicorn
 
     from hub.app import create_app
-    from hub.jobs.config import JobSettings
+    from hub.runtime import HubSettings
 
+    hub_settings = HubSettings.from_env(settings)
     if worker_concurrency is None:
-        worker_concurrency = JobSettings().embedded_concurrency
+        worker_concurrency = hub_settings.jobs.embedded_concurrency
     uvicorn.run(
-        create_app(settings, worker_concurrency=worker_concurrency),
+        # The app owns its runtime: built here, closed by the app's lifespan.
+        create_app(settings=hub_settings, worker_concurrency=worker_concurrency),
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -250,7 +230,7 @@ def tokens_create(
         return issued.token
 
     try:
-        token = run_with_session(_create)
+        token = run_in_unit(_create)
     except HubError as exc:
         fail(exc.detail)
     err.print("Store this token now: it cannot be shown again.")
@@ -279,7 +259,7 @@ def tokens_list(as_json: JsonOpt = False) -> None:
             for t in rows
         ]
 
-    rows = run_with_session(_list)
+    rows = run_in_unit(_list)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -303,7 +283,7 @@ def tokens_revoke(prefix: str) -> None:
     from hub.errors import HubError
 
     try:
-        run_with_session(lambda s: revoke_token(s, prefix))
+        run_in_unit(lambda s: revoke_token(s, prefix))
     except HubError as exc:
         fail(exc.detail)
     err.print(f"revoked {prefix}")
@@ -331,7 +311,7 @@ def export_spend(
     async def _report(session: Any) -> dict[str, Any]:
         return await spend_report(session, SYSTEM, await _client_id_by_slug(session, client))
 
-    report = run_with_session(_report)
+    report = run_in_unit(_report)
     text = spend_csv(report) if format is ExportFormat.csv else json.dumps(report, indent=2) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
@@ -426,7 +406,7 @@ def ensure_demo_token(settings: Settings) -> str:
             fh.write(issued.token + "\n")
         return issued.token
 
-    return run_with_session(_ensure, settings)
+    return run_in_unit(_ensure, settings)
 
 
 @app.command()
@@ -445,21 +425,24 @@ def demo(
     import signal
 
     from hub import migrate
+    from hub.demo import live as demo_live
+    from hub.demo.checks import check_rows, start_checks, stop_checks
     from hub.demo.dataset import load_demo
-    from hub.demo.live import add_services as add_vendor_services
+    from hub.demo.renewals import renewal_rows
     from hub.demo.vendors import SERVICES as VENDOR_SERVICES
+    from hub.demo.vendors import connection_rows
     from hub.demo.world import DemoWorld, environment
 
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
-    summary = run_with_session(load_demo, settings)
+    summary = run_in_unit(load_demo, settings)
     token = ensure_demo_token(settings)
     host, port = host or settings.host, port or settings.port
     err.print(f"demo data: {', '.join(f'{k}={v}' for k, v in _asdict(summary).items())}")
-    plan = _with_sessionmaker(settings, _demo_world_plan)
-    live = _with_sessionmaker(settings, lambda sm: _demo_prepare_vendors(sm, plan))
+    plan = run_command(_demo_world_plan, settings)
+    live = run_command(lambda rt: demo_live.prepare(rt, plan, rt.today()), settings)
     world = DemoWorld.for_demo(plan, dns_port=dns_port)
-    add_vendor_services(live, world)
+    demo_live.add_services(live, world)
     try:
         world.start()
     except OSError as exc:
@@ -472,20 +455,22 @@ def demo(
             + ", ".join(f"{name} {world.addresses[name]['url']}" for name in VENDOR_SERVICES),
             soft_wrap=True,
         )
-        checks = _with_sessionmaker(settings, lambda sm: _demo_start_checks(sm, world))
+        checks = run_command(
+            lambda rt: start_checks(rt.sessionmaker, world.plan, world.check_settings()), settings
+        )
         check_ids = checks.ids
         err.print(
             f"demo checks: {len(checks.ids)} (created {checks.created}, resumed {checks.resumed}), run once"
         )
-        _print_check_summary(_with_sessionmaker(settings, lambda sm: _demo_check_rows(sm, check_ids)))
-        outcome = _with_sessionmaker(settings, lambda sm: _demo_start_vendors(sm, live, world))
+        _print_check_summary(run_in_unit(lambda s: check_rows(s, check_ids), settings, write=False))
+        outcome = run_command(lambda rt: demo_live.start(rt, live, world), settings)
         connection_ids = outcome.connections.ids
         err.print(
             f"demo connections: {len(connection_ids)} (created {outcome.connections.created}, "
             f"resumed {outcome.connections.resumed}), synced once"
         )
-        _print_connections(_with_sessionmaker(settings, lambda sm: _demo_connection_rows(sm, connection_ids)))
-        _print_renewals(_with_sessionmaker(settings, _demo_renewal_rows))
+        _print_connections(run_in_unit(lambda s: connection_rows(s, connection_ids), settings, write=False))
+        _print_renewals(run_in_unit(renewal_rows, settings, write=False))
         err.print(
             f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
             "(GET /api/v1/notices)"
@@ -504,7 +489,8 @@ def demo(
                 # world is torn down before the process ends.
                 signal.signal(signal.SIGTERM, _raise_terminated)
                 try:
-                    _serve(settings, host, port)
+                    # Settings read again: the demo world's environment is in force now.
+                    _serve(_settings(), host, port)
                 except _Terminated:
                     terminated = True
                 else:
@@ -513,9 +499,9 @@ def demo(
             terminated = False
     finally:
         if check_ids:
-            _with_sessionmaker(settings, lambda sm: _demo_stop_checks(sm, check_ids))
+            run_command(lambda rt: stop_checks(rt.sessionmaker, check_ids), settings)
         if live.connection_ids:
-            _with_sessionmaker(settings, lambda sm: _demo_stop_vendors(sm, live))
+            run_command(lambda rt: demo_live.stop(rt, live), settings)
         world.stop()
         err.print(
             "demo world stopped; the demo checks are paused and the demo connections disabled "
@@ -534,83 +520,11 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise _Terminated
 
 
-def _with_sessionmaker(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `fn(sessionmaker)` on a fresh engine (for steps that commit more than once)."""
-    from hub.db import create_engine, make_sessionmaker
-    from hub.kit.crypto import load_secret_box
-
-    async def _run() -> T:
-        engine = create_engine(settings)
-        try:
-            return await fn(make_sessionmaker(engine, load_secret_box(settings)))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_run())
-
-
-async def _demo_world_plan(sessionmaker: Any) -> Any:
-    from hub.db import session_scope
+async def _demo_world_plan(runtime: Any) -> Any:
     from hub.demo.checks import world_plan
-    from hub.kit.time import today
 
-    async with session_scope(sessionmaker, write=False) as session:
-        return await world_plan(session, today())
-
-
-async def _demo_start_checks(sessionmaker: Any, world: Any) -> Any:
-    from hub.demo.checks import start_checks
-
-    return await start_checks(sessionmaker, world.plan, world.check_settings())
-
-
-async def _demo_stop_checks(sessionmaker: Any, ids: list[Any]) -> int:
-    from hub.demo.checks import stop_checks
-
-    return await stop_checks(sessionmaker, ids)
-
-
-async def _demo_check_rows(sessionmaker: Any, ids: list[Any]) -> Any:
-    from hub.db import session_scope
-    from hub.demo.checks import check_rows
-
-    async with session_scope(sessionmaker, write=False) as session:
-        return await check_rows(session, ids)
-
-
-async def _demo_prepare_vendors(sessionmaker: Any, plan: Any) -> Any:
-    from hub.demo.live import prepare
-    from hub.kit.time import today
-
-    return await prepare(sessionmaker, plan, today())
-
-
-async def _demo_start_vendors(sessionmaker: Any, live: Any, world: Any) -> Any:
-    from hub.demo.live import start
-
-    return await start(sessionmaker, live, world)
-
-
-async def _demo_stop_vendors(sessionmaker: Any, live: Any) -> int:
-    from hub.demo.live import stop
-
-    return await stop(sessionmaker, live)
-
-
-async def _demo_connection_rows(sessionmaker: Any, ids: list[Any]) -> Any:
-    from hub.db import session_scope
-    from hub.demo.vendors import connection_rows
-
-    async with session_scope(sessionmaker, write=False) as session:
-        return await connection_rows(session, ids)
-
-
-async def _demo_renewal_rows(sessionmaker: Any) -> Any:
-    from hub.db import session_scope
-    from hub.demo.renewals import renewal_rows
-
-    async with session_scope(sessionmaker, write=False) as session:
-        return await renewal_rows(session)
+    async with runtime.unit_of_work(write=False) as session:
+        return await world_plan(session, runtime.today())
 
 
 _HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "needs_reauth": "red", "misconfigured": "red"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -20,8 +20,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from hub.config import Settings
 from hub.kit.crypto import SecretBox
+from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -74,12 +77,15 @@ async def begin_write(session: AsyncSession) -> None:
 
 
 def make_sessionmaker(
-    engine: AsyncEngine, secret_box: SecretBox | None = None
+    engine: AsyncEngine, secret_box: SecretBox | None = None, *, runtime: HubRuntime | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    # The secret box rides in session.info so that services, jobs and CLI commands reach
-    # the one the process was configured with, without a global.
+    # The unit of work knows the runtime it belongs to (and its secret box), so a service
+    # handed a session reaches the process's registry, settings and clock without a global.
     return async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, info={"secret_box": secret_box}
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        info={"secret_box": secret_box, "runtime": runtime},
     )
 
 
@@ -88,6 +94,14 @@ def secret_box(session: AsyncSession) -> SecretBox:
     if box is None:
         raise RuntimeError("this session was made without a secret box")
     return box  # type: ignore[no-any-return]
+
+
+def runtime_of(session: AsyncSession) -> HubRuntime:
+    """The runtime whose sessionmaker made this session."""
+    runtime = session.info.get("runtime")
+    if runtime is None:
+        raise RuntimeError("this session was made outside a HubRuntime")
+    return runtime  # type: ignore[no-any-return]
 
 
 @asynccontextmanager

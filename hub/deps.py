@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the request's principal and its database session."""
+"""FastAPI dependencies: the process's runtime, the request's principal and its database
+session."""
 
 from __future__ import annotations
 
@@ -14,6 +15,15 @@ from hub.auth.principal import Principal
 from hub.auth.tokens import authenticate, touch_token
 from hub.db import begin_write
 from hub.errors import StaleVersion, Unauthorized
+from hub.runtime import HubRuntime
+
+
+def get_runtime(request: Request) -> HubRuntime:
+    """The runtime the app was built with (`create_app`)."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[HubRuntime, Depends(get_runtime)]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="API token from `hub tokens create`")
@@ -28,7 +38,7 @@ async def get_principal(
     the token's use must not wait behind it."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("an API token is required (Authorization: Bearer hub_...)")
-    sessionmaker = request.app.state.sessionmaker
+    sessionmaker = get_runtime(request).sessionmaker
     async with sessionmaker() as session:
         principal, stale = await authenticate(session, credentials.credentials)
     if stale and principal.token_id is not None:
@@ -46,7 +56,7 @@ async def get_session(request: Request, _principal: PrincipalDep) -> AsyncIterat
     the write lock up front (BEGIN IMMEDIATE on SQLite) so that concurrent writers
     queue instead of failing.
     """
-    async with request.app.state.sessionmaker() as session:
+    async with get_runtime(request).sessionmaker() as session:
         if request.method not in _READ_METHODS:
             await begin_write(session)
         try:

@@ -11,7 +11,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hub.config import Settings, normalise_database_url
+from hub.settings import Settings, normalise_database_url
 from hub.db import create_engine
 from hub.models import Base
 

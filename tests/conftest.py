@@ -25,10 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub import migrate
 from hub.app import create_app
 from hub.auth.tokens import issue_token
-from hub.config import Settings, normalise_database_url
-from hub.db import create_engine, make_sessionmaker
+from hub.db import runtime_of
 from hub.kit.crypto import SecretBox
 from hub.models.enums import Role
+from hub.runtime import HubRuntime
+from hub.settings import Settings, normalise_database_url
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 TEST_KEY = Fernet.generate_key().decode()
@@ -90,21 +91,32 @@ def settings(database: TestDatabase, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(settings)
-    yield make_sessionmaker(engine, SecretBox([TEST_KEY.encode()]))
-    await engine.dispose()
+async def runtime(settings: Settings) -> AsyncIterator[HubRuntime]:
+    """The test's composition root: its own database, the test key; tests swap in their
+    fakes (renewers, failpoints, clock, settings groups) on it instead of patching modules."""
+    async with HubRuntime.open(settings, secrets=SecretBox([TEST_KEY.encode()])) as built:
+        yield built
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[object]:
-    application = create_app(settings)
+def sessionmaker(runtime: HubRuntime) -> async_sessionmaker[AsyncSession]:
+    return runtime.sessionmaker
+
+
+@pytest.fixture
+async def app(runtime: HubRuntime) -> AsyncIterator[object]:
+    application = create_app(runtime)
     async with application.router.lifespan_context(application):
         yield application
 
 
+def runtime_from(sessionmaker: async_sessionmaker[AsyncSession]) -> HubRuntime:
+    """The runtime a sessionmaker belongs to (for helpers handed only the sessionmaker)."""
+    return runtime_of(sessionmaker())
+
+
 async def make_token(app: object, role: Role = Role.admin, client_id: uuid.UUID | None = None) -> str:
-    async with app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+    async with app.state.runtime.sessionmaker() as session:  # type: ignore[attr-defined]
         issued = await issue_token(session, name=f"test-{role.value}", role=role, client_id=client_id)
         await session.commit()
         return issued.token

@@ -22,9 +22,9 @@ from pydantic import SecretStr
 from sqlalchemy.exc import IntegrityError
 
 from hub import migrate
-from hub.config import Settings, normalise_database_url, sync_database_url
 from hub.db import create_engine, make_sessionmaker
 from hub.models import Base, Contact
+from hub.settings import Settings, normalise_database_url, sync_database_url
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 HUB_TABLES = set(Base.metadata.tables)

@@ -8,8 +8,8 @@ from hub.account.schemas import (
     VendorAccountUpdate,
 )
 from hub.account.service import VendorAccountService
+from hub.api.router import crud_router
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
 
 accounts = VendorAccountService()
 

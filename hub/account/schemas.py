@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import EmailStr, Field, SecretStr, model_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import LongText, ShortText
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import VendorCategory

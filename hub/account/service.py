@@ -6,12 +6,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Reference, Resource, contains_text, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.db import secret_box
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.kit.crud import CrudService, Reference, Resource, contains_text, equals
 from hub.kit.time import utcnow
 from hub.models import Asset, Domain, Subscription, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction

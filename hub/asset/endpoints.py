@@ -2,6 +2,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from hub.api.router import crud_router
 from hub.asset.schemas import (
     AssetCreate,
     AssetFilters,
@@ -14,7 +15,6 @@ from hub.asset.schemas import (
 )
 from hub.asset.service import AssetService, WarrantyService
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
 
 assets = AssetService()
 warranties = WarrantyService()

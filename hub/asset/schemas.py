@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from pydantic import Field, field_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import LongText, Name, ShortText
 from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
 from hub.models.enums import AssetKind, RecordSource, WarrantySource

@@ -5,10 +5,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.errors import InvalidInput
-from hub.kit.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.models import Asset, VendorAccount, VendorCase, Warranty
 
 

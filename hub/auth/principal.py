@@ -40,6 +40,8 @@ class Principal:
 
 
 SYSTEM = Principal(actor="system", role=Role.admin)
+# Whoever runs the `hub` command on the server: it holds the database and the key already.
+CLI = Principal(actor="cli", role=Role.admin)
 
 
 def scope_to_client(stmt: S, principal: Principal, client_column: InstrumentedAttribute[Any]) -> S:

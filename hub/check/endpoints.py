@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from hub.api.router import crud_router
 from hub.check.schemas import (
     CheckCreate,
     CheckFilters,
@@ -14,7 +15,6 @@ from hub.check.schemas import (
 )
 from hub.check.service import CheckService, client_health
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
 from hub.kit.schema import Page
 
 checks = CheckService()

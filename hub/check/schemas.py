@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import Field
 
+from hub.api.crud import ListParams
 from hub.check.findings import Severity
-from hub.kit.crud import ListParams
+from hub.jobs.payload import JobPayload
 from hub.kit.schema import Input, Output
 from hub.models.enums import CheckStatus, CheckTarget
 
@@ -98,3 +99,14 @@ class ClientHealth(Output):
     checks: dict[CheckStatus, int] = Field(description="number of checks per status")
     failing_domains: dict[str, int] = Field(description="for each failing code, how many domains have it")
     domains: list[DomainHealth]
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class RunCheck(JobPayload, kind="check.run"):
+    check_id: uuid.UUID
+
+
+class ScheduleChecks(JobPayload, kind="check.schedule"):
+    """Every minute: queue a run of each due check."""

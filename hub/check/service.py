@@ -19,23 +19,24 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM, Principal
 from hub.check.findings import Evaluation, Severity, evaluation
 from hub.check.registry import CheckContext, all_kinds, get_kind
 from hub.check.runner import run_kind
+from hub.check.schemas import RunCheck
 from hub.check.settings import PROVIDER_DKIM_SELECTORS, CheckSettings
 from hub.client.service import ClientService, require_client
 from hub.errors import Conflict, InvalidInput
 from hub.jobs import enqueue
-from hub.kit.crud import CrudService, Resource, equals
 from hub.kit.time import utcnow
 from hub.models import Asset, Domain, Endpoint
 from hub.models.check import Check, CheckRun
 from hub.models.enums import AuditAction, CheckStatus, CheckTarget
 from hub.models.job import Job, JobState
 
-RUN_TASK = "check.run"
+RUN_TASK = RunCheck.kind
 # The kinds whose `expires_on` fact is written to their target.
 DOMAIN_EXPIRY_KIND = "domain_expiry"
 TLS_KIND = "tls_cert"
@@ -165,7 +166,7 @@ class CheckService(CrudService[Check]):
         key = dedupe_key(check.id)
         for _ in range(3):
             job_id = await enqueue(
-                session, RUN_TASK, {"check_id": str(check.id)}, dedupe_key=key, priority=ON_DEMAND_PRIORITY
+                session, RunCheck(check_id=check.id), dedupe_key=key, priority=ON_DEMAND_PRIORITY
             )
             if job_id is not None:
                 record(
@@ -381,9 +382,7 @@ async def schedule_due(
     )
     added = 0
     for check in due.scalars():
-        job_id = await enqueue(
-            session, RUN_TASK, {"check_id": str(check.id)}, dedupe_key=dedupe_key(check.id)
-        )
+        job_id = await enqueue(session, RunCheck(check_id=check.id), dedupe_key=dedupe_key(check.id))
         added += job_id is not None
         check.next_run_at = now + timedelta(seconds=check.interval_seconds)
     await session.flush()

@@ -1,4 +1,4 @@
-"""Settings of the checks engine (HUB_ prefix, like hub.config), kept beside the engine so
+"""Settings of the checks engine (HUB_ prefix, like hub.settings), kept beside the engine so
 it can be configured and tested without the web application's settings."""
 
 from __future__ import annotations

@@ -2,6 +2,7 @@ import uuid
 
 from fastapi import APIRouter
 
+from hub.api.router import crud_router
 from hub.client.schemas import (
     ClientCreate,
     ClientFilters,
@@ -14,7 +15,6 @@ from hub.client.schemas import (
 )
 from hub.client.service import ClientService, ContactService
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
 
 clients = ClientService()
 contacts = ContactService()

@@ -6,11 +6,11 @@ from typing import Any
 
 from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import CurrencyCode, LongText, Name, NonNegativeAmount, Slug, TimeZoneName
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import ClientStatus, ContactRole, ServiceTier
-from hub.subscription.schemas import RenewalPolicy
+from hub.renewal.schemas import RenewalPolicy
 
 
 class ClientRenewalPolicy(RenewalPolicy):

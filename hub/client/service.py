@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Resource, contains_text, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.errors import Conflict, InvalidInput
-from hub.kit.crud import CrudService, Resource, contains_text, equals
 from hub.kit.time import utcnow
 from hub.models import Client, Contact, Vendor
 from hub.models.enums import AuditAction, ClientStatus

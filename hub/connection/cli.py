@@ -24,7 +24,7 @@ def list_adapters(as_json: Annotated[bool, typer.Option("--json")] = False) -> N
 
     from hub.sdk.registry import discover
 
-    registry = discover()
+    registry = discover()  # what is installed, whether or not this hub's runtime uses it
     if as_json:
         print(
             json.dumps(
@@ -90,26 +90,10 @@ CLI_ACTOR = "cli"
 
 
 def _run(fn: Any) -> Any:
-    """Run `fn(sessionmaker)` on a fresh engine with the configured secret box."""
-    import asyncio
+    """Run `fn(runtime)` with a runtime of this command's own."""
+    from hub.runtime import run_command
 
-    from hub.config import Settings
-    from hub.db import create_engine, make_sessionmaker
-    from hub.kit.crypto import load_secret_box
-
-    settings = Settings()
-
-    async def _go() -> Any:
-        engine = create_engine(settings)
-        try:
-            return await fn(make_sessionmaker(engine, load_secret_box(settings)))
-        finally:
-            from hub.connection.runtime import shared_http
-
-            await shared_http().aclose()
-            await engine.dispose()
-
-    return asyncio.run(_go())
+    return run_command(fn)
 
 
 def _principal() -> Any:
@@ -132,8 +116,8 @@ def list_connections(as_json: Annotated[bool, typer.Option("--json")] = False) -
     from hub.connection.schemas import ConnectionFilters
     from hub.connection.service import connections, to_read
 
-    async def _list(sm: Any) -> list[dict[str, Any]]:
-        async with sm() as session:
+    async def _list(runtime: Any) -> list[dict[str, Any]]:
+        async with runtime.sessionmaker() as session:
             rows, _ = await connections.list(session, _principal(), ConnectionFilters(limit=1000))
             return [to_read(session, r).model_dump(mode="json") for r in rows]
 
@@ -174,7 +158,6 @@ def create_connection(
 
     from hub.connection.schemas import ConnectionCreate
     from hub.connection.service import connections
-    from hub.db import session_scope
     from hub.errors import HubError
     from hub.models import Client
 
@@ -184,8 +167,8 @@ def create_connection(
     except json.JSONDecodeError as exc:
         _fail(f"the config is not JSON: {exc.msg} (line {exc.lineno})")
 
-    async def _create(sm: Any) -> str:
-        async with session_scope(sm) as session:
+    async def _create(runtime: Any) -> str:
+        async with runtime.unit_of_work() as session:
             client_id = None
             if client:
                 client_id = (await session.execute(select(Client.id).where(Client.slug == client))).scalar()
@@ -211,7 +194,7 @@ def test_connection(connection_id: str) -> None:
     from hub.errors import HubError
 
     try:
-        result = _run(lambda sm: verify(sm, _principal(), uuid.UUID(connection_id)))
+        result = _run(lambda runtime: verify(runtime, _principal(), uuid.UUID(connection_id)))
     except (HubError, ValueError) as exc:
         _fail(getattr(exc, "detail", str(exc)))
     if result.ok:
@@ -221,64 +204,16 @@ def test_connection(connection_id: str) -> None:
         raise typer.Exit(2)
 
 
-@connections_app.command("sync")
-def sync_connection(
-    connection_id: str,
-    now: Annotated[
-        bool, typer.Option("--now", help="sync in this process instead of queueing a job")
-    ] = False,
-) -> None:
-    """Queue a sync of the connection (a worker runs it), or run it now with --now."""
-    import uuid
-
-    from hub.connection.service import connections
-    from hub.db import session_scope
-    from hub.errors import HubError
-    from hub.sync import service
-    from hub.sync.settings import SyncSettings
-
-    cid = uuid.UUID(connection_id)
-
-    async def _queue(sm: Any) -> str:
-        async with session_scope(sm) as session:
-            conn = await connections.get(session, _principal(), cid)
-            job_id, already = await service.request_sync(
-                session, conn, actor=CLI_ACTOR, audit_as=_principal()
-            )
-            return f"job {job_id}" + (" (already queued)" if already else " queued")
-
-    async def _inline(sm: Any) -> str:
-        settings = SyncSettings()
-        async with sm() as session:
-            await connections.get(session, _principal(), cid)
-            plan = await service.plan(session, cid)
-        if plan is None:
-            return "nothing to sync (disabled, or its adapter is not installed)"
-        collected, error = await service.run_collect(plan, sm, settings)
-        async with session_scope(sm) as session:
-            if error is not None or collected is None:
-                await service.store_failure(session, plan, error or RuntimeError(), settings, actor=CLI_ACTOR)
-                return "sync failed; see `hub connections list` for the health and error"
-            stats = await service.store(session, plan, collected, settings, actor=CLI_ACTOR)
-            return f"synced: {stats}"
-
-    try:
-        out.print(_run(_inline if now else _queue))
-    except HubError as exc:
-        _fail(exc.detail)
-
-
 @connections_app.command("delete")
 def delete_connection(connection_id: str) -> None:
     """Delete a connection and what sync stored for it (audited)."""
     import uuid
 
     from hub.connection.service import connections
-    from hub.db import session_scope
     from hub.errors import HubError
 
-    async def _delete(sm: Any) -> None:
-        async with session_scope(sm) as session:
+    async def _delete(runtime: Any) -> None:
+        async with runtime.unit_of_work() as session:
             await connections.delete(session, _principal(), uuid.UUID(connection_id))
 
     try:
@@ -302,5 +237,5 @@ def rotate_secrets() -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        counts = _run(lambda sm: rotate_all(sm, progress))
+        counts = _run(lambda runtime: rotate_all(runtime.sessionmaker, progress))
     err.print("re-encrypted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))

@@ -1,14 +1,13 @@
-"""Connections: create / list / read / update / delete, `test` (the adapter's verify())
-and `sync` (queue a sync job); the installed adapters with their config schemas.
+"""Connections: create / list / read / update / delete and `test` (the adapter's verify());
+the installed adapters with their config schemas. (`sync` is in `hub.sync.endpoints`.)
 
 No `from __future__ import annotations`: FastAPI reads the annotations at runtime."""
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from hub.connection.adapters import adapter_registry
 from hub.connection.schemas import (
     AdapterList,
     AdapterRead,
@@ -17,11 +16,9 @@ from hub.connection.schemas import (
     ConnectionRead,
     ConnectionTestResult,
     ConnectionUpdate,
-    SyncQueued,
 )
 from hub.connection.service import connections, to_read, verify
-from hub.deps import PrincipalDep, SessionDep
-from hub.errors import Conflict
+from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.kit.schema import Page
 
 router = APIRouter(prefix="/connections", tags=["connections"])
@@ -92,28 +89,9 @@ async def delete_connection(item_id: uuid.UUID, session: SessionDep, principal: 
     operation_id="test_connection",
     summary="Ask the vendor whether the credentials work; updates the health (audited)",
 )
-async def test_connection(item_id: uuid.UUID, request: Request, principal: PrincipalDep) -> Any:
+async def test_connection(item_id: uuid.UUID, runtime: RuntimeDep, principal: PrincipalDep) -> Any:
     # No request transaction: the vendor is called with no transaction open.
-    return await verify(request.app.state.sessionmaker, principal, item_id)
-
-
-@router.post(
-    "/{item_id}/sync",
-    response_model=SyncQueued,
-    status_code=202,
-    operation_id="sync_connection",
-    summary="Queue a sync of this connection now (audited)",
-    responses={409: {"description": "the connection is disabled"}},
-)
-async def sync_connection(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
-    from hub.sync.service import request_sync
-
-    principal.require_staff()
-    connection = await connections.get(session, principal, item_id)
-    if not connection.enabled:
-        raise Conflict("the connection is disabled; enable it before syncing")
-    job_id, already = await request_sync(session, connection, actor=principal.actor, audit_as=principal)
-    return SyncQueued(connection_id=item_id, job_id=job_id, already_queued=already)
+    return await verify(runtime, principal, item_id)
 
 
 @adapters_router.get(
@@ -122,9 +100,9 @@ async def sync_connection(item_id: uuid.UUID, session: SessionDep, principal: Pr
     operation_id="list_adapters",
     summary="Installed adapters, their capabilities and config JSON Schema (staff)",
 )
-async def list_adapters(principal: PrincipalDep) -> Any:
+async def list_adapters(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
     principal.require_staff()
-    registry = adapter_registry()
+    registry = runtime.adapters
     items = []
     for slug, spec in registry.specs.items():
         m = spec.manifest

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import Name
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import ConnectionHealth, ConnectionScope

@@ -9,27 +9,25 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.client.service import require_client
-from hub.connection import secrets
-from hub.connection.adapters import require_spec, spec_for
-from hub.connection.runtime import open_adapter
+from hub.connection import health, secrets
 from hub.connection.schemas import ConnectionRead, ConnectionTestResult
-from hub.db import secret_box, session_scope
+from hub.db import runtime_of, secret_box
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.kit.crud import CrudService, Resource, equals
-from hub.kit.time import utcnow
 from hub.models import Connection
 from hub.models.enums import AuditAction, ConnectionHealth, ConnectionScope
 from hub.sdk.errors import AdapterError, ConfigurationError
-from hub.sync import engine
-from hub.sync.settings import SyncSettings
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
 
 log = logging.getLogger("hub.connection")
 
@@ -75,7 +73,7 @@ class ConnectionService(CrudService[Connection]):
     async def prepare_create(
         self, session: AsyncSession, principal: Principal, values: dict[str, Any]
     ) -> dict[str, Any]:
-        spec = require_spec(values["adapter_slug"])
+        spec = runtime_of(session).connections.require_spec(values["adapter_slug"])
         client_id = values.get("client_id")
         scope = values.get("scope") or (ConnectionScope.client if client_id else ConnectionScope.msp)
         if scope is ConnectionScope.client:
@@ -90,7 +88,7 @@ class ConnectionService(CrudService[Connection]):
         if len(account_ref) > 200 or not account_ref.strip():
             raise InvalidInput(f"config.{spec.manifest.account_ref_field}", "must be 1 to 200 characters")
         await self._unique_account(session, spec.manifest.slug, account_ref)
-        now = utcnow()
+        now = runtime_of(session).now()
         values.update(
             scope=scope,
             account_ref=account_ref,
@@ -109,9 +107,9 @@ class ConnectionService(CrudService[Connection]):
             if name in changes and changes[name] is None:
                 raise InvalidInput(name, "cannot be null")
         if changes.get("enabled") and not obj.enabled:
-            changes["next_sync_at"] = utcnow()
+            changes["next_sync_at"] = runtime_of(session).now()
         if "config" in changes:
-            spec = require_spec(obj.adapter_slug, field="config")
+            spec = runtime_of(session).connections.require_spec(obj.adapter_slug, field="config")
             box = secret_box(session)
             stored = secrets.decrypt(box, obj.config_encrypted)
             config = secrets.parse(spec, secrets.merge_keeping_secrets(spec, stored, changes.pop("config")))
@@ -119,7 +117,7 @@ class ConnectionService(CrudService[Connection]):
             account_ref = spec.account_ref(config)
             await self._unique_account(session, obj.adapter_slug, account_ref, skip=obj.id)
             if plain != stored:
-                now = utcnow()
+                now = runtime_of(session).now()
                 changes.update(
                     account_ref=account_ref,
                     config_encrypted=secrets.encrypt(box, plain),
@@ -140,7 +138,7 @@ connections = ConnectionService()
 
 
 def to_read(session: AsyncSession, obj: Connection) -> ConnectionRead:
-    spec = spec_for(obj.adapter_slug)
+    spec = runtime_of(session).connections.spec_for(obj.adapter_slug)
     stored = secrets.decrypt(secret_box(session), obj.config_encrypted) if spec is not None else {}
     return ConnectionRead.model_validate(
         {
@@ -157,37 +155,32 @@ async def apply_outcome(
     *,
     error: BaseException | None,
     message: str | None,
-    settings: SyncSettings,
+    degraded_after: int,
     success_at: datetime | None = None,
 ) -> None:
-    """Connection health after a vendor call (the sync and `test` share this)."""
+    """Connection health after a vendor call (sync, warranty lookups and `test` share this)."""
     if error is None:
-        state = engine.after_success()
+        state = health.after_success()
         if success_at is not None:
             connection.last_success_at = success_at
     else:
-        state = engine.after_failure(
-            connection.health, connection.consecutive_failures, error, message or "", settings.degraded_after
+        state = health.after_failure(
+            connection.health, connection.consecutive_failures, error, message or "", degraded_after
         )
     connection.health = state.health
     connection.consecutive_failures = state.consecutive_failures
     connection.last_error = state.last_error
 
 
-async def verify(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    principal: Principal,
-    connection_id: uuid.UUID,
-    settings: SyncSettings | None = None,
-) -> ConnectionTestResult:
+async def verify(runtime: HubRuntime, principal: Principal, connection_id: uuid.UUID) -> ConnectionTestResult:
     """Ask the vendor whether the connection's credentials work, and record the answer as
     the connection's health (audited as a vendor action)."""
     principal.require_staff()
-    settings = settings or SyncSettings()
+    settings = runtime.settings.adapters
     # 1. short read: the connection and its decrypted config
-    async with sessionmaker() as session:
+    async with runtime.sessionmaker() as session:
         connection = await connections.get(session, principal, connection_id)
-        spec = require_spec(connection.adapter_slug, field="adapter_slug")
+        spec = runtime.connections.require_spec(connection.adapter_slug, field="adapter_slug")
         stored = secrets.decrypt(secret_box(session), connection.config_encrypted)
         changed_at = connection.config_changed_at
     hidden = secrets.secrets_of(spec, stored)
@@ -198,8 +191,8 @@ async def verify(
         config = spec.parse_config(stored)
         async with (
             asyncio.timeout(settings.verify_timeout_seconds),
-            open_adapter(
-                spec, config, sessionmaker, connection_id, http_timeout=settings.http_timeout_seconds
+            runtime.connections.open(
+                spec, config, connection_id, http_timeout=runtime.settings.sync.http_timeout_seconds
             ) as adapter,
         ):
             identity = await adapter.verify()
@@ -213,14 +206,16 @@ async def verify(
     except Exception as exc:  # a bug in an adapter must not take the API down
         log.error("verify of connection %s failed: %s", connection_id, type(exc).__name__)
         error = exc
-    message = secrets.redact(engine.describe(error), hidden) if error is not None else None
+    message = secrets.redact(health.describe(error), hidden) if error is not None else None
     # 3. short write: health and the audit record
-    async with session_scope(sessionmaker) as session:
+    async with runtime.unit_of_work() as session:
         current = await session.get(Connection, connection_id)
         if current is None:
             raise NotFound(f"connection {connection_id} not found")
         if current.config_changed_at == changed_at:
-            await apply_outcome(session, current, error=error, message=message, settings=settings)
+            await apply_outcome(
+                session, current, error=error, message=message, degraded_after=settings.degraded_after
+            )
         record(
             session,
             principal,
@@ -230,11 +225,11 @@ async def verify(
             client_id=current.client_id,
             meta={"action": "verify", "ok": error is None, "error": message},
         )
-        health = current.health
+        current_health = current.health
     return ConnectionTestResult(
         connection_id=connection_id,
         ok=error is None,
-        health=health,
+        health=current_health,
         account_ref=identity.account_ref if identity else None,
         account_name=identity.name if identity else None,
         error=message,

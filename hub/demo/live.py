@@ -10,10 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.connection.runtime import shared_http
-from hub.db import session_scope
 from hub.demo.renewals import (
     attach_connection,
     ensure_renewal_subscriptions,
@@ -36,8 +33,7 @@ from hub.demo.vendors import (
 from hub.demo.world import DemoWorld
 from hub.demo.zones import WorldPlan
 from hub.models.sync import OAuthToken
-
-SM = async_sessionmaker[AsyncSession]
+from hub.runtime import HubRuntime
 
 
 @dataclass
@@ -62,12 +58,12 @@ class LiveOutcome:
     notices_skipped: int
 
 
-async def prepare(sessionmaker: SM, plan: WorldPlan, today: date) -> DemoLive:
-    async with session_scope(sessionmaker) as session:
+async def prepare(runtime: HubRuntime, plan: WorldPlan, today: date) -> DemoLive:
+    async with runtime.unit_of_work() as session:
         clients = await gather(session)
         await ensure_vendor_refs(session, clients)
         subs = await ensure_renewal_subscriptions(session, clients, today)
-    async with session_scope(sessionmaker, write=False) as session:
+    async with runtime.unit_of_work(write=False) as session:
         clients = await gather(session)
     vendors = build_vendors(clients, plan, today)
     stage_vendor(vendors.pax8)
@@ -78,29 +74,26 @@ def add_services(live: DemoLive, world: DemoWorld) -> None:
     live.vendors.add_to(world)
 
 
-async def start(sessionmaker: SM, live: DemoLive, world: DemoWorld) -> LiveOutcome:
+async def start(runtime: HubRuntime, live: DemoLive, world: DemoWorld) -> LiveOutcome:
     wanted = wanted_connections(live.vendors, world)
-    async with session_scope(sessionmaker, write=False) as session:
+    async with runtime.unit_of_work(write=False) as session:
         live.token_keys_before = set((await session.execute(select(OAuthToken.key))).scalars())
-    async with session_scope(sessionmaker) as session:
+    async with runtime.unit_of_work() as session:
         connections = await ensure_connections(session, wanted)
         pax8 = next(cid for want, cid in zip(wanted, connections.ids, strict=True) if want.adapter == PAX8)
         await attach_connection(session, list(live.renewal_subscriptions.values()), pax8)
     live.connection_ids = list(connections.ids)
-    try:
-        await sync_connections(sessionmaker, connections.ids)
-        jobs = await run_renewals(sessionmaker)
-    finally:
-        await shared_http().aclose()  # this loop's vendor client: the CLI's loop ends here
-    issued, skipped = await queue_reminders(sessionmaker)
+    await sync_connections(runtime, connections.ids)
+    jobs = await run_renewals(runtime)
+    issued, skipped = await queue_reminders(runtime)
     return LiveOutcome(connections, jobs, issued, skipped)
 
 
-async def stop(sessionmaker: SM, live: DemoLive) -> int:
+async def stop(runtime: HubRuntime, live: DemoLive) -> int:
     """Disables the demo connections and forgets the tokens the simulators issued (cached
     under keys that appeared during this demo; dropping a cache entry only ever costs
     one token request)."""
-    async with session_scope(sessionmaker) as session:
+    async with runtime.unit_of_work() as session:
         disabled = await disable_connections(session, live.connection_ids)
         if live.token_keys_before is not None:
             await session.execute(

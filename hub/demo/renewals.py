@@ -24,17 +24,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.pax8.simulator import Pax8Simulator
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
-from hub.db import session_scope
 from hub.demo.dataset import term_start
 from hub.demo.vendors import PAX8_PRODUCT_BY_SKU, ClientFacts, demo_ref
 from hub.jobs import JobContext
 from hub.jobs import queue as job_queue
-from hub.kit.time import utcnow
+from hub.jobs.worker import run_task
 from hub.models import Client, Renewal, Subscription, SubscriptionTerm
 from hub.models.enums import (
     AuditAction,
@@ -47,7 +46,8 @@ from hub.models.enums import (
 )
 from hub.notify.ledger import run_reminders
 from hub.renewal import planner
-from hub.renewal.tasks import ADVANCE, advance, queue_due
+from hub.renewal.planner import ADVANCE, queue_due
+from hub.runtime import HubRuntime
 
 CONFIRMED, PRICE_RISE, REFUSED = "confirmed", "price_rise", "refused"
 PRICE_RISE_FACTOR = Decimal("1.20")
@@ -170,44 +170,37 @@ async def attach_connection(
     await session.flush()
 
 
-async def run_renewals(sessionmaker: async_sessionmaker[AsyncSession], *, rounds: int = 60) -> int:
+async def run_renewals(runtime: HubRuntime, *, rounds: int = 60) -> int:
     """Plans the due renewals and advances them as the worker would (`renewal.plan`, then
     each `renewal.advance` job), until none is due now. Returns how many jobs ran."""
-    async with session_scope(sessionmaker) as session:
-        await planner.plan(session, utcnow().date())
+    now = runtime.now()
+    async with runtime.unit_of_work() as session:
+        await planner.plan(session, now.date(), now=now)
     ran = 0
     for _ in range(rounds):
-        async with session_scope(sessionmaker) as session:
-            await queue_due(session)
+        async with runtime.unit_of_work() as session:
+            await queue_due(session, now=runtime.now())
             jobs = await job_queue.claim(session, OWNER, [ADVANCE], 1, timedelta(minutes=2))
         if not jobs:
             break
         job = jobs[0]
-        ctx = JobContext(
-            job_id=job.id,
-            kind=job.kind,
-            attempt=job.attempt,
-            max_attempts=job.max_attempts,
-            owner=OWNER,
-            payload=job.payload,
-            sessionmaker=sessionmaker,
-        )
+        ctx = JobContext.of(runtime, job, OWNER)
         ran += 1
         try:
-            await advance(ctx, job.payload)
+            await run_task(ctx)
         except Exception as exc:  # as the worker does: the attempt fails, the job is retried later
-            async with session_scope(sessionmaker) as session:
+            async with runtime.unit_of_work() as session:
                 await job_queue.fail(
                     session, job, OWNER, type(exc).__name__, backoff_base=60.0, backoff_max=600.0
                 )
     return ran
 
 
-async def queue_reminders(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+async def queue_reminders(runtime: HubRuntime) -> tuple[int, int]:
     """Runs the reminder ledger once (as the nightly job does): (reminders issued now,
     thresholds already past that were recorded without being sent)."""
-    async with session_scope(sessionmaker) as session:
-        result = await run_reminders(session, utcnow())
+    async with runtime.unit_of_work() as session:
+        result = await run_reminders(session, runtime.now(), runtime.settings.notify)
     return result.issued, result.skipped
 
 

@@ -38,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -52,15 +52,14 @@ from hub.audit.service import record
 from hub.auth.principal import SYSTEM
 from hub.connection.schemas import ConnectionCreate, ConnectionUpdate
 from hub.connection.service import connections as connection_service
-from hub.db import session_scope
 from hub.demo.catalogue import CLIENTS, CURRENT_FIRMWARE, VENDORS
 from hub.demo.world import AsgiService, DemoWorld
 from hub.demo.zones import WorldPlan
 from hub.models import Asset, Client, Connection, Domain, Subscription, Vendor, VendorAccount, Warranty
 from hub.models.enums import AuditAction, BillingPeriod, ConnectionScope, SubscriptionStatus, WarrantySource
 from hub.models.sync import Discrepancy, TenantMapping, VendorRecord
+from hub.runtime import HubRuntime
 from hub.sync import service as sync_service
-from hub.sync.settings import SyncSettings
 
 DEMO_NAMESPACE = uuid.UUID("5d1f0c3a-8b47-4e2d-9a61-de3000000005")
 # Demo world services, one per simulator (the FortiGates share one, each under its serial).
@@ -728,27 +727,24 @@ async def disable_connections(session: AsyncSession, ids: Iterable[uuid.UUID]) -
     return disabled
 
 
-async def sync_connections(
-    sessionmaker: async_sessionmaker[AsyncSession], ids: list[uuid.UUID], settings: SyncSettings | None = None
-) -> None:
+async def sync_connections(runtime: HubRuntime, ids: list[uuid.UUID]) -> None:
     """One sync of each connection now, as the `sync.connection` job does it (short read,
     vendor calls with no transaction open, one write), a few at a time."""
-    settings = settings or SyncSettings()
     gate = asyncio.Semaphore(4)
 
     async def one(connection_id: uuid.UUID) -> None:
         async with gate:
-            async with session_scope(sessionmaker, write=False) as session:
+            async with runtime.unit_of_work(write=False) as session:
                 plan = await sync_service.plan(session, connection_id)
             if plan is None:
                 return
-            collected, error = await sync_service.run_collect(plan, sessionmaker, settings)
-            async with session_scope(sessionmaker) as session:
+            collected, error = await sync_service.run_collect(plan, runtime)
+            async with runtime.unit_of_work() as session:
                 if error is not None or collected is None:
                     failure = error or RuntimeError("nothing collected")
-                    await sync_service.store_failure(session, plan, failure, settings, actor="system:demo")
+                    await sync_service.store_failure(session, plan, failure, actor="system:demo")
                 else:
-                    await sync_service.store(session, plan, collected, settings, actor="system:demo")
+                    await sync_service.store(session, plan, collected, actor="system:demo")
 
     await asyncio.gather(*(one(i) for i in ids))
 

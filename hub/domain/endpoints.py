@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from hub.api.router import crud_router
 from hub.domain.schemas import (
     DomainCreate,
     DomainFilters,
@@ -11,7 +12,6 @@ from hub.domain.schemas import (
     EndpointUpdate,
 )
 from hub.domain.service import DomainService, EndpointService
-from hub.kit.router import crud_router
 
 domains = DomainService()
 endpoints = EndpointService()

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, computed_field
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import DomainName, domain_to_unicode, normalise_domain
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import MailProvider, TlsMode

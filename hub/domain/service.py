@@ -5,11 +5,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.asset.service import require_account_of_client
 from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.errors import Conflict, InvalidInput
-from hub.kit.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.models import Domain, Endpoint, VendorCase
 
 _ACCOUNT_FIELDS = ("registrar_account_id", "dns_host_account_id", "mail_host_account_id")

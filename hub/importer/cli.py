@@ -71,9 +71,7 @@ def import_csv(
 
 
 def _run(kind: ImportKind, table: CsvTable, *, source: str, dry_run: bool, err: Console) -> ImportResult:
-    # Imported lazily: hub.cli registers this app, so importing it at module level would
-    # be circular.
-    from hub.cli import run_with_session
+    from hub.runtime import run_in_unit
 
     with progress_bar(err, transient=True) as bar:
         task = bar.add_task(f"importing {kind.value}", total=None)
@@ -90,7 +88,7 @@ def _run(kind: ImportKind, table: CsvTable, *, source: str, dry_run: bool, err: 
             return result
 
         try:
-            return run_with_session(_import)
+            return run_in_unit(_import)
         except _Rollback as rollback:
             return rollback.result
 

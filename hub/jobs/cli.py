@@ -6,7 +6,6 @@ hub/cli.py; `python -m hub.jobs.cli` runs both without the rest of the CLI.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -18,11 +17,11 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.config import Settings
+from hub.db import runtime_of
 from hub.errors import HubError
 from hub.jobs import queue
-from hub.jobs.config import JobSettings
 from hub.jobs.schemas import JobRead
+from hub.kit.console import fail
 from hub.models.job import JobState, JobWorker
 
 T = TypeVar("T")
@@ -35,23 +34,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output o
 
 
 def _run(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    from hub.db import create_engine, make_sessionmaker, session_scope
-
-    settings = Settings()
-
-    async def main() -> T:
-        engine = create_engine(settings)
-        try:
-            async with session_scope(make_sessionmaker(engine)) as session:
-                return await fn(session)
-        finally:
-            await engine.dispose()
+    from hub.runtime import run_in_unit
 
     try:
-        return asyncio.run(main())
+        return run_in_unit(fn)
     except HubError as exc:
-        err.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(1) from exc
+        fail(exc.detail)
 
 
 def _job_dict(job: Any) -> dict[str, Any]:
@@ -77,7 +65,9 @@ def list_jobs(
 
     async def fetch(session: AsyncSession) -> dict[str, Any]:
         rows, total = await queue.list_jobs(session, state=state, kind=kind, limit=limit)
-        stats = await queue.queue_stats(session, alive_within=timedelta(seconds=JobSettings().lease_seconds))
+        stats = await queue.queue_stats(
+            session, alive_within=timedelta(seconds=runtime_of(session).settings.jobs.lease_seconds)
+        )
         return {
             "items": [_job_dict(j) for j in rows],
             "total": total,
@@ -203,11 +193,11 @@ def worker(
 ) -> None:
     """Run background jobs (no API) until SIGTERM; in-flight jobs finish or are released."""
     from hub.jobs.worker import configure_logging, run_worker
+    from hub.runtime import HubSettings
 
-    settings = Settings()
-    jobs = JobSettings()
-    configure_logging(settings.log_level)
-    run_worker(settings, concurrency=concurrency or jobs.worker_concurrency, job_settings=jobs)
+    settings = HubSettings.from_env()
+    configure_logging(settings.core.log_level)
+    run_worker(settings, concurrency=concurrency or settings.jobs.worker_concurrency)
 
 
 main = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)

@@ -14,12 +14,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import begin_write, session_scope
 from hub.jobs import queue
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
 
 
 class LeaseLost(Exception):
@@ -34,10 +37,31 @@ class JobContext:
     max_attempts: int
     owner: str
     payload: dict[str, Any]
-    sessionmaker: async_sessionmaker[AsyncSession] = field(repr=False)
+    # The process's composition root: settings, clock, connections, failpoints.
+    runtime: HubRuntime = field(repr=False)
     # The worker's in-process queue for SQLite's single writer (None on PostgreSQL).
     gate: asyncio.Lock | None = field(default=None, repr=False)
     finished: bool = False
+
+    @classmethod
+    def of(
+        cls, runtime: HubRuntime, job: queue.Claimed, owner: str, *, gate: asyncio.Lock | None = None
+    ) -> JobContext:
+        """The context of a job this worker (`owner`) has just claimed."""
+        return cls(
+            job_id=job.id,
+            kind=job.kind,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            owner=owner,
+            payload=job.payload,
+            runtime=runtime,
+            gate=gate,
+        )
+
+    @property
+    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        return self.runtime.sessionmaker
 
     @property
     def is_last_attempt(self) -> bool:

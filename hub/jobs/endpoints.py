@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from hub.db import runtime_of
 from hub.deps import PrincipalDep, SessionDep
 from hub.jobs import queue
-from hub.jobs.config import JobSettings
 from hub.jobs.schemas import JobPage, JobRead, QueueRead
 from hub.kit.schema import Input
 from hub.models.job import JobState
@@ -36,7 +36,9 @@ async def list_jobs(
     principal.require_staff()
     state, kind, limit, offset = params.state, params.kind, params.limit, params.offset
     rows, total = await queue.list_jobs(session, state=state, kind=kind, limit=limit, offset=offset)
-    stats = await queue.queue_stats(session, alive_within=timedelta(seconds=JobSettings().lease_seconds))
+    stats = await queue.queue_stats(
+        session, alive_within=timedelta(seconds=runtime_of(session).settings.jobs.lease_seconds)
+    )
     return JobPage(
         items=[JobRead.model_validate(r) for r in rows],
         total=total,

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, NotFound
-from hub.jobs.registry import KIND_PATTERN, get_task
+from hub.jobs.payload import KIND_PATTERN, JobPayload, PayloadError, parse_payload
+from hub.jobs.registry import get_task
 from hub.jobs.schedule import backoff_delay
 from hub.kit.time import utcnow
 from hub.models.job import TERMINAL_STATES, Job, JobCounter, JobState, JobWorker
@@ -50,6 +51,35 @@ def _insert(session: AsyncSession) -> Any:
 
 async def enqueue(
     session: AsyncSession,
+    payload: JobPayload,
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    priority: int | None = None,
+    max_attempts: int | None = None,
+    lock_key: str | None = None,
+) -> int | None:
+    """Add a job of `payload.kind` in the caller's transaction: it exists if and only if
+    the caller commits.
+
+    Returns the job id, or None when a queued or running job already holds `dedupe_key`
+    (the database decides, so concurrent callers cannot both add one). On SQLite the
+    caller's unit of work should be a writer (`begin_write`), as every writer is.
+    """
+    return await enqueue_raw(
+        session,
+        payload.kind,
+        payload.model_dump(mode="json", exclude_defaults=True),
+        run_at=run_at,
+        dedupe_key=dedupe_key,
+        priority=priority,
+        max_attempts=max_attempts,
+        lock_key=lock_key,
+    )
+
+
+async def enqueue_raw(
+    session: AsyncSession,
     kind: str,
     payload: dict[str, Any] | None = None,
     *,
@@ -59,18 +89,19 @@ async def enqueue(
     max_attempts: int | None = None,
     lock_key: str | None = None,
 ) -> int | None:
-    """Add a job in the caller's transaction: it exists if and only if the caller commits.
-
-    Returns the job id, or None when a queued or running job already holds `dedupe_key`
-    (the database decides, so concurrent callers cannot both add one). On SQLite the
-    caller's unit of work should be a writer (`begin_write`), as every writer is.
-    """
+    """`enqueue` for a kind given by name (tests, operators): when a task is registered
+    for `kind`, the payload must parse as its model."""
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"job kind {kind!r} must look like 'module.action'")
     payload = payload or {}
     if len(json.dumps(payload, separators=(",", ":"))) > MAX_PAYLOAD_BYTES:
         raise ValueError("job payloads carry ids, not objects: this one is too large")
     registered = get_task(kind)
+    if registered is not None:
+        try:
+            parse_payload(registered.payload, payload)
+        except PayloadError as exc:
+            raise ValueError(str(exc)) from None
     now = utcnow()
     values: dict[str, Any] = {
         "kind": kind,
@@ -267,11 +298,13 @@ async def fail(
     *,
     backoff_base: float,
     backoff_max: float,
+    final: bool = False,
 ) -> JobState | None:
-    """Fenced failure: re-queue after a backoff, or `failed` when out of attempts.
-    Returns the new state, or None if the lease had been lost."""
+    """Fenced failure: re-queue after a backoff, or `failed` when out of attempts (or
+    `final`: retrying cannot help). Returns the new state, or None if the lease had been
+    lost."""
     now = utcnow()
-    exhausted = job.attempt >= job.max_attempts
+    exhausted = final or job.attempt >= job.max_attempts
     values: dict[str, Any] = {
         "last_error": error[:MAX_ERROR_CHARS],
         "lease_owner": None,

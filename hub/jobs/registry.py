@@ -1,30 +1,31 @@
-"""The task registry: `@task("module.action")` next to the module's code.
+"""The task registry: `@task(PayloadModel)` next to the module's code.
 
-A task is an async function `(ctx: JobContext, payload: dict) -> None`. Its name is the
-job kind stored in the table, so renaming a task orphans its queued jobs (they stay
-queued and visible, no worker claims a kind it does not know).
+A task is an async function `(ctx: JobContext, payload: PayloadModel) -> None`; the
+payload model names the job kind stored in the table, so renaming a kind orphans its
+queued jobs (they stay queued and visible, no worker claims a kind it does not know).
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hub.jobs.payload import KIND_PATTERN, JobPayload
 
 if TYPE_CHECKING:
     from hub.jobs.context import JobContext
 
-TaskFn = Callable[["JobContext", dict[str, Any]], Awaitable[None]]
-
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+P = TypeVar("P", bound=JobPayload)
+TaskFn = Callable[["JobContext", Any], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
     kind: str
+    payload: type[JobPayload]
     fn: TaskFn
     max_attempts: int | None
     priority: int
@@ -37,27 +38,32 @@ _TASKS: dict[str, Task] = {}
 
 
 def task(
-    kind: str,
+    payload: type[P],
     *,
     max_attempts: int | None = None,
     priority: int = 0,
     cron: str | None = None,
     timeout_seconds: float | None = None,
-) -> Callable[[TaskFn], TaskFn]:
-    """Register a job kind. With `cron`, every worker offers each slot of the schedule and
-    the database keeps exactly one job per slot."""
+) -> Callable[[Callable[[JobContext, P], Awaitable[None]]], Callable[[JobContext, P], Awaitable[None]]]:
+    """Register the task that runs jobs of `payload.kind`. With `cron`, every worker offers
+    each slot of the schedule and the database keeps exactly one job per slot (a periodic
+    kind's payload model has no required field)."""
+    kind = payload.kind
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"job kind {kind!r} must look like 'module.action'")
     if cron is not None:
         from hub.jobs.schedule import validate_cron
 
         validate_cron(cron)
+        payload.model_validate({})  # a slot's job carries an empty payload
 
-    def register(fn: TaskFn) -> TaskFn:
+    def register(
+        fn: Callable[[JobContext, P], Awaitable[None]],
+    ) -> Callable[[JobContext, P], Awaitable[None]]:
         existing = _TASKS.get(kind)
         if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"job kind {kind!r} is registered twice")
-        _TASKS[kind] = Task(kind, fn, max_attempts, priority, cron, timeout_seconds)
+        _TASKS[kind] = Task(kind, payload, fn, max_attempts, priority, cron, timeout_seconds)
         return fn
 
     return register

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from hub.jobs.payload import JobPayload
 from hub.kit.schema import Output
 from hub.models.job import JobState
 
@@ -50,3 +51,10 @@ class JobPage(Output):
     limit: int
     offset: int
     queue: QueueRead
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class PruneJobs(JobPayload, kind="jobs.prune"):
+    """Hourly: delete finished jobs past their retention."""

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from hub.jobs import queue
-from hub.jobs.config import JobSettings
 from hub.jobs.context import JobContext
 from hub.jobs.registry import task
-from hub.kit.time import utcnow
+from hub.jobs.schemas import PruneJobs
 
 
-@task("jobs.prune", cron="17 * * * *", max_attempts=3)
-async def prune_finished_jobs(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(PruneJobs, cron="17 * * * *", max_attempts=3)
+async def prune_finished_jobs(ctx: JobContext, payload: PruneJobs) -> None:
     """Hourly: delete succeeded/cancelled jobs past the retention, failed ones later, in
     short batches so the table stays small and no transaction holds the lock for long."""
-    settings = JobSettings()
-    now = utcnow()
+    settings = ctx.runtime.settings.jobs
+    now = ctx.runtime.now()
     while True:
         async with ctx.session() as session:
             deleted = await queue.prune(

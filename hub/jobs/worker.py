@@ -19,17 +19,19 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.config import Settings
-from hub.db import create_engine, make_sessionmaker, session_scope
+from hub.db import session_scope
 from hub.jobs import queue
-from hub.jobs.config import JobSettings
 from hub.jobs.context import JobContext, LeaseLost, gated
+from hub.jobs.payload import PayloadError, parse_payload
 from hub.jobs.registry import Task, get_task, load_tasks
 from hub.jobs.schedule import current_slot
-from hub.kit.time import utcnow
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime, HubSettings
 
 log = logging.getLogger("hub.jobs.worker")
 
@@ -38,20 +40,11 @@ _SHUTDOWN = "worker shutting down"
 
 
 class Worker:
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        concurrency: int,
-        job_settings: JobSettings | None = None,
-        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.jobs = job_settings or JobSettings()
+    def __init__(self, runtime: HubRuntime, *, concurrency: int) -> None:
+        self.runtime = runtime
+        self.jobs = runtime.settings.jobs
         self.concurrency = max(1, concurrency)
         self.owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._own_engine: AsyncEngine | None = None
-        self._sessionmaker = sessionmaker
         self._inflight: dict[int, tuple[queue.Claimed, asyncio.Task[None]]] = {}
         self._lost: set[tuple[int, int]] = set()
         self._wake = asyncio.Event()
@@ -59,7 +52,7 @@ class Worker:
         # SQLite has one writer at a time and its busy handler is a lottery (waiters sleep
         # and retry), so a heartbeat could starve behind completions and lose its lease.
         # Queueing this process's writers FIFO in front of it keeps every wait short.
-        self._gate: asyncio.Lock | None = asyncio.Lock() if settings.is_sqlite else None
+        self._gate: asyncio.Lock | None = asyncio.Lock() if runtime.settings.core.is_sqlite else None
 
     @property
     def lease(self) -> timedelta:
@@ -67,8 +60,7 @@ class Worker:
 
     @property
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
-        assert self._sessionmaker is not None, "the worker is not running"
-        return self._sessionmaker
+        return self.runtime.sessionmaker
 
     @asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -80,11 +72,6 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then finish or release in-flight jobs and return."""
         self._tasks = load_tasks(self.jobs.import_list)
-        if self._sessionmaker is None:
-            from hub.kit.crypto import load_secret_box
-
-            self._own_engine = create_engine(self.settings)
-            self._sessionmaker = make_sessionmaker(self._own_engine, load_secret_box(self.settings))
         log.info("worker %s: concurrency %d, kinds %s", self.owner, self.concurrency, sorted(self._tasks))
         loops = [
             asyncio.create_task(self._every(self.jobs.heartbeat_seconds, self._heartbeat), name="heartbeat"),
@@ -101,8 +88,6 @@ class Worker:
             with contextlib.suppress(Exception):
                 async with self._write() as session:
                     await queue.forget_worker(session, self.owner)
-            if self._own_engine is not None:
-                await self._own_engine.dispose()
             log.info("worker %s stopped", self.owner)
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
@@ -169,24 +154,9 @@ class Worker:
         self._inflight[job.id] = (job, task)
 
     async def _execute(self, job: queue.Claimed) -> None:
-        task = get_task(job.kind)
-        ctx = JobContext(
-            job_id=job.id,
-            kind=job.kind,
-            attempt=job.attempt,
-            max_attempts=job.max_attempts,
-            owner=self.owner,
-            payload=job.payload,
-            sessionmaker=self.sessionmaker,
-            gate=self._gate,
-        )
+        ctx = JobContext.of(self.runtime, job, self.owner, gate=self._gate)
         try:
-            if task is None:
-                raise LookupError(f"no task registered for kind {job.kind!r}")
-            if task.timeout_seconds:
-                await asyncio.wait_for(task.fn(ctx, job.payload), task.timeout_seconds)
-            else:
-                await task.fn(ctx, job.payload)
+            await run_task(ctx)
             if not ctx.finished:
                 async with self._write() as session:
                     if not await queue.complete(session, job.id, job.attempt, self.owner):
@@ -211,6 +181,8 @@ class Worker:
         error = "".join(traceback.format_exception_only(exc)).strip()
         if isinstance(exc, TimeoutError):
             error = f"timed out: {error}"
+        # A payload that no longer parses will not parse on the next attempt either.
+        final = isinstance(exc, PayloadError)
         try:
             async with self._write() as session:
                 state = await queue.fail(
@@ -220,6 +192,7 @@ class Worker:
                     error,
                     backoff_base=self.jobs.backoff_base_seconds,
                     backoff_max=self.jobs.backoff_max_seconds,
+                    final=final,
                 )
         except Exception:
             log.exception("could not record the failure of job %d; the sweep will take it back", job.id)
@@ -282,7 +255,7 @@ class Worker:
             log.warning("took back %d job(s) whose worker stopped heartbeating", n)
 
     async def _offer_slots(self) -> None:
-        now = utcnow()
+        now = self.runtime.now()
         for task in self._tasks.values():
             if task.cron is None:
                 continue
@@ -299,18 +272,33 @@ class Worker:
                 log.info("scheduled %s for slot %s", task.kind, slot.isoformat())
 
 
+async def run_task(ctx: JobContext) -> None:
+    """Run the task of `ctx.kind` on its payload as a worker does: the payload parsed into
+    the kind's model (`PayloadError` when it no longer fits), the kind's timeout applied.
+    The task itself commits its effect with `ctx.finish()`; a worker completes the job
+    afterwards when the task did not."""
+    # Outside a worker (the demo, a test) the hub's task modules may not be imported yet.
+    task = get_task(ctx.kind) or load_tasks().get(ctx.kind)
+    if task is None:
+        raise LookupError(f"no task registered for kind {ctx.kind!r}")
+    payload = parse_payload(task.payload, ctx.payload)
+    if task.timeout_seconds:
+        await asyncio.wait_for(task.fn(ctx, payload), task.timeout_seconds)
+    else:
+        await task.fn(ctx, payload)
+
+
 @asynccontextmanager
 async def embedded_worker(
-    settings: Settings, *, concurrency: int | None = None, job_settings: JobSettings | None = None
+    runtime: HubRuntime, *, concurrency: int | None = None
 ) -> AsyncIterator[Worker | None]:
     """Run a worker alongside the API for the lifetime of the block (the app lifespan).
     Concurrency 0 runs none (`hub serve --no-worker`)."""
-    jobs = job_settings or JobSettings()
-    n = jobs.embedded_concurrency if concurrency is None else concurrency
+    n = runtime.settings.jobs.embedded_concurrency if concurrency is None else concurrency
     if n <= 0:
         yield None
         return
-    worker = Worker(settings, concurrency=n, job_settings=jobs)
+    worker = Worker(runtime, concurrency=n)
     stop = asyncio.Event()
     runner = asyncio.create_task(worker.run(stop), name="embedded-worker")
     try:
@@ -320,15 +308,17 @@ async def embedded_worker(
         await runner
 
 
-def run_worker(settings: Settings, *, concurrency: int, job_settings: JobSettings | None = None) -> None:
+def run_worker(settings: HubSettings, *, concurrency: int) -> None:
     """`hub worker`: run until SIGTERM or SIGINT, then shut down gracefully."""
+    from hub.runtime import HubRuntime
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await Worker(settings, concurrency=concurrency, job_settings=job_settings).run(stop)
+        async with HubRuntime.open(settings) as runtime:
+            await Worker(runtime, concurrency=concurrency).run(stop)
 
     asyncio.run(main())
 
@@ -340,4 +330,4 @@ def configure_logging(level: str) -> None:
     )
 
 
-__all__ = ["Worker", "embedded_worker", "run_worker"]
+__all__ = ["Worker", "embedded_worker", "run_task", "run_worker"]

@@ -1,7 +1,11 @@
-"""Terminal output shared by the CLI commands: one progress bar style everywhere."""
+"""Terminal output shared by the CLI commands: one progress bar style everywhere, and one
+way to end a command with an error."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -18,3 +22,9 @@ def progress_bar(console: Console, *, transient: bool = False) -> Progress:
         transient=transient,
         disable=not console.is_terminal,
     )
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """End a CLI command with a one-line error on stderr (never a traceback)."""
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)

@@ -92,7 +92,7 @@ class Notice(BigIntPk, Base):
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("clients.id", ondelete="CASCADE"), index=True
     )
-    # "<anchor>:<date>:<days>", e.g. "cancel_by:2026-12-01:+30" (see hub.renewal.engine).
+    # "<anchor>:<date>:<days>", e.g. "cancel_by:2026-12-01:+30" (see hub.terms.engine).
     threshold: Mapped[str] = mapped_column(String(40))
     state: Mapped[NoticeState] = mapped_column(
         str_enum(NoticeState, "notice_state"), default=NoticeState.issued, index=True

@@ -22,8 +22,8 @@ from hub.kit.money import MONTHS_IN_PERIOD
 from hub.models import Asset, Client, Domain, Endpoint, Subscription, Vendor, VendorAccount, Warranty
 from hub.models.enums import ClientStatus, SubscriptionStatus
 from hub.notify.ledger import renewal_months
-from hub.renewal import engine
-from hub.renewal.engine import Item, SubjectType
+from hub.terms import engine
+from hub.terms.engine import Item, SubjectType
 
 UID_DOMAIN = "vendor-hub"
 PAST_DAYS, FUTURE_DAYS = 90, 800

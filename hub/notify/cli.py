@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from hub.config import Settings
 from hub.kit.console import progress_bar
 
 app = typer.Typer(help="Reminders: record and send what is due, or test a channel.", no_args_is_help=True)
@@ -17,25 +15,14 @@ err = Console(stderr=True)
 out = Console()
 
 
-async def _with_sessionmaker(settings: Settings, fn: Any) -> Any:
-    from hub.db import create_engine, make_sessionmaker
-    from hub.kit.crypto import load_secret_box
-
-    engine = create_engine(settings)
-    try:
-        return await fn(make_sessionmaker(engine, load_secret_box(settings)))
-    finally:
-        await engine.dispose()
-
-
 @app.command("run")
 def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")] = False,
 ) -> None:
     """Record the reminders due now, then send the e-mail digests and webhooks at once."""
-    from hub.db import session_scope
-    from hub.kit.time import utcnow
     from hub.notify import delivery, ledger
+    from hub.runtime import HubRuntime
+    from hub.runtime import run_command as run_in_runtime
 
     with progress_bar(err) as bar:
         task = bar.add_task("reminders", total=None)
@@ -43,13 +30,14 @@ def run_command(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        async def run(sessionmaker: Any) -> dict[str, Any]:
-            now = utcnow()
-            async with session_scope(sessionmaker) as session:
-                recorded = await ledger.run_reminders(session, now, progress=tick)
-            unit = delivery.units(sessionmaker)
-            mails = await delivery.send_digests(unit, now)
-            hooks = await delivery.deliver_webhooks(unit, now)
+        async def run(runtime: HubRuntime) -> dict[str, Any]:
+            now = runtime.now()
+            settings = runtime.settings.notify
+            async with runtime.unit_of_work() as session:
+                recorded = await ledger.run_reminders(session, now, settings, progress=tick)
+            unit = delivery.units(runtime.sessionmaker)
+            mails = await delivery.send_digests(unit, now, settings)
+            hooks = await delivery.deliver_webhooks(unit, now, settings)
             return {
                 "subjects": recorded.subjects,
                 "issued": recorded.issued,
@@ -63,7 +51,7 @@ def run_command(
                 "webhooks": {"sent": hooks.sent, "retrying": hooks.retried, "dead": hooks.dead},
             }
 
-        report = asyncio.run(_with_sessionmaker(Settings(), run))
+        report = run_in_runtime(run)
     if as_json:
         out.print_json(json.dumps(report))
         return
@@ -89,10 +77,10 @@ def test_command(
     from pydantic import ValidationError
 
     from hub.auth.principal import SYSTEM
-    from hub.db import session_scope
     from hub.errors import HubError
     from hub.notify import service
     from hub.notify.schemas import ReminderTest
+    from hub.runtime import run_in_unit
 
     try:
         body = ReminderTest.model_validate({"channel": channel, "to": to, "webhook_id": webhook})
@@ -101,12 +89,11 @@ def test_command(
         err.print(f"[red]error:[/red] {'.'.join(map(str, first['loc']))}: {first['msg']}")
         raise typer.Exit(2) from None
 
-    async def run(sessionmaker: Any) -> Any:
-        async with session_scope(sessionmaker) as session:
-            return await service.send_test(session, SYSTEM, body)
+    async def run(session: Any) -> Any:
+        return await service.send_test(session, SYSTEM, body)
 
     try:
-        outcome = asyncio.run(_with_sessionmaker(Settings(), run))
+        outcome = run_in_unit(run)
     except HubError as exc:
         err.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from None

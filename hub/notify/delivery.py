@@ -117,9 +117,8 @@ def units(sessionmaker: async_sessionmaker[AsyncSession]) -> UnitOfWork:
     return lambda: session_scope(sessionmaker)
 
 
-async def send_digests(unit: UnitOfWork, now: datetime, settings: NotifySettings | None = None) -> SendResult:
+async def send_digests(unit: UnitOfWork, now: datetime, settings: NotifySettings) -> SendResult:
     """One e-mail per recipient with every reminder queued for them."""
-    settings = settings or NotifySettings()
     result = SendResult()
     async with unit() as session:
         rows = await _claim(session, NoticeChannel.email, now, limit=5000)
@@ -203,10 +202,7 @@ async def post_webhook(
     return r.status_code, f"HTTP {r.status_code}"
 
 
-async def deliver_webhooks(
-    unit: UnitOfWork, now: datetime, settings: NotifySettings | None = None
-) -> SendResult:
-    settings = settings or NotifySettings()
+async def deliver_webhooks(unit: UnitOfWork, now: datetime, settings: NotifySettings) -> SendResult:
     result = SendResult()
     async with unit() as session:
         rows = await _claim(session, NoticeChannel.webhook, now)

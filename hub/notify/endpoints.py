@@ -1,12 +1,11 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
+from hub.api.router import crud_router
+from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.kit.schema import Page
-from hub.kit.time import utcnow
 from hub.notify import ledger, service
 from hub.notify.schemas import (
     FeedCreate,
@@ -26,7 +25,6 @@ from hub.notify.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
-from hub.notify.settings import NotifySettings
 
 router = APIRouter()
 # Notice ids are ordered integers (append-only ledger); bounded so nothing reaches the
@@ -103,9 +101,11 @@ async def list_feeds(
     operation_id="create_calendar_feed",
     summary="Create a calendar feed (its URL is shown once)",
 )
-async def create_feed(body: FeedCreate, session: SessionDep, principal: PrincipalDep) -> Any:
+async def create_feed(
+    body: FeedCreate, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> Any:
     feed, token = await service.create_feed(session, principal, body)
-    base = NotifySettings().public_url.rstrip("/")
+    base = runtime.settings.notify.public_url.rstrip("/")
     data = FeedRead.model_validate(feed).model_dump()
     return FeedCreated(**data, token=token, url=f"{base}/api/v1/calendar/{token}.ics")
 
@@ -128,8 +128,8 @@ async def revoke_feed(item_id: uuid.UUID, session: SessionDep, principal: Princi
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, 404: {"description": "unknown or revoked token"}},
 )
-async def calendar_feed(token: str, request: Request) -> Response:
-    async with request.app.state.sessionmaker() as session:
+async def calendar_feed(token: str, runtime: RuntimeDep) -> Response:
+    async with runtime.sessionmaker() as session:
         body = await service.render_feed(session, token)
     return Response(
         body,
@@ -150,9 +150,9 @@ notify_routes = APIRouter(prefix="/notify", tags=["notify"])
     operation_id="run_reminders",
     summary="Record the reminders due now (deliveries go out with the next digest / webhook run)",
 )
-async def run_reminders(session: SessionDep, principal: PrincipalDep) -> Any:
+async def run_reminders(session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
     principal.require_staff()
-    return await ledger.run_reminders(session, utcnow())
+    return await ledger.run_reminders(session, runtime.now(), runtime.settings.notify)
 
 
 @notify_routes.post(

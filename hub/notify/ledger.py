@@ -51,8 +51,8 @@ from hub.models.enums import (
 )
 from hub.models.notify import NoticeState
 from hub.notify.settings import NotifySettings
-from hub.renewal import engine
-from hub.renewal.engine import Item, SubjectType
+from hub.terms import engine
+from hub.terms.engine import Item, SubjectType
 
 
 @dataclass(frozen=True)
@@ -297,13 +297,12 @@ def new_message_id() -> str:
 async def run_reminders(
     session: AsyncSession,
     now: datetime,
-    settings: NotifySettings | None = None,
+    settings: NotifySettings,
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Write today's reminders into the ledger and queue their deliveries (in the
     caller's transaction, which should be a writer)."""
-    settings = settings or NotifySettings()
     subjects = await load_subjects(session, settings)
     facts = await client_facts(session, (s.client_id for s in subjects))
     oldest = now.date() - timedelta(days=800)

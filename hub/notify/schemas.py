@@ -6,12 +6,13 @@ from typing import Literal
 
 from pydantic import AwareDatetime, EmailStr, Field, computed_field, field_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
+from hub.jobs.payload import JobPayload
 from hub.kit.fields import Name
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.notify import NoticeState
 from hub.notify import signing
-from hub.renewal.engine import SubjectType, validate_ladder
+from hub.terms.engine import SubjectType, validate_ladder
 
 WebhookUrl = str
 LadderScope = Literal["category", "subscription", "warranty", "domain", "endpoint"]
@@ -174,3 +175,18 @@ class RunOutcome(Output):
     issued: int
     skipped: int
     deliveries: int
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class RunReminders(JobPayload, kind="notify.remind"):
+    """Hourly: record the reminders due now and queue their deliveries."""
+
+
+class SendDigests(JobPayload, kind="notify.digest"):
+    """Daily: one e-mail per recipient with what is queued."""
+
+
+class DeliverWebhooks(JobPayload, kind="notify.deliver"):
+    """Every minute: webhook deliveries due now."""

@@ -14,12 +14,12 @@ import orjson
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.client.service import require_client
-from hub.db import secret_box
+from hub.db import runtime_of, secret_box
 from hub.errors import InvalidInput, NotFound
-from hub.kit.crud import CrudService, Resource, equals
 from hub.kit.time import utcnow
 from hub.models import (
     CalendarFeed,
@@ -36,10 +36,9 @@ from hub.models import (
 from hub.models.enums import AuditAction, Role, VendorCategory
 from hub.notify import calendar, delivery, email
 from hub.notify.schemas import FeedCreate, LadderSet, ReminderTest, ReminderTestOutcome
-from hub.notify.settings import NotifySettings
 from hub.notify.targets import AllowList, TargetRefused, check_url
-from hub.renewal import engine
-from hub.renewal.engine import SubjectType
+from hub.terms import engine
+from hub.terms.engine import SubjectType
 
 # --- notices ---------------------------------------------------------------------------
 
@@ -150,9 +149,9 @@ class WebhookService(CrudService[WebhookEndpoint]):
         filters={"client_id": equals(WebhookEndpoint.client_id)},
     )
 
-    def _check(self, url: str) -> None:
+    def _check(self, session: AsyncSession, url: str) -> None:
         try:
-            check_url(url, AllowList.parse(NotifySettings().allowed_hosts))
+            check_url(url, AllowList.parse(runtime_of(session).settings.notify.allowed_hosts))
         except TargetRefused as exc:
             raise InvalidInput("url", str(exc)) from None
 
@@ -167,7 +166,7 @@ class WebhookService(CrudService[WebhookEndpoint]):
     ) -> dict[str, Any]:
         if values.get("client_id") is not None:
             await require_client(session, principal, values["client_id"])
-        self._check(values["url"])
+        self._check(session, values["url"])
         self._encrypt(session, values)
         return values
 
@@ -178,7 +177,7 @@ class WebhookService(CrudService[WebhookEndpoint]):
             if key in changes and changes[key] is None:
                 raise InvalidInput(key, "cannot be null")
         if "url" in changes:
-            self._check(changes["url"])
+            self._check(session, changes["url"])
         if "secret" in changes and changes["secret"] is None:
             raise InvalidInput("secret", "cannot be null; send a new secret to rotate it")
         self._encrypt(session, changes)
@@ -328,7 +327,7 @@ _CATEGORY_KEYS = {c.value for c in VendorCategory} | {"warranty", "domain", "end
 
 async def list_ladders(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
     principal.require_staff()
-    settings = NotifySettings()
+    settings = runtime_of(session).settings.notify
     stored = {(r.scope, r.key): r.days for r in (await session.execute(select(ReminderLadder))).scalars()}
     out = []
     for key in sorted(_CATEGORY_KEYS):
@@ -389,7 +388,9 @@ async def set_ladder(session: AsyncSession, principal: Principal, data: LadderSe
         subject,
         key,
         item_ladder=data.days,
-        category_ladders=NotifySettings().category_ladders if data.scope == "category" else None,
+        category_ladders=(
+            runtime_of(session).settings.notify.category_ladders if data.scope == "category" else None
+        ),
     )
     return {"scope": data.scope, "key": key, "days": list(days), "custom": data.days is not None}
 
@@ -415,7 +416,7 @@ def _sample_notice() -> Notice:
 async def send_test(session: AsyncSession, principal: Principal, data: ReminderTest) -> ReminderTestOutcome:
     """Push one sample reminder through a channel now and say what happened."""
     principal.require_staff()
-    settings = NotifySettings()
+    settings = runtime_of(session).settings.notify
     notice = _sample_notice()
     if data.channel == "email":
         if data.to is None:

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from hub.renewal.engine import validate_ladder
+from hub.terms.engine import validate_ladder
 
 
 class NotifySettings(BaseSettings):

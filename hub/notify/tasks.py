@@ -10,28 +10,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.jobs import JobContext, task
-from hub.kit.time import utcnow
 from hub.notify import delivery, ledger
+from hub.notify.schemas import DeliverWebhooks, RunReminders, SendDigests
 
 
-@task("notify.remind", cron="7 * * * *", max_attempts=3, timeout_seconds=900)
-async def remind(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(RunReminders, cron="7 * * * *", max_attempts=3, timeout_seconds=900)
+async def remind(ctx: JobContext, payload: RunReminders) -> None:
     async with ctx.finish() as session:
-        await ledger.run_reminders(session, utcnow())
+        await ledger.run_reminders(session, ctx.runtime.now(), ctx.runtime.settings.notify)
 
 
-@task("notify.digest", cron="0 7 * * *", max_attempts=3, timeout_seconds=900)
-async def digest(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await delivery.send_digests(ctx.session, utcnow())
+@task(SendDigests, cron="0 7 * * *", max_attempts=3, timeout_seconds=900)
+async def digest(ctx: JobContext, payload: SendDigests) -> None:
+    await delivery.send_digests(ctx.session, ctx.runtime.now(), ctx.runtime.settings.notify)
     async with ctx.finish():
         pass
 
 
-@task("notify.deliver", cron="* * * * *", max_attempts=2, timeout_seconds=300)
-async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await delivery.deliver_webhooks(ctx.session, utcnow())
+@task(DeliverWebhooks, cron="* * * * *", max_attempts=2, timeout_seconds=300)
+async def deliver(ctx: JobContext, payload: DeliverWebhooks) -> None:
+    await delivery.deliver_webhooks(ctx.session, ctx.runtime.now(), ctx.runtime.settings.notify)
     async with ctx.finish():
         pass

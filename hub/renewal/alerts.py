@@ -4,13 +4,12 @@ delivers them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.time import utcnow
 from hub.models import Notice, Renewal
 from hub.models.enums import NoticeChannel
 
@@ -26,6 +25,7 @@ async def raise_notice(
     subject_id: str,
     client_id: object,
     threshold: str,
+    now: datetime,
     recipient: str = STAFF,
 ) -> bool:
     """Insert the notice unless it exists; True when it is new."""
@@ -39,7 +39,7 @@ async def raise_notice(
             threshold=threshold,
             channel=NoticeChannel.email,
             recipient=recipient,
-            created_at=utcnow(),
+            created_at=now,
         )
         .on_conflict_do_nothing()
         .returning(Notice.id)
@@ -47,23 +47,25 @@ async def raise_notice(
     return (await session.execute(stmt)).scalar_one_or_none() is not None
 
 
-async def approval_needed(session: AsyncSession, renewal: Renewal) -> None:
+async def approval_needed(session: AsyncSession, renewal: Renewal, now: datetime) -> None:
     await raise_notice(
         session,
         subject_type="renewal_approval",
         subject_id=str(renewal.id),
         client_id=renewal.client_id,
         threshold="approval",
+        now=now,
     )
 
 
-async def escalated(session: AsyncSession, renewal: Renewal) -> None:
+async def escalated(session: AsyncSession, renewal: Renewal, now: datetime) -> None:
     await raise_notice(
         session,
         subject_type="renewal_escalated",
         subject_id=str(renewal.id),
         client_id=renewal.client_id,
         threshold="escalated",
+        now=now,
     )
 
 

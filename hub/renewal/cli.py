@@ -41,27 +41,6 @@ def _print_plain(
     print("\n".join(line(row) for row in rows))
 
 
-def _settings() -> Any:
-    from hub.config import Settings
-
-    return Settings()
-
-
-async def _with_session(fn: Any, *, write: bool = False) -> Any:
-    from hub.db import create_engine, make_sessionmaker, session_scope
-    from hub.kit.crypto import load_secret_box
-
-    settings = _settings()
-    engine = create_engine(settings)
-    try:
-        async with session_scope(
-            make_sessionmaker(engine, load_secret_box(settings)), write=write
-        ) as session:
-            return await fn(session)
-    finally:
-        await engine.dispose()
-
-
 @app.command("plan")
 def plan(
     days: Annotated[int, typer.Option(help="look this many days ahead", min=1, max=3650)] = 30,
@@ -70,11 +49,13 @@ def plan(
     """What would be renewed automatically in the next N days, and at what cost (at
     today's price). Changes nothing."""
     from hub.kit.money import format_amount
-    from hub.kit.time import utcnow
+    from hub.kit.time import today as today_utc
     from hub.renewal.planner import due_items
 
-    today = utcnow().date()
-    items = asyncio.run(_with_session(lambda s: due_items(s, today, within_days=days)))
+    today = today_utc()
+    from hub.runtime import run_in_unit
+
+    items = run_in_unit(lambda s: due_items(s, today, within_days=days), write=False)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for item in items:
         totals[item.currency] += item.total
@@ -144,63 +125,56 @@ def run(
     due (the worker does this on its own every minute; this is for operators)."""
     from sqlalchemy import func, select
 
-    from hub.db import create_engine, make_sessionmaker, session_scope
     from hub.jobs.worker import Worker
-    from hub.kit.crypto import load_secret_box
-    from hub.kit.time import utcnow
     from hub.models import Job, Renewal
     from hub.models.job import JobState
     from hub.renewal import planner
-    from hub.renewal.executor import ACTIVE
-    from hub.renewal.tasks import ADVANCE, queue_due
+    from hub.renewal.planner import ADVANCE, queue_due
+    from hub.renewal.states import ACTIVE
+    from hub.runtime import HubRuntime, run_command
 
-    async def main() -> dict[str, int]:
-        settings = _settings()
-        engine = create_engine(settings)
-        maker = make_sessionmaker(engine, load_secret_box(settings))
-        try:
-            async with session_scope(maker, write=True) as session:
-                planned = await planner.plan(session, utcnow().date())
-                await queue_due(session)
-            err.print(f"planned {planned} new renewal(s)")
-            stop = asyncio.Event()
-            worker = Worker(settings, concurrency=concurrency, sessionmaker=maker)
-            runner = asyncio.create_task(worker.run(stop))
-            deadline = asyncio.get_running_loop().time() + timeout
-            with progress_bar(err) as bar:
-                task = bar.add_task("renewals", total=None)
-                while asyncio.get_running_loop().time() < deadline:
-                    async with session_scope(maker, write=True) as session:
-                        await queue_due(session)
-                    async with session_scope(maker, write=False) as session:
-                        pending_jobs = (
-                            await session.execute(
-                                select(func.count()).where(
-                                    Job.kind == ADVANCE, Job.state.in_([JobState.queued, JobState.running])
-                                )
+    async def work(runtime: HubRuntime) -> dict[str, int]:
+        now = runtime.now()
+        async with runtime.unit_of_work() as session:
+            planned = await planner.plan(session, now.date(), now=now)
+            await queue_due(session, now=now)
+        err.print(f"planned {planned} new renewal(s)")
+        stop = asyncio.Event()
+        worker = Worker(runtime, concurrency=concurrency)
+        runner = asyncio.create_task(worker.run(stop))
+        deadline = asyncio.get_running_loop().time() + timeout
+        with progress_bar(err) as bar:
+            task = bar.add_task("renewals", total=None)
+            while asyncio.get_running_loop().time() < deadline:
+                async with runtime.unit_of_work() as session:
+                    await queue_due(session, now=runtime.now())
+                async with runtime.unit_of_work(write=False) as session:
+                    pending_jobs = (
+                        await session.execute(
+                            select(func.count()).where(
+                                Job.kind == ADVANCE, Job.state.in_([JobState.queued, JobState.running])
                             )
-                        ).scalar_one()
-                        due = (
-                            await session.execute(
-                                select(func.count()).where(
-                                    Renewal.state.in_(ACTIVE), Renewal.next_action_at <= utcnow()
-                                )
+                        )
+                    ).scalar_one()
+                    due = (
+                        await session.execute(
+                            select(func.count()).where(
+                                Renewal.state.in_(ACTIVE), Renewal.next_action_at <= runtime.now()
                             )
-                        ).scalar_one()
-                        total = (await session.execute(select(func.count(Renewal.id)))).scalar_one()
-                    bar.update(task, total=total, completed=total - due - pending_jobs)
-                    if not pending_jobs and not due:
-                        break
-                    await asyncio.sleep(0.5)
-            stop.set()
-            await runner
-            async with session_scope(maker, write=False) as session:
-                rows = await session.execute(select(Renewal.state, func.count()).group_by(Renewal.state))
-                return {state.value: count for state, count in rows}
-        finally:
-            await engine.dispose()
+                        )
+                    ).scalar_one()
+                    total = (await session.execute(select(func.count(Renewal.id)))).scalar_one()
+                bar.update(task, total=total, completed=total - due - pending_jobs)
+                if not pending_jobs and not due:
+                    break
+                await asyncio.sleep(0.5)
+        stop.set()
+        await runner
+        async with runtime.unit_of_work(write=False) as session:
+            rows = await session.execute(select(Renewal.state, func.count()).group_by(Renewal.state))
+            return {state.value: count for state, count in rows}
 
-    counts = asyncio.run(main())
+    counts = run_command(work)
     table = Table(title="Renewals by state")
     table.add_column("state")
     table.add_column("count", justify="right")
@@ -232,8 +206,10 @@ def list_renewals(
             query = query.where(Renewal.state == RenewalState(state))
         return list((await session.execute(query)).all())
 
+    from hub.runtime import run_in_unit
+
     try:
-        rows = asyncio.run(_with_session(fetch))
+        rows = run_in_unit(fetch, write=False)
     except ValueError:
         err.print(f"[red]unknown state {state!r}[/red]")
         raise typer.Exit(2) from None
@@ -271,20 +247,16 @@ def list_renewals(
 
 
 def _set_pause(paused: bool, reason: str | None) -> None:
+    from hub.auth.principal import CLI
     from hub.kit.time import utcnow
-    from hub.models import RenewalControls
+    from hub.renewal import service
 
     async def change(session: Any) -> None:
-        controls = await session.get(RenewalControls, 1)
-        if controls is None:
-            controls = RenewalControls(id=1, lead_days=14, price_cap_pct=Decimal(10), cap_currency="EUR")
-            session.add(controls)
-        controls.paused = paused
-        controls.paused_reason = reason if paused else None
-        controls.paused_at = utcnow() if paused else None
-        controls.paused_by = "cli" if paused else None
+        await service.update_controls(session, CLI, {"paused": paused, "paused_reason": reason}, utcnow())
 
-    asyncio.run(_with_session(change, write=True))
+    from hub.runtime import run_in_unit
+
+    run_in_unit(change)
 
 
 @app.command("pause")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -35,13 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
 from hub.jobs import JobContext
-from hub.kit.time import utcnow
-from hub.models import Client, Renewal, RenewalControls, Subscription, SubscriptionTerm, VendorAccount
+from hub.models import Client, Renewal, Subscription, SubscriptionTerm, VendorAccount
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
-from hub.renewal.config import RenewalSettings
 from hub.renewal.policy import Policy, decide
-from hub.renewal.vendor import opener
+from hub.renewal.service import get_controls
+from hub.renewal.states import ACTIVE, TERMINAL
 from hub.sdk.capabilities import Renewer
 from hub.sdk.errors import (
     AdapterError,
@@ -58,28 +56,9 @@ from hub.sdk.records import OrderRequest, QuoteRecord
 
 log = logging.getLogger("hub.renewal")
 
-TERMINAL = frozenset({RenewalState.confirmed, RenewalState.escalated, RenewalState.declined})
-ACTIVE = frozenset(RenewalState) - TERMINAL - {RenewalState.awaiting_approval}
-SETTINGS = RenewalSettings()
-# Margin between the lease end and the last moment a request may start (default 2 s).
-SEND_MARGIN = SETTINGS.send_margin
-# After the send deadline: how long an answer may still be in flight at the vendor
-# (the HTTP timeout plus slack) before a lookup's "not found" is believed (default 20 s).
-IN_FLIGHT_GRACE = SETTINGS.in_flight_grace
-CONFIRM_RECHECK = SETTINGS.confirm_recheck
 MAX_RECONCILES = 5
 MAX_CONFIRM_READS = 10
 PAUSED_RECHECK = timedelta(minutes=5)
-
-
-# Test hook: called with the name of a step boundary ("before_send", "after_answer",
-# "on_unknown"); a test raises from it to crash the worker right there. None in production.
-FAILPOINT: Callable[[str], Awaitable[None]] | None = None
-
-
-async def failpoint(name: str) -> None:
-    if FAILPOINT is not None:
-        await FAILPOINT(name)
 
 
 def audit(session: AsyncSession, renewal: Renewal, *, meta: dict[str, Any], **change: Any) -> None:
@@ -94,11 +73,6 @@ def audit(session: AsyncSession, renewal: Renewal, *, meta: dict[str, Any], **ch
         meta=meta,
         **change,
     )
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """30 s, 60 s, ... capped at an hour by default (HUB_RENEWAL_RETRY_*)."""
-    return SETTINGS.retry_delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -173,15 +147,6 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
     )
 
 
-async def get_controls(session: AsyncSession) -> RenewalControls:
-    controls = await session.get(RenewalControls, 1)
-    if controls is None:
-        return RenewalControls(
-            id=1, paused=False, lead_days=14, price_cap_pct=Decimal("10"), cap_currency="EUR"
-        )
-    return controls
-
-
 async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Policy:
     controls = await get_controls(session)
     base = Policy(
@@ -234,9 +199,11 @@ COMMITTED_SPEND = (
 )
 
 
-async def spent_today(session: AsyncSession, currency: str, client_id: uuid.UUID | None) -> Decimal:
+async def spent_today(
+    session: AsyncSession, currency: str, client_id: uuid.UUID | None, now: datetime
+) -> Decimal:
     """What renewals ordered (or being ordered) since midnight UTC add up to."""
-    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     query = select(func.coalesce(func.sum(Renewal.quoted_total), 0)).where(
         Renewal.state.in_(COMMITTED_SPEND), Renewal.submitted_at >= midnight, Renewal.currency == currency
     )
@@ -252,6 +219,18 @@ class Executor:
     def __init__(self, ctx: JobContext, renewal_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.renewal_id = renewal_id
+        runtime = ctx.runtime
+        settings = runtime.settings.renewal
+        self.now = runtime.now
+        self.renewers = runtime.renewers
+        self.failpoints = runtime.failpoints
+        self.retry_delay = settings.retry_delay
+        # Margin between the lease end and the last moment a request may start.
+        self.send_margin = settings.send_margin
+        # After the send deadline: how long an answer may still be in flight at the vendor
+        # (the HTTP timeout plus slack) before a lookup's "not found" is believed.
+        self.in_flight_grace = settings.in_flight_grace
+        self.confirm_recheck = settings.confirm_recheck
 
     async def run(self, max_steps: int = 6) -> RenewalState | None:
         state: RenewalState | None = None
@@ -295,7 +274,7 @@ class Executor:
                 reason=f"the term changed: the subscription now ends on {snap.subscription_ends_on}",
             )
             return False
-        if utcnow().date() > snap.term_ends_on:
+        if self.now().date() > snap.term_ends_on:
             await self.escalate(snap, f"the term ended on {snap.term_ends_on} without a confirmed renewal")
             return False
         if snap.state == RenewalState.planned:
@@ -311,13 +290,13 @@ class Executor:
             await self.escalate(snap, "no vendor connection or vendor subscription id to renew through")
             return False
         try:
-            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+            async with self.renewers(snap.connection_id) as renewer:
                 quote = await renewer.quote(snap.subscription_external_id, snap.quantity)
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self.escalate(snap, f"quote refused: {exc}")
             return False
         except AdapterError as exc:
-            await self.wait(snap, retry_delay(snap.attempts), f"quote failed: {exc}", temporary=True)
+            await self.wait(snap, self.retry_delay(snap.attempts), f"quote failed: {exc}", temporary=True)
             return False
         if not quote.valid:
             await self.escalate(
@@ -335,19 +314,19 @@ class Executor:
                 quantity=quote.quantity,
                 currency=quote.currency,
                 previous_unit_cost=renewal.previous_unit_cost,
-                client_spent_today=await spent_today(session, quote.currency, renewal.client_id),
-                msp_spent_today=await spent_today(session, quote.currency, None),
+                client_spent_today=await spent_today(session, quote.currency, renewal.client_id, self.now()),
+                msp_spent_today=await spent_today(session, quote.currency, None, self.now()),
             )
             self._store_quote(renewal, quote)
             if decision.approved:
                 renewal.state = RenewalState.approved
                 renewal.reason = None
-                renewal.next_action_at = utcnow()
+                renewal.next_action_at = self.now()
             else:
                 renewal.state = RenewalState.awaiting_approval
                 renewal.reason = decision.reason
                 renewal.next_action_at = None
-                await alerts.approval_needed(session, renewal)
+                await alerts.approval_needed(session, renewal, self.now())
             audit(
                 session,
                 renewal,
@@ -382,7 +361,7 @@ class Executor:
         product = await self._product(snap)
         request = self._order(snap, product)
         try:
-            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+            async with self.renewers(snap.connection_id) as renewer:
                 await renewer.validate_order(request)  # the vendor's dry run: nothing is ordered
                 # Compare-and-set approved -> submitting under the job fence: one sender.
                 async with self.ctx.fenced() as (session, lease_end):
@@ -390,17 +369,17 @@ class Executor:
                     if renewal is None or renewal.state != RenewalState.approved:
                         return False
                     if (await get_controls(session)).paused:
-                        renewal.next_action_at = utcnow() + PAUSED_RECHECK
+                        renewal.next_action_at = self.now() + PAUSED_RECHECK
                         renewal.reason = "renewals are paused MSP-wide"
                         return False
                     if not await _still_wanted(session, renewal):
-                        renewal.next_action_at = utcnow()  # the next step declines it
+                        renewal.next_action_at = self.now()  # the next step declines it
                         return False
                     renewal.state = RenewalState.submitting
                     renewal.attempts += 1
-                    renewal.submitted_at = utcnow()
-                    renewal.send_not_after = lease_end - SEND_MARGIN
-                    renewal.next_action_at = renewal.send_not_after + IN_FLIGHT_GRACE
+                    renewal.submitted_at = self.now()
+                    renewal.send_not_after = lease_end - self.send_margin
+                    renewal.next_action_at = renewal.send_not_after + self.in_flight_grace
                     audit(
                         session,
                         renewal,
@@ -411,13 +390,13 @@ class Executor:
                         },
                     )
                     not_after = renewal.send_not_after
-                await failpoint("before_send")
+                await self.failpoints.hit("before_send")
                 token = SEND_NOT_AFTER.set(not_after)
                 try:
                     order = await renewer.place_order(request)
                 finally:
                     SEND_NOT_AFTER.reset(token)
-                await failpoint("after_answer")
+                await self.failpoints.hit("after_answer")
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self._after_refusal(snap, exc)
             return False
@@ -426,10 +405,10 @@ class Executor:
             return False
         except (RateLimited, TemporaryFailure) as exc:
             # VendorHttp raises these for a write only when nothing was processed.
-            await self._back_to_approved(snap, f"not placed: {exc}", delay=retry_delay(snap.attempts))
+            await self._back_to_approved(snap, f"not placed: {exc}", delay=self.retry_delay(snap.attempts))
             return False
         except OutcomeUnknown as exc:
-            await failpoint("on_unknown")
+            await self.failpoints.hit("on_unknown")
             await self._unknown(snap, f"order sent, answer lost: {exc}")
             return False
         except AdapterError as exc:
@@ -440,7 +419,7 @@ class Executor:
             if renewal is None or renewal.state != RenewalState.submitting:
                 return False
             renewal.vendor_order_ref = order.external_id
-            renewal.next_action_at = utcnow()
+            renewal.next_action_at = self.now()
             audit(
                 session,
                 renewal,
@@ -461,10 +440,12 @@ class Executor:
         """Read the vendor's end date back; the renewal is confirmed when it moved on."""
         assert snap.connection_id is not None and snap.subscription_external_id
         try:
-            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+            async with self.renewers(snap.connection_id) as renewer:
                 current = await renewer.get_subscription(snap.subscription_external_id)
         except AdapterError as exc:
-            await self.wait(snap, retry_delay(snap.reconcile_attempts), f"confirmation read failed: {exc}")
+            await self.wait(
+                snap, self.retry_delay(snap.reconcile_attempts), f"confirmation read failed: {exc}"
+            )
             return False
         if current.end_date is None or current.end_date <= snap.term_ends_on:
             if snap.reconcile_attempts >= MAX_CONFIRM_READS:
@@ -476,27 +457,27 @@ class Executor:
                 renewal = await self._current(session, snap)
                 if renewal is not None:
                     renewal.reconcile_attempts += 1
-                    renewal.next_action_at = utcnow() + CONFIRM_RECHECK
+                    renewal.next_action_at = self.now() + self.confirm_recheck
                     renewal.reason = "order placed; waiting for the vendor to extend the term"
             return False
         await self._confirmed(snap, current.end_date)
         return False
 
     async def reconcile(self, snap: Snapshot) -> bool:
-        now = utcnow()
-        if snap.send_not_after is not None and now < snap.send_not_after + IN_FLIGHT_GRACE:
+        now = self.now()
+        if snap.send_not_after is not None and now < snap.send_not_after + self.in_flight_grace:
             # A sender may still be in flight: a lookup now could miss its order.
-            await self.wait_until(snap, snap.send_not_after + IN_FLIGHT_GRACE)
+            await self.wait_until(snap, snap.send_not_after + self.in_flight_grace)
             return False
         assert snap.connection_id is not None and snap.subscription_external_id
         try:
-            async with opener()(self.ctx.sessionmaker, snap.connection_id) as renewer:
+            async with self.renewers(snap.connection_id) as renewer:
                 found = await renewer.find_order(snap.reference, snap.tenant_external_id or "")
                 current = await renewer.get_subscription(snap.subscription_external_id)
         except AdapterError as exc:
             await self.wait(
                 snap,
-                retry_delay(snap.reconcile_attempts),
+                self.retry_delay(snap.reconcile_attempts),
                 f"reconciliation lookup failed: {exc}",
                 state=RenewalState.unknown,
             )
@@ -511,7 +492,7 @@ class Executor:
                 renewal.vendor_order_ref = (
                     found.external_id if found else renewal.vendor_order_ref or "unknown"
                 )
-                renewal.next_action_at = utcnow()
+                renewal.next_action_at = self.now()
                 audit(
                     session,
                     renewal,
@@ -534,7 +515,7 @@ class Executor:
             renewal.state = RenewalState.approved
             renewal.reconcile_attempts += 1
             renewal.reason = "reconciled: no order under our reference; sending again"
-            renewal.next_action_at = utcnow()
+            renewal.next_action_at = self.now()
             audit(session, renewal, meta={"action": "renewal.reconciled", "found_order": None})
         return True
 
@@ -554,7 +535,7 @@ class Executor:
             sub = await session.get(Subscription, snap.subscription_id, with_for_update=True)
             assert sub is not None
             renewal.state = RenewalState.confirmed
-            renewal.confirmed_at = utcnow()
+            renewal.confirmed_at = self.now()
             renewal.new_term_ends_on = new_end
             renewal.next_action_at = None
             renewal.reason = None
@@ -590,12 +571,12 @@ class Executor:
             if renewal is None or renewal.state not in (RenewalState.approved, RenewalState.submitting):
                 return
             renewal.state = RenewalState.escalated
-            renewal.escalated_at = utcnow()
+            renewal.escalated_at = self.now()
             renewal.next_action_at = None
             renewal.reason = f"the vendor refused the order: {exc}"
             renewal.last_error = str(exc)[:1000]
             audit(session, renewal, meta={"action": "renewal.rejected", "error": str(exc)[:500]})
-            await alerts.escalated(session, renewal)
+            await alerts.escalated(session, renewal, self.now())
 
     async def _back_to_approved(self, snap: Snapshot, reason: str, *, delay: timedelta) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -604,7 +585,7 @@ class Executor:
                 return
             renewal.state = RenewalState.approved
             renewal.last_error = reason[:1000]
-            renewal.next_action_at = utcnow() + delay
+            renewal.next_action_at = self.now() + delay
 
     async def _unknown(self, snap: Snapshot, reason: str) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -612,13 +593,13 @@ class Executor:
             if renewal is not None and renewal.state == RenewalState.approved:
                 # The dry run's answer was lost: nothing was ordered, try again later.
                 renewal.last_error = reason[:1000]
-                renewal.next_action_at = utcnow() + retry_delay(renewal.attempts)
+                renewal.next_action_at = self.now() + self.retry_delay(renewal.attempts)
                 return
             if renewal is None or renewal.state != RenewalState.submitting:
                 return
             renewal.state = RenewalState.unknown
             renewal.last_error = reason[:1000]
-            renewal.next_action_at = (renewal.send_not_after or utcnow()) + IN_FLIGHT_GRACE
+            renewal.next_action_at = (renewal.send_not_after or self.now()) + self.in_flight_grace
 
     async def escalate(self, snap: Snapshot, reason: str) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -626,11 +607,11 @@ class Executor:
             if renewal is None:
                 return
             renewal.state = RenewalState.escalated
-            renewal.escalated_at = utcnow()
+            renewal.escalated_at = self.now()
             renewal.reason = reason
             renewal.next_action_at = None
             audit(session, renewal, meta={"action": "renewal.escalated", "reason": reason})
-            await alerts.escalated(session, renewal)
+            await alerts.escalated(session, renewal, self.now())
 
     async def transition(self, snap: Snapshot, state: RenewalState, *, reason: str) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -659,7 +640,7 @@ class Executor:
             if state is not None:
                 renewal.state = state
             renewal.last_error = reason[:1000]
-            renewal.next_action_at = utcnow() + delay
+            renewal.next_action_at = self.now() + delay
 
     async def wait_until(self, snap: Snapshot, when: datetime) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -672,4 +653,4 @@ def describe(renewal: Renewal) -> dict[str, Any]:
     return {"id": str(renewal.id), "state": renewal.state.value, "reason": renewal.reason}
 
 
-__all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "get_controls", "policy_for"]
+__all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "policy_for"]

@@ -16,7 +16,7 @@ from hub.auth.principal import Principal, scope_to_client
 from hub.kit.money import MONTHS_IN_PERIOD
 from hub.models import Client, Subscription
 from hub.models.enums import RenewalType, SubscriptionStatus
-from hub.renewal.engine import add_months
+from hub.terms.engine import add_months
 
 
 def _renewal_dates(ends_on: date, months: int, until: date, today: date) -> list[date]:

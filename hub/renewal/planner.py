@@ -11,7 +11,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +19,14 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.kit.time import utcnow
-from hub.models import Client, Renewal, Subscription
+from hub.jobs import enqueue
+from hub.models import Client, Job, Renewal, Subscription
 from hub.models.enums import Payer, RenewalState, RenewalType, SubscriptionStatus
-from hub.renewal.executor import get_controls
+from hub.models.job import JobState
 from hub.renewal.policy import Policy
+from hub.renewal.schemas import AdvanceRenewal
+from hub.renewal.service import get_controls
+from hub.renewal.states import ACTIVE
 
 # The longest lead time a policy may ask for (PolicyOverrides.lead_days); the SQL
 # prefilter uses it, the exact per-item lead is applied after.
@@ -117,19 +120,18 @@ async def due_items(session: AsyncSession, today: date, *, within_days: int | No
     return items
 
 
-async def plan(session: AsyncSession, today: date) -> int:
+async def plan(session: AsyncSession, today: date, *, now: datetime) -> int:
     """Create the Renewal rows of every due term; returns how many were new (or planned
     again: see `_replan_declined`)."""
     due = await due_items(session, today)
     revived = await _replan_declined(
-        session, [item for item in due if item.renewal_state == RenewalState.declined]
+        session, [item for item in due if item.renewal_state == RenewalState.declined], now
     )
     items = [item for item in due if not item.planned]
     if not items:
         return revived
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Renewal)
-    now = utcnow()
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
         values: list[dict[str, Any]] = [
@@ -164,7 +166,7 @@ async def plan(session: AsyncSession, today: date) -> int:
     return int(created) + revived
 
 
-async def _replan_declined(session: AsyncSession, items: list[DueItem]) -> int:
+async def _replan_declined(session: AsyncSession, items: list[DueItem], now: datetime) -> int:
     """A due term whose renewal the hub declined by itself (auto-renew was off, the
     subscription cancelled, or its end date elsewhere) while the subscription, as it is
     now, is auto-renewed again for that very term: plan it again, under the same order
@@ -172,7 +174,6 @@ async def _replan_declined(session: AsyncSession, items: list[DueItem]) -> int:
     (`decided_by` set) stands."""
     if not items:
         return 0
-    now = utcnow()
     revived = 0
     for item in items:
         result = await session.execute(
@@ -194,3 +195,51 @@ async def _replan_declined(session: AsyncSession, items: list[DueItem]) -> int:
         )
         revived += result.rowcount or 0  # type: ignore[attr-defined]
     return revived
+
+
+# -- queueing the renewals whose next step is due ---------------------------------------------
+
+ADVANCE = AdvanceRenewal.kind
+TICK_BATCH = 2000
+
+
+def dedupe_key(renewal_id: uuid.UUID | str) -> str:
+    return f"renewal:{renewal_id}"
+
+
+async def queue_due(session: AsyncSession, *, now: datetime, limit: int = TICK_BATCH) -> int:
+    """Queue an advance job for each renewal whose next action is due (deduplicated).
+
+    Renewals whose job is already queued or running are skipped up front (one read of
+    the live dedupe keys) rather than through one INSERT each that the dedupe index
+    turns away: in a storm most due renewals are already waiting for a worker."""
+    ids = (
+        (
+            await session.execute(
+                select(Renewal.id)
+                .where(Renewal.state.in_(ACTIVE), Renewal.next_action_at <= now)
+                .order_by(Renewal.next_action_at)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    live = set(
+        (
+            await session.execute(
+                select(Job.dedupe_key).where(
+                    Job.kind == ADVANCE,
+                    Job.state.in_([JobState.queued, JobState.running]),
+                    Job.dedupe_key.is_not(None),
+                )
+            )
+        ).scalars()
+    )
+    queued = 0
+    for renewal_id in ids:
+        if dedupe_key(renewal_id) in live:
+            continue
+        if await enqueue(session, AdvanceRenewal(renewal_id=renewal_id), dedupe_key=dedupe_key(renewal_id)):
+            queued += 1
+    return queued

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import Field
 
-from hub.kit.crud import ListParams
-from hub.kit.fields import Amount, CurrencyCode
+from hub.api.crud import ListParams
+from hub.jobs.payload import JobPayload
+from hub.kit.fields import Amount, CurrencyCode, NonNegativeAmount
 from hub.kit.schema import Input, Output
 from hub.models.enums import RenewalState
+
+
+class RenewalPolicy(Input):
+    """Limits the automatic renewal works within (used by the renewal executor)."""
+
+    lead_days: int | None = Field(None, ge=0, le=365, description="order this many days before the end")
+    max_price_increase_pct: Decimal | None = Field(None, ge=0, le=1000)
+    approval_above: NonNegativeAmount | None = Field(None, description="ask an admin above this term cost")
 
 
 class RenewalFilters(ListParams):
@@ -107,3 +117,22 @@ class Forecast(Output):
     by_month: list[ForecastMonth]
     totals: dict[str, Amount]
     by_payer: dict[str, dict[str, Amount]]
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class AdvanceRenewal(JobPayload, kind="renewal.advance"):
+    renewal_id: uuid.UUID
+
+
+class PlanRenewals(JobPayload, kind="renewal.plan"):
+    """Hourly: plan every due auto-renew term and queue what is due."""
+
+
+class TickRenewals(JobPayload, kind="renewal.tick"):
+    """Every minute: queue the renewals whose next action is due."""
+
+
+class SweepRenewals(JobPayload, kind="renewal.sweep"):
+    """Every 15 minutes: the deadline ladder of renewals at risk."""

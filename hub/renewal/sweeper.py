@@ -5,7 +5,7 @@ reason (no connection, vendor down, waiting for approval, escalated)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,7 +46,7 @@ class SweepResult:
     alerts_raised: int
 
 
-async def sweep(session: AsyncSession, today: date) -> SweepResult:
+async def sweep(session: AsyncSession, today: date, *, now: datetime) -> SweepResult:
     raised = 0
     rows = (await session.execute(_unconfirmed(today, max(alerts.DEADLINE_LADDER)))).all()
     for sub_id, client_id, ends_on in rows:
@@ -59,6 +59,7 @@ async def sweep(session: AsyncSession, today: date) -> SweepResult:
             subject_id=f"{sub_id}:{ends_on.isoformat()}",
             client_id=client_id,
             threshold=threshold,
+            now=now,
         ):
             raised += 1
     return SweepResult(len(rows), raised)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from hub.kit.money import BillingPeriod, format_amount, monthly, yearly
-from hub.renewal.engine import cancel_by
+from hub.terms.engine import cancel_by
 
 ZERO = Decimal("0.00")
 

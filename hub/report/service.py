@@ -27,8 +27,8 @@ from hub.models import (
     Warranty,
 )
 from hub.models.enums import ClientStatus, SubscriptionStatus
-from hub.renewal.engine import cancel_by
 from hub.report.engine import build_spend
+from hub.terms.engine import cancel_by
 
 _SPEND_COLUMNS = (
     Subscription.id,

@@ -23,7 +23,6 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, create_engine, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from hub.config import normalise_database_url, sync_database_url
 from hub.db import WRITE_OPTIONS, configure_sqlite
 from hub.demo.catalogue import VENDORS, VendorSpec, escalation_levels, support_channels
 from hub.demo.dataset import term_start
@@ -56,6 +55,7 @@ from hub.models.enums import (
     VendorCategory,
     WarrantySource,
 )
+from hub.settings import normalise_database_url, sync_database_url
 
 Scale = Literal["small", "large"]
 Progress = Callable[[str, int, int], None]

@@ -1,7 +1,7 @@
 import uuid
 
+from hub.api.router import crud_router
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.router import crud_router
 from hub.subscription.print_usage import print_usage
 from hub.subscription.schemas import (
     PrintUsage,

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, computed_field, field_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import Amount, CurrencyCode, LongText, NonNegativeAmount
 from hub.kit.money import BillingPeriod, monthly, yearly
 from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
@@ -21,18 +20,11 @@ from hub.models.enums import (
     TermRenewedBy,
     VendorCategory,
 )
-from hub.renewal.engine import cancel_by
+from hub.renewal.schemas import RenewalPolicy
+from hub.terms.engine import cancel_by
 
 Quantity = int
 Product = str
-
-
-class RenewalPolicy(Input):
-    """Limits the automatic renewal works within (used by the renewal executor)."""
-
-    lead_days: int | None = Field(None, ge=0, le=365, description="order this many days before the end")
-    max_price_increase_pct: Decimal | None = Field(None, ge=0, le=1000)
-    approval_above: NonNegativeAmount | None = Field(None, description="ask an admin above this term cost")
 
 
 class PageCounter(StrEnum):

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.audit.service import record, snapshot
 from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.errors import Conflict, InvalidInput
-from hub.kit.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.kit.time import utcnow
 from hub.models import Asset, Renewal, Subscription, SubscriptionTerm, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction, SubscriptionStatus, TermRenewedBy

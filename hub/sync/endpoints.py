@@ -1,4 +1,4 @@
-"""Tenant mappings of a connection, and the discrepancies sync found.
+"""Sync a connection now, its tenant mappings, and the discrepancies sync found.
 
 No `from __future__ import annotations`: FastAPI reads the annotations at runtime."""
 
@@ -11,9 +11,10 @@ from sqlalchemy import func, select, update
 from hub.audit.service import record
 from hub.auth.principal import scope_to_client
 from hub.client.service import require_client
+from hub.connection.schemas import SyncQueued
 from hub.connection.service import connections
 from hub.deps import PrincipalDep, SessionDep
-from hub.errors import InvalidInput
+from hub.errors import Conflict, InvalidInput
 from hub.kit.schema import Page
 from hub.kit.time import utcnow
 from hub.models.enums import AuditAction, ConnectionScope
@@ -25,9 +26,28 @@ from hub.sync.schemas import (
     TenantMappingPut,
     TenantMappingRead,
 )
+from hub.sync.service import request_sync
 
 tenants_router = APIRouter(prefix="/connections", tags=["connections"])
 discrepancies_router = APIRouter(prefix="/discrepancies", tags=["sync"])
+
+
+@tenants_router.post(
+    "/{item_id}/sync",
+    response_model=SyncQueued,
+    status_code=202,
+    operation_id="sync_connection",
+    summary="Queue a sync of this connection now (audited)",
+    responses={409: {"description": "the connection is disabled"}},
+)
+async def sync_connection(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
+    principal.require_staff()
+    connection = await connections.get(session, principal, item_id)
+    if not connection.enabled:
+        raise Conflict("the connection is disabled; enable it before syncing")
+    job_id, already = await request_sync(session, connection, actor=principal.actor, audit_as=principal)
+    return SyncQueued(connection_id=item_id, job_id=job_id, already_queued=already)
+
 
 TENANT_SORT = {
     "name": TenantMapping.name,

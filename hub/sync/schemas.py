@@ -5,7 +5,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
+from hub.jobs.payload import JobPayload
 from hub.kit.schema import Input, Output
 from hub.models.sync import DiscrepancyKind, MappedBy
 
@@ -55,3 +56,16 @@ class DiscrepancyFilters(ListParams):
     connection_id: uuid.UUID | None = None
     kind: DiscrepancyKind | None = None
     include_resolved: bool = Field(False, description="also those that no longer hold")
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class SyncConnection(JobPayload, kind="sync.connection"):
+    connection_id: uuid.UUID
+    # who asked (a person's actor string, or none for the schedule): audited with the sync
+    actor: str | None = None
+
+
+class ScheduleSyncs(JobPayload, kind="sync.schedule"):
+    """Every minute: queue a sync of each due connection."""

@@ -38,19 +38,17 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import record as audit
 from hub.auth.principal import Principal
-from hub.connection import secrets
-from hub.connection.adapters import spec_for
-from hub.connection.runtime import open_adapter
+from hub.connection import health, secrets
 from hub.connection.service import apply_outcome
-from hub.db import secret_box
+from hub.db import runtime_of, secret_box
 from hub.jobs import enqueue
 from hub.kit.time import utcnow
 from hub.models import Asset, Connection, Domain, Subscription, VendorAccount, Warranty
@@ -63,11 +61,15 @@ from hub.sdk.manifest import AdapterSpec
 from hub.sdk.records import Record, TenantRecord
 from hub.subscription.service import SYNCED_READING
 from hub.sync import engine
+from hub.sync.schemas import SyncConnection
 from hub.sync.settings import SyncSettings
+
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
 
 log = logging.getLogger("hub.sync")
 
-SYNC_TASK = "sync.connection"
+SYNC_TASK = SyncConnection.kind
 ASSET_KINDS = frozenset({"warranty", "firmware", "assets", "printer_status"})
 CHUNK = 500
 
@@ -88,9 +90,7 @@ async def request_sync(
 ) -> tuple[int, bool]:
     """Queue a sync of `connection` (in the caller's transaction); (job id, already queued)."""
     key = dedupe_key(connection.id)
-    job_id = await enqueue(
-        session, SYNC_TASK, {"connection_id": str(connection.id), "actor": actor}, dedupe_key=key
-    )
+    job_id = await enqueue(session, SyncConnection(connection_id=connection.id, actor=actor), dedupe_key=key)
     already = job_id is None
     if job_id is None:
         stmt = select(Job.id).where(Job.dedupe_key == key, Job.state.in_([JobState.queued, JobState.running]))
@@ -118,7 +118,7 @@ async def schedule_due(session: AsyncSession, settings: SyncSettings) -> int:
     )
     queued = 0
     for connection in (await session.execute(stmt)).scalars():
-        if spec_for(connection.adapter_slug) is None:
+        if runtime_of(session).connections.spec_for(connection.adapter_slug) is None:
             continue  # adapter uninstalled: nothing can sync it
         _, already = await request_sync(session, connection, actor="system:schedule")
         connection.next_sync_at = now + timedelta(minutes=settings.interval_minutes)
@@ -156,7 +156,7 @@ async def plan(session: AsyncSession, connection_id: uuid.UUID) -> Plan | None:
     connection = await session.get(Connection, connection_id)
     if connection is None or not connection.enabled:
         return None
-    spec = spec_for(connection.adapter_slug)
+    spec = runtime_of(session).connections.spec_for(connection.adapter_slug)
     if spec is None:
         return None
     stored = secrets.decrypt(secret_box(session), connection.config_encrypted)
@@ -189,15 +189,14 @@ async def plan(session: AsyncSession, connection_id: uuid.UUID) -> Plan | None:
 Collected = dict[str, list[Record]]
 
 
-async def collect(
-    p: Plan, sessionmaker: async_sessionmaker[AsyncSession], settings: SyncSettings
-) -> Collected:
+async def collect(p: Plan, runtime: HubRuntime) -> Collected:
     """Every record the vendor has for the connection's capabilities. Raises the first
     failure (an AdapterError, or TimeoutError past the deadline): a partial collection is
     never stored, so "missing" always means "a complete sync did not see it"."""
     if p.config is None:
         assert p.config_error is not None
         raise p.config_error
+    settings = runtime.settings.sync
     out: Collected = {}
     gate = asyncio.Semaphore(settings.concurrency)
 
@@ -220,8 +219,8 @@ async def collect(
 
     async with (
         asyncio.timeout(settings.deadline_seconds),
-        open_adapter(
-            p.spec, p.config, sessionmaker, p.connection_id, http_timeout=settings.http_timeout_seconds
+        runtime.connections.open(
+            p.spec, p.config, p.connection_id, http_timeout=settings.http_timeout_seconds
         ) as adapter,
     ):
         can = {cap for cap, ok in p.spec.implemented(adapter).items() if ok}
@@ -250,12 +249,10 @@ async def collect(
     return out
 
 
-async def run_collect(
-    p: Plan, sessionmaker: async_sessionmaker[AsyncSession], settings: SyncSettings
-) -> tuple[Collected | None, Exception | None]:
+async def run_collect(p: Plan, runtime: HubRuntime) -> tuple[Collected | None, Exception | None]:
     """`collect`, with its failure returned instead of raised (unwrapped from task groups)."""
     try:
-        return await collect(p, sessionmaker, settings), None
+        return await collect(p, runtime), None
     except Exception as raised:
         exc: Exception = raised
         while isinstance(exc, ExceptionGroup):
@@ -269,16 +266,22 @@ async def run_collect(
 # --- phase 3: store ----------------------------------------------------------------------
 
 
-async def store_failure(
-    session: AsyncSession, p: Plan, exc: BaseException, settings: SyncSettings, *, actor: str | None
-) -> None:
+async def store_failure(session: AsyncSession, p: Plan, exc: BaseException, *, actor: str | None) -> None:
     connection = await session.get(Connection, p.connection_id)
     if connection is None or connection.config_changed_at != p.config_changed_at:
         return  # deleted, or new credentials since: this verdict is about the old ones
-    message = secrets.redact(engine.describe(exc), p.secrets)
-    await apply_outcome(session, connection, error=exc, message=message, settings=settings)
-    now = utcnow()
-    connection.next_sync_at = now + engine.retry_delay(
+    runtime = runtime_of(session)
+    settings = runtime.settings.sync
+    message = secrets.redact(health.describe(exc), p.secrets)
+    await apply_outcome(
+        session,
+        connection,
+        error=exc,
+        message=message,
+        degraded_after=runtime.settings.adapters.degraded_after,
+    )
+    now = runtime.now()
+    connection.next_sync_at = now + health.retry_delay(
         exc,
         connection.consecutive_failures,
         timedelta(minutes=settings.failure_backoff_minutes),
@@ -296,12 +299,14 @@ async def store_failure(
 
 
 async def store(
-    session: AsyncSession, p: Plan, collected: Collected, settings: SyncSettings, *, actor: str | None
+    session: AsyncSession, p: Plan, collected: Collected, *, actor: str | None
 ) -> dict[str, Any] | None:
     connection = await session.get(Connection, p.connection_id)
     if connection is None or connection.config_changed_at != p.config_changed_at:
         return None
-    now = utcnow()
+    runtime = runtime_of(session)
+    settings = runtime.settings.sync
+    now = runtime.now()
     tenants = [t for t in collected.get("tenants", []) if isinstance(t, TenantRecord)]
     tenant_clients = await _map_tenants(session, connection, tenants, now, seen_all="tenants" in collected)
     serials = {r.external_id for kind, items in collected.items() if kind in ASSET_KINDS for r in items}
@@ -309,7 +314,14 @@ async def store(
     stats = await _upsert_records(session, connection, collected, tenant_clients, assets, now)
     hub = await _write_hub_facts(session, connection, collected, assets, now)
     found, resolved = await _discrepancies(session, connection, collected, tenant_clients, now)
-    await apply_outcome(session, connection, error=None, message=None, settings=settings, success_at=now)
+    await apply_outcome(
+        session,
+        connection,
+        error=None,
+        message=None,
+        degraded_after=runtime.settings.adapters.degraded_after,
+        success_at=now,
+    )
     connection.next_sync_at = now + timedelta(minutes=settings.interval_minutes)
     stats.update(hub, discrepancies_open=found, discrepancies_resolved=resolved)
     audit(

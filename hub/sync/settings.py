@@ -14,12 +14,8 @@ class SyncSettings(BaseSettings):
     # After a temporary failure: retry after failure_backoff * 2**(failures-1), capped by
     # the interval, or when the vendor said (Retry-After), whichever is later.
     failure_backoff_minutes: float = Field(default=5.0, ge=0)
-    # Temporary failures in a row before the connection shows `degraded`.
-    degraded_after: int = Field(default=2, ge=1)
     # Vendor calls of one sync in flight at once (per tenant / per zone / per batch).
     concurrency: int = Field(default=4, ge=1, le=64)
     # Per request, and for the whole vendor phase of one sync: a hung vendor ends here.
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     deadline_seconds: float = Field(default=900.0, gt=0)
-    # `POST /connections/{id}/test` answers within this.
-    verify_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -4,37 +4,31 @@ tick that queues the due ones (`sync.schedule`)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from hub.jobs import JobContext, task
 from hub.sync import service
-from hub.sync.settings import SyncSettings
+from hub.sync.schemas import ScheduleSyncs, SyncConnection
 
 
-@task(service.SYNC_TASK, max_attempts=3, timeout_seconds=1800)
-async def sync_connection(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(SyncConnection, max_attempts=3, timeout_seconds=1800)
+async def sync_connection(ctx: JobContext, payload: SyncConnection) -> None:
     """Short read, vendor calls with no transaction open, then the records, the health
     and the job's fenced completion in one short write."""
-    settings = SyncSettings()
-    connection_id = uuid.UUID(str(payload["connection_id"]))
     async with ctx.session(write=False) as session:
-        plan = await service.plan(session, connection_id)
+        plan = await service.plan(session, payload.connection_id)
     if plan is None:
         return  # deleted, disabled or its adapter uninstalled meanwhile
-    collected, error = await service.run_collect(plan, ctx.sessionmaker, settings)
-    actor = payload.get("actor")
+    collected, error = await service.run_collect(plan, ctx.runtime)
     async with ctx.finish() as session:
         if error is not None or collected is None:
             await service.store_failure(
-                session, plan, error or RuntimeError("nothing collected"), settings, actor=actor
+                session, plan, error or RuntimeError("nothing collected"), actor=payload.actor
             )
         else:
-            await service.store(session, plan, collected, settings, actor=actor)
+            await service.store(session, plan, collected, actor=payload.actor)
 
 
-@task("sync.schedule", cron="* * * * *", max_attempts=2)
-async def schedule_syncs(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(ScheduleSyncs, cron="* * * * *", max_attempts=2)
+async def schedule_syncs(ctx: JobContext, payload: ScheduleSyncs) -> None:
     """Every minute: queue a sync of each due connection."""
     async with ctx.finish() as session:
-        await service.schedule_due(session, SyncSettings())
+        await service.schedule_due(session, ctx.runtime.settings.sync)

@@ -1,4 +1,4 @@
-from hub.kit.router import crud_router
+from hub.api.router import crud_router
 from hub.vendor.schemas import VendorCreate, VendorFilters, VendorRead, VendorUpdate
 from hub.vendor.service import VendorService
 

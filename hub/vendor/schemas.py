@@ -6,7 +6,7 @@ from datetime import datetime, time
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
-from hub.kit.crud import ListParams
+from hub.api.crud import ListParams
 from hub.kit.fields import LongText, Name, ShortText, TimeZoneName
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import SupportChannelKind, VendorCategory

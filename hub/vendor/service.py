@@ -5,9 +5,9 @@ from typing import Any
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.api.crud import CrudService, Reference, Resource, contains_text, equals
 from hub.auth.principal import Principal
 from hub.errors import Conflict, InvalidInput, NotFound
-from hub.kit.crud import CrudService, Reference, Resource, contains_text, equals
 from hub.models import Contact, Vendor, VendorAccount
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Annotated, Any
 
@@ -13,22 +12,6 @@ from rich.table import Table
 app = typer.Typer(help="Warranties: the quarterly review, and the daily vendor lookup.", no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-
-async def _with_session(fn: Any, *, write: bool = False) -> Any:
-    from hub.config import Settings
-    from hub.db import create_engine, make_sessionmaker, session_scope
-    from hub.kit.crypto import load_secret_box
-
-    settings = Settings()
-    engine = create_engine(settings)
-    try:
-        async with session_scope(
-            make_sessionmaker(engine, load_secret_box(settings)), write=write
-        ) as session:
-            return await fn(session)
-    finally:
-        await engine.dispose()
 
 
 @app.command("review")
@@ -42,8 +25,8 @@ def review(
     """Assets out of warranty, ending within N days or with none known, per client."""
     from sqlalchemy import select
 
+    from hub.auth.principal import CLI
     from hub.models import Client
-    from hub.sync.service import system_principal
     from hub.warranty.service import review as review_items
 
     async def run(session: Any) -> list[dict[str, Any]] | None:
@@ -54,12 +37,12 @@ def review(
             ).scalar_one_or_none()
             if client_id is None:
                 return None
-        items, _ = await review_items(
-            session, system_principal("cli:warranties"), days=days, client_id=client_id
-        )
+        items, _ = await review_items(session, CLI, days=days, client_id=client_id)
         return items
 
-    items = asyncio.run(_with_session(run))
+    from hub.runtime import run_in_unit
+
+    items = run_in_unit(run, write=False)
     if items is None:
         err.print(f"[red]error:[/red] no client with slug '{client}'")
         raise typer.Exit(1)
@@ -89,7 +72,8 @@ def review(
 @app.command("refresh")
 def refresh() -> None:
     """Queue a warranty lookup of every warranty connection now (a worker runs them)."""
+    from hub.runtime import run_in_unit
     from hub.warranty.service import queue_lookups
 
-    queued = asyncio.run(_with_session(queue_lookups, write=True))
+    queued = run_in_unit(queue_lookups)
     out.print(f"{queued} warranty lookup(s) queued")

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from hub.jobs.payload import JobPayload
 from hub.kit.schema import Input
 
 
@@ -53,3 +54,15 @@ class ReviewPage(BaseModel):
     limit: int
     offset: int
     days: int
+
+
+# --- job payloads ----------------------------------------------------------------------
+
+
+class RefreshWarranties(JobPayload, kind="warranty.refresh"):
+    """Daily: queue one lookup per warranty connection."""
+
+
+class LookupWarranties(JobPayload, kind="warranty.lookup"):
+    connection_id: uuid.UUID
+    actor: str | None = None

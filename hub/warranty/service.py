@@ -17,31 +17,31 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import record as audit
 from hub.auth.principal import Principal, scope_to_client
-from hub.connection import secrets
-from hub.connection.adapters import spec_for
-from hub.connection.runtime import open_adapter
+from hub.connection import health, secrets
+from hub.db import runtime_of
 from hub.jobs import enqueue
 from hub.kit.time import utcnow
 from hub.models import Asset, Client, Connection, Warranty
 from hub.models.enums import AuditAction, ClientStatus
 from hub.models.notify import ReminderLadder
-from hub.notify.settings import NotifySettings
-from hub.renewal.engine import SubjectType, ladder_for, validate_ladder
 from hub.sdk.capabilities import Capability
 from hub.sdk.records import Record
-from hub.sync import engine as sync_engine
 from hub.sync import service as sync
-from hub.sync.settings import SyncSettings
+from hub.terms.engine import SubjectType, ladder_for, validate_ladder
+from hub.warranty.schemas import LookupWarranties, RefreshWarranties
 
-REFRESH_TASK = "warranty.refresh"
-LOOKUP_TASK = "warranty.lookup"
+if TYPE_CHECKING:
+    from hub.runtime import HubRuntime
+
+REFRESH_TASK = RefreshWarranties.kind
+LOOKUP_TASK = LookupWarranties.kind
 DEFAULT_HORIZON_DAYS = 90
 
 
@@ -55,7 +55,7 @@ def lookup_key(connection_id: uuid.UUID) -> str:
 async def horizon_days(session: AsyncSession) -> int:
     """How far ahead warranties are refreshed: the largest step of the warranty ladder in
     effect (configured for the kind, else built in) or of any warranty's own ladder."""
-    configured = {**NotifySettings().category_ladders}
+    configured = {**runtime_of(session).settings.notify.category_ladders}
     own: list[int] = []
     rows = await session.execute(
         select(ReminderLadder.scope, ReminderLadder.key, ReminderLadder.days).where(
@@ -83,14 +83,11 @@ async def queue_lookups(session: AsyncSession) -> int:
     for connection in (
         await session.execute(select(Connection).where(Connection.enabled.is_(True)))
     ).scalars():
-        spec = spec_for(connection.adapter_slug)
+        spec = runtime_of(session).connections.spec_for(connection.adapter_slug)
         if spec is None or Capability.warranty not in spec.manifest.capabilities:
             continue
         job = await enqueue(
-            session,
-            LOOKUP_TASK,
-            {"connection_id": str(connection.id)},
-            dedupe_key=lookup_key(connection.id),
+            session, LookupWarranties(connection_id=connection.id), dedupe_key=lookup_key(connection.id)
         )
         queued += 0 if job is None else 1
     return queued
@@ -124,9 +121,7 @@ async def plan_lookup(session: AsyncSession, connection_id: uuid.UUID, today: da
     return LookupPlan(p, horizon)
 
 
-async def call_vendor(
-    lp: LookupPlan, sessionmaker: async_sessionmaker[AsyncSession], settings: SyncSettings
-) -> list[Record]:
+async def call_vendor(lp: LookupPlan, runtime: HubRuntime) -> list[Record]:
     """The vendor's answer for every due serial, in batches of the adapter's max_batch, one
     after the other (a daily job has time; the vendor's rate limit is shared). No
     transaction is open here. Raises the first failure: a partial answer is not stored."""
@@ -137,10 +132,11 @@ async def call_vendor(
     found: list[Record] = []
     if not p.serials:
         return found
+    settings = runtime.settings.sync
     async with (
         asyncio.timeout(settings.deadline_seconds),
-        open_adapter(
-            p.spec, p.config, sessionmaker, p.connection_id, http_timeout=settings.http_timeout_seconds
+        runtime.connections.open(
+            p.spec, p.config, p.connection_id, http_timeout=settings.http_timeout_seconds
         ) as adapter,
     ):
         a: Any = adapter
@@ -184,7 +180,7 @@ async def store_lookup_failure(
     """Audit a failed lookup (error text redacted). Connection health stays sync's to judge:
     the next sync meets the same vendor with the same credentials."""
     p = lp.plan
-    message = secrets.redact(sync_engine.describe(exc), p.secrets)
+    message = secrets.redact(health.describe(exc), p.secrets)
     audit(
         session,
         _principal(actor),

@@ -4,40 +4,34 @@ vendor only ever holds its own job."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from hub.jobs import JobContext, task
-from hub.kit.time import utcnow
 from hub.sdk.errors import TemporaryFailure
-from hub.sync.settings import SyncSettings
 from hub.warranty import service
+from hub.warranty.schemas import LookupWarranties, RefreshWarranties
 
 
-@task(service.REFRESH_TASK, cron="15 4 * * *", max_attempts=2)
-async def refresh_warranties(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(RefreshWarranties, cron="15 4 * * *", max_attempts=2)
+async def refresh_warranties(ctx: JobContext, payload: RefreshWarranties) -> None:
     async with ctx.finish() as session:
         await service.queue_lookups(session)
 
 
-@task(service.LOOKUP_TASK, max_attempts=3, timeout_seconds=1800)
-async def lookup_warranties(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(LookupWarranties, max_attempts=3, timeout_seconds=1800)
+async def lookup_warranties(ctx: JobContext, payload: LookupWarranties) -> None:
     """Short read, vendor calls with no transaction open, then the warranties, the audit
     event and the job's fenced completion in one short write."""
-    settings = SyncSettings()
     async with ctx.session(write=False) as session:
-        lp = await service.plan_lookup(session, uuid.UUID(str(payload["connection_id"])), utcnow().date())
+        lp = await service.plan_lookup(session, payload.connection_id, ctx.runtime.today())
     if lp is None:
         return  # deleted, disabled, or no longer a warranty adapter
-    actor = payload.get("actor")
     try:
-        records = await service.call_vendor(lp, ctx.sessionmaker, settings)
+        records = await service.call_vendor(lp, ctx.runtime)
     except Exception as raised:
         exc: Exception = raised
         while isinstance(exc, ExceptionGroup):
             exc = exc.exceptions[0]
         async with ctx.session() as session:
-            message = await service.store_lookup_failure(session, lp, exc, actor=actor)
+            message = await service.store_lookup_failure(session, lp, exc, actor=payload.actor)
         if ctx.is_last_attempt or not isinstance(exc, TemporaryFailure | TimeoutError):
             # Audited; refused credentials or a bug are not retried (a vendor may lock out
             # a key that keeps failing): tomorrow's refresh asks again.
@@ -45,4 +39,4 @@ async def lookup_warranties(ctx: JobContext, payload: dict[str, Any]) -> None:
                 return
         raise RuntimeError(f"warranty lookup failed: {message}") from None
     async with ctx.finish() as session:
-        await service.store_lookup(session, lp, records, actor=actor)
+        await service.store_lookup(session, lp, records, actor=payload.actor)

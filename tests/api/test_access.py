@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from hub.app import API_PREFIX, create_app
 from hub.auth.tokens import revoke_token, split_token
-from hub.config import Settings
 from hub.kit.time import today, utcnow
 from hub.models import ApiToken
 from hub.models.enums import Role
+from hub.settings import Settings
 from tests import factories as f
 from tests.conftest import make_token
 from tests.sync.helpers import Vendor, run_queued_syncs, test_registry, vendor
@@ -161,9 +161,9 @@ WEBHOOK_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
 
 
 @pytest.fixture(autouse=True)
-def webhook_targets(monkeypatch):
+def webhook_targets(runtime):
     """Webhooks of the world point at loopback, so loopback is on the allow-list."""
-    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    runtime.use_settings(notify={"webhook_allowed_hosts": "127.0.0.1"})
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -185,7 +185,7 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
     return found
 
 
-_APP = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))  # never started: no database
+_APP = create_app(settings=Settings(database_url="sqlite+aiosqlite:///:memory:"))  # never started
 ALL_ROUTES = sorted(app_routes(_APP))
 
 
@@ -359,7 +359,7 @@ async def _connections_of_the_world(api: httpx.AsyncClient, a: str, b: str, add:
     )
     assert msp.status_code == 201, msp.text
     app = api._transport.app  # type: ignore[attr-defined]
-    await run_queued_syncs(app.state.sessionmaker)
+    await run_queued_syncs(app.state.runtime.sessionmaker)
     for side, cid in (("A", a), ("B", b)):
         found = (await api.get("/discrepancies", params={"client_id": cid})).json()["items"]
         assert found, f"expected a discrepancy of client {side}"
@@ -525,7 +525,7 @@ async def snapshot(api: httpx.AsyncClient) -> dict[str, Any]:
 
 
 def test_route_table_covers_exactly_the_routes_of_the_app():
-    app = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    app = create_app(settings=Settings(database_url="sqlite+aiosqlite:///:memory:"))
     served = app_routes(app)
     assert served, "no /api/v1 route found: the route walk is broken"
     # The walk must not miss what the OpenAPI document lists.
@@ -546,7 +546,7 @@ async def _token_variants(app: Any) -> dict[str, dict[str, str]]:
     revoked = await make_token(app)
     expired = await make_token(app)
     valid = await make_token(app)
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await revoke_token(session, split_token(revoked))  # type: ignore[arg-type]
         row = (
             await session.execute(select(ApiToken).where(ApiToken.prefix == split_token(expired)))

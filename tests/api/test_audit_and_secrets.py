@@ -31,7 +31,7 @@ async def test_support_pin_is_encrypted_at_rest_never_returned_and_redacted(api,
     assert acc["support_pin_set"] is True and PIN not in str(acc)
     assert PIN not in (await api.get(f"/vendor-accounts/{acc['id']}")).text
     assert PIN not in (await api.get("/vendor-accounts")).text
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         stored = (
             await session.execute(text("SELECT support_pin_encrypted FROM vendor_accounts"))
         ).scalar_one()

@@ -948,7 +948,7 @@ async def test_an_asset_with_a_vendor_case_is_not_deleted_until_the_case_is_gone
     asset = await f.asset(api, c["id"], vendor_account_id=acc["id"])
     sub = await f.subscription(api, acc["id"])
     # Vendor cases have no API yet: opened directly, as the case module will.
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         case = VendorCase(
             client_id=uuid.UUID(c["id"]),
             vendor_account_id=uuid.UUID(acc["id"]),
@@ -962,7 +962,7 @@ async def test_an_asset_with_a_vendor_case_is_not_deleted_until_the_case_is_gone
         case_id = case.id
     await _delete_refused(api, f"/assets/{asset['id']}", {"vendor cases": 1})
     await _delete_refused(api, f"/subscriptions/{sub['id']}", {"vendor cases": 1})
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await session.execute(delete(VendorCase).where(VendorCase.id == case_id))
         await session.commit()
     await _delete_works(api, f"/assets/{asset['id']}")

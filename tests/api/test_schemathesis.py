@@ -43,7 +43,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from hub.app import API_PREFIX, create_app
-from hub.config import Settings
+from hub.settings import Settings
 from tests import factories as f
 from tests.conftest import client_for, make_token
 
@@ -53,7 +53,7 @@ BASE_URL = "http://hub.test"
 
 # The OpenAPI document, built in-process by the app itself (no database needed for it);
 # every per-test app is built by the same code, so one parse serves all the tests.
-DOCUMENT = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
+DOCUMENT = create_app(settings=Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 OPERATIONS = [
     (method.upper(), path)

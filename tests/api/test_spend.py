@@ -176,7 +176,7 @@ async def test_a_second_process_never_serves_a_stale_report(settings, app, api):
 
     w = await f.world(api)
     url = f"/clients/{w['client']['id']}/spend"
-    other = create_app(settings)
+    other = create_app(settings=settings)
     async with other.router.lifespan_context(other), client_for(other, await make_token(other)) as api2:
         assert (await api2.get(url)).json()["lines"][0]["quantity"] == 10  # now cached in process 2
         await api.patch(f"/subscriptions/{w['subscription']['id']}", json={"version": 1, "quantity": 99})

@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 
 from hub import migrate
-from hub.config import Settings, normalise_database_url
 from hub.db import create_engine, make_sessionmaker, session_scope
-from hub.jobs import enqueue, queue
+from hub.jobs import queue
+from hub.settings import Settings, normalise_database_url
 from tests.jobs import helpers as h
 from tests.jobs import kinds  # noqa: F401
 
@@ -50,7 +50,7 @@ async def _enqueue_many(url: str, kind: str, n: int, batch: int = 200) -> None:
         for start in range(0, n, batch):
             async with session_scope(sm) as s:
                 for i in range(start, min(n, start + batch)):
-                    await enqueue(s, kind, {"i": i})
+                    await queue.enqueue_raw(s, kind, {"i": i})
     finally:
         await engine.dispose()
 

@@ -26,10 +26,10 @@ from pathlib import Path
 import psycopg
 
 from hub import migrate
-from hub.config import Settings, normalise_database_url
 from hub.db import create_engine, make_sessionmaker, session_scope
 from hub.kit.time import utcnow
 from hub.renewal import planner
+from hub.settings import Settings, normalise_database_url
 from tests.conftest import TEST_KEY
 from tests.renewal import storm
 

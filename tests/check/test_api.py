@@ -32,7 +32,7 @@ async def spf_check(api: httpx.AsyncClient, client_id: str, name: str, kind: str
 async def store(app: Any, check_id: str, *codes: str, unknown: list[str] | None = None) -> None:
     """A run with these findings, stored as the job stores one."""
     result = evaluation([finding(code, f"{code} found") for code in codes], unknown)
-    async with session_scope(app.state.sessionmaker) as session:
+    async with session_scope(app.state.runtime.sessionmaker) as session:
         check = await session.get(Check, uuid.UUID(check_id))
         assert check is not None
         await record_run(session, check, result, started_at=utcnow())
@@ -54,7 +54,7 @@ async def test_a_viewer_of_another_client_cannot_see_or_run_the_check(
     assert runs.status_code == 404 and health.status_code == 404
     assert listed.json()["items"] == [] and listed.json()["total"] == 0
     assert (run.status_code, run.headers["content-type"]) == (403, PROBLEM_JSON)
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         assert (await session.execute(select(func.count()).select_from(Job))).scalar_one() == 0
 
 
@@ -84,7 +84,7 @@ async def test_running_a_check_twice_leaves_one_queued_job(app: Any, api: httpx.
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json() == {"job_id": first.json()["job_id"], "created": True}
     assert second.json() == {"job_id": first.json()["job_id"], "created": False}
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         jobs = (await session.execute(select(Job))).scalars().all()
     assert [(j.kind, j.state, j.payload, j.dedupe_key) for j in jobs] == [
         ("check.run", JobState.queued, {"check_id": check["id"]}, f"check:{check['id']}")

@@ -77,9 +77,9 @@ async def test_a_domain_without_spf_stores_a_failing_run_and_the_check_fails(
     created = await new_check(api, "nospf.test")
     assert created["status"] == "pending"
 
-    run = await run_once(app.state.sessionmaker, created["id"], check_settings)
+    run = await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
-    check, runs, changes = await load(app.state.sessionmaker, created["id"])
+    check, runs, changes = await load(app.state.runtime.sessionmaker, created["id"])
     assert [r.id for r in runs] == [run.id]
     assert run.status == CheckStatus.fail and run.error is None
     assert "spf_missing" in [finding["code"] for finding in run.findings]
@@ -98,11 +98,11 @@ async def test_a_second_identical_run_records_no_second_status_change(
     publish(dns_server, "twice.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     created = await new_check(api, "twice.test")
 
-    await run_once(app.state.sessionmaker, created["id"], check_settings)
-    first_change = (await load(app.state.sessionmaker, created["id"]))[0].status_changed_at
-    await run_once(app.state.sessionmaker, created["id"], check_settings)
+    await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
+    first_change = (await load(app.state.runtime.sessionmaker, created["id"]))[0].status_changed_at
+    await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
-    check, runs, changes = await load(app.state.sessionmaker, created["id"])
+    check, runs, changes = await load(app.state.runtime.sessionmaker, created["id"])
     assert [r.status for r in runs] == [CheckStatus.fail, CheckStatus.fail]
     assert len(changes) == 1
     assert check.status_changed_at == first_change and check.last_run_at is not None
@@ -114,12 +114,12 @@ async def test_fixing_the_record_is_one_more_change_back_to_ok(
 ) -> None:
     publish(dns_server, "fixed.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     created = await new_check(api, "fixed.test")
-    await run_once(app.state.sessionmaker, created["id"], check_settings)
+    await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
     dns_server.add("fixed.test", "TXT", txt("v=spf1 mx -all"))
-    await run_once(app.state.sessionmaker, created["id"], check_settings)
+    await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
-    check, _, changes = await load(app.state.sessionmaker, created["id"])
+    check, _, changes = await load(app.state.runtime.sessionmaker, created["id"])
     assert check.status == CheckStatus.ok
     assert [(e.meta["from"], e.meta["to"]) for e in changes] == [("pending", "fail"), ("fail", "ok")]
 
@@ -132,9 +132,9 @@ async def test_a_dns_timeout_stores_an_unknown_run_with_the_reason_never_a_failu
     dns_server.timeout_names.add("slow.test")
     created = await new_check(api, "slow.test")
 
-    run = await run_once(app.state.sessionmaker, created["id"], check_settings)
+    run = await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
-    check, _, changes = await load(app.state.sessionmaker, created["id"])
+    check, _, changes = await load(app.state.runtime.sessionmaker, created["id"])
     assert run.status == CheckStatus.unknown and check.status == CheckStatus.unknown
     assert run.error is not None and "timeout" in run.error
     assert not [x for x in run.findings if x["severity"] in ("error", "critical")]
@@ -147,7 +147,7 @@ async def test_a_check_whose_domain_is_gone_runs_unknown(
     created = await new_check(api, "gone.test")
     assert (await api.delete(f"/domains/{created['target_ref']}")).status_code == 204
 
-    run = await run_once(app.state.sessionmaker, created["id"], check_settings)
+    run = await run_once(app.state.runtime.sessionmaker, created["id"], check_settings)
 
     assert run.status == CheckStatus.unknown
     assert run.error is not None and "no longer exists" in run.error
@@ -167,11 +167,11 @@ async def test_the_registration_expiry_from_rdap_is_written_to_the_domain(
     created = await new_check(api, "registered.test", kind="domain_expiry")
     settings = check_settings.model_copy(update={"rdap_bootstrap_url": rdap.bootstrap_url})
 
-    run = await run_once(app.state.sessionmaker, created["id"], settings)
-    await run_once(app.state.sessionmaker, created["id"], settings)
+    run = await run_once(app.state.runtime.sessionmaker, created["id"], settings)
+    await run_once(app.state.runtime.sessionmaker, created["id"], settings)
 
     assert run.status == CheckStatus.ok
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         domain = await session.get(Domain, uuid.UUID(created["target_ref"]))
         learnt = (
             await session.execute(
@@ -198,7 +198,7 @@ async def test_an_unreachable_rdap_server_leaves_the_known_expiry_alone(
     )
     assert r.status_code == 201, r.text
 
-    run = await run_once(app.state.sessionmaker, r.json()["id"], check_settings)
+    run = await run_once(app.state.runtime.sessionmaker, r.json()["id"], check_settings)
 
     assert run.status == CheckStatus.unknown
     assert (await api.get(f"/domains/{domain['id']}")).json()["expires_on"] == "2030-01-01"
@@ -230,7 +230,7 @@ async def test_the_certificate_expiry_of_an_endpoint_is_written_to_it(
         assert r.status_code == 201, r.text
         # The test CA is the server's configured extra CA (operators set it; API callers cannot).
         with_ca = check_settings.model_copy(update={"tls_ca_file": str(certs.ca)})
-        run = await run_once(app.state.sessionmaker, r.json()["id"], with_ca)
+        run = await run_once(app.state.runtime.sessionmaker, r.json()["id"], with_ca)
 
     leaf = x509.load_pem_x509_certificates(certs.chain.read_bytes())[0]
     assert run.status == CheckStatus.ok, run.error

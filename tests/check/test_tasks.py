@@ -14,19 +14,20 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.check.tasks import run_check, schedule_checks
-from hub.config import Settings
+from hub.check.schemas import ScheduleChecks
 from hub.db import session_scope
 from hub.jobs import JobContext, LeaseLost, enqueue, queue
-from hub.jobs.config import JobSettings
-from hub.jobs.worker import Worker
+from hub.jobs.settings import JobSettings
+from hub.jobs.worker import Worker, run_task
 from hub.kit.time import utcnow
 from hub.models.check import Check, CheckRun
 from hub.models.enums import CheckStatus
 from hub.models.job import Job, JobState
+from hub.settings import Settings
 from tests import factories as f
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
+from tests.conftest import runtime_from
 
 SM = async_sessionmaker[AsyncSession]
 OWNER = "test-worker"
@@ -52,15 +53,7 @@ async def claimed(sm: SM, kind: str) -> JobContext:
     """Lease the next job of `kind` as a worker would, and the context its task gets."""
     async with session_scope(sm) as session:
         [job] = await queue.claim(session, OWNER, [kind], 1, timedelta(seconds=30))
-    return JobContext(
-        job_id=job.id,
-        kind=job.kind,
-        attempt=job.attempt,
-        max_attempts=job.max_attempts,
-        owner=OWNER,
-        payload=job.payload,
-        sessionmaker=sm,
-    )
+    return JobContext.of(runtime_from(sm), job, OWNER)
 
 
 async def runs_of(sm: SM, check_id: str) -> list[CheckRun]:
@@ -75,10 +68,10 @@ async def test_the_run_job_stores_a_failing_run_and_completes(
     publish(dns_server, "job-nospf.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     check = await failing_spf_check(api, "job-nospf.test")
     assert (await api.post(f"/checks/{check['id']}/run")).status_code == 202
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     ctx = await claimed(sm, "check.run")
 
-    await run_check(ctx, ctx.payload)
+    await run_task(ctx)
 
     [run] = await runs_of(sm, check["id"])
     assert run.status == CheckStatus.fail and "spf_missing" in [x["code"] for x in run.findings]
@@ -94,13 +87,13 @@ async def test_a_run_whose_lease_was_lost_stores_nothing(
     publish(dns_server, "job-lost.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     check = await failing_spf_check(api, "job-lost.test")
     await api.post(f"/checks/{check['id']}/run")
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     ctx = await claimed(sm, "check.run")
     async with session_scope(sm) as session:  # an operator cancels it while it runs
         await queue.cancel(session, ctx.job_id)
 
     with pytest.raises(LeaseLost):
-        await run_check(ctx, ctx.payload)
+        await run_task(ctx)
 
     assert await runs_of(sm, check["id"]) == []
     assert (await api.get(f"/checks/{check['id']}")).json()["status"] == "pending"
@@ -113,11 +106,11 @@ async def test_a_timeout_in_the_job_stores_unknown_not_fail(
     dns_server.timeout_names.add("job-slow.test")
     check = await failing_spf_check(api, "job-slow.test")
     await api.post(f"/checks/{check['id']}/run")
-    ctx = await claimed(app.state.sessionmaker, "check.run")
+    ctx = await claimed(app.state.runtime.sessionmaker, "check.run")
 
-    await run_check(ctx, ctx.payload)
+    await run_task(ctx)
 
-    [run] = await runs_of(app.state.sessionmaker, check["id"])
+    [run] = await runs_of(app.state.runtime.sessionmaker, check["id"])
     assert run.status == CheckStatus.unknown and run.error and "timeout" in run.error
 
 
@@ -133,7 +126,7 @@ async def _run_jobs(sm: SM) -> dict[str, str | None]:
 
 
 async def test_the_schedule_queues_only_due_checks_and_each_once(app: Any, api: httpx.AsyncClient) -> None:
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     due = await failing_spf_check(api, "due.test")  # new: due at once
     overdue = await failing_spf_check(api, "overdue.test")
     later = await failing_spf_check(api, "later.test")
@@ -144,8 +137,8 @@ async def test_the_schedule_queues_only_due_checks_and_each_once(app: Any, api: 
 
     for _ in range(2):  # a second tick finds the same checks queued or not yet due again
         async with session_scope(sm) as session:
-            await enqueue(session, "check.schedule", {})
-        await schedule_checks(ctx := await claimed(sm, "check.schedule"), ctx.payload)
+            await enqueue(session, ScheduleChecks())
+        await run_task(await claimed(sm, "check.schedule"))
 
     assert await _run_jobs(sm) == {
         due["id"]: f"check:{due['id']}",
@@ -161,7 +154,7 @@ async def test_a_worker_runs_a_new_check_from_the_schedule_to_a_stored_run(
 ) -> None:
     publish(dns_server, "worker.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     check = await failing_spf_check(api, "worker.test")
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     jobs = JobSettings(
         lease_seconds=5, heartbeat_seconds=1, sweep_seconds=1, poll_seconds=0.05, schedule_seconds=0.2
     )

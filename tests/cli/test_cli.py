@@ -26,12 +26,13 @@ from typer.testing import CliRunner, Result
 import hub.importer
 from hub import migrate
 from hub.auth.tokens import authenticate
-from hub.cli import DEMO_TOKEN_FILE, app, run_with_session
-from hub.config import Settings, sync_database_url
+from hub.cli import DEMO_TOKEN_FILE, app
 from hub.demo.dataset import load_demo
 from hub.errors import Unauthorized
 from hub.models import Base, Client, Subscription
 from hub.models.enums import Role, SubscriptionStatus
+from hub.runtime import run_in_unit
+from hub.settings import Settings, sync_database_url
 
 TOKEN_RE = re.compile(r"hub_[0-9a-f]{8}_[A-Za-z0-9_-]{40,}")
 HUB_EXE = Path(sys.executable).with_name("hub")
@@ -97,7 +98,7 @@ def add_client(settings: Settings, slug: str, name: str | None = None) -> None:
     async def _add(session: Any) -> None:
         session.add(Client(name=name or slug.title(), slug=slug))
 
-    run_with_session(_add, settings)
+    run_in_unit(_add, settings)
 
 
 def token_parts(token: str) -> tuple[str, str]:
@@ -116,7 +117,7 @@ def test_token_create_list_revoke_with_the_real_executable(cli_env: dict[str, st
     assert TOKEN_RE.fullmatch(token), created.stdout
     assert "cannot be shown again" in created.stderr and token not in created.stderr
 
-    principal, _ = run_with_session(lambda s: authenticate(s, token), settings)
+    principal, _ = run_in_unit(lambda s: authenticate(s, token), settings)
     assert principal.role is Role.admin and principal.client_id is None
 
     prefix, secret = token_parts(token)
@@ -132,7 +133,7 @@ def test_token_create_list_revoke_with_the_real_executable(cli_env: dict[str, st
     revoked = run_hub("tokens", "revoke", prefix)
     assert revoked.returncode == 0, revoked.stderr
     with pytest.raises(Unauthorized, match="revoked"):
-        run_with_session(lambda s: authenticate(s, token), settings)
+        run_in_unit(lambda s: authenticate(s, token), settings)
     (row,) = [r for r in json.loads(invoke("tokens", "list", "--json").stdout) if r["prefix"] == prefix]
     assert row["revoked"] is True
 
@@ -147,7 +148,7 @@ def test_client_viewer_token_is_bound_to_the_named_client(cli_env: dict[str, str
     )
     assert result.exit_code == 0, result.output
     token = result.stdout.splitlines()[-1]
-    principal, _ = run_with_session(lambda s: authenticate(s, token), settings)
+    principal, _ = run_in_unit(lambda s: authenticate(s, token), settings)
     (client_id,) = query(settings, sa.select(Client.id).where(Client.slug == "rossi"))[0]
     assert principal.role is Role.client_viewer and principal.client_id == client_id
 
@@ -173,7 +174,7 @@ def test_token_for_an_unknown_client_slug_is_refused_clearly(cli_env: dict[str, 
 
 @pytest.fixture
 def demo_loaded(cli_env: dict[str, str], settings: Settings) -> Settings:
-    run_with_session(load_demo, settings)
+    run_in_unit(load_demo, settings)
     return settings
 
 
@@ -260,7 +261,7 @@ def test_demo_twice_duplicates_nothing_reuses_the_token_and_keeps_user_data(
     token_file = settings.data_dir / DEMO_TOKEN_FILE
     assert token_file.read_text().strip() == token
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    principal, _ = run_with_session(lambda s: authenticate(s, token), settings)
+    principal, _ = run_in_unit(lambda s: authenticate(s, token), settings)
     assert principal.role is Role.admin
     after_first = row_counts(settings)
     assert after_first["clients"] == 12 and after_first["api_tokens"] == 1
@@ -272,7 +273,7 @@ def test_demo_twice_duplicates_nothing_reuses_the_token_and_keeps_user_data(
         client = (await session.execute(sa.select(Client).where(Client.slug == "gallo-hotels"))).scalar_one()
         client.name = "Gallo Hotels (edited by the user)"
 
-    run_with_session(_rename, settings)
+    run_in_unit(_rename, settings)
     before_second = row_counts(settings)
     clients_before = _clients(settings)
 

@@ -92,7 +92,7 @@ async def test_secrets_rotate_reencrypts_configs_tokens_and_pins_under_the_newes
     assert rotated.exit_code == 0, rotated.output
     assert "1 connection configs" in rotated.output and "1 OAuth tokens" in rotated.output
     only_new = SecretBox([new_key.encode()])
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.get(Connection, uuid.UUID(conn["id"]))
         pin = await session.get(VendorAccount, uuid.UUID(acc["id"]))
         token = (await session.execute(select(OAuthToken))).scalar_one()

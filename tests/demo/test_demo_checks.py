@@ -43,7 +43,7 @@ def _assert_free(port: int) -> None:
 
 
 async def _run_demo(app: Any) -> tuple[Any, DemoWorld, list[int]]:
-    sessionmaker = app.state.sessionmaker
+    sessionmaker = app.state.runtime.sessionmaker
     async with session_scope(sessionmaker) as session:
         await load_demo(session)
     async with session_scope(sessionmaker, write=False) as session:

@@ -47,7 +47,7 @@ async def _all(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[st
 async def _run(app: Any) -> tuple[demo_live.DemoLive, demo_live.LiveOutcome, list[ConnectionRow]]:
     """What `hub demo` does on the vendor side, without serving: load, prepare, start the
     world (vendor simulators only), connect, sync, renew, remind, stop."""
-    sessionmaker = app.state.sessionmaker
+    sessionmaker = app.state.runtime.sessionmaker
     async with session_scope(sessionmaker) as session:
         await load_demo(session)
     async with session_scope(sessionmaker, write=False) as session:
@@ -174,7 +174,7 @@ async def test_a_second_demo_creates_no_connection_renewal_or_order_twice(
     assert len(await _all(api, "/subscriptions")) == subscriptions
     assert sum(second_prepared.vendors.pax8.orders_per_term.values()) == 0
     assert second.notices == 0
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         assert not (await session.execute(select(OAuthToken))).all(), "the simulators' tokens are dropped"
     # The same records, seen again (none missing, none added).
     assert [(r.name, r.records, r.health) for r in second_rows] == [

@@ -16,9 +16,9 @@ __all__ = ["Any", "subprocess", "sys", "text"]
 
 from sqlalchemy import Engine, create_engine, insert, text
 
-from hub.config import sync_database_url
 from hub.kit.time import utcnow
 from hub.models.job import Job, JobState
+from hub.settings import sync_database_url
 from tests.conftest import TEST_KEY
 from tests.jobs.kinds import EFFECTS_DDL
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
 
-from hub.jobs import JobContext, LeaseLost, task
+from hub.jobs import JobContext, JobPayload, LeaseLost, task
 from hub.kit.time import utcnow
 
 EFFECTS_DDL = (
@@ -24,10 +23,31 @@ EFFECTS_DDL = (
 )
 
 
-@task("testing.effect", max_attempts=1000)
-async def record_effect(ctx: JobContext, payload: dict[str, Any]) -> None:
+class Effect(JobPayload, kind="testing.effect"):
+    sleep: float = 0
+    fail_times: int = 0
+    # where the attempt writes its outcome (a file per attempt), for the pause test
+    report: str | None = None
+
+
+class Noop(JobPayload, kind="testing.noop"):
+    n: int | None = None
+    i: int | None = None
+    blob: str | None = None
+
+
+class Fail(JobPayload, kind="testing.fail"):
+    pass
+
+
+class Tick(JobPayload, kind="testing.tick"):
+    pass
+
+
+@task(Effect, max_attempts=1000)
+async def record_effect(ctx: JobContext, payload: Effect) -> None:
     body = _effect(ctx, payload)
-    if payload.get("report"):
+    if payload.report:
         # Shielded: a heartbeat that notices the lost lease must not stop this attempt
         # before it reaches its fenced update, which is what the pause test looks at.
         await asyncio.shield(asyncio.ensure_future(body))
@@ -35,9 +55,9 @@ async def record_effect(ctx: JobContext, payload: dict[str, Any]) -> None:
         await body
 
 
-async def _effect(ctx: JobContext, payload: dict[str, Any]) -> None:
-    await asyncio.sleep(float(payload.get("sleep", 0)))
-    if ctx.attempt <= int(payload.get("fail_times", 0)):
+async def _effect(ctx: JobContext, payload: Effect) -> None:
+    await asyncio.sleep(payload.sleep)
+    if ctx.attempt <= payload.fail_times:
         raise RuntimeError(f"planned failure on attempt {ctx.attempt}")
     outcome = "committed"
     try:
@@ -53,18 +73,18 @@ async def _effect(ctx: JobContext, payload: dict[str, Any]) -> None:
         outcome = "fenced"
         raise
     finally:
-        if payload.get("report"):
+        if payload.report:
             # a few bytes on local disk, after the outcome is known: blocking is harmless
-            Path(f"{payload['report']}.{ctx.attempt}").write_text(outcome)  # noqa: ASYNC240
+            Path(f"{payload.report}.{ctx.attempt}").write_text(outcome)  # noqa: ASYNC240
 
 
-@task("testing.noop")
-async def noop(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(Noop)
+async def noop(ctx: JobContext, payload: Noop) -> None:
     return None
 
 
-@task("testing.fail", max_attempts=3)
-async def always_fail(ctx: JobContext, payload: dict[str, Any]) -> None:
+@task(Fail, max_attempts=3)
+async def always_fail(ctx: JobContext, payload: Fail) -> None:
     raise ValueError("this job always fails")
 
 
@@ -72,6 +92,6 @@ async def always_fail(ctx: JobContext, payload: dict[str, Any]) -> None:
 # workers do not fill their queues with ticks.
 if os.environ.get("HUB_TEST_TICK_CRON"):
 
-    @task("testing.tick", cron=os.environ["HUB_TEST_TICK_CRON"])
-    async def tick(ctx: JobContext, payload: dict[str, Any]) -> None:
+    @task(Tick, cron=os.environ["HUB_TEST_TICK_CRON"])
+    async def tick(ctx: JobContext, payload: Tick) -> None:
         return None

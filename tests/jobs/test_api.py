@@ -12,15 +12,15 @@ from sqlalchemy import text
 from starlette.routing import NoMatchFound
 
 from hub.app import API_PREFIX, create_app
-from hub.config import Settings
 from hub.db import session_scope
+from hub.health import router as health_router
 from hub.jobs import enqueue
 from hub.jobs.endpoints import router as jobs_router
-from hub.jobs.health import router as health_router
 from hub.models.enums import Role
+from hub.settings import Settings
 from tests import factories as f
 from tests.conftest import make_token
-from tests.jobs import kinds  # noqa: F401
+from tests.jobs import kinds
 
 
 def _with_jobs(app: Any) -> Any:
@@ -35,7 +35,7 @@ def _with_jobs(app: Any) -> Any:
 
 @pytest.fixture
 async def jobs_app(settings: Settings) -> AsyncIterator[Any]:
-    app = _with_jobs(create_app(settings))
+    app = _with_jobs(create_app(settings=settings))
     async with app.router.lifespan_context(app):
         yield app
 
@@ -48,10 +48,10 @@ def _client(app: Any, token: str | None = None) -> httpx.AsyncClient:
 
 
 async def test_staff_see_jobs_with_attempts_errors_and_queue_health(jobs_app: Any) -> None:
-    async with session_scope(jobs_app.state.sessionmaker) as s:
+    async with session_scope(jobs_app.state.runtime.sessionmaker) as s:
         for i in range(3):
-            await enqueue(s, "testing.noop", {"i": i})
-        await enqueue(s, "testing.fail")
+            await enqueue(s, kinds.Noop(i=i))
+        await enqueue(s, kinds.Fail())
     for role in (Role.admin, Role.technician):
         async with _client(jobs_app, await make_token(jobs_app, role)) as http:
             r = await http.get("/api/v1/jobs", params={"kind": "testing.noop", "limit": 2})
@@ -79,7 +79,7 @@ async def test_a_client_viewer_cannot_list_jobs(jobs_app: Any) -> None:
 async def test_readyz_wants_the_schema_at_the_alembic_head(jobs_app: Any) -> None:
     async with _client(jobs_app) as http:
         assert (await http.get("/readyz")).status_code == 200
-        async with session_scope(jobs_app.state.sessionmaker) as s:
+        async with session_scope(jobs_app.state.runtime.sessionmaker) as s:
             await s.execute(text("UPDATE alembic_version SET version_num = '49787fe520a7'"))
         r = await http.get("/readyz")
     assert r.status_code == 503
@@ -87,9 +87,9 @@ async def test_readyz_wants_the_schema_at_the_alembic_head(jobs_app: Any) -> Non
 
 
 async def test_metrics_expose_queue_depth_per_kind_without_client_labels(jobs_app: Any) -> None:
-    async with session_scope(jobs_app.state.sessionmaker) as s:
-        await enqueue(s, "testing.noop")
-        await enqueue(s, "testing.noop")
+    async with session_scope(jobs_app.state.runtime.sessionmaker) as s:
+        await enqueue(s, kinds.Noop())
+        await enqueue(s, kinds.Noop())
     async with _client(jobs_app) as http:
         r = await http.get("/metrics")
     assert r.status_code == 200

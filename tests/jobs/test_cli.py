@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from hub.config import Settings
 from hub.jobs.cli import main
+from hub.settings import Settings
 from tests.jobs import helpers as h
 
 

@@ -11,15 +11,15 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.config import Settings
 from hub.db import session_scope
 from hub.errors import Conflict
 from hub.jobs import enqueue, queue
-from hub.jobs.config import JobSettings
 from hub.jobs.schedule import backoff_delay, current_slot
+from hub.jobs.settings import JobSettings
 from hub.jobs.worker import Worker
 from hub.kit.time import utcnow
 from hub.models.job import Job, JobState
+from hub.runtime import HubRuntime
 from tests.jobs import kinds
 
 LEASE = timedelta(seconds=30)
@@ -87,11 +87,11 @@ def test_current_slot_is_the_latest_slot_not_after_now(cron: str, now: datetime,
 async def test_a_job_exists_only_if_the_enqueuing_transaction_commits(sessionmaker: SM) -> None:
     with pytest.raises(RuntimeError):
         async with session_scope(sessionmaker) as s:
-            await enqueue(s, "testing.noop", {"n": 1})
+            await enqueue(s, kinds.Noop(n=1))
             raise RuntimeError("the decision failed")
     assert await _count(sessionmaker) == 0
     async with session_scope(sessionmaker) as s:
-        job_id = await enqueue(s, "testing.noop", {"n": 2})
+        job_id = await enqueue(s, kinds.Noop(n=2))
     job = await _job(sessionmaker, job_id or 0)
     assert (job.state, job.payload, job.attempt) == (JobState.queued, {"n": 2}, 0)
 
@@ -99,15 +99,15 @@ async def test_a_job_exists_only_if_the_enqueuing_transaction_commits(sessionmak
 async def test_enqueue_refuses_bad_kinds_and_large_payloads(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
         with pytest.raises(ValueError, match=r"module\.action"):
-            await enqueue(s, "NoDot", {})
+            await queue.enqueue_raw(s, "NoDot", {})
         with pytest.raises(ValueError, match="ids, not objects"):
-            await enqueue(s, "testing.noop", {"blob": "x" * 20_000})
+            await enqueue(s, kinds.Noop(blob="x" * 20_000))
 
 
 async def test_concurrent_enqueues_with_one_dedupe_key_leave_one_job(sessionmaker: SM) -> None:
     async def one(i: int) -> int | None:
         async with session_scope(sessionmaker) as s:
-            return await enqueue(s, "testing.noop", {"i": i}, dedupe_key="domain:42")
+            return await enqueue(s, kinds.Noop(i=i), dedupe_key="domain:42")
 
     ids = await asyncio.gather(*(one(i) for i in range(100)))
     assert len([i for i in ids if i is not None]) == 1
@@ -116,21 +116,21 @@ async def test_concurrent_enqueues_with_one_dedupe_key_leave_one_job(sessionmake
 
 async def test_a_dedupe_key_is_free_again_once_its_job_finished(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        first = await enqueue(s, "testing.noop", dedupe_key="sync:c1")
-        assert await enqueue(s, "testing.noop", dedupe_key="sync:c1") is None
+        first = await enqueue(s, kinds.Noop(), dedupe_key="sync:c1")
+        assert await enqueue(s, kinds.Noop(), dedupe_key="sync:c1") is None
     async with session_scope(sessionmaker) as s:
         (claimed,) = await queue.claim(s, "w1", ["testing.noop"], 10, LEASE)
         assert claimed.id == first
         # still running: a second job for the same subject is refused
-        assert await enqueue(s, "testing.noop", dedupe_key="sync:c1") is None
+        assert await enqueue(s, kinds.Noop(), dedupe_key="sync:c1") is None
     async with session_scope(sessionmaker) as s:
         assert await queue.complete(s, claimed.id, claimed.attempt, "w1")
-        assert await enqueue(s, "testing.noop", dedupe_key="sync:c1") is not None
+        assert await enqueue(s, kinds.Noop(), dedupe_key="sync:c1") is not None
 
 
 async def test_the_database_refuses_a_second_live_job_per_dedupe_key(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        await enqueue(s, "testing.noop", dedupe_key="k")
+        await enqueue(s, kinds.Noop(), dedupe_key="k")
     with pytest.raises(IntegrityError):
         async with session_scope(sessionmaker) as s:
             s.add(Job(kind="testing.noop", payload={}, dedupe_key="k", state=JobState.queued))
@@ -142,10 +142,10 @@ async def test_the_database_refuses_a_second_live_job_per_dedupe_key(sessionmake
 
 async def test_claim_takes_due_jobs_by_priority_and_skips_future_and_unknown_kinds(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        late = await enqueue(s, "testing.noop", priority=5)
-        urgent = await enqueue(s, "testing.noop", priority=-1)
-        await enqueue(s, "testing.noop", run_at=utcnow() + timedelta(hours=1))
-        await enqueue(s, "other.kind")
+        late = await enqueue(s, kinds.Noop(), priority=5)
+        urgent = await enqueue(s, kinds.Noop(), priority=-1)
+        await enqueue(s, kinds.Noop(), run_at=utcnow() + timedelta(hours=1))
+        await queue.enqueue_raw(s, "other.kind")
     async with session_scope(sessionmaker) as s:
         claimed = await queue.claim(s, "w1", ["testing.noop"], 10, LEASE)
     assert sorted(c.id for c in claimed) == sorted([late, urgent])  # type: ignore[type-var]
@@ -156,7 +156,7 @@ async def test_claim_takes_due_jobs_by_priority_and_skips_future_and_unknown_kin
 
 async def test_completion_is_fenced_to_the_current_attempt_and_owner(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        await enqueue(s, "testing.noop")
+        await enqueue(s, kinds.Noop())
     async with session_scope(sessionmaker) as s:
         (old,) = await queue.claim(s, "w-paused", ["testing.noop"], 1, LEASE)
     # the paused worker's lease expires, the sweep takes the job back, another worker claims it
@@ -178,7 +178,7 @@ async def test_completion_is_fenced_to_the_current_attempt_and_owner(sessionmake
 
 async def test_sweep_fails_a_stalled_job_on_its_last_attempt(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        job_id = await enqueue(s, "testing.noop", max_attempts=1)
+        job_id = await enqueue(s, kinds.Noop(), max_attempts=1)
     async with session_scope(sessionmaker) as s:
         await queue.claim(s, "w1", ["testing.noop"], 1, timedelta(seconds=-1))
         assert await queue.sweep(s, backoff_base=0, backoff_max=0) == 1
@@ -189,9 +189,9 @@ async def test_sweep_fails_a_stalled_job_on_its_last_attempt(sessionmaker: SM) -
 
 async def test_one_lock_key_runs_one_job_at_a_time(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        a = await enqueue(s, "testing.noop", lock_key="subscription:9")
-        b = await enqueue(s, "testing.noop", lock_key="subscription:9")
-        c = await enqueue(s, "testing.noop", lock_key="subscription:10")
+        a = await enqueue(s, kinds.Noop(), lock_key="subscription:9")
+        b = await enqueue(s, kinds.Noop(), lock_key="subscription:9")
+        c = await enqueue(s, kinds.Noop(), lock_key="subscription:10")
     async with session_scope(sessionmaker) as s:
         first = await queue.claim(s, "w1", ["testing.noop"], 10, LEASE)
     assert sorted(j.id for j in first) == sorted([a, c])  # type: ignore[type-var]
@@ -223,7 +223,7 @@ async def test_each_slot_is_enqueued_once_and_an_older_slot_never_again(sessionm
 
 async def test_retry_and_cancel_follow_the_job_lifecycle(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
-        job_id = await enqueue(s, "testing.noop", max_attempts=1)
+        job_id = await enqueue(s, kinds.Noop(), max_attempts=1)
     async with session_scope(sessionmaker) as s:
         (c,) = await queue.claim(s, "w1", ["testing.noop"], 1, LEASE)
         assert await queue.fail(s, c, "w1", "boom", backoff_base=0, backoff_max=0) == JobState.failed
@@ -285,14 +285,15 @@ async def test_prune_removes_old_finished_jobs_but_keeps_each_schedules_latest(s
 
 
 async def test_a_failing_job_backs_off_and_ends_failed_and_visible(
-    settings: Settings, sessionmaker: SM
+    runtime: HubRuntime, sessionmaker: SM
 ) -> None:
     async with session_scope(sessionmaker) as s:
-        bad = await enqueue(s, "testing.fail")
-        ok = await enqueue(s, "testing.effect", {"fail_times": 2})
+        bad = await enqueue(s, kinds.Fail())
+        ok = await enqueue(s, kinds.Effect(fail_times=2))
         await s.execute(text(kinds.EFFECTS_DDL))
     stop = asyncio.Event()
-    worker = Worker(settings, concurrency=2, job_settings=FAST)
+    runtime.use_settings(jobs=FAST)
+    worker = Worker(runtime, concurrency=2)
     runner = asyncio.create_task(worker.run(stop))
     try:
         for _ in range(200):

@@ -110,7 +110,7 @@ async def receiver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Receiver]:
 
 
 async def add_user(app: Any, email_address: str, role: Role = Role.technician) -> str:
-    async with session_scope(app.state.sessionmaker) as session:
+    async with session_scope(app.state.runtime.sessionmaker) as session:
         user = User(email=email_address, name=email_address.split("@")[0], role=role)
         session.add(user)
         await session.flush()
@@ -124,16 +124,16 @@ def at(day: str, hour: int = 8) -> datetime:
 async def run_day(app: Any, now: datetime) -> ledger.RunResult:
     """What the worker does on a day: the hourly ledger run, then the morning digest
     and the webhook sender."""
-    async with session_scope(app.state.sessionmaker) as session:
+    async with session_scope(app.state.runtime.sessionmaker) as session:
         result = await ledger.run_reminders(session, now)
-    unit = delivery.units(app.state.sessionmaker)
+    unit = delivery.units(app.state.runtime.sessionmaker)
     await delivery.send_digests(unit, now)
     await delivery.deliver_webhooks(unit, now)
     return result
 
 
 async def in_session(app: Any, fn: Any) -> Any:
-    async with session_scope(app.state.sessionmaker) as session:
+    async with session_scope(app.state.runtime.sessionmaker) as session:
         return await fn(session)
 
 

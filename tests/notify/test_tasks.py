@@ -10,30 +10,23 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import session_scope
-from hub.jobs import JobContext, LeaseLost, enqueue, queue
+from hub.jobs import JobContext, LeaseLost, queue
 from hub.jobs.registry import load_tasks
+from hub.jobs.worker import run_task
 from hub.models import Notice
 from hub.models.job import Job, JobState
-from hub.notify.tasks import remind
 from tests import factories as f
+from tests.conftest import runtime_from
 
 OWNER = "test-worker"
 
 
 async def _claimed(sm: Any, kind: str) -> JobContext:
     async with session_scope(sm) as session:
-        await enqueue(session, kind, {})
+        await queue.enqueue_raw(session, kind, {})
     async with session_scope(sm) as session:
         [job] = await queue.claim(session, OWNER, [kind], 1, timedelta(seconds=30))
-    return JobContext(
-        job_id=job.id,
-        kind=job.kind,
-        attempt=job.attempt,
-        max_attempts=job.max_attempts,
-        owner=OWNER,
-        payload=job.payload,
-        sessionmaker=sm,
-    )
+    return JobContext.of(runtime_from(sm), job, OWNER)
 
 
 async def _ending_soon(api: Any) -> None:
@@ -56,9 +49,9 @@ def test_the_reminder_jobs_are_periodic_and_registered():
 
 async def test_the_remind_job_records_the_due_reminder_and_completes(app, api):
     await _ending_soon(api)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     ctx = await _claimed(sm, "notify.remind")
-    await remind(ctx, ctx.payload)
+    await run_task(ctx)
     assert await _notices(sm) >= 1 and ctx.finished
     async with sm() as session:
         job = await session.get(Job, ctx.job_id)
@@ -67,10 +60,10 @@ async def test_the_remind_job_records_the_due_reminder_and_completes(app, api):
 
 async def test_a_remind_job_whose_lease_was_lost_records_nothing(app, api):
     await _ending_soon(api)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     ctx = await _claimed(sm, "notify.remind")
     async with session_scope(sm) as session:  # an operator cancels it while it runs
         await queue.cancel(session, ctx.job_id)
     with pytest.raises(LeaseLost):
-        await remind(ctx, ctx.payload)
+        await run_task(ctx)
     assert await _notices(sm) == 0

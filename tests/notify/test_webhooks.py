@@ -71,7 +71,7 @@ async def test_a_failing_receiver_is_retried_then_dead_lettered_with_the_same_we
     await _world(api, receiver)
     now = at(SOON.isoformat())
     await run_day(app, now)
-    unit = delivery.units(app.state.sessionmaker)
+    unit = delivery.units(app.state.runtime.sessionmaker)
     for minute in range(1, 5):
         await delivery.deliver_webhooks(unit, now + timedelta(minutes=minute))
     assert len(receiver.calls) == 3  # max attempts, then no more
@@ -87,7 +87,9 @@ async def test_a_retry_that_succeeds_is_sent(app, api, receiver):
     now = at(SOON.isoformat())
     await run_day(app, now)
     receiver.status = 200
-    await delivery.deliver_webhooks(delivery.units(app.state.sessionmaker), now + timedelta(minutes=1))
+    await delivery.deliver_webhooks(
+        delivery.units(app.state.runtime.sessionmaker), now + timedelta(minutes=1)
+    )
     assert [c["verified"] for c in receiver.calls] == [True, True]
     row = (await in_session(app, lambda s: s.scalars(select(NoticeDelivery)))).one()
     assert row.state == DeliveryState.sent and row.attempts == 2

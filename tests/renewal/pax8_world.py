@@ -20,13 +20,15 @@ from adapters.pax8 import spec as pax8_spec
 from adapters.pax8.simulator import Pax8Simulator, SimSubscription
 from hub.db import secret_box, session_scope
 from hub.jobs import JobContext, queue
+from hub.jobs.worker import run_task
 from hub.kit.time import utcnow
 from hub.models import Connection, Renewal, Subscription
 from hub.models.enums import ConnectionScope
 from hub.renewal import planner
-from hub.renewal.tasks import ADVANCE, advance, queue_due
+from hub.renewal.planner import ADVANCE, queue_due
 from hub.sdk import AdapterContext, MemoryTokenCache, RetryPolicy
 from tests import factories as f
+from tests.conftest import runtime_from
 
 SM = async_sessionmaker[AsyncSession]
 FAST = RetryPolicy(max_attempts=3, deadline=5, backoff_initial=0.01, backoff_max=0.05, max_retry_after=2)
@@ -49,7 +51,7 @@ def opener_for(sim: Pax8Simulator, base_url: str) -> Callable[..., Any]:
     tokens = MemoryTokenCache(utcnow)
 
     @asynccontextmanager
-    async def open_renewer(_sessionmaker: Any, _connection_id: uuid.UUID) -> AsyncIterator[Any]:
+    async def open_renewer(_connection_id: uuid.UUID) -> AsyncIterator[Any]:
         async with httpx.AsyncClient() as http:
             ctx = AdapterContext(http=http, tokens=tokens, retry=FAST, timeout=3.0)
             adapter = pax8_spec.create(sim.config(base_url), ctx)
@@ -110,9 +112,10 @@ async def build(
 
 
 async def plan_and_queue(sm: SM) -> int:
+    now = runtime_from(sm).now()
     async with session_scope(sm) as session:
-        planned = await planner.plan(session, utcnow().date())
-        await queue_due(session)
+        planned = await planner.plan(session, now.date(), now=now)
+        await queue_due(session, now=now)
     return planned
 
 
@@ -124,15 +127,7 @@ async def claim(
     if not jobs:
         return None
     job = jobs[0]
-    return JobContext(
-        job_id=job.id,
-        kind=job.kind,
-        attempt=job.attempt,
-        max_attempts=job.max_attempts,
-        owner=owner,
-        payload=job.payload,
-        sessionmaker=sm,
-    )
+    return JobContext.of(runtime_from(sm), job, owner)
 
 
 async def release(sm: SM, ctx: JobContext, error: str) -> None:
@@ -149,7 +144,7 @@ async def run_due(
     ran = 0
     for _ in range(rounds):
         async with session_scope(sm) as session:
-            await queue_due(session)
+            await queue_due(session, now=runtime_from(sm).now())
         ctx = await claim(sm)
         if ctx is None:
             return ran
@@ -157,7 +152,7 @@ async def run_due(
         if on_job is not None:
             await on_job(ctx)
         else:
-            await advance(ctx, ctx.payload)
+            await run_task(ctx)
     return ran
 
 

@@ -6,9 +6,11 @@ company (external_ref = the Pax8 company id) and one auto-renew-by-the-hub subsc
 per simulator commitment (connection_id, external_id = the Pax8 subscription id), every
 one ending within `ends_within_days` (all due at the default 14-day lead). The Pax8
 simulator runs in its own process (`storm_sim`) with faults on the real order. Real
-`hub worker` processes renew through the real Pax8 adapter (`storm_opener`, imported
-through `HUB_JOBS_IMPORTS`); the harness plans once and then does what `hub renewals run`
-does every half second: queue the renewals whose next action is due.
+`hub worker` processes renew the way a deployed worker does: the stored, encrypted Pax8
+connection (pointing at the simulator on loopback) opened by the runtime's connection
+opener, with the database token cache and the retry policy shortened through
+HUB_ADAPTER_*; the harness plans once and then does what `hub renewals run` does every
+half second: queue the renewals whose next action is due.
 
 Job leases are short (4 s) and the renewal timing knobs are shortened with them
 (HUB_RENEWAL_*), so that a lost answer is reconciled about 8 s after it was sent instead
@@ -33,11 +35,12 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import psutil
 from sqlalchemy import Table, func, select, text
 
-from hub.config import Settings
+from adapters.pax8.simulator import CLIENT_ID, CLIENT_SECRET, ORDER_EMAIL
 from hub.db import create_engine, make_sessionmaker, session_scope
 from hub.kit.crypto import SecretBox
 from hub.kit.time import utcnow
@@ -46,11 +49,11 @@ from hub.models.base import Base
 from hub.models.enums import ConnectionScope, RenewalState, RenewalType, SubscriptionStatus
 from hub.models.job import Job, JobState
 from hub.renewal import planner
-from hub.renewal.executor import TERMINAL
-from hub.renewal.tasks import ADVANCE, queue_due
+from hub.renewal.planner import ADVANCE, queue_due
+from hub.renewal.states import TERMINAL
+from hub.settings import Settings
 from tests.conftest import TEST_KEY
 from tests.jobs import helpers as h
-from tests.renewal.storm_opener import TIMEOUT_ENV, URL_ENV, pax8_config
 from tests.renewal.storm_sim import SimProcess, SimReport, SimSub
 
 # Worker and executor timing for the storm: leases of 6 s (heartbeat every 1.5 s: a
@@ -71,7 +74,14 @@ TIMING = {
     "HUB_RENEWAL_RETRY_BASE_SECONDS": "0.5",
     "HUB_RENEWAL_RETRY_MAX_SECONDS": "5",
     "HUB_RENEWAL_CONFIRM_RECHECK_SECONDS": "1",
-    TIMEOUT_ENV: str(HTTP_TIMEOUT),
+    # The adapter: a 3 s HTTP timeout; reads retried quickly, the order itself only on 429
+    # (VendorHttp's rule for writes).
+    "HUB_ADAPTER_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
+    "HUB_ADAPTER_RETRY_MAX_ATTEMPTS": "3",
+    "HUB_ADAPTER_RETRY_DEADLINE_SECONDS": "5",
+    "HUB_ADAPTER_RETRY_BACKOFF_INITIAL_SECONDS": "0.01",
+    "HUB_ADAPTER_RETRY_BACKOFF_MAX_SECONDS": "0.05",
+    "HUB_ADAPTER_RETRY_MAX_RETRY_AFTER_SECONDS": "2",
 }
 TICK_SECONDS = 0.5
 BATCH = 1000
@@ -322,10 +332,22 @@ def _table(model: type[Base]) -> Table:
 # -- the run ------------------------------------------------------------------------------
 
 
-def worker_env(url: str, workdir: Path, base_url: str) -> dict[str, str]:
-    return h.worker_env(
-        url, workdir, HUB_JOBS_IMPORTS="tests.renewal.storm_opener", **{URL_ENV: base_url}, **TIMING
-    )
+def pax8_config(base_url: str) -> dict[str, Any]:
+    """The storm's Pax8 connection: the simulator's credentials, on loopback only."""
+    host = urlsplit(base_url).hostname or ""
+    if not host.startswith("127."):
+        raise ValueError(f"the storm only talks to loopback, not {base_url!r}")
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "order_email": ORDER_EMAIL,
+        "token_url": f"{base_url}/v1/token",
+        "api_url": f"{base_url}/v1",
+    }
+
+
+def worker_env(url: str, workdir: Path) -> dict[str, str]:
+    return h.worker_env(url, workdir, HUB_JOBS_IMPORTS="", **TIMING)
 
 
 async def _drive(url: str, limit: float, on_tick: Callable[[int], None] | None) -> tuple[int, float]:
@@ -336,13 +358,14 @@ async def _drive(url: str, limit: float, on_tick: Callable[[int], None] | None) 
     started = time.perf_counter()
     try:
         async with session_scope(sm) as session:
-            planned = await planner.plan(session, utcnow().date())
-            await queue_due(session)
+            now = utcnow()
+            planned = await planner.plan(session, now.date(), now=now)
+            await queue_due(session, now=now)
         last_report = started
         while time.perf_counter() - started < limit:
             await asyncio.sleep(TICK_SECONDS)
             async with session_scope(sm) as session:
-                await queue_due(session)
+                await queue_due(session, now=utcnow())
             async with session_scope(sm, write=False) as session:
                 still = (
                     await session.execute(select(func.count()).where(Renewal.state.in_(OPEN)))
@@ -424,7 +447,7 @@ def run(
         result.due = seed(url, sim.base_url, sim.subs)
         result.seed_seconds = time.perf_counter() - t
         say(f"seeded {result.due} subscriptions in {result.seed_seconds:.1f} s; starting workers")
-        env = worker_env(url, workdir, sim.base_url)
+        env = worker_env(url, workdir)
         logs = [workdir / f"worker-{i}.log" for i in range(cfg.workers)]
         procs = []
         try:

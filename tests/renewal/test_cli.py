@@ -51,17 +51,17 @@ async def test_plan_lists_due_auto_renewals_with_costs_and_changes_nothing(app, 
     assert [i["product"] for i in body["items"]] == ["Intercept X"]
     assert body["items"][0]["total"] == "354.00"  # 12 x 29.50, exact
     assert body["totals"] == {"EUR": "354.00"}
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         assert (await session.execute(select(func.count(Renewal.id)))).scalar_one() == 0
 
 
 async def test_pause_and_resume_flip_the_switch(app, cli_env):  # noqa: F811
     assert (await hub("renewals", "pause", "--reason", "vendor audit")).exit_code == 0
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         controls = await session.get(RenewalControls, 1)
         assert controls is not None and controls.paused and controls.paused_reason == "vendor audit"
     assert (await hub("renewals", "resume")).exit_code == 0
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         controls = await session.get(RenewalControls, 1)
         assert controls is not None and not controls.paused and controls.paused_reason is None
 

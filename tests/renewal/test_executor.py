@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.pax8.simulator import Pax8Simulator
+from hub.jobs.worker import run_task
 from hub.kit.time import utcnow
 from hub.models import AuditEvent, Notice, Renewal
 from hub.models.enums import RenewalState
-from hub.renewal import executor, vendor
-from hub.renewal.tasks import advance
+from hub.runtime import HubRuntime
 from hub.sdk.testing import Fault, serve_on_loopback
 from tests.renewal import pax8_world as w
 
@@ -28,27 +28,23 @@ class Crash(BaseException):
 
 
 @pytest.fixture
-async def pax8() -> AsyncIterator[tuple[Pax8Simulator, str]]:
+async def pax8(runtime: HubRuntime) -> AsyncIterator[tuple[Pax8Simulator, str]]:
     # Five companies, twelve commitments, all ending within ten days: a small storm.
     sim = Pax8Simulator(scale=(5, 12), ends_within_days=10, activation_seconds=0)
     async with serve_on_loopback(sim.app) as base:
-        vendor.set_opener(w.opener_for(sim, base))
-        try:
-            yield sim, base
-        finally:
-            vendor.set_opener(None)
-            executor.FAILPOINT = None
+        runtime.renewers = w.opener_for(sim, base)
+        yield sim, base
 
 
 async def world(api: httpx.AsyncClient, app: Any, pax8: tuple[Pax8Simulator, str], n: int = 1) -> w.Pax8World:
     sim, base = pax8
     picks = [sim.subscriptions[i] for i in sim._sub_order[:n]]
-    return await w.build(api, app.state.sessionmaker, sim, base, picks)
+    return await w.build(api, app.state.runtime.sessionmaker, sim, base, picks)
 
 
 async def test_a_due_licence_is_ordered_once_and_its_new_term_recorded(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, sim_sub)] = wd.subs.items()
     old_end = sim_sub.commitment_end
     assert await w.plan_and_queue(sm) == 1
@@ -78,7 +74,7 @@ async def test_a_due_licence_is_ordered_once_and_its_new_term_recorded(app, api,
 
 async def test_a_price_above_the_cap_waits_for_an_admin_then_is_ordered(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, sim_sub)] = wd.subs.items()
     wd.sim.set_price(sim_sub.product_id, sim_sub.partner_cost * Decimal("1.25"))
     await w.plan_and_queue(sm)
@@ -101,7 +97,7 @@ async def test_a_price_above_the_cap_waits_for_an_admin_then_is_ordered(app, api
 
 async def test_a_refused_order_is_escalated_with_the_vendors_reason_and_nothing_ordered(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, sim_sub)] = wd.subs.items()
     wd.sim.refuse_product(sim_sub.product_id, "Product is end of sale")
     await w.plan_and_queue(sm)
@@ -122,7 +118,7 @@ async def test_a_refused_order_is_escalated_with_the_vendors_reason_and_nothing_
 
 async def test_a_lost_answer_is_reconciled_by_our_reference_and_never_resent(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     # The first POST is the dry run (isMock); the second, the real order, is applied and
     # its answer dropped.
@@ -148,9 +144,9 @@ async def test_a_lost_answer_is_reconciled_by_our_reference_and_never_resent(app
 
 
 @pytest.mark.parametrize("point", ["before_send", "on_unknown", "after_answer"])
-async def test_a_crash_at_each_step_converges_to_exactly_one_order(app, api, pax8, point):
+async def test_a_crash_at_each_step_converges_to_exactly_one_order(app, api, runtime, pax8, point):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     if point == "on_unknown":  # the answer is lost, then the worker dies before noting it
         wd.sim.faults.add(
@@ -163,11 +159,11 @@ async def test_a_crash_at_each_step_converges_to_exactly_one_order(app, api, pax
             crashed.append(name)
             raise Crash(name)
 
-    executor.FAILPOINT = die
+    runtime.failpoints.hook = die
 
     async def run_job(ctx: Any) -> None:
         try:
-            await advance(ctx, ctx.payload)
+            await run_task(ctx)
         except Crash as exc:
             await w.release(sm, ctx, f"worker died at {exc}")
 
@@ -186,14 +182,14 @@ async def test_a_crash_at_each_step_converges_to_exactly_one_order(app, api, pax
 
 async def test_a_crash_before_the_reference_is_committed_leaves_nothing_to_duplicate(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     from hub.db import session_scope
     from hub.renewal import planner
 
     with pytest.raises(Crash):
         async with session_scope(sm) as session:
-            await planner.plan(session, utcnow().date())
+            await planner.plan(session, utcnow().date(), now=utcnow())
             raise Crash("died before committing the plan")
     async with sm() as session:
         assert (await session.execute(select(func.count(Renewal.id)))).scalar_one() == 0
@@ -203,9 +199,9 @@ async def test_a_crash_before_the_reference_is_committed_leaves_nothing_to_dupli
     assert wd.orders_for(hub_id) == 1
 
 
-async def test_a_worker_paused_past_its_lease_sends_and_records_nothing(app, api, pax8):
+async def test_a_worker_paused_past_its_lease_sends_and_records_nothing(app, api, runtime, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     await w.plan_and_queue(sm)
     ctx = await w.claim(sm, owner="slow-worker", lease=timedelta(seconds=4))
@@ -215,12 +211,12 @@ async def test_a_worker_paused_past_its_lease_sends_and_records_nothing(app, api
         if name == "before_send":
             await asyncio.sleep(4.5)  # SIGSTOP-like: the lease runs out meanwhile
 
-    executor.FAILPOINT = pause
+    runtime.failpoints.hook = pause
     from hub.jobs import LeaseLost
 
     with pytest.raises(LeaseLost):
-        await advance(ctx, ctx.payload)
-    executor.FAILPOINT = None
+        await run_task(ctx)
+    runtime.failpoints.hook = None
     assert wd.orders_for(hub_id) == 0, "a worker past its lease placed an order"
     renewal = await w.renewal_of(sm, hub_id)
     assert renewal.state is RenewalState.submitting and renewal.vendor_order_ref is None
@@ -238,7 +234,7 @@ async def test_a_worker_paused_past_its_lease_sends_and_records_nothing(app, api
 
 async def test_the_pause_switch_stops_every_step_and_resuming_goes_on(app, api, pax8):
     wd = await world(api, app, pax8, n=3)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     assert (
         await api.put("/renewals/controls", json={"paused": True, "paused_reason": "audit"})
     ).status_code == 200
@@ -259,7 +255,7 @@ async def test_the_pause_switch_stops_every_step_and_resuming_goes_on(app, api, 
 
 async def test_a_cancelled_subscription_is_never_ordered(app, api, pax8):
     wd = await world(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     await w.plan_and_queue(sm)
     sub = (await api.get(f"/subscriptions/{hub_id}")).json()
@@ -288,10 +284,10 @@ async def test_the_sweeper_alerts_each_rung_once_for_unconfirmed_auto_renewals(a
         ends_on=str(today + timedelta(days=5)),
         renewal_type="auto_hub",
     )
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     for day in (today, today, today + timedelta(days=2), today + timedelta(days=4)):
         async with session_scope(sm) as session:
-            await sweeper.sweep(session, day)
+            await sweeper.sweep(session, day, now=utcnow())
     async with sm() as session:
         rows = (
             await session.execute(select(Notice).where(Notice.subject_type == "renewal_deadline"))
@@ -305,12 +301,12 @@ async def test_the_sweeper_alerts_each_rung_once_for_unconfirmed_auto_renewals(a
     assert sub["id"]
 
 
-async def test_the_hubs_own_connection_runtime_reaches_the_vendor(app, api, pax8):
+async def test_the_hubs_own_connection_runtime_reaches_the_vendor(app, api, runtime, pax8):
     """No test opener: the stored, encrypted connection config is decrypted and the Pax8
     adapter built the way a deployed worker builds it (shared client, DB token cache)."""
     wd = await world(api, app, pax8)
-    vendor.set_opener(None)
-    sm = app.state.sessionmaker
+    runtime.renewers = runtime.connections.renewer
+    sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     await w.plan_and_queue(sm)
     await w.run_due(sm)

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app as hub_app
-from hub.config import Settings
 from hub.db import create_engine, make_sessionmaker, session_scope
 from hub.kit.time import utcnow
 from hub.renewal import planner
 from hub.renewal.cli import PLAIN_ABOVE
+from hub.settings import Settings
 from tests.renewal import storm
 
 

@@ -10,7 +10,7 @@ Invariants, checked after every step against what the vendor saw:
 - when a term's end has passed with auto-renew on and the subscription not cancelled,
   its renewal was confirmed with exactly one order, or escalated with an alert.
 
-The clock: `utcnow` is replaced in the hub.renewal modules only (today + N days), and the
+The clock: the runtime's clock is today + N days (what the renewal engine reads), and the
 simulator's clock is moved with it. The job queue keeps real time (leases of seconds);
 the executor compares the sender's deadline, in real time, with its own clock, so once a
 day has passed every lost answer is past its in-flight grace, as it would be.
@@ -43,17 +43,19 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.pax8.simulator import Pax8Simulator, SimSubscription
-from hub.config import Settings
-from hub.db import create_engine, make_sessionmaker, session_scope
+from hub.db import session_scope
+from hub.jobs.worker import run_task
 from hub.kit.crypto import SecretBox
 from hub.models import Client, Connection, Renewal, Subscription, Vendor, VendorAccount
 from hub.models.enums import ConnectionScope, RenewalState, RenewalType, SubscriptionStatus
-from hub.renewal import alerts, executor, planner, tasks, vendor
-from hub.renewal.tasks import advance, queue_due
+from hub.renewal import alerts, planner
+from hub.renewal.planner import queue_due
+from hub.runtime import HubRuntime
 from hub.sdk.testing import Fault, serve_on_loopback
+from hub.settings import Settings
 from tests import conftest
 from tests.renewal import pax8_world as w
 
@@ -97,11 +99,13 @@ class World:
         self.sim = Pax8Simulator(scale=(3, 40), ends_within_days=30, activation_seconds=0)
         self.server = serve_on_loopback(self.sim.app)
         self.base = self.run(self.server.__aenter__())
-        vendor.set_opener(w.opener_for(self.sim, self.base))
-        self.engine: AsyncEngine = create_engine(Settings(database_url=database.url))
-        self.sm: async_sessionmaker[AsyncSession] = make_sessionmaker(
-            self.engine, SecretBox([conftest.TEST_KEY.encode()])
+        self.runtime = HubRuntime(
+            Settings(database_url=database.url),
+            clock=CLOCK,
+            secrets=SecretBox([conftest.TEST_KEY.encode()]),
+            renewers=w.opener_for(self.sim, self.base),
         )
+        self.sm: async_sessionmaker[AsyncSession] = self.runtime.sessionmaker
         self.accounts: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
         self.connection_id = uuid.uuid4()
         self.unused = list(self.sim._sub_order)
@@ -111,9 +115,7 @@ class World:
         return self.loop.run_until_complete(coro)
 
     def close(self) -> None:
-        vendor.set_opener(None)
-        executor.FAILPOINT = None
-        self.run(self.engine.dispose())
+        self.run(self.runtime.aclose())
         self.run(self.server.__aexit__(None, None, None))
         self.loop.close()
 
@@ -202,7 +204,7 @@ class World:
 
     async def plan(self) -> None:
         async with session_scope(self.sm) as session:
-            await planner.plan(session, self.today())
+            await planner.plan(session, self.today(), now=CLOCK())
 
     async def run_due(self) -> None:
         """What the worker does: plan, queue what is due, run jobs until none is left; a
@@ -210,12 +212,12 @@ class World:
         await self.plan()
         for _ in range(80):
             async with session_scope(self.sm) as session:
-                await queue_due(session)
+                await queue_due(session, now=CLOCK())
             ctx = await w.claim(self.sm)
             if ctx is None:
                 return
             try:
-                await advance(ctx, ctx.payload)
+                await run_task(ctx)
             except Crash as exc:
                 await w.release(self.sm, ctx, f"worker died at {exc}")
         raise AssertionError("renewal jobs did not settle in 80 rounds")
@@ -252,7 +254,7 @@ class RenewalMachine(RuleBasedStateMachine):
             if not self.failed:
                 # The example ends with a month of daily worker runs: every term it
                 # created comes due and its deadline passes.
-                executor.FAILPOINT = None
+                self.world.runtime.failpoints.hook = None
                 self.advance_clock(31)
         finally:
             self.world.close()
@@ -334,10 +336,10 @@ class RenewalMachine(RuleBasedStateMachine):
         async def die(name: str) -> None:
             if name == point and not fired:
                 fired.append(name)
-                executor.FAILPOINT = None
+                self.world.runtime.failpoints.hook = None
                 raise Crash(name)
 
-        executor.FAILPOINT = die
+        self.world.runtime.failpoints.hook = die
 
     @rule()
     @guarded
@@ -441,12 +443,7 @@ def fresh_databases(_template: str, tmp_path: Path) -> Any:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_renewals_order_each_term_at_most_once_whatever_happens(
-    fresh_databases: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for module in (executor, planner, tasks, alerts):
-        monkeypatch.setattr(module, "utcnow", CLOCK)
-
+def test_renewals_order_each_term_at_most_once_whatever_happens(fresh_databases: Any) -> None:
     class Machine(RenewalMachine):
         def __init__(self) -> None:
             type(self).database = fresh_databases()

@@ -14,10 +14,11 @@ from starlette.types import Receive, Scope, Send
 
 from adapters.pax8.simulator import Pax8Simulator
 from hub.db import session_scope
+from hub.kit.time import utcnow
 from hub.models import Job
-from hub.renewal import executor, vendor
-from hub.renewal.config import RenewalSettings
-from hub.renewal.tasks import ADVANCE, queue_due
+from hub.renewal.planner import ADVANCE, queue_due
+from hub.renewal.settings import RenewalSettings
+from hub.runtime import HubRuntime
 from hub.sdk.testing import FaultPlan, RandomFaults, serve_on_loopback
 from hub.sdk.testing.faults import FaultInjector
 from tests.renewal import pax8_world as w
@@ -67,34 +68,29 @@ def test_renewal_timing_defaults_hold_and_the_environment_shortens_them(
     short = RenewalSettings()
     assert short.in_flight_grace == timedelta(seconds=5)
     assert [short.retry_delay(n).total_seconds() for n in (0, 1, 5)] == [0.5, 1.0, 5.0]
-    # The executor reads its settings once, at import, from the environment it started in.
-    assert executor.SETTINGS.in_flight_grace_seconds == 20
 
 
 @pytest.fixture
-async def pax8() -> AsyncIterator[tuple[Pax8Simulator, str]]:
+async def pax8(runtime: HubRuntime) -> AsyncIterator[tuple[Pax8Simulator, str]]:
     sim = Pax8Simulator(scale=(2, 4), ends_within_days=10, activation_seconds=0)
     async with serve_on_loopback(sim.app) as base:
-        vendor.set_opener(w.opener_for(sim, base))
-        try:
-            yield sim, base
-        finally:
-            vendor.set_opener(None)
+        runtime.renewers = w.opener_for(sim, base)
+        yield sim, base
 
 
 async def test_the_tick_queues_each_due_renewal_once_however_often_it_runs(app, api, pax8) -> None:
     sim, base = pax8
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     await w.build(api, sm, sim, base, [sim.subscriptions[i] for i in sim._sub_order[:3]])
     await w.plan_and_queue(sm)  # plans 3 and queues their jobs
     for _ in range(3):
         async with session_scope(sm) as session:
-            assert await queue_due(session) == 0
+            assert await queue_due(session, now=utcnow()) == 0
     async with sm() as session:
         jobs = (await session.execute(select(func.count()).where(Job.kind == ADVANCE))).scalar_one()
     assert jobs == 3
     # Once the jobs ran, nothing is due and nothing is queued again.
     assert await w.run_due(sm) == 3
     async with session_scope(sm) as session:
-        assert await queue_due(session) == 0
+        assert await queue_due(session, now=utcnow()) == 0
     assert all(sim.renewals_of(s.id) == 1 for s in sim.subscriptions.values() if s.id in sim._sub_order[:3])

@@ -14,25 +14,24 @@ from sqlalchemy import select
 from adapters.pax8.simulator import Pax8Simulator
 from hub.models import Renewal
 from hub.models.enums import RenewalState
-from hub.renewal import vendor
+from hub.runtime import HubRuntime
 from hub.sdk.testing import serve_on_loopback
 from tests.renewal import pax8_world as w
 
 
 @pytest.fixture
-async def pax8() -> AsyncIterator[tuple[Pax8Simulator, str]]:
+async def pax8(runtime: HubRuntime) -> AsyncIterator[tuple[Pax8Simulator, str]]:
     sim = Pax8Simulator(scale=(2, 4), ends_within_days=10, activation_seconds=0)
     async with serve_on_loopback(sim.app) as base:
-        vendor.set_opener(w.opener_for(sim, base))
-        try:
-            yield sim, base
-        finally:
-            vendor.set_opener(None)
+        runtime.renewers = w.opener_for(sim, base)
+        yield sim, base
 
 
 async def _one(api, app, pax8) -> tuple[w.Pax8World, str]:  # type: ignore[no-untyped-def]
     sim, base = pax8
-    world = await w.build(api, app.state.sessionmaker, sim, base, [sim.subscriptions[sim._sub_order[0]]])
+    world = await w.build(
+        api, app.state.runtime.sessionmaker, sim, base, [sim.subscriptions[sim._sub_order[0]]]
+    )
     [hub_id] = world.subs
     return world, hub_id
 
@@ -45,7 +44,7 @@ async def _patch(api, hub_id: str, **changes: object) -> None:  # type: ignore[n
 
 async def test_a_term_whose_end_moved_after_planning_is_renewed_once_not_twice(app, api, pax8):
     world, hub_id = await _one(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     sim_sub = world.subs[hub_id]
     await w.plan_and_queue(sm)  # a renewal for the term as it ended then
     # The vendor co-terms the subscription three days later; the hub mirrors it.
@@ -68,7 +67,7 @@ async def test_a_term_whose_end_moved_after_planning_is_renewed_once_not_twice(a
 
 async def test_auto_renew_switched_off_and_on_again_before_the_end_still_renews(app, api, pax8):
     world, hub_id = await _one(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     await w.plan_and_queue(sm)
     await _patch(api, hub_id, renewal_type="manual")
     await w.run_due(sm)
@@ -84,7 +83,7 @@ async def test_auto_renew_switched_off_and_on_again_before_the_end_still_renews(
 
 async def test_an_admins_decline_stands_when_auto_renew_is_switched_on_again(app, api, pax8):
     world, hub_id = await _one(api, app, pax8)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     sim_sub = world.subs[hub_id]
     from decimal import Decimal
 

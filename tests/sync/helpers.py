@@ -4,7 +4,7 @@ its simulator on a loopback port, and running queued sync jobs as a worker would
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,12 +12,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.connection.adapters import use_registry
 from hub.db import session_scope
 from hub.jobs import JobContext, queue
+from hub.jobs.worker import run_task
+from hub.runtime import HubRuntime
 from hub.sdk.registry import Registry
 from hub.sdk.testing import serve_on_loopback
-from hub.sync import tasks
+from tests.conftest import runtime_from
 from tests.sync import testvendor
 from tests.sync.testvendor import AcmeSimulator
 
@@ -25,9 +26,9 @@ SM = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
-def test_registry() -> Iterator[Registry]:
-    with use_registry(Registry({testvendor.SLUG: testvendor.spec}, {})) as registry:
-        yield registry
+def test_registry(runtime: HubRuntime) -> Registry:
+    runtime.adapters = Registry({testvendor.SLUG: testvendor.spec}, {})
+    return runtime.adapters
 
 
 @pytest.fixture(autouse=True)
@@ -62,22 +63,14 @@ async def claim(sm: SM, kind: str = "sync.connection") -> JobContext | None:
     if not jobs:
         return None
     job = jobs[0]
-    return JobContext(
-        job_id=job.id,
-        kind=job.kind,
-        attempt=job.attempt,
-        max_attempts=job.max_attempts,
-        owner="test-worker",
-        payload=job.payload,
-        sessionmaker=sm,
-    )
+    return JobContext.of(runtime_from(sm), job, "test-worker")
 
 
 async def run_queued_syncs(sm: SM) -> int:
     """Run every queued sync job to completion, as a worker would; how many ran."""
     ran = 0
     while (ctx := await claim(sm)) is not None:
-        await tasks.sync_connection(ctx, ctx.payload)
+        await run_task(ctx)
         if not ctx.finished:
             async with session_scope(sm) as session:
                 await queue.complete(session, ctx.job_id, ctx.attempt, ctx.owner)
@@ -89,7 +82,7 @@ async def sync_now(app: Any, api: httpx.AsyncClient, connection_id: str) -> dict
     """Ask for a sync through the API, run it, and read the connection back."""
     r = await api.post(f"/connections/{connection_id}/sync")
     assert r.status_code == 202, r.text
-    assert await run_queued_syncs(app.state.sessionmaker) >= 1
+    assert await run_queued_syncs(app.state.runtime.sessionmaker) >= 1
     got = await api.get(f"/connections/{connection_id}")
     assert got.status_code == 200, got.text
     return got.json()  # type: ignore[no-any-return]

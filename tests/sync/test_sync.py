@@ -20,7 +20,7 @@ from tests.sync.testvendor import AcmeSimulator
 
 async def _set_external_id(app: Any, subscription_id: str, external_id: str) -> None:
     # The API does not let users set a subscription's external id; an importer would.
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await session.execute(
             update(Subscription)
             .where(Subscription.id == uuid.UUID(subscription_id))
@@ -72,7 +72,7 @@ async def world(app: Any, api: httpx.AsyncClient, vendor: Vendor) -> dict[str, A
 
 
 async def records(app: Any, connection_id: str) -> list[VendorRecord]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
             select(VendorRecord).where(VendorRecord.connection_id == uuid.UUID(connection_id))
         )
@@ -119,7 +119,7 @@ async def test_a_full_sync_stores_records_maps_tenants_writes_facts_and_flags_di
     ]
     sub = (await api.get(f"/subscriptions/{w['sub']['id']}")).json()
     assert sub["quantity"] == 10 and sub["ends_on"] == "2026-12-31"  # flagged, never overwritten
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         audits = (
             (await session.execute(select(AuditEvent).where(AuditEvent.subject_id == conn["id"])))
             .scalars()
@@ -226,7 +226,7 @@ async def test_a_vendor_failing_with_503_is_degraded_and_does_not_hold_up_anothe
         good = await create_connection(api, vendor.config("GOOD"))
         for c in (bad, good):
             assert (await api.post(f"/connections/{c['id']}/sync")).status_code == 202
-        assert await run_queued_syncs(app.state.sessionmaker) == 2
+        assert await run_queued_syncs(app.state.runtime.sessionmaker) == 2
     bad_now = (await api.get(f"/connections/{bad['id']}")).json()
     good_now = (await api.get(f"/connections/{good['id']}")).json()
     assert bad_now["health"] == "degraded" and "503" in bad_now["last_error"]
@@ -276,7 +276,7 @@ async def test_secrets_are_write_only_kept_on_update_and_never_logged(app, api, 
     vendor.sim.faults.add(Fault(status=500, times=None, path=r"^/v1/"))
     assert (await api.post(f"/connections/{created['id']}/test")).json()["ok"] is False
     await sync_now(app, api, created["id"])
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         row = await session.get(Connection, uuid.UUID(created["id"]))
         assert row is not None and secret not in row.config_encrypted
     everything = [
@@ -347,7 +347,7 @@ async def test_the_schedule_queues_each_due_connection_once(app, api, vendor):
     vendor.sim.partner("P2")
     a = await create_connection(api, vendor.config("P1"))
     await create_connection(api, vendor.config("P2"), enabled=False)
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     for _ in range(2):
         async with sm() as session:
             from hub.db import begin_write

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,11 +18,11 @@ from sqlalchemy import select, update
 
 from adapters.fortinet_fortios import spec as fortios_spec
 from adapters.fortinet_fortios.simulator import FortiosSimulator
-from hub.connection import runtime
-from hub.connection.adapters import use_registry
+from hub.connection.opener import HttpClients, hub_client
 from hub.kit.time import today
 from hub.models import Subscription
 from hub.models.sync import VendorRecord
+from hub.runtime import HubRuntime
 from hub.sdk.registry import Registry
 from tests import factories as f
 from tests.adapters.test_fortinet_fortios import _self_signed, serve_tls
@@ -31,24 +30,23 @@ from tests.sync.helpers import sync_now
 
 
 @pytest.fixture
-def fortios_registry() -> Iterator[Registry]:
-    with use_registry(Registry({"fortinet_fortios": fortios_spec}, {})) as registry:
-        yield registry
+def fortios_registry(runtime: HubRuntime) -> Registry:
+    runtime.adapters = Registry({"fortinet_fortios": fortios_spec}, {})
+    return runtime.adapters
 
 
 async def test_a_self_signed_fortigate_syncs_its_latest_firmware_and_seats_used_over_the_runs_tls_client(
-    app, api, fortios_registry, monkeypatch
+    app, api, runtime, fortios_registry
 ):
     made: list[httpx.AsyncClient] = []
-    original = runtime._hub_client
 
     def spy(verify: Any = True, timeout: float | None = None) -> httpx.AsyncClient:
-        client = original(verify, timeout)
+        client = hub_client(verify, timeout)
         if verify is not True:
             made.append(client)
         return client
 
-    monkeypatch.setattr(runtime, "_hub_client", spy)
+    runtime.http = HttpClients(spy)
     sim = FortiosSimulator()
     with tempfile.TemporaryDirectory() as tmp:
         cert, key, _pem = _self_signed(Path(tmp))
@@ -60,7 +58,7 @@ async def test_a_self_signed_fortigate_syncs_its_latest_firmware_and_seats_used_
                 api, client["id"], kind="firewall", manufacturer="Fortinet", serial=sim.serial, model="FG-60F"
             )
             sub = await f.subscription(api, account["id"], product="VDOM licence", quantity=10)
-            async with app.state.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 await session.execute(
                     update(Subscription)
                     .where(Subscription.id == uuid.UUID(sub["id"]))
@@ -81,8 +79,8 @@ async def test_a_self_signed_fortigate_syncs_its_latest_firmware_and_seats_used_
     assert conn["health"] == "ok", conn
     # The box was reached through a client of the run, closed when the run ended.
     assert made and all(c.is_closed for c in made)
-    assert not runtime.shared_http().is_closed
-    async with app.state.sessionmaker() as session:
+    assert not runtime.http.shared().is_closed
+    async with app.state.runtime.sessionmaker() as session:
         firmware = (
             await session.execute(select(VendorRecord.payload).where(VendorRecord.kind == "firmware"))
         ).scalar_one()
@@ -100,11 +98,11 @@ HP_SERIAL, HP_COUNT = "PHBBB12345", 48213
 
 
 @pytest.fixture
-def printer_registry() -> Iterator[Registry]:
+def printer_registry(runtime: HubRuntime) -> Registry:
     from adapters.printer_snmp import spec as printer_spec
 
-    with use_registry(Registry({"printer_snmp": printer_spec}, {})) as registry:
-        yield registry
+    runtime.adapters = Registry({"printer_snmp": printer_spec}, {})
+    return runtime.adapters
 
 
 async def _print_world(api: httpx.AsyncClient, **allowance: Any) -> dict[str, Any]:
@@ -131,7 +129,7 @@ async def _print_world(api: httpx.AsyncClient, **allowance: Any) -> dict[str, An
 
 
 async def _set_baseline(app: Any, sub_id: str, total: int) -> None:
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         sub = await session.get(Subscription, uuid.UUID(sub_id))
         assert sub is not None and sub.print_allowance is not None
         sub.print_allowance = {

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from hub.config import Settings
 from hub.db import create_engine as create_async_engine
 from hub.db import make_sessionmaker
 from hub.demo import DemoSummary, load_demo
@@ -42,6 +41,7 @@ from hub.models.enums import (
     TermRenewedBy,
     VendorCategory,
 )
+from hub.settings import Settings
 
 # Far from the real date on purpose: every expiry must follow `today`, not the clock.
 TODAY = date(2031, 3, 15)

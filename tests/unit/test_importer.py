@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from hub.client.service import ClientService
-from hub.config import Settings, sync_database_url
 from hub.errors import Conflict
 from hub.importer import ImportKind, import_table, parse_amount, parse_date, read_csv
 from hub.importer.cli import app
 from hub.models import AuditEvent, Client, Subscription, SubscriptionTerm, Vendor, VendorAccount
 from hub.models.enums import AuditAction, RecordSource, VendorCategory
+from hub.settings import Settings, sync_database_url
 
 SAMPLES = Path(__file__).resolve().parents[2] / "hub" / "importer" / "samples"
 runner = CliRunner()

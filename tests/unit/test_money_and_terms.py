@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.kit.money import BillingPeriod, format_amount, monthly, validate_amount, validate_currency, yearly
-from hub.renewal.engine import Term, add_months, cancel_by, next_term
 from hub.report.engine import build_spend
+from hub.terms.engine import Term, add_months, cancel_by, next_term
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from hub.models.enums import RenewalType  # noqa: E402
-from hub.renewal.engine import (  # noqa: E402
+from hub.terms.engine import (  # noqa: E402
     Item,
     SubjectType,
     Threshold,

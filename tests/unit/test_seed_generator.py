@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from hub.config import Settings
 from hub.db import create_engine as create_async_engine
 from hub.db import make_sessionmaker
 from hub.demo import load_demo
@@ -29,6 +28,7 @@ from hub.models import (
 )
 from hub.models.enums import VendorCategory
 from hub.seed import BENCH_SLUG, BENCH_SUBSCRIPTIONS, seed_database
+from hub.settings import Settings
 
 TODAY = date(2031, 3, 15)
 TABLES = [Vendor, Client, Contact, VendorAccount, Subscription, SubscriptionTerm, Asset, Warranty, Domain]

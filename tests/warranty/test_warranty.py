@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,16 +18,18 @@ from sqlalchemy import select
 
 from adapters.dell_techdirect import spec as dell_spec
 from adapters.dell_techdirect.simulator import DellSimulator
-from hub.connection.adapters import use_registry
 from hub.db import session_scope
 from hub.jobs import enqueue, queue
+from hub.jobs.worker import run_task
 from hub.kit.time import today
 from hub.models import AuditEvent, Warranty
 from hub.models.enums import Role
 from hub.models.sync import Discrepancy
+from hub.runtime import HubRuntime
 from hub.sdk.registry import Registry
 from hub.sdk.testing import Fault, serve_on_loopback
-from hub.warranty import service, tasks
+from hub.warranty import service
+from hub.warranty.schemas import RefreshWarranties
 from tests import factories as f
 from tests.cli.test_cli import cli_env, invoke
 from tests.conftest import client_for, make_token
@@ -37,9 +39,9 @@ __all__ = ["cli_env"]
 
 
 @pytest.fixture
-def dell_registry() -> Iterator[Registry]:
-    with use_registry(Registry({"dell_techdirect": dell_spec}, {})) as registry:
-        yield registry
+def dell_registry(runtime: HubRuntime) -> Registry:
+    runtime.adapters = Registry({"dell_techdirect": dell_spec}, {})
+    return runtime.adapters
 
 
 @pytest.fixture
@@ -87,15 +89,15 @@ async def world(api: httpx.AsyncClient, base_url: str, sim: DellSimulator) -> di
 async def run_refresh(app: Any) -> int:
     """The daily job as the scheduler would queue it, then every lookup it queued, as a
     worker runs them."""
-    sm = app.state.sessionmaker
+    sm = app.state.runtime.sessionmaker
     async with session_scope(sm) as session:
-        await enqueue(session, service.REFRESH_TASK, {})
+        await enqueue(session, RefreshWarranties())
     ctx = await claim(sm, service.REFRESH_TASK)
     assert ctx is not None
-    await tasks.refresh_warranties(ctx, ctx.payload)
+    await run_task(ctx)
     ran = 0
     while (ctx := await claim(sm, service.LOOKUP_TASK)) is not None:
-        await tasks.lookup_warranties(ctx, ctx.payload)
+        await run_task(ctx)
         if not ctx.finished:
             async with session_scope(sm) as session:
                 await queue.complete(session, ctx.job_id, ctx.attempt, ctx.owner)
@@ -104,7 +106,7 @@ async def run_refresh(app: Any) -> int:
 
 
 async def warranties_of(app: Any, asset_id: str) -> list[Warranty]:
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         rows = await session.execute(select(Warranty).where(Warranty.asset_id == uuid.UUID(asset_id)))
         return list(rows.scalars())
 
@@ -135,7 +137,7 @@ async def test_the_daily_lookup_asks_only_what_ends_within_the_ladder_in_batches
     assert by_level["NBD (contract)"].ends_on.isoformat() == _in(10)
     assert by_level["NBD (contract)"].source.value == "manual"
     assert by_level["NBD (contract)"].version == w["manual"]["version"]
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         flagged = (await session.execute(select(Discrepancy))).scalars().all()
         events = (
             (await session.execute(select(AuditEvent).where(AuditEvent.subject_id == w["conn"]["id"])))
@@ -154,7 +156,7 @@ async def test_the_daily_lookup_asks_only_what_ends_within_the_ladder_in_batches
     sim.lookups.clear()
     assert await run_refresh(app) == 1
     assert sorted(t for batch in sim.lookups for t in batch) == ["2MLDC93", "4B7MZT2", "CN3RJ62", "UNKNWN1"]
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         still = (await session.execute(select(Discrepancy))).scalars().all()
     assert [d.resolved_at for d in still] == [None]
 
@@ -174,7 +176,7 @@ async def test_a_failing_vendor_is_audited_and_writes_no_warranty(app, api, dell
     sim.faults.add(Fault(status=401, times=100, path=r"/PROD/"))
     await run_refresh(app)
     assert await warranties_of(app, w["assets"]["7XK2QH3"]["id"]) == []
-    async with app.state.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         events = (await session.execute(select(AuditEvent))).scalars().all()
     failed = [e.meta for e in events if e.meta.get("action") == "warranty_lookup"]
     assert failed and all(m["ok"] is False for m in failed)

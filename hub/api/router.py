@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from hub.api.crud import CrudService, ListParams
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.crud import CrudService, ListParams
 from hub.kit.schema import Input, Output, Page, UpdateInput
 
 

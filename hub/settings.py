@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.kit.crypto import SecretBox
 
 
 class Settings(BaseSettings):
@@ -52,3 +56,29 @@ def sync_database_url(async_url: str) -> str:
     if async_url.startswith("sqlite+aiosqlite"):
         return "sqlite" + async_url[len("sqlite+aiosqlite") :]
     return async_url  # psycopg 3 serves both sync and async under one dialect name
+
+
+def load_secret_box(settings: Settings) -> SecretBox:
+    """The keyring: HUB_SECRET_KEY (comma-separated keys, newest first, so a rotation can
+    decrypt old values and re-encrypt with the new key) or, when unset, a key file under
+    the data directory created with mode 0600 on first use."""
+    raw = settings.secret_key.get_secret_value()
+    if raw:
+        return SecretBox([k.strip().encode() for k in raw.split(",") if k.strip()])
+    return SecretBox([_key_file(settings.data_dir)])
+
+
+def _key_file(data_dir: Path) -> bytes:
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    # O_EXCL: two processes starting at once must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

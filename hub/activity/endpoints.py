@@ -2,9 +2,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from hub.audit.schemas import AuditEventRead, AuditFilters
+from hub.activity.schemas import AuditEventRead, AuditFilters
+from hub.api.crud import CrudService, Resource, equals
 from hub.deps import PrincipalDep, SessionDep
-from hub.kit.crud import CrudService, Resource, equals
 from hub.kit.schema import Page
 from hub.models import AuditEvent
 

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 
+from hub.deps import RuntimeDep
 from hub.errors import problem
-from hub.jobs.config import JobSettings
 from hub.jobs.metrics import CONTENT_TYPE, render
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> Response:
+async def readyz(runtime: RuntimeDep) -> Response:
     from hub.migrate import head_revision
 
     expected = head_revision()
     try:
-        async with request.app.state.sessionmaker() as session:
+        async with runtime.sessionmaker() as session:
             current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as exc:
         return problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", instance="/readyz")
@@ -41,13 +41,12 @@ async def readyz(request: Request) -> Response:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
-    from hub.kit.time import utcnow
+async def metrics(runtime: RuntimeDep) -> Response:
     from hub.renewal.sweeper import at_risk_count
 
-    alive = timedelta(seconds=JobSettings().lease_seconds)
-    async with request.app.state.sessionmaker() as session:
-        at_risk = await at_risk_count(session, utcnow().date())
+    alive = timedelta(seconds=runtime.settings.jobs.lease_seconds)
+    async with runtime.sessionmaker() as session:
+        at_risk = await at_risk_count(session, runtime.today())
         body = await render(
             session,
             alive_within=alive,
