@@ -23,10 +23,13 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# The same checks as .pre-commit-config.yaml: style, types, and the module boundaries
+# (import contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check hub adapters tests migrations/env.py
 	$(BIN)/ruff format --check hub adapters tests migrations/env.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format hub adapters tests migrations/env.py

@@ -11,9 +11,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hub.settings import Settings, normalise_database_url
 from hub.db import create_engine
 from hub.models import Base
+from hub.settings import Settings, normalise_database_url
 
 config = context.config
 target_metadata = Base.metadata

@@ -296,7 +296,8 @@ class CloudflareSimulator(Simulator):
         zone.records[record_id] = record
         return record
 
-    def _validated(self, zone: SimZone, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+    # One branch per refusal the real API documents, in its order: splitting would hide the list.
+    def _validated(self, zone: SimZone, body: Any, existing: dict[str, Any] | None) -> dict[str, Any]:  # noqa: C901
         if not isinstance(body, dict):
             raise CloudflareError(400, 9207, "Request body is invalid.")
         merged = {**(existing or {}), **body}

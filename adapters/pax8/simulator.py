@@ -875,7 +875,10 @@ class Pax8Simulator(Simulator):
             raise _Refusal(404, "NOT_FOUND", "Order not found")
         return JSONResponse(found.json())
 
-    def _validate_order(self, body: Any) -> list[tuple[dict[str, Any], SimProduct, SimSubscription | None]]:
+    # One branch per refusal the real API documents, in its order: splitting would hide the list.
+    def _validate_order(  # noqa: C901
+        self, body: Any
+    ) -> list[tuple[dict[str, Any], SimProduct, SimSubscription | None]]:
         if not isinstance(body, dict):
             raise _Refusal(400, "BAD_REQUEST", "Malformed order")
         unknown = sorted(set(body) - ORDER_FIELDS)

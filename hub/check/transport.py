@@ -121,7 +121,9 @@ def _absolute(name: str) -> str:
     return name + "." if name else "."
 
 
-def parse_fast(wire: bytes) -> Answer:
+# The hot path of every lookup (ADR 0002): one branch per record type it reads, no call per
+# record; splitting it costs measurable time per answer.
+def parse_fast(wire: bytes) -> Answer:  # noqa: C901
     _qid, flags, qdcount, ancount = struct.unpack_from("!HHHH", wire)
     if not flags & _QR:
         raise _Unusual("not a response")

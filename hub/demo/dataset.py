@@ -342,9 +342,23 @@ class _ClientBuilder:
 
     def _lines(self) -> list[_Line]:
         p = self.p
+        lines = self._site_lines()
+        lines.extend(self._line(key, key) for key in self._client_product_keys())
+        for n, maker in enumerate(p.servers, start=1):
+            product_key = "dell.prosupport" if maker == "dell" else "hpe.techcare"
+            lines.append(self._line(f"{product_key}:server-{n}", product_key, label=f"server {n}"))
+        for name in p.domains:
+            tld = name.rsplit(".", 1)[1]
+            lines.append(self._line(f"domain:{name}", f"domain.{tld}", vendor=p.registrar,
+                                    label=name))  # fmt: skip
+        return lines
+
+    def _site_lines(self) -> list[_Line]:
+        """Per site: its line (and backup line), the firewall, the printer rental, the trunk."""
+        p = self.p
         lines: list[_Line] = []
+        multi = len(p.sites) > 1
         for site in p.sites:
-            multi = len(p.sites) > 1
             per_site = [site.isp, p.firewall]
             if site.backup_line:
                 per_site.insert(1, "eolo.backup")
@@ -357,6 +371,11 @@ class _ClientBuilder:
                     self._line(f"{product_key}:{site.name}", product_key, site.currency,
                                label=site.name if multi else None)
                 )  # fmt: skip
+        return lines
+
+    def _client_product_keys(self) -> list[str]:
+        """The client-wide products: mail, antivirus, DNS, backup, pay-per-print, software."""
+        p = self.p
         keys = [*p.mail_products, p.av]
         if p.servers and p.av.startswith("sophos"):
             keys.append("sophos.server")
@@ -371,15 +390,7 @@ class _ClientBuilder:
         if p.telephony:
             keys.extend(["wildix.licence", "messagenet.traffic"])
         keys.extend(p.extras)
-        lines.extend(self._line(key, key) for key in keys)
-        for n, maker in enumerate(p.servers, start=1):
-            product_key = "dell.prosupport" if maker == "dell" else "hpe.techcare"
-            lines.append(self._line(f"{product_key}:server-{n}", product_key, label=f"server {n}"))
-        for name in p.domains:
-            tld = name.rsplit(".", 1)[1]
-            lines.append(self._line(f"domain:{name}", f"domain.{tld}", vendor=p.registrar,
-                                    label=name))  # fmt: skip
-        return lines
+        return keys
 
     def _line(
         self,

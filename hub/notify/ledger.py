@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -294,21 +294,13 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
-async def run_reminders(
-    session: AsyncSession,
-    now: datetime,
-    settings: NotifySettings,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> RunResult:
-    """Write today's reminders into the ledger and queue their deliveries (in the
-    caller's transaction, which should be a writer)."""
-    subjects = await load_subjects(session, settings)
-    facts = await client_facts(session, (s.client_id for s in subjects))
+LedgerRow = tuple[str, date | None, datetime | None, datetime | None]  # threshold, term end, ack, snooze
+
+
+async def _ledger(session: AsyncSession, now: datetime) -> dict[tuple[str, str], list[LedgerRow]]:
+    """What the ledger already holds per subject (terms of the last 800 days)."""
     oldest = now.date() - timedelta(days=800)
-    ledger: dict[tuple[str, str], list[tuple[str, date | None, datetime | None, datetime | None]]] = (
-        defaultdict(list)
-    )
+    ledger: dict[tuple[str, str], list[LedgerRow]] = defaultdict(list)
     for row in (
         await session.execute(
             select(
@@ -322,6 +314,27 @@ async def run_reminders(
         )
     ).all():
         ledger[(row[0], row[1])].append((row[2], row[3], row[4], row[5]))
+    return ledger
+
+
+def _silenced(recorded: list[LedgerRow], term_ends_on: date, now: datetime) -> bool:
+    """Acknowledged, or snoozed past now: silent for this term."""
+    this_term = [r for r in recorded if r[1] == term_ends_on]
+    return any(r[2] is not None or (r[3] is not None and r[3] > now) for r in this_term)
+
+
+async def run_reminders(
+    session: AsyncSession,
+    now: datetime,
+    settings: NotifySettings,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Write today's reminders into the ledger and queue their deliveries (in the
+    caller's transaction, which should be a writer)."""
+    subjects = await load_subjects(session, settings)
+    facts = await client_facts(session, (s.client_id for s in subjects))
+    ledger = await _ledger(session, now)
     hooks = (
         (await session.execute(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))))
         .scalars()
@@ -339,36 +352,47 @@ async def run_reminders(
         if sched.current is None:
             continue
         recorded = ledger.get((subject.subject_type.value, subject.subject_id), [])
-        this_term = [r for r in recorded if r[1] == sched.current.ends_on]
-        if any(r[2] is not None for r in this_term) or any(
-            r[3] is not None and r[3] > now for r in this_term
-        ):
-            continue  # acknowledged, or snoozed: silent for this term
+        if _silenced(recorded, sched.current.ends_on, now):
+            continue
         plan = engine.plan_reminders(
             engine.thresholds(sched, subject.ladder),
             today,
             (r[0] for r in recorded),
             catch_up_days=settings.notify_catch_up_days,
         )
-        for threshold in plan.skip:
-            if await _record(session, subject, threshold, client.name, NoticeState.skipped, now) is not None:
-                result.skipped += 1
-        if plan.send is None:
-            continue
-        notice_id = await _record(session, subject, plan.send, client.name, NoticeState.issued, now)
-        if notice_id is None:
-            continue  # another run recorded it first
-        result.issued += 1
-        result.notice_ids.append(notice_id)
-        for email in recipients(subject, client, settings):
-            await _queue(session, notice_id, NoticeChannel.email, email, None, now)
-            result.deliveries += 1
-        for hook in hooks:
-            if hook.client_id is None or hook.client_id == subject.client_id:
-                await _queue(session, notice_id, NoticeChannel.webhook, str(hook.id), hook.id, now)
-                result.deliveries += 1
+        await _issue(session, subject, client, plan, hooks, settings, now, result)
     result.deliveries += await adopt_addressed_notices(session, now, hooks)
     return result
+
+
+async def _issue(
+    session: AsyncSession,
+    subject: Subject,
+    client: ClientFacts,
+    plan: engine.Plan,
+    hooks: Sequence[WebhookEndpoint],
+    settings: NotifySettings,
+    now: datetime,
+    result: RunResult,
+) -> None:
+    """Record the thresholds the plan skips, and the one it sends with its deliveries."""
+    for threshold in plan.skip:
+        if await _record(session, subject, threshold, client.name, NoticeState.skipped, now) is not None:
+            result.skipped += 1
+    if plan.send is None:
+        return
+    notice_id = await _record(session, subject, plan.send, client.name, NoticeState.issued, now)
+    if notice_id is None:
+        return  # another run recorded it first
+    result.issued += 1
+    result.notice_ids.append(notice_id)
+    for email in recipients(subject, client, settings):
+        await _queue(session, notice_id, NoticeChannel.email, email, None, now)
+        result.deliveries += 1
+    for hook in hooks:
+        if hook.client_id is None or hook.client_id == subject.client_id:
+            await _queue(session, notice_id, NoticeChannel.webhook, str(hook.id), hook.id, now)
+            result.deliveries += 1
 
 
 ROLE_PREFIX = "role:"

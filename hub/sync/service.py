@@ -364,6 +364,55 @@ def _single(clients: set[uuid.UUID]) -> uuid.UUID | None:
     return next(iter(clients)) if len(clients) == 1 else None
 
 
+@dataclass
+class _TenantCandidates:
+    """The clients each tenant could be, by the vendor account's external ref, by its
+    account number, and by a domain of the tenant's."""
+
+    by_ref: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    by_number: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+    by_domain: dict[str, set[uuid.UUID]] = field(default_factory=lambda: defaultdict(set))
+
+    def client_for(self, tenant: TenantRecord) -> tuple[MappedBy, uuid.UUID] | None:
+        """The one client the first signal that names exactly one points at."""
+        domain = (tenant.domain or "").lower().rstrip(".")
+        for how, client in (
+            (MappedBy.external_ref, _single(self.by_ref.get(tenant.external_id, set()))),
+            (MappedBy.account_number, _single(self.by_number.get(tenant.external_id, set()))),
+            (MappedBy.domain, _single(self.by_domain.get(domain, set())) if domain else None),
+        ):
+            if client is not None:
+                return how, client
+        return None
+
+
+async def _tenant_candidates(session: AsyncSession, tenants: list[TenantRecord]) -> _TenantCandidates:
+    found = _TenantCandidates()
+    ids = [t.external_id for t in tenants]
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i : i + CHUNK]
+        for ref, cid in await session.execute(
+            select(VendorAccount.external_ref, VendorAccount.client_id).where(
+                VendorAccount.external_ref.in_(part)
+            )
+        ):
+            if ref is not None:
+                found.by_ref[ref].add(cid)
+        for number, cid in await session.execute(
+            select(VendorAccount.account_number, VendorAccount.client_id).where(
+                VendorAccount.account_number.in_(part)
+            )
+        ):
+            found.by_number[number].add(cid)
+    names = sorted({t.domain.lower().rstrip(".") for t in tenants if t.domain})
+    for i in range(0, len(names), CHUNK):
+        for name, cid in await session.execute(
+            select(Domain.name, Domain.client_id).where(Domain.name.in_(names[i : i + CHUNK]))
+        ):
+            found.by_domain[name.lower()].add(cid)
+    return found
+
+
 async def _map_tenants(
     session: AsyncSession,
     connection: Connection,
@@ -381,31 +430,7 @@ async def _map_tenants(
         .all()
     )
     existing = {m.external_id: m for m in rows}
-    ids = [t.external_id for t in tenants]
-    by_ref: dict[str, set[uuid.UUID]] = defaultdict(set)
-    by_number: dict[str, set[uuid.UUID]] = defaultdict(set)
-    by_domain: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for i in range(0, len(ids), CHUNK):
-        part = ids[i : i + CHUNK]
-        for ref, cid in await session.execute(
-            select(VendorAccount.external_ref, VendorAccount.client_id).where(
-                VendorAccount.external_ref.in_(part)
-            )
-        ):
-            if ref is not None:
-                by_ref[ref].add(cid)
-        for number, cid in await session.execute(
-            select(VendorAccount.account_number, VendorAccount.client_id).where(
-                VendorAccount.account_number.in_(part)
-            )
-        ):
-            by_number[number].add(cid)
-    names = sorted({t.domain.lower().rstrip(".") for t in tenants if t.domain})
-    for i in range(0, len(names), CHUNK):
-        for name, cid in await session.execute(
-            select(Domain.name, Domain.client_id).where(Domain.name.in_(names[i : i + CHUNK]))
-        ):
-            by_domain[name.lower()].add(cid)
+    candidates = await _tenant_candidates(session, tenants)
     out: dict[str, uuid.UUID | None] = {}
     for tenant in tenants:
         m = existing.get(tenant.external_id)
@@ -420,16 +445,8 @@ async def _map_tenants(
         if m.client_id is None and m.mapped_by is not MappedBy.manual:
             if connection.scope is ConnectionScope.client:
                 m.client_id, m.mapped_by = connection.client_id, MappedBy.connection
-            else:
-                domain = (tenant.domain or "").lower().rstrip(".")
-                for how, client in (
-                    (MappedBy.external_ref, _single(by_ref.get(tenant.external_id, set()))),
-                    (MappedBy.account_number, _single(by_number.get(tenant.external_id, set()))),
-                    (MappedBy.domain, _single(by_domain.get(domain, set())) if domain else None),
-                ):
-                    if client is not None:
-                        m.client_id, m.mapped_by = client, how
-                        break
+            elif (match := candidates.client_for(tenant)) is not None:
+                m.mapped_by, m.client_id = match
         out[tenant.external_id] = m.client_id
     for ext, m in existing.items():
         if ext not in out:

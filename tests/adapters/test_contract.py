@@ -3,7 +3,6 @@ adapters import nothing of the hub but hub.sdk is in tests/test_architecture.py.
 
 from __future__ import annotations
 
-
 from hub.connection.cli import DEFAULT_SCHEMAS
 from hub.models.enums import VendorCategory
 from hub.sdk import schemas

@@ -146,7 +146,7 @@ def test_nameserver_setting_accepts_host_and_port_forms(text: str, expected: Nam
 
 @pytest.mark.parametrize("text", ["resolver.example:53", "127.0.0.1:0", "127.0.0.1:99999"])
 def test_nameserver_setting_rejects_names_and_bad_ports(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"address|port"):
         parse_nameserver(text)
 
 

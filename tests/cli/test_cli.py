@@ -53,7 +53,7 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[dic
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    yield env
+    return env
 
 
 def invoke(*args: str) -> Result:

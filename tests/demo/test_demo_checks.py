@@ -146,7 +146,7 @@ def test_a_world_that_cannot_start_leaves_nothing_running() -> None:
         taken.listen()
         busy = taken.getsockname()[1]
         world = DemoWorld.for_demo(build_world({}, today()), rdap_port=busy)
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="in use"):
             world.start()
         assert not world.running
         _assert_free(_port(world.nameserver))  # the DNS server had started: it was stopped

@@ -85,10 +85,13 @@ def test_current_slot_is_the_latest_slot_not_after_now(cron: str, now: datetime,
 
 
 async def test_a_job_exists_only_if_the_enqueuing_transaction_commits(sessionmaker: SM) -> None:
-    with pytest.raises(RuntimeError):
+    async def decide_and_fail() -> None:
         async with session_scope(sessionmaker) as s:
             await enqueue(s, kinds.Noop(n=1))
             raise RuntimeError("the decision failed")
+
+    with pytest.raises(RuntimeError, match="the decision failed"):
+        await decide_and_fail()
     assert await _count(sessionmaker) == 0
     async with session_scope(sessionmaker) as s:
         job_id = await enqueue(s, kinds.Noop(n=2))
@@ -131,10 +134,14 @@ async def test_a_dedupe_key_is_free_again_once_its_job_finished(sessionmaker: SM
 async def test_the_database_refuses_a_second_live_job_per_dedupe_key(sessionmaker: SM) -> None:
     async with session_scope(sessionmaker) as s:
         await enqueue(s, kinds.Noop(), dedupe_key="k")
-    with pytest.raises(IntegrityError):
+
+    async def insert_a_second_live_job() -> None:
         async with session_scope(sessionmaker) as s:
             s.add(Job(kind="testing.noop", payload={}, dedupe_key="k", state=JobState.queued))
             await s.flush()
+
+    with pytest.raises(IntegrityError):
+        await insert_a_second_live_job()
 
 
 # --- claim, fencing, sweep ----------------------------------------------------------------

@@ -187,10 +187,13 @@ async def test_a_crash_before_the_reference_is_committed_leaves_nothing_to_dupli
     from hub.db import session_scope
     from hub.renewal import planner
 
-    with pytest.raises(Crash):
+    async def plan_and_die() -> None:
         async with session_scope(sm) as session:
             await planner.plan(session, utcnow().date(), now=utcnow())
             raise Crash("died before committing the plan")
+
+    with pytest.raises(Crash):
+        await plan_and_die()
     async with sm() as session:
         assert (await session.execute(select(func.count(Renewal.id)))).scalar_one() == 0
     await w.plan_and_queue(sm)

@@ -19,8 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from hub.client.service import ClientService
-from hub.errors import Conflict
 from hub.importer import ImportKind, import_table, parse_amount, parse_date, read_csv
 from hub.importer.cli import app
 from hub.models import AuditEvent, Client, Subscription, SubscriptionTerm, Vendor, VendorAccount
@@ -351,25 +349,40 @@ def test_import_is_audited_as_cli_import(db: Engine) -> None:
     ]
 
 
-def test_a_failure_while_writing_rolls_back_every_row(
-    tmp_path: Path, db: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = ClientService.prepare_create
+def _refuse_slug_on_insert(db: Engine, slug: str) -> None:
+    """A database trigger refusing one client at write time: a row that passed validation
+    but that the database turns away (as when someone else took it meanwhile)."""
+    with db.begin() as conn:
+        if db.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{slug} BEFORE INSERT ON clients WHEN NEW.slug = '{slug}' "
+                f"BEGIN SELECT RAISE(ABORT, 'slug {slug} was taken meanwhile'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                f"CREATE FUNCTION refuse_{slug}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.slug = '{slug}' THEN RAISE EXCEPTION 'slug {slug} was taken meanwhile'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER refuse_{slug} BEFORE INSERT ON clients "
+                f"FOR EACH ROW EXECUTE FUNCTION refuse_{slug}()"
+            )
 
-    async def refuse_third(self: ClientService, session: Any, principal: Any, values: Any) -> Any:
-        # Stands in for a row that passed validation but was taken by someone else meanwhile.
-        if values["slug"] == "third":
-            raise Conflict("a client with slug 'third' already exists")
-        return await original(self, session, principal, values)
 
-    monkeypatch.setattr(ClientService, "prepare_create", refuse_third)
+def test_a_failure_while_writing_rolls_back_every_row(tmp_path: Path, db: Engine) -> None:
+    _refuse_slug_on_insert(db, "third")
     before = counts(db)
     content = CLIENTS_HEADER + "First,first,,,,\nSecond,second,,,,\nThird,third,,,,\nFourth,fourth,,,,\n"
     code, payload = invoke_json(tmp_path, "clients", content)
     assert code == 1
-    assert payload["errors"] == [
-        {"line": 4, "field": None, "message": "a client with slug 'third' already exists"}
-    ]
+    [error] = payload["errors"]
+    assert (error["line"], error["field"]) == (4, None)
+    if db.dialect.name == "sqlite":  # RAISE(ABORT) is a constraint failure: the service's 409
+        assert error["message"] == "the client conflicts with stored data"
+    else:
+        assert error["message"].startswith("the database refused the row")
+        assert "slug third was taken meanwhile" in error["message"]
     assert counts(db) == before
 
 
