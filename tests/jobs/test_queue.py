@@ -318,3 +318,54 @@ async def test_a_failing_job_backs_off_and_ends_failed_and_visible(
     async with sessionmaker() as s:
         stats = await queue.queue_stats(s, alive_within=timedelta(seconds=5))
     assert (stats.failed, stats.failed_total, stats.running) == (1, 1, 0)
+
+
+# --- typed payloads -------------------------------------------------------------------------
+
+
+async def test_a_payload_that_does_not_fit_its_kind_is_refused_naming_the_field(sessionmaker: SM) -> None:
+    async with session_scope(sessionmaker) as s:
+        with pytest.raises(ValueError, match=r"payload does not match testing\.effect: sleep: .*number"):
+            await queue.enqueue_raw(s, "testing.effect", {"sleep": "soon"})
+        with pytest.raises(ValueError, match=r"testing\.noop: colour: Extra inputs are not permitted"):
+            await queue.enqueue_raw(s, "testing.noop", {"colour": "red"})
+    assert await _count(sessionmaker) == 0
+
+
+async def test_a_stored_payload_that_no_longer_parses_fails_its_job_once_and_the_worker_goes_on(
+    runtime: HubRuntime, sessionmaker: SM
+) -> None:
+    """A job written by another version of the hub (its payload no longer fits the model):
+    failed at once with the reason, not retried, and the worker keeps running the others."""
+    async with session_scope(sessionmaker) as s:
+        await s.execute(text(kinds.EFFECTS_DDL))
+        good = await enqueue(s, kinds.Effect())
+        old = Job(
+            kind="testing.effect",
+            payload={"sleep": "a while"},
+            state=JobState.queued,
+            run_at=utcnow(),
+            attempt=0,
+            max_attempts=5,
+            priority=0,
+            reclaims=0,
+            created_at=utcnow(),
+        )
+        s.add(old)
+        await s.flush()
+        old_id = old.id
+    runtime.use_settings(jobs=FAST)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(Worker(runtime, concurrency=2).run(stop))
+    try:
+        for _ in range(200):
+            if await _count(sessionmaker, Job.state.in_([JobState.failed, JobState.succeeded])) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await runner
+    failed, done = await _job(sessionmaker, old_id), await _job(sessionmaker, good or 0)
+    assert (failed.state, failed.attempt) == (JobState.failed, 1)
+    assert failed.last_error and "payload does not match testing.effect: sleep:" in failed.last_error
+    assert done.state is JobState.succeeded
