@@ -32,7 +32,7 @@ from hub.kit.time import utcnow
 from hub.notify.settings import NotifySettings
 from hub.renewal.settings import RenewalSettings
 from hub.sdk.capabilities import Renewer
-from hub.sdk.registry import Registry, registry
+from hub.sdk.registry import Registry, discover, registry
 from hub.settings import Settings, load_secret_box
 from hub.sync.settings import SyncSettings
 
@@ -99,7 +99,8 @@ class HubRuntime:
             self.engine, self.secrets, runtime=self
         )
         self.http = HttpClients()
-        self.adapters = adapters or registry()
+        extra = settings.adapters.extra_adapters
+        self.adapters = adapters or (discover(extra) if extra else registry())
         self.connections = ConnectionOpener(self)
         self.renewers: RenewerOpener = renewers or self.connections.renewer
         self.failpoints = failpoints or Failpoints()

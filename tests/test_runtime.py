@@ -62,3 +62,16 @@ def test_a_command_gets_a_runtime_and_a_committed_unit_of_work(tmp_path: Path) -
         return runtime_of(session).settings.core.database_url == settings.database_url  # type: ignore[arg-type]
 
     assert run_in_unit(work, settings) is True
+
+
+async def test_an_extra_adapter_joins_the_registry_and_a_broken_one_is_reported(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "e")
+    runtime = HubRuntime(settings)
+    runtime.use_settings(adapters={"extra": "tests.sync.testvendor:spec, no_such_module:spec"})
+    rebuilt = HubRuntime(runtime.settings)
+    try:
+        assert "testvendor" in rebuilt.adapters.specs and "pax8" in rebuilt.adapters.specs
+        assert rebuilt.adapters.broken["no_such_module:spec"].startswith("cannot be imported")
+    finally:
+        await rebuilt.aclose()
+        await runtime.aclose()

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from hub.api.crud import ListParams
 from hub.check.findings import Severity
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import JobPayload, PeriodicPayload
 from hub.kit.schema import Input, Output
 from hub.models.enums import CheckStatus, CheckTarget
 
@@ -108,5 +108,5 @@ class RunCheck(JobPayload, kind="check.run"):
     check_id: uuid.UUID
 
 
-class ScheduleChecks(JobPayload, kind="check.schedule"):
+class ScheduleChecks(PeriodicPayload, kind="check.schedule"):
     """Every minute: queue a run of each due check."""

@@ -13,8 +13,11 @@ from hub.sdk.context import RetryPolicy
 
 
 class AdapterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_ADAPTER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="HUB_ADAPTER_", extra="ignore", populate_by_name=True)
 
+    # Adapters loaded besides the installed entry points, "module:attribute" comma separated
+    # (one being developed before it is packaged).
+    extra: str = ""
     # Per request of an adapter run (sync has its own, HUB_SYNC_HTTP_TIMEOUT_SECONDS).
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     # The one retry policy of hub.sdk.http, for runs that do not bring their own.
@@ -39,6 +42,10 @@ class AdapterSettings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("HUB_ADAPTER_DEGRADED_AFTER", "HUB_SYNC_DEGRADED_AFTER"),
     )
+
+    @property
+    def extra_adapters(self) -> list[str]:
+        return [item.strip() for item in self.extra.split(",") if item.strip()]
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -10,6 +10,7 @@ crashing the worker or retrying something that can never work).
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,6 +29,13 @@ class JobPayload(BaseModel):
             if not KIND_PATTERN.match(kind):
                 raise ValueError(f"job kind {kind!r} must look like 'module.action'")
             cls.kind = kind
+
+
+class PeriodicPayload(JobPayload):
+    """The payload of a periodic kind: which slot of its schedule the job runs for (set by
+    the worker that offered the slot; None when a person queued a run by hand)."""
+
+    slot: datetime | None = None
 
 
 class PayloadError(Exception):

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.jobs.payload import KIND_PATTERN, JobPayload
+from hub.jobs.payload import KIND_PATTERN, JobPayload, PeriodicPayload
 
 if TYPE_CHECKING:
     from hub.jobs.context import JobContext
@@ -47,7 +47,7 @@ def task(
 ) -> Callable[[Callable[[JobContext, P], Awaitable[None]]], Callable[[JobContext, P], Awaitable[None]]]:
     """Register the task that runs jobs of `payload.kind`. With `cron`, every worker offers
     each slot of the schedule and the database keeps exactly one job per slot (a periodic
-    kind's payload model has no required field)."""
+    kind's payload is a `PeriodicPayload`: its slot, nothing else required)."""
     kind = payload.kind
     if not KIND_PATTERN.match(kind):
         raise ValueError(f"job kind {kind!r} must look like 'module.action'")
@@ -55,7 +55,8 @@ def task(
         from hub.jobs.schedule import validate_cron
 
         validate_cron(cron)
-        payload.model_validate({})  # a slot's job carries an empty payload
+        if not issubclass(payload, PeriodicPayload):
+            raise TypeError(f"periodic kind {kind!r} needs a PeriodicPayload (its jobs carry their slot)")
 
     def register(
         fn: Callable[[JobContext, P], Awaitable[None]],

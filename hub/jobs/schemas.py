@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import PeriodicPayload
 from hub.kit.schema import Output
 from hub.models.job import JobState
 
@@ -56,5 +56,5 @@ class JobPage(Output):
 # --- job payloads ----------------------------------------------------------------------
 
 
-class PruneJobs(JobPayload, kind="jobs.prune"):
+class PruneJobs(PeriodicPayload, kind="jobs.prune"):
     """Hourly: delete finished jobs past their retention."""

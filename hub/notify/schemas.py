@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import AwareDatetime, EmailStr, Field, computed_field, field_validator
 
 from hub.api.crud import ListParams
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import PeriodicPayload
 from hub.kit.fields import Name
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.notify import NoticeState
@@ -180,13 +180,13 @@ class RunOutcome(Output):
 # --- job payloads ----------------------------------------------------------------------
 
 
-class RunReminders(JobPayload, kind="notify.remind"):
+class RunReminders(PeriodicPayload, kind="notify.remind"):
     """Hourly: record the reminders due now and queue their deliveries."""
 
 
-class SendDigests(JobPayload, kind="notify.digest"):
+class SendDigests(PeriodicPayload, kind="notify.digest"):
     """Daily: one e-mail per recipient with what is queued."""
 
 
-class DeliverWebhooks(JobPayload, kind="notify.deliver"):
+class DeliverWebhooks(PeriodicPayload, kind="notify.deliver"):
     """Every minute: webhook deliveries due now."""

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import Field
 
 from hub.api.crud import ListParams
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import JobPayload, PeriodicPayload
 from hub.kit.fields import Amount, CurrencyCode, NonNegativeAmount
 from hub.kit.schema import Input, Output
 from hub.models.enums import RenewalState
@@ -126,13 +126,13 @@ class AdvanceRenewal(JobPayload, kind="renewal.advance"):
     renewal_id: uuid.UUID
 
 
-class PlanRenewals(JobPayload, kind="renewal.plan"):
+class PlanRenewals(PeriodicPayload, kind="renewal.plan"):
     """Hourly: plan every due auto-renew term and queue what is due."""
 
 
-class TickRenewals(JobPayload, kind="renewal.tick"):
+class TickRenewals(PeriodicPayload, kind="renewal.tick"):
     """Every minute: queue the renewals whose next action is due."""
 
 
-class SweepRenewals(JobPayload, kind="renewal.sweep"):
+class SweepRenewals(PeriodicPayload, kind="renewal.sweep"):
     """Every 15 minutes: the deadline ladder of renewals at risk."""

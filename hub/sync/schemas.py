@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import Field
 
 from hub.api.crud import ListParams
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import JobPayload, PeriodicPayload
 from hub.kit.schema import Input, Output
 from hub.models.sync import DiscrepancyKind, MappedBy
 
@@ -67,5 +67,5 @@ class SyncConnection(JobPayload, kind="sync.connection"):
     actor: str | None = None
 
 
-class ScheduleSyncs(JobPayload, kind="sync.schedule"):
+class ScheduleSyncs(PeriodicPayload, kind="sync.schedule"):
     """Every minute: queue a sync of each due connection."""

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from hub.jobs.payload import JobPayload
+from hub.jobs.payload import JobPayload, PeriodicPayload
 from hub.kit.schema import Input
 
 
@@ -59,7 +59,7 @@ class ReviewPage(BaseModel):
 # --- job payloads ----------------------------------------------------------------------
 
 
-class RefreshWarranties(JobPayload, kind="warranty.refresh"):
+class RefreshWarranties(PeriodicPayload, kind="warranty.refresh"):
     """Daily: queue one lookup per warranty connection."""
 
 

@@ -23,7 +23,7 @@ from hub.kit.time import utcnow
 from hub.models.check import Check, CheckRun
 from hub.models.enums import CheckStatus
 from hub.models.job import Job, JobState
-from hub.settings import Settings
+from hub.runtime import HubRuntime
 from tests import factories as f
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
@@ -34,11 +34,11 @@ OWNER = "test-worker"
 
 
 @pytest.fixture(autouse=True)
-def dns_env(monkeypatch: pytest.MonkeyPatch, dns_server: DnsTestServer) -> None:
-    """The jobs read HUB_DNS_* like a deployed worker does; here they point at loopback."""
-    monkeypatch.setenv("HUB_DNS_NAMESERVERS", dns_server.address)
-    monkeypatch.setenv("HUB_DNS_TIMEOUT", "0.3")
-    monkeypatch.setenv("HUB_DNS_ATTEMPTS", "1")
+def dns_env(runtime: HubRuntime, dns_server: DnsTestServer) -> None:
+    """The jobs resolve through the runtime's checks settings; here they point at loopback."""
+    runtime.use_settings(
+        check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1}
+    )
 
 
 async def failing_spf_check(api: httpx.AsyncClient, name: str) -> dict[str, Any]:
@@ -150,7 +150,7 @@ async def test_the_schedule_queues_only_due_checks_and_each_once(app: Any, api: 
 
 
 async def test_a_worker_runs_a_new_check_from_the_schedule_to_a_stored_run(
-    app: Any, api: httpx.AsyncClient, settings: Settings, dns_server: DnsTestServer
+    app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
     publish(dns_server, "worker.test", {("@", "TXT"): [txt("google-site-verification=abc")]})
     check = await failing_spf_check(api, "worker.test")
@@ -158,7 +158,8 @@ async def test_a_worker_runs_a_new_check_from_the_schedule_to_a_stored_run(
     jobs = JobSettings(
         lease_seconds=5, heartbeat_seconds=1, sweep_seconds=1, poll_seconds=0.05, schedule_seconds=0.2
     )
-    worker = Worker(settings, concurrency=2, job_settings=jobs, sessionmaker=sm)
+    runtime.use_settings(jobs=jobs)
+    worker = Worker(runtime, concurrency=2)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:

@@ -26,6 +26,8 @@ def _env(settings, key: str = TEST_KEY) -> dict[str, str]:  # type: ignore[no-un
         "HUB_DATABASE_URL": settings.database_url,
         "HUB_SECRET_KEY": key,
         "HUB_DATA_DIR": str(settings.data_dir),
+        # The test adapter, loaded the way an adapter being developed is.
+        "HUB_ADAPTER_EXTRA": "tests.sync.testvendor:spec",
     }
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from hub.db import session_scope
 from hub.demo import live as demo_live
 from hub.demo.catalogue import CLIENTS
 from hub.demo.checks import world_plan
@@ -47,19 +46,19 @@ async def _all(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[st
 async def _run(app: Any) -> tuple[demo_live.DemoLive, demo_live.LiveOutcome, list[ConnectionRow]]:
     """What `hub demo` does on the vendor side, without serving: load, prepare, start the
     world (vendor simulators only), connect, sync, renew, remind, stop."""
-    sessionmaker = app.state.runtime.sessionmaker
-    async with session_scope(sessionmaker) as session:
+    runtime = app.state.runtime
+    async with runtime.unit_of_work() as session:
         await load_demo(session)
-    async with session_scope(sessionmaker, write=False) as session:
+    async with runtime.unit_of_work(write=False) as session:
         plan = await world_plan(session, today())
-    prepared = await demo_live.prepare(sessionmaker, plan, today())
+    prepared = await demo_live.prepare(runtime, plan, today())
     world = DemoWorld(plan)
     demo_live.add_services(prepared, world)
     with world:
-        outcome = await demo_live.start(sessionmaker, prepared, world)
-        async with session_scope(sessionmaker, write=False) as session:
+        outcome = await demo_live.start(runtime, prepared, world)
+        async with runtime.unit_of_work(write=False) as session:
             rows = await connection_rows(session, outcome.connections.ids)
-    await demo_live.stop(sessionmaker, prepared)
+    await demo_live.stop(runtime, prepared)
     return prepared, outcome, rows
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from hub.jobs import JobContext, JobPayload, LeaseLost, task
+from hub.jobs import JobContext, JobPayload, LeaseLost, PeriodicPayload, task
 from hub.kit.time import utcnow
 
 EFFECTS_DDL = (
@@ -40,7 +40,7 @@ class Fail(JobPayload, kind="testing.fail"):
     pass
 
 
-class Tick(JobPayload, kind="testing.tick"):
+class Tick(PeriodicPayload, kind="testing.tick"):
     pass
 
 

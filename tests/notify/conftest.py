@@ -22,6 +22,7 @@ from hub.db import session_scope
 from hub.models import User
 from hub.models.enums import Role
 from hub.notify import delivery, ledger, signing
+from hub.runtime import HubRuntime
 
 
 def _free_port() -> int:
@@ -51,14 +52,12 @@ class Mailbox:
 
 
 @pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+def smtp(runtime: HubRuntime) -> Iterator[Mailbox]:
     port = _free_port()
     box = Mailbox(port)
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setenv("HUB_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("HUB_SMTP_PORT", str(port))
-    monkeypatch.setenv("HUB_SMTP_FROM", "hub@msp.example")
+    runtime.use_settings(notify={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_from": "hub@msp.example"})
     try:
         yield box
     finally:
@@ -81,7 +80,7 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Receiver]:
+async def receiver(runtime: HubRuntime) -> AsyncIterator[Receiver]:
     state = Receiver(url="")
 
     async def hook(request: web.Request) -> web.Response:
@@ -101,8 +100,7 @@ async def receiver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Receiver]:
     await site.start()
     port = runner.addresses[0][1]
     state.url = f"http://127.0.0.1:{port}/hook"
-    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("HUB_NOTIFY_BACKOFF_SECONDS", "0")
+    runtime.use_settings(notify={"webhook_allowed_hosts": "127.0.0.1", "notify_backoff_seconds": 0})
     try:
         yield state
     finally:
@@ -124,11 +122,12 @@ def at(day: str, hour: int = 8) -> datetime:
 async def run_day(app: Any, now: datetime) -> ledger.RunResult:
     """What the worker does on a day: the hourly ledger run, then the morning digest
     and the webhook sender."""
-    async with session_scope(app.state.runtime.sessionmaker) as session:
-        result = await ledger.run_reminders(session, now)
-    unit = delivery.units(app.state.runtime.sessionmaker)
-    await delivery.send_digests(unit, now)
-    await delivery.deliver_webhooks(unit, now)
+    runtime = app.state.runtime
+    async with session_scope(runtime.sessionmaker) as session:
+        result = await ledger.run_reminders(session, now, runtime.settings.notify)
+    unit = delivery.units(runtime.sessionmaker)
+    await delivery.send_digests(unit, now, runtime.settings.notify)
+    await delivery.deliver_webhooks(unit, now, runtime.settings.notify)
     return result
 
 

@@ -95,7 +95,9 @@ async def test_concurrent_runs_record_each_threshold_once(app, api, smtp):
     await _world(app, api)
 
     async def one_run() -> None:
-        await in_session(app, lambda s: ledger.run_reminders(s, at(DAYS[1])))
+        await in_session(
+            app, lambda s: ledger.run_reminders(s, at(DAYS[1]), app.state.runtime.settings.notify)
+        )
 
     await asyncio.gather(*(one_run() for _ in range(4)))
     count = await in_session(app, lambda s: s.scalar(select(func.count()).select_from(Notice)))
@@ -185,14 +187,13 @@ async def test_a_days_reminders_come_as_one_digest_per_recipient(app, api, smtp)
     assert sent == 4
 
 
-async def test_an_unreachable_smtp_server_is_retried_and_nothing_is_lost(app, api, smtp, monkeypatch):
+async def test_an_unreachable_smtp_server_is_retried_and_nothing_is_lost(app, api, runtime, smtp):
     await _world(app, api)
-    monkeypatch.setenv("HUB_SMTP_PORT", "1")  # nothing listens there
-    monkeypatch.setenv("HUB_NOTIFY_BACKOFF_SECONDS", "0")
+    runtime.use_settings(notify={"smtp_port": 1, "notify_backoff_seconds": 0})  # nothing listens on 1
     await run_day(app, at(day(2)))
     states = await in_session(app, lambda s: s.scalars(select(NoticeDelivery.state)))
     assert set(states.all()) == {DeliveryState.queued}
-    monkeypatch.setenv("HUB_SMTP_PORT", str(smtp.port))  # the server is back
+    runtime.use_settings(notify={"smtp_port": smtp.port})  # the server is back
     await run_day(app, at(day(2), 9))
     assert len(smtp.to("tech@msp.example")) == 1
     assert len(smtp.to("billing@alfa.example")) == 1

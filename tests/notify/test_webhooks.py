@@ -65,16 +65,16 @@ async def test_a_reminder_arrives_signed_and_the_signature_verifies(app, api, re
 
 
 async def test_a_failing_receiver_is_retried_then_dead_lettered_with_the_same_webhook_id(
-    app, api, receiver, monkeypatch
+    app, api, runtime, receiver
 ):
-    monkeypatch.setenv("HUB_NOTIFY_MAX_ATTEMPTS", "3")
+    runtime.use_settings(notify={"notify_max_attempts": 3})
     receiver.status = 500
     await _world(api, receiver)
     now = at(SOON.isoformat())
     await run_day(app, now)
     unit = delivery.units(app.state.runtime.sessionmaker)
     for minute in range(1, 5):
-        await delivery.deliver_webhooks(unit, now + timedelta(minutes=minute))
+        await delivery.deliver_webhooks(unit, now + timedelta(minutes=minute), runtime.settings.notify)
     assert len(receiver.calls) == 3  # max attempts, then no more
     assert len({c["headers"]["webhook-id"] for c in receiver.calls}) == 1  # receivers can deduplicate
     row = (await in_session(app, lambda s: s.scalars(select(NoticeDelivery)))).one()
@@ -89,14 +89,16 @@ async def test_a_retry_that_succeeds_is_sent(app, api, receiver):
     await run_day(app, now)
     receiver.status = 200
     await delivery.deliver_webhooks(
-        delivery.units(app.state.runtime.sessionmaker), now + timedelta(minutes=1)
+        delivery.units(app.state.runtime.sessionmaker),
+        now + timedelta(minutes=1),
+        app.state.runtime.settings.notify,
     )
     assert [c["verified"] for c in receiver.calls] == [True, True]
     row = (await in_session(app, lambda s: s.scalars(select(NoticeDelivery)))).one()
     assert row.state == DeliveryState.sent and row.attempts == 2
 
 
-async def test_a_target_outside_the_allow_list_is_refused_naming_the_field(api, receiver, monkeypatch):
+async def test_a_target_outside_the_allow_list_is_refused_naming_the_field(api, runtime, receiver):
     w = await f.world(api)
     base = {"name": "x", "secret": receiver.secret, "client_id": w["client"]["id"]}
     for url in (
@@ -107,7 +109,7 @@ async def test_a_target_outside_the_allow_list_is_refused_naming_the_field(api, 
         r = await api.post("/webhooks", json={**base, "url": url})
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["field"] == "url" and "HUB_WEBHOOK_ALLOWED_HOSTS" in r.json()["detail"]
-    monkeypatch.setenv("HUB_WEBHOOK_ALLOWED_HOSTS", "")
+    runtime.use_settings(notify={"webhook_allowed_hosts": ""})
     r = await api.post("/webhooks", json={**base, "url": receiver.url})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url"
 

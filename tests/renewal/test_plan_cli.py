@@ -31,7 +31,7 @@ def _plan(settings: Settings) -> int:
         engine = create_engine(settings)
         try:
             async with session_scope(make_sessionmaker(engine)) as session:
-                return await planner.plan(session, utcnow().date())
+                return await planner.plan(session, utcnow().date(), now=utcnow())
         finally:
             await engine.dispose()
 

@@ -31,12 +31,22 @@ def test_registry(runtime: HubRuntime) -> Registry:
     return runtime.adapters
 
 
+FAST_SYNC = {
+    "HUB_SYNC_HTTP_TIMEOUT_SECONDS": "2",
+    "HUB_SYNC_DEADLINE_SECONDS": "20",
+    "HUB_SYNC_DEGRADED_AFTER": "1",
+}
+
+
 @pytest.fixture(autouse=True)
-def fast_sync(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Short timeouts and one failure to degrade, so failure tests take seconds."""
-    monkeypatch.setenv("HUB_SYNC_HTTP_TIMEOUT_SECONDS", "2")
-    monkeypatch.setenv("HUB_SYNC_DEADLINE_SECONDS", "20")
-    monkeypatch.setenv("HUB_SYNC_DEGRADED_AFTER", "1")
+def fast_sync(runtime: HubRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short timeouts and one failure to degrade, so failure tests take seconds: on the
+    test's runtime, and in the environment of any `hub` command the test runs."""
+    runtime.use_settings(
+        sync={"http_timeout_seconds": 2, "deadline_seconds": 20}, adapters={"degraded_after": 1}
+    )
+    for key, value in FAST_SYNC.items():
+        monkeypatch.setenv(key, value)
 
 
 class Vendor:

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
+from hub.jobs.worker import run_task
 from hub.models import Asset, AuditEvent, Connection, Subscription, Warranty
 from hub.models.sync import VendorRecord
 from hub.sdk.testing import Fault, serve_on_loopback
+from hub.sync.schemas import ScheduleSyncs
 from tests import factories as f
 from tests.sync.helpers import Vendor, create_connection, run_queued_syncs, sync_now
 from tests.sync.testvendor import AcmeSimulator
@@ -234,9 +236,8 @@ async def test_a_vendor_failing_with_503_is_degraded_and_does_not_hold_up_anothe
     assert good_now["health"] == "ok" and len(await records(app, good["id"])) == 1
 
 
-async def test_a_hung_vendor_ends_at_the_sync_deadline_as_degraded(app, api, vendor, monkeypatch):
-    monkeypatch.setenv("HUB_SYNC_HTTP_TIMEOUT_SECONDS", "0.5")
-    monkeypatch.setenv("HUB_SYNC_DEADLINE_SECONDS", "2")
+async def test_a_hung_vendor_ends_at_the_sync_deadline_as_degraded(app, api, runtime, vendor):
+    runtime.use_settings(sync={"http_timeout_seconds": 0.5, "deadline_seconds": 2})
     vendor.sim.partner("SLOW")
     vendor.sim.faults.add(Fault(hang=True, times=None, path=r"^/v1/tenants"))
     vendor.sim.faults.hang_seconds = 30
@@ -340,7 +341,6 @@ async def test_a_client_viewer_sees_only_its_own_clients_connections_and_discrep
 
 async def test_the_schedule_queues_each_due_connection_once(app, api, vendor):
     from hub.jobs import queue as q
-    from hub.sync import tasks
     from tests.sync.helpers import claim
 
     vendor.sim.partner("P1")
@@ -353,11 +353,11 @@ async def test_the_schedule_queues_each_due_connection_once(app, api, vendor):
             from hub.db import begin_write
 
             await begin_write(session)
-            await q.enqueue(session, "sync.schedule", {})
+            await q.enqueue(session, ScheduleSyncs())
             await session.commit()
         ctx = await claim(sm, "sync.schedule")
         assert ctx is not None
-        await tasks.schedule_syncs(ctx, {})
+        await run_task(ctx)
     from hub.models.job import Job
 
     async with sm() as session:

@@ -140,13 +140,13 @@ async def _set_baseline(app: Any, sub_id: str, total: int) -> None:
 
 
 async def test_page_counters_synced_from_the_printer_give_the_plans_usage_and_overage(
-    app, api, printer_registry, monkeypatch
+    app, api, runtime, printer_registry
 ):
     from adapters.printer_snmp.simulator import PrinterSnmpSimulator
 
     # One capability at a time: the simulator's UDP relay opens one upstream socket per
     # client address and races (leaking one) when two reads start from it at once.
-    monkeypatch.setenv("HUB_SYNC_CONCURRENCY", "1")
+    runtime.use_settings(sync={"concurrency": 1})
 
     sim = PrinterSnmpSimulator(printers=[HP])
     w = await _print_world(api)
