@@ -365,7 +365,7 @@ async def check_order_found_by_reference(case: Case) -> None:
 # `vendor_activity_seconds` (how far to move its clock for the vendor to act).
 
 
-def _case_sample(case: Case, sim: Simulator) -> dict[str, Any]:
+def _case_sample(sim: Simulator) -> dict[str, Any]:
     sample: dict[str, Any] = sim.sample_arguments()[Capability.case_desk]
     return sample
 
@@ -383,7 +383,7 @@ async def check_case_lifecycle(case: Case) -> None:
     """Open a case, read it back by id and by reference, then let the vendor act: the
     vendor's case number and its side of the timeline arrive later."""
     sim = case.simulator()
-    sample = _case_sample(case, sim)
+    sample = _case_sample(sim)
     request = _case_request(sample, "hubconf-lifecycle-01")
     async with case.adapter(sim) as (adapter, _):
         opened = await adapter.open_case(request)
@@ -414,7 +414,7 @@ async def check_case_lifecycle(case: Case) -> None:
 async def check_case_found_by_reference(case: Case) -> None:
     """A case whose creation answer was lost is found again by our reference, never re-sent."""
     sim = case.simulator()
-    sample = _case_sample(case, sim)
+    sample = _case_sample(sim)
     sim.faults.add(Fault(commit_then_fail=True, status=502, **sample["create"]))
     request = _case_request(sample, "hubconf-lostanswer-01")
     async with case.adapter(sim) as (adapter, _):
@@ -429,7 +429,7 @@ async def check_case_found_by_reference(case: Case) -> None:
 async def check_case_create_rate_limited(case: Case) -> None:
     """A 429 on the create proves nothing was created: it is retried, and one case exists."""
     sim = case.simulator()
-    sample = _case_sample(case, sim)
+    sample = _case_sample(sim)
     fault = sim.faults.add(Fault(status=429, retry_after="0", times=1, **sample["create"]))
     request = _case_request(sample, "hubconf-ratelimit-01")
     async with case.adapter(sim) as (adapter, _):
@@ -450,7 +450,7 @@ async def check_case_operations_declared(case: Case) -> None:
     manifest declares, without calling the vendor."""
     declared = case.spec.manifest.unsupported_operations
     sim = case.simulator()
-    sample = _case_sample(case, sim)
+    sample = _case_sample(sim)
     async with case.adapter(sim) as (adapter, _):
         opened = await adapter.open_case(_case_request(sample, "hubconf-operations-01"))
         target = opened.external_id
