@@ -110,7 +110,7 @@ class BusinessCalendar:
     """Seven entries, Monday first; each the day's intervals in order, not overlapping."""
     holiday_rule: HolidayRule | None = None
     closed_dates: frozenset[date] = frozenset()
-    _holidays: Any = field(default=None, repr=False, compare=False)
+    _holidays: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
@@ -311,6 +311,35 @@ def parse_calendar(data: Mapping[str, Any], *, field: str = "calendar") -> Busin
         return BusinessCalendar(zone, week, rule, closed)
     except ValueError as exc:
         raise ClockError(f"{field}.hours", str(exc)) from None
+
+
+def channel_calendar(
+    hours: Mapping[str, Any] | None,
+    timezone: str,
+    *,
+    holidays: Mapping[str, Any] | None = None,
+    field: str = "hours",
+) -> BusinessCalendar:
+    """A support channel's calendar from the vendor catalogue's shape
+    (`{"days": ["mon", ...], "opens": "09:00", "closes": "18:00"}`, None meaning around the
+    clock) and its time zone; `holidays` as in `parse_calendar`."""
+    if hours is None:
+        week: Any = "24x7"
+    elif isinstance(hours, Mapping):
+        days = hours.get("days")
+        if not isinstance(days, Sequence) or isinstance(days, str) or not days:
+            raise ClockError(f"{field}.days", "must be a non-empty list of mon..sun")
+        opens, closes = str(hours.get("opens", ""))[:5], str(hours.get("closes", ""))[:5]
+        week = {str(day): [f"{opens}-{closes}"] for day in days}
+    else:
+        raise ClockError(field, 'must be {"days", "opens", "closes"} or null')
+    data: dict[str, Any] = {"timezone": timezone, "hours": week, "holidays": holidays}
+    try:
+        return parse_calendar(data, field=field)
+    except ClockError as exc:
+        # Name the channel's own fields, not the intermediate calendar's.
+        name = exc.field.replace(f"{field}.hours", field).replace(f"{field}.timezone", "timezone")
+        raise ClockError(name, exc.reason) from None
 
 
 def _parse_zone(value: Any, field: str) -> ZoneInfo:
@@ -747,6 +776,7 @@ __all__ = [
     "TargetStatus",
     "add_business_time",
     "business_time_between",
+    "channel_calendar",
     "evaluate",
     "is_open",
     "next_closing",

@@ -23,6 +23,7 @@ from hub.case.clock import (
     SlaTerms,
     add_business_time,
     business_time_between,
+    channel_calendar,
     evaluate,
     is_open,
     next_closing,
@@ -592,3 +593,29 @@ def test_pauses_only_ever_remove_time(
     due = add_business_time(calendar, start, amount, cut)
     assert due >= add_business_time(calendar, start, amount)
     assert business_time_between(calendar, start, due, cut) == amount
+
+
+# -- a support channel from the vendor catalogue ------------------------------------------
+
+
+def test_a_channel_from_the_catalogue_shape_answers_open_now() -> None:
+    hours = {"days": ["mon", "tue", "wed", "thu", "fri"], "opens": "08:30:00", "closes": "17:30:00"}
+    desk = channel_calendar(hours, "Europe/Rome", holidays={"country": "IT"})
+    assert is_open(desk, rome(2026, 3, 2, 8, 30)) and not is_open(desk, rome(2026, 3, 2, 17, 30))
+    assert next_opening(desk, rome(2026, 4, 3, 18, 0)) == rome(2026, 4, 7, 8, 30)  # Easter Monday closed
+    around = channel_calendar(None, "America/New_York")
+    assert is_open(around, ny(2026, 7, 4, 3, 0))  # no hours: around the clock, holidays too
+
+
+@pytest.mark.parametrize(
+    ("hours", "timezone", "field"),
+    [
+        ({"days": [], "opens": "09:00", "closes": "17:00"}, "Europe/Rome", "hours.days"),
+        ({"days": ["mon"], "opens": "17:00", "closes": "09:00"}, "Europe/Rome", "hours.mon[0]"),
+        ({"days": ["mon"], "opens": "09:00", "closes": "17:00"}, "Rome", "timezone"),
+    ],
+)
+def test_a_bad_channel_names_its_own_field(hours: dict[str, object], timezone: str, field: str) -> None:
+    with pytest.raises(ClockError) as caught:
+        channel_calendar(hours, timezone)
+    assert caught.value.field == field
