@@ -69,7 +69,7 @@ class AzureSupportAdapter:
         # a ticket, so a failure here leaves nothing behind to reconcile.
         await self.api.create_file_workspace(name)
         for attachment in request.attachments:
-            await self.api.upload_file(name, attachment.filename, attachment.content)
+            await self.api.upload_file(name, attachment.filename, attachment.content, ours=True)
         response = await self.api.create_ticket(name, body)
         if response.status_code == 409:
             return await self._existing(name, request)

@@ -275,9 +275,11 @@ class AzureSupportApi:
             accept_statuses=frozenset({409}),
         )
 
-    async def upload_file(self, workspace: str, filename: str, content: bytes) -> None:
+    async def upload_file(self, workspace: str, filename: str, content: bytes, *, ours: bool = False) -> None:
         """Declare the file (size and chunks), then upload each chunk base64-encoded. A
-        retried upload rewrites the same chunks, so both steps count as idempotent."""
+        retried upload rewrites the same chunks, so both steps count as idempotent. A name
+        already declared is refused, unless `ours` (a new ticket's own workspace, where it
+        can only come from our earlier attempt at the same ticket: its chunks are rewritten)."""
         chunks = [content[i : i + UPLOAD_CHUNK] for i in range(0, len(content), UPLOAD_CHUNK)] or [b""]
         path = f"{self.root}/fileWorkspaces/{self._q(workspace)}/files/{self._q(filename)}"
         declared = {
@@ -291,7 +293,7 @@ class AzureSupportApi:
             idempotent=True,
             accept_statuses=frozenset({409}),
         )
-        if response.status_code == 409:
+        if response.status_code == 409 and not ours:
             raise Rejected(
                 f"{VENDOR}: a file named {filename!r} is already on this ticket", vendor_status=409
             )

@@ -264,6 +264,22 @@ async def test_files_go_into_the_tickets_workspace_in_chunks() -> None:
     assert len(uploads) == 2
 
 
+async def test_a_resent_case_reuses_its_files_instead_of_failing_on_them() -> None:
+    evidence = CaseAttachment(filename="dig-mx.txt", content_type="text/plain", content=b"10 mx1.example.")
+    sim = AzureSupportSimulator()
+    # The first attempt uploads its file, then its ticket PUT gets a 503 (nothing created, but
+    # a write cannot know that): the ticket is not found, so the caller sends the case again.
+    sim.faults.add(Fault(status=503, times=None, method="PUT", path=TICKET_PUT))
+    async with connected(sim) as (adapter, sim):
+        with pytest.raises(OutcomeUnknown):
+            await adapter.open_case(request(attachments=(evidence,)))
+        sim.faults.clear()
+        assert await adapter.find_case("hub-case-7f3k2") is None  # a 503 created nothing
+        opened = await adapter.open_case(request(attachments=(evidence,)))
+    assert opened.external_id == "hub-case-7f3k2"
+    assert sim.file_content("hub-case-7f3k2", "dig-mx.txt") == evidence.content
+
+
 async def test_a_csp_partner_opens_tickets_with_its_auxiliary_token() -> None:
     sim = AzureSupportSimulator(async_create=False)
     csp = "6b0f3d52-8c4e-4f90-8b2d-1e3f4a5b6c7d"
