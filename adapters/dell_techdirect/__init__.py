@@ -1,4 +1,5 @@
-"""Dell TechDirect (hardware warranty): entitlements by service tag, 100 tags per call."""
+"""Dell TechDirect (hardware warranty): entitlements by service tag, 100 tags per call, and
+Self-Dispatch work orders (parts and labour for a service tag) as cases."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hub.sdk.capabilities import Capability
 from hub.sdk.context import AdapterContext
 from hub.sdk.manifest import AdapterSpec, Manifest
 
-from .adapter import DellTechDirectAdapter
+from .adapter import UNSUPPORTED, DellTechDirectAdapter
 from .config import DellTechDirectConfig
 
 
@@ -21,11 +22,12 @@ spec = AdapterSpec(
         slug="dell_techdirect",
         vendor="Dell",
         category="hardware",
-        version="1.0.0",
-        capabilities=frozenset({Capability.warranty}),
+        version="1.1.0",
+        capabilities=frozenset({Capability.warranty, Capability.case_desk}),
         config_model=DellTechDirectConfig,
         account_ref_field="client_id",
         simulator="adapters.dell_techdirect.simulator:DellSimulator",
+        unsupported_operations=UNSUPPORTED,
         docs_url="https://techdirect.dell.com/portal.30/Login.aspx",
     ),
     factory=_factory,

@@ -9,6 +9,10 @@ than a 404. `latency` delays every data answer; `requests_per_minute` answers 42
 (with `Retry-After` only when `retry_after` is set: Dell documents neither).
 
 `scale=n` adds n generated assets (deterministic) to the fixtures.
+
+The Self-Dispatch SOAP service (`simulator_dispatch.DispatchDesk`) answers on the same
+gateway with its own key: a warranty token is refused there and a dispatch token on the
+warranty API (403), as TechDirect issues keys per API.
 """
 
 from __future__ import annotations
@@ -33,11 +37,16 @@ from starlette.types import ASGIApp
 from hub.sdk.capabilities import Capability
 from hub.sdk.testing.simulator import Simulator, TokenIssuer
 
+from .simulator_dispatch import TECH_LOGIN, TECH_PASSWORD, DispatchDesk
+
 FIXTURES = Path(__file__).with_name("fixtures")
 CLIENT_ID = "l7xx0d3a9c1f2b8e4d5a6c7b8e9f0a1b2c"
 CLIENT_SECRET = "dell-sim-secret-91c2e7"
 DATA_PATH = "/PROD/sbil/eapi/v5/asset-entitlements"
 TOKEN_PATH = "/auth/oauth/v2/token"
+DISPATCH_PATH = "/PROD/support/dispatch/v3/service"
+DISPATCH_CLIENT_ID = "l7xx5e1b7d2c9a4f4e8b9c0d1e2f3a4b5c"
+DISPATCH_CLIENT_SECRET = "dell-sim-dispatch-secret-4f8a2b"
 MAX_TAGS = 100
 
 
@@ -60,7 +69,7 @@ class SimAsset:
 
 class DellSimulator(Simulator):
     slug = "dell_techdirect"
-    data_paths = r"^/PROD/sbil/eapi/v5/"
+    data_paths = r"^/PROD/"
 
     def __init__(
         self,
@@ -71,9 +80,16 @@ class DellSimulator(Simulator):
         requests_per_minute: int | None = None,
         retry_after: str | None = None,
         scale: int = 0,
+        with_dispatch: bool = True,
+        dispatch_review_seconds: float = 300,
+        dispatch_approve_seconds: float = 1800,
+        dispatch_ship_seconds: float = 4 * 3600,
+        dispatch_lag_seconds: float = 0,
+        echo_fields: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.with_dispatch = with_dispatch
         self.tokens = TokenIssuer(self.clock, token_ttl)
         self.client_auth = client_auth
         self.latency = latency
@@ -83,6 +99,15 @@ class DellSimulator(Simulator):
         self.lookups: list[list[str]] = []
         self._recent: dict[str, list[datetime]] = defaultdict(list)
         self._load(scale)
+        self.desk = DispatchDesk(
+            self.clock,
+            self.assets,
+            review_seconds=dispatch_review_seconds,
+            approve_seconds=dispatch_approve_seconds,
+            ship_seconds=dispatch_ship_seconds,
+            lag_seconds=dispatch_lag_seconds,
+            echo_fields=echo_fields,
+        )
 
     def _load(self, scale: int) -> None:
         today = self.clock().date()
@@ -186,7 +211,7 @@ class DellSimulator(Simulator):
 
     # -- harness contract ---------------------------------------------------------------
     def config(self, base_url: str, *, valid_credentials: bool = True) -> dict[str, Any]:
-        return {
+        config: dict[str, Any] = {
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET if valid_credentials else "dell-wrong-secret-000",
             "client_auth": "basic" if self.client_auth == "basic" else "body",
@@ -194,6 +219,33 @@ class DellSimulator(Simulator):
             "api_url": base_url,
             # The conformance suite's small pages: fewer tags per call, so that a read takes several.
             "batch_size": min(self.page_size or MAX_TAGS, MAX_TAGS),
+        }
+        if self.with_dispatch:
+            config["dispatch"] = self.dispatch_config(base_url, valid_credentials=valid_credentials)
+        return config
+
+    def dispatch_config(self, base_url: str, *, valid_credentials: bool = True) -> dict[str, Any]:
+        return {
+            "client_id": DISPATCH_CLIENT_ID,
+            "client_secret": DISPATCH_CLIENT_SECRET if valid_credentials else "dell-wrong-dispatch-000",
+            "login": TECH_LOGIN,
+            "password": TECH_PASSWORD if valid_credentials else "Td-wrong-password",
+            "branch": "MSP Italia",
+            "customer": "Colombo Trasporti",
+            "track": "Tier 1",
+            "contact_name": "Giulia Ferri",
+            "contact_phone": "+39 06 1234567",
+            "contact_email": "noc@msp.example",
+            "ship_to": {
+                "country": "IT",
+                "city": "Roma",
+                "state": "RM",
+                "postal_code": "00144",
+                "line1": "Via Cristoforo Colombo 112",
+                "time_zone": "Europe/Rome",
+            },
+            "service_url": f"{base_url}{DISPATCH_PATH}",
+            "token_url": f"{base_url}{TOKEN_PATH}",
         }
 
     def invalid_configs(self, base_url: str) -> list[dict[str, Any]]:
@@ -204,15 +256,44 @@ class DellSimulator(Simulator):
             {**good, "client_auth": "header"},
             {**good, "api_url": "apigtwb2c.us.dell.com"},
             {**good, "api_key": "unknown field"},
+            {**good, "dispatch": {**good["dispatch"], "address_book_name": "Roma HQ"}},
+            {**good, "dispatch": {k: v for k, v in good["dispatch"].items() if k != "password"}},
+            {
+                **good,
+                "dispatch": {
+                    **good["dispatch"],
+                    "ship_to": {**good["dispatch"]["ship_to"], "country": "ITA"},
+                },
+            },
         ]
 
     def sample_arguments(self) -> dict[Capability, dict[str, Any]]:
         tags = [*sorted(self.assets)[:40], "ZZZ9999", "UNKNWN1", "7xk2qh3"]
-        return {Capability.warranty: {"service_tags": tags}}
+        return {
+            Capability.warranty: {"service_tags": tags},
+            Capability.case_desk: {
+                "request": {
+                    "title": "R660 PSU 2 failed",
+                    "description": "iDRAC reports PSU 2 failure (PSU0002) since 07:12; input cable and "
+                    "socket checked, swapping the two PSUs moves the fault with the unit.",
+                    "subject": "9FQW8R3",
+                    "parts": [{"part_number": "PSU", "quantity": 1}],
+                },
+                "case_external_id": "SR1000000001",
+                "create": {
+                    "method": "POST",
+                    "path": f"^{DISPATCH_PATH}$",
+                    "request_body": r"CreateDispatch>",
+                },
+                "vendor_activity_seconds": 3600,
+            },
+        }
 
     def error_body(self, status: int) -> dict[str, Any]:
         if status == 401:
             return {"error": "invalid_token", "error_description": "Access token is invalid or expired"}
+        if status == 403:
+            return {"error": "access_denied", "error_description": "This API key may not call this API"}
         return {
             "error": {429: "Too Many Requests", 400: "Bad Request"}.get(status, "Server Error"),
             "message": f"Simulated error {status}",
@@ -227,6 +308,7 @@ class DellSimulator(Simulator):
             routes=[
                 Route(TOKEN_PATH, self._token, methods=["POST"]),
                 Route(DATA_PATH, self._entitlements, methods=["GET"]),
+                Route(DISPATCH_PATH, self._dispatch, methods=["POST"]),
             ]
         )
 
@@ -254,16 +336,24 @@ class DellSimulator(Simulator):
         if (self.client_auth == "basic" and not basic) or (self.client_auth == "body" and basic):
             return deny(401, "invalid_client", "Client authentication method not allowed")
         client_id, secret = basic or (form.get("client_id"), form.get("client_secret"))
-        if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+        keys = {
+            CLIENT_ID: (CLIENT_SECRET, "warranty"),
+            DISPATCH_CLIENT_ID: (DISPATCH_CLIENT_SECRET, "dispatch"),
+        }
+        expected, api = keys.get(client_id or "", (None, ""))
+        if expected is None or secret != expected:
             return deny(401, "invalid_client", "The given client credentials were not valid")
-        value, ttl = self.tokens.issue(CLIENT_ID)
+        value, ttl = self.tokens.issue(client_id or "", api=api)
         return JSONResponse(
             {"access_token": value, "token_type": "Bearer", "expires_in": ttl, "scope": "oob"}
         )
 
     async def _entitlements(self, request: Request) -> Response:
-        if self.tokens.check(request.headers.get("authorization")) is None:
+        token = self.tokens.check(request.headers.get("authorization"))
+        if token is None:
             return JSONResponse(self.error_body(401), status_code=401)
+        if token.claims.get("api") != "warranty":
+            return JSONResponse(self.error_body(403), status_code=403)
         if self._over_limit():
             headers = {"retry-after": self.retry_after} if self.retry_after else None
             return JSONResponse(self.error_body(429), status_code=429, headers=headers)
@@ -291,6 +381,19 @@ class DellSimulator(Simulator):
             else:
                 answer.append(asset.data)
         return JSONResponse(answer)
+
+    async def _dispatch(self, request: Request) -> Response:
+        token = self.tokens.check(request.headers.get("authorization"))
+        if token is None:
+            return JSONResponse(self.error_body(401), status_code=401)
+        if token.claims.get("api") != "dispatch":
+            return JSONResponse(self.error_body(403), status_code=403)
+        if self._over_limit():
+            headers = {"retry-after": self.retry_after} if self.retry_after else None
+            return JSONResponse(self.error_body(429), status_code=429, headers=headers)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return await self.desk.handle(request)
 
     def _over_limit(self) -> bool:
         if not self.requests_per_minute:

@@ -7,7 +7,7 @@ raises only `hub.sdk.errors`, and ships a simulator the conformance suite
 (`hub.sdk.testing`) runs it against.
 """
 
-from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability
+from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Adapter, Capability, CaseDesk
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import (
     AdapterError,
@@ -29,6 +29,7 @@ from hub.sdk.oauth import AccessToken, ClientCredentials, MemoryTokenCache, Stat
 
 __all__ = [
     "CONTRACT_VERSION",
+    "OPTIONAL_OPERATIONS",
     "PROTOCOLS",
     "AccessToken",
     "Adapter",
@@ -37,6 +38,7 @@ __all__ = [
     "AdapterSpec",
     "AuthenticationFailed",
     "Capability",
+    "CaseDesk",
     "ClientCredentials",
     "ConfigurationError",
     "InvalidResponse",

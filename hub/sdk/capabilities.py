@@ -15,6 +15,11 @@ from typing import Protocol, runtime_checkable
 from hub.sdk.records import (
     AccountIdentity,
     AssetRecord,
+    CaseRecord,
+    CaseRequest,
+    CaseSeverity,
+    CaseStatusChange,
+    CaseUpdateRecord,
     DnsRecordInput,
     DnsRecordRecord,
     DnsZoneRecord,
@@ -43,6 +48,7 @@ class Capability(StrEnum):
     mail_domains = "mail_domains"
     printer_status = "printer_status"
     renewal = "renewal"
+    case_desk = "case_desk"
 
 
 @runtime_checkable
@@ -169,6 +175,74 @@ class Renewer(Protocol):
     async def get_subscription(self, subscription_external_id: str) -> SubscriptionRecord: ...
 
 
+# -- vendor cases ---------------------------------------------------------------------------
+
+
+@runtime_checkable
+class CaseDesk(Protocol):
+    """Opens and follows cases with a vendor through its API.
+
+    `open_case` is not idempotent at most vendors: the caller persists `request.reference`
+    first and, on `OutcomeUnknown`, calls `find_case` before anything is sent again. The
+    adapter writes the reference where the vendor keeps it (a resource name, a title
+    prefix, a custom or purchase-order field). Operations the vendor does not offer raise
+    `UnsupportedOperation` and are listed, with the reason, in the manifest's
+    `unsupported_operations` (only those of `OPTIONAL_OPERATIONS`)."""
+
+    async def open_case(self, request: CaseRequest) -> CaseRecord:
+        """Open the case (with the request's attachments where the vendor takes them at
+        creation). The record may be `pending` with no `case_number` yet: vendors that
+        create cases asynchronously assign it later (`get_case` shows it)."""
+        ...
+
+    async def find_case(
+        self, reference: str, *, like: CaseRequest | None = None, placed_after: datetime | None = None
+    ) -> CaseRecord | None:
+        """The case opened with our `reference`, or None when the vendor has none.
+
+        `like` (the request as sent) and `placed_after` (when it was first sent) are hints
+        for vendors whose read API does not return the reference: the adapter may then
+        match the subject and creation time instead (and says so in its README)."""
+        ...
+
+    async def get_case(self, external_id: str) -> CaseRecord:
+        """The case now; `NotFound` when the vendor does not know it."""
+        ...
+
+    async def add_comment(
+        self, external_id: str, text: str, *, reference: str | None = None
+    ) -> CaseUpdateRecord:
+        """Add our message to the case. `reference` (persisted first by the caller) makes
+        a retry after `OutcomeUnknown` safe where the vendor lets us name the message:
+        the update then has it as `external_id`, to be looked for in `list_updates`."""
+        ...
+
+    async def set_status(self, external_id: str, status: CaseStatusChange) -> CaseRecord:
+        """Close the case, or reopen it, where the vendor allows it."""
+        ...
+
+    async def set_severity(self, external_id: str, severity: CaseSeverity) -> CaseRecord: ...
+
+    def list_updates(
+        self, external_id: str, since: datetime | None = None
+    ) -> AsyncIterator[CaseUpdateRecord]:
+        """The case's timeline at the vendor (messages both ways, status changes), oldest
+        first. `since` is a hint: at least every update after it comes back, maybe more;
+        callers de-duplicate on `external_id`."""
+        ...
+
+    async def attach(self, external_id: str, filename: str, content_type: str, content: bytes) -> None:
+        """Add a file to an existing case."""
+        ...
+
+
+OPTIONAL_OPERATIONS: dict[Capability, frozenset[str]] = {
+    Capability.case_desk: frozenset({"add_comment", "set_status", "set_severity", "attach"}),
+}
+"""Operations of a capability an adapter may refuse with `UnsupportedOperation`, when its
+manifest lists them in `unsupported_operations` with the reason."""
+
+
 PROTOCOLS: dict[Capability, tuple[type, ...]] = {
     Capability.tenants: (TenantSource,),
     Capability.subscriptions: (SubscriptionSource,),
@@ -181,15 +255,18 @@ PROTOCOLS: dict[Capability, tuple[type, ...]] = {
     Capability.mail_domains: (MailTenantSource,),
     Capability.printer_status: (PrinterStatusSource,),
     Capability.renewal: (Renewer,),
+    Capability.case_desk: (CaseDesk,),
 }
 """The Protocols an adapter must implement for each declared capability."""
 
 
 __all__ = [
+    "OPTIONAL_OPERATIONS",
     "PROTOCOLS",
     "Adapter",
     "AssetSource",
     "Capability",
+    "CaseDesk",
     "DnsRecordWriter",
     "DnsZoneSource",
     "FirmwareSource",

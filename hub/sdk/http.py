@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from hub.sdk.context import AdapterContext
 from hub.sdk.errors import (
+    AdapterError,
     AuthenticationFailed,
     InvalidResponse,
     NotFound,
@@ -53,6 +54,7 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 ErrorDescriber = Callable[[httpx.Response], str]
 RequestIdReader = Callable[[httpx.Response], str | None]
+ErrorClassifier = Callable[[httpx.Response], "type[AdapterError] | None"]
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -123,6 +125,7 @@ class VendorHttp:
         describe_error: ErrorDescriber | None = None,
         default_headers: Mapping[str, str] | None = None,
         request_id: RequestIdReader | None = None,
+        classify: ErrorClassifier | None = None,
     ) -> None:
         self.ctx = ctx
         self.vendor = vendor
@@ -133,6 +136,10 @@ class VendorHttp:
         # Some vendors put the id support asks for in the error body (Graph's
         # innerError.request-id, Sophos' requestId); headers remain the fallback.
         self._request_id = request_id
+        # Some vendors answer a definite refusal with a status that usually means "try
+        # again" (SOAP puts every fault, a wrong password included, in a 500): the
+        # classifier reads the body and names the error; None keeps the status mapping.
+        self._classify = classify
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
@@ -264,6 +271,9 @@ class VendorHttp:
         message = f"{self.vendor}: {self._describe(response)}"
         found = self._request_id(response) if self._request_id is not None else None
         info: dict[str, Any] = {"vendor_status": status, "request_id": found or request_id_of(response)}
+        kind = self._classify(response) if self._classify is not None else None
+        if kind is not None:
+            raise kind(message, **info)
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"), self.ctx.clock())
             failure = RateLimited(message, retry_after=retry_after, **info)
@@ -302,6 +312,7 @@ class VendorHttp:
 
 __all__ = [
     "SEND_NOT_AFTER",
+    "ErrorClassifier",
     "RequestIdReader",
     "VendorHttp",
     "default_error_message",

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability
+from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Adapter, Capability
 from hub.sdk.context import AdapterContext
 from hub.sdk.errors import ConfigurationError
 
@@ -56,6 +56,10 @@ class Manifest:
     contract_version: int = CONTRACT_VERSION
     exemptions: Mapping[str, str] = field(default_factory=dict)
     """Conformance checks this adapter is exempt from, each with the written reason."""
+    unsupported_operations: Mapping[str, str] = field(default_factory=dict)
+    """Optional operations of its capabilities (`OPTIONAL_OPERATIONS`) the vendor does not
+    offer, each with the written reason: they raise `UnsupportedOperation`, and the
+    conformance suite checks that they do and that every other one works."""
     docs_url: str | None = None
 
     def problems(self) -> list[str]:
@@ -76,6 +80,12 @@ class Manifest:
         for check, reason in self.exemptions.items():
             if len(reason.strip()) < 15:
                 found.append(f"exemption {check!r} needs a written reason")
+        optional = {op for cap in self.capabilities for op in OPTIONAL_OPERATIONS.get(cap, ())}
+        for operation, reason in self.unsupported_operations.items():
+            if operation not in optional:
+                found.append(f"unsupported operation {operation!r} is not optional in {sorted(optional)}")
+            if len(reason.strip()) < 15:
+                found.append(f"unsupported operation {operation!r} needs a written reason")
         return found
 
 

@@ -259,9 +259,158 @@ class OrderRecord(Record):
     subscription_external_ids: tuple[str, ...] = ()
 
 
+# -- vendor cases (CaseDesk) ---------------------------------------------------------------
+# A case opened with a vendor through its API (Azure support tickets, Dell dispatches). The
+# vendor's case number is a string (prefixes, leading zeros), never an int.
+
+CaseReference = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+"""Our reference for a case: persisted before the case is sent, written where the vendor
+keeps it, and how a case whose creation answer was lost is found again. Letters, digits,
+`_`, `.` and `-` only: some vendors use it as a resource name (Azure's ticket name)."""
+
+
+class CaseSeverity(StrEnum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    critical = "critical"
+
+
+class CaseState(StrEnum):
+    """A vendor's case status in the hub's vocabulary (`CaseRecord.vendor_status` keeps
+    the vendor's own word)."""
+
+    pending = "pending"
+    """Accepted, not yet visible or approved (asynchronous creation, a dispatch in review)."""
+    open = "open"
+    """The vendor is working on it."""
+    waiting_on_us = "waiting_on_us"
+    """The vendor waits for us (more information asked, a dispatch denied until resubmitted)."""
+    resolved = "resolved"
+    """The vendor says it is done (fixed, parts shipped)."""
+    closed = "closed"
+    rejected = "rejected"
+    """The vendor refused the request for good."""
+
+
+class CaseStatusChange(StrEnum):
+    """What `CaseDesk.set_status` may ask."""
+
+    closed = "closed"
+    reopened = "reopened"
+
+
+class CaseUpdateKind(StrEnum):
+    comment = "comment"
+    """A message on the case (ours or the vendor's)."""
+    status_change = "status_change"
+    """The vendor changed the case's status (approved, shipped, denied...)."""
+
+
+class CaseContact(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class CaseAttachment(BaseModel):
+    """A file sent with a case (evidence: a check's raw answers, a screenshot, a log)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$")
+    content_type: str = Field(min_length=3, max_length=200, pattern=r"^[\w.+-]+/[\w.+-]+$")
+    content: bytes = Field(max_length=4 * 1024 * 1024)
+
+
+class PartRequest(BaseModel):
+    """A replacement part asked for in a hardware dispatch (the vendor's part code)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part_number: str = Field(min_length=1, max_length=40)
+    quantity: int = Field(default=1, ge=1, le=99)
+    ppid: str | None = Field(default=None, max_length=40, description="serial of the part being replaced")
+
+
+class CaseRequest(BaseModel):
+    """A case to open. Fields a vendor has no place for are folded into the description
+    by the adapter; a field it requires and the request lacks is a `Rejected` before
+    anything is sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reference: CaseReference
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=20_000)
+    severity: CaseSeverity = CaseSeverity.normal
+    category: str | None = Field(
+        default=None,
+        max_length=500,
+        description="the vendor's problem category (Azure: a problem classification id)",
+    )
+    subject: str | None = Field(
+        default=None,
+        max_length=500,
+        description="what the case is about at the vendor (Dell: a service tag; Azure: a resource id)",
+    )
+    contact: CaseContact | None = None
+    parts: tuple[PartRequest, ...] = Field(default=(), max_length=10)
+    onsite: bool = Field(default=False, description="a technician on site is asked for (hardware)")
+    attachments: tuple[CaseAttachment, ...] = Field(default=(), max_length=10)
+
+
+class CaseRecord(Record):
+    """A case at the vendor. `external_id` is what `get_case` takes (Azure: the ticket
+    name; Dell: the work order); `case_number` is the number the vendor's people quote,
+    which may arrive later than the case (asynchronous assignment)."""
+
+    reference: str | None = None
+    case_number: str | None = Field(default=None, max_length=120)
+    title: str | None = None
+    state: CaseState
+    vendor_status: str = Field(description="the vendor's own status word")
+    severity: str | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+    vendor_due_at: AwareDatetime | None = Field(
+        default=None, description="the vendor's own SLA deadline, if it says"
+    )
+    assignee: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class CaseUpdateRecord(Record):
+    """One entry of a case's timeline at the vendor. `external_id` is stable across reads:
+    callers de-duplicate on it (`list_updates(since=...)` may repeat entries)."""
+
+    case_external_id: str
+    kind: CaseUpdateKind
+    from_vendor: bool
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="when the vendor says it happened; None when it does not say (Dell)"
+    )
+    author: str | None = None
+    subject: str | None = None
+    body: str = ""
+    status: str | None = Field(default=None, description="the vendor's status word, for a status change")
+
+
 __all__ = [
     "AccountIdentity",
     "AssetRecord",
+    "CaseAttachment",
+    "CaseContact",
+    "CaseRecord",
+    "CaseReference",
+    "CaseRequest",
+    "CaseSeverity",
+    "CaseState",
+    "CaseStatusChange",
+    "CaseUpdateKind",
+    "CaseUpdateRecord",
     "DnsRecordInput",
     "DnsRecordRecord",
     "DnsRequirement",
@@ -272,6 +421,7 @@ __all__ = [
     "MailDomainRecord",
     "OrderRecord",
     "OrderRequest",
+    "PartRequest",
     "PrinterStatusRecord",
     "ProductRecord",
     "QuoteRecord",

@@ -14,7 +14,7 @@ import pytest
 
 from adapters.dell_techdirect import spec
 from adapters.dell_techdirect.adapter import DellTechDirectAdapter
-from adapters.dell_techdirect.simulator import CLIENT_ID, DellSimulator
+from adapters.dell_techdirect.simulator import CLIENT_ID, DISPATCH_CLIENT_ID, DellSimulator
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import AuthenticationFailed, TemporaryFailure
 from hub.sdk.oauth import MemoryTokenCache
@@ -87,11 +87,12 @@ async def test_basic_client_authentication_works_where_the_gateway_requires_it()
     async with connected(sim) as (adapter, sim):
         identity = await adapter.verify()
     assert identity.account_ref == CLIENT_ID
-    (token_call,) = [r for r in sim.requests if r.path.endswith("/token")]
-    user = base64.b64decode(token_call.headers["authorization"][6:]).decode().split(":")[0]
-    assert user == CLIENT_ID
-    form = parse_qs(token_call.body.decode())
-    assert "client_secret" not in form and form["grant_type"] == ["client_credentials"]
+    token_calls = [r for r in sim.requests if r.path.endswith("/token")]
+    users = {base64.b64decode(r.headers["authorization"][6:]).decode().split(":")[0] for r in token_calls}
+    assert users == {CLIENT_ID, DISPATCH_CLIENT_ID}  # one key per API, both sent as HTTP Basic
+    for call in token_calls:
+        form = parse_qs(call.body.decode())
+        assert "client_secret" not in form and form["grant_type"] == ["client_credentials"]
 
     async with connected(DellSimulator(client_auth="basic"), client_auth="body") as (adapter, _):
         with pytest.raises(AuthenticationFailed):

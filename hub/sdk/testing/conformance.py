@@ -14,23 +14,37 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from hub.sdk.capabilities import PROTOCOLS, Capability
+from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Capability
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import (
     AdapterError,
     AuthenticationFailed,
     ConfigurationError,
+    NotFound,
     OutcomeUnknown,
     TemporaryFailure,
+    UnsupportedOperation,
 )
 from hub.sdk.manifest import AdapterSpec, secret_values
-from hub.sdk.records import DnsRecordInput, OrderRequest, Record
+from hub.sdk.records import (
+    CaseRecord,
+    CaseRequest,
+    CaseSeverity,
+    CaseState,
+    CaseStatusChange,
+    CaseUpdateKind,
+    CaseUpdateRecord,
+    DnsRecordInput,
+    OrderRequest,
+    Record,
+)
 from hub.sdk.testing.faults import Fault
 from hub.sdk.testing.simulator import Endpoint, Mode, Simulator
 
@@ -115,6 +129,10 @@ async def read_all(adapter: Any, caps: frozenset[Capability], sim: Simulator) ->
     if Capability.renewal in caps:
         sample = samples[Capability.renewal]
         out["renewal"] = [await adapter.get_subscription(sample["subscription_external_id"])]
+    if Capability.case_desk in caps:
+        case_id = samples[Capability.case_desk]["case_external_id"]
+        out["case_desk"] = [await adapter.get_case(case_id)]
+        out["case_updates"] = await _collect(adapter.list_updates(case_id))
     return out
 
 
@@ -340,6 +358,129 @@ async def check_order_found_by_reference(case: Case) -> None:
     assert len(posts) == 1, f"the order was sent {len(posts)} times"
 
 
+# -- CaseDesk ---------------------------------------------------------------------------
+# The simulator's `sample_arguments()[Capability.case_desk]` gives: `request` (CaseRequest
+# fields without `reference`), `case_external_id` (a case it already holds, for reads),
+# `create` (Fault matching fields that pick out the request creating a case) and
+# `vendor_activity_seconds` (how far to move its clock for the vendor to act).
+
+
+def _case_sample(sim: Simulator) -> dict[str, Any]:
+    sample: dict[str, Any] = sim.sample_arguments()[Capability.case_desk]
+    return sample
+
+
+def _case_request(sample: dict[str, Any], reference: str) -> CaseRequest:
+    return CaseRequest.model_validate({**sample["request"], "reference": reference})
+
+
+def _creates(sim: Simulator, sample: dict[str, Any]) -> int:
+    matcher = Fault(**sample["create"])
+    return sum(1 for r in sim.requests if matcher.matches_request(r))
+
+
+async def check_case_lifecycle(case: Case) -> None:
+    """Open a case, read it back by id and by reference, then let the vendor act: the
+    vendor's case number and its side of the timeline arrive later."""
+    sim = case.simulator()
+    sample = _case_sample(sim)
+    request = _case_request(sample, "hubconf-lifecycle-01")
+    async with case.adapter(sim) as (adapter, _):
+        opened = await adapter.open_case(request)
+        assert isinstance(opened, CaseRecord), "open_case must return a CaseRecord"
+        _validate(opened)
+        fetched = await adapter.get_case(opened.external_id)
+        assert fetched.external_id == opened.external_id
+        found = await adapter.find_case(request.reference)
+        assert found is not None and found.external_id == opened.external_id, "find_case missed the new case"
+        sim.clock.advance(seconds=sample["vendor_activity_seconds"])
+        later = await adapter.get_case(opened.external_id)
+        _validate(later)
+        assert later.case_number, "the vendor's case number never arrived"
+        assert later.state is not CaseState.pending, "the case never left pending"
+        updates = [u async for u in adapter.list_updates(opened.external_id)]
+        for update in updates:
+            assert isinstance(update, CaseUpdateRecord)
+            assert update.case_external_id == opened.external_id
+            _validate(update)
+        assert any(u.from_vendor for u in updates), "no update from the vendor's side"
+        ids = [u.external_id for u in updates]
+        assert len(ids) == len(set(ids)), "duplicate update ids in one read"
+        again = [u.external_id async for u in adapter.list_updates(opened.external_id)]
+        assert again == ids, "two reads of an unchanged timeline differ"
+    assert _creates(sim, sample) == 1, "the case was sent more than once"
+
+
+async def check_case_found_by_reference(case: Case) -> None:
+    """A case whose creation answer was lost is found again by our reference, never re-sent."""
+    sim = case.simulator()
+    sample = _case_sample(sim)
+    sim.faults.add(Fault(commit_then_fail=True, status=502, **sample["create"]))
+    request = _case_request(sample, "hubconf-lostanswer-01")
+    async with case.adapter(sim) as (adapter, _):
+        before = datetime.now(UTC) - timedelta(minutes=1)
+        assert await adapter.find_case(request.reference) is None
+        await _expect(adapter.open_case(request), OutcomeUnknown, "a case whose answer was dropped")
+        found = await adapter.find_case(request.reference, like=request, placed_after=before)
+        assert found is not None, "the case created before the answer was lost was not found"
+    assert _creates(sim, sample) == 1, f"the case was sent {_creates(sim, sample)} times"
+
+
+async def check_case_create_rate_limited(case: Case) -> None:
+    """A 429 on the create proves nothing was created: it is retried, and one case exists."""
+    sim = case.simulator()
+    sample = _case_sample(sim)
+    fault = sim.faults.add(Fault(status=429, retry_after="0", times=1, **sample["create"]))
+    request = _case_request(sample, "hubconf-ratelimit-01")
+    async with case.adapter(sim) as (adapter, _):
+        opened = await adapter.open_case(request)
+        assert (await adapter.get_case(opened.external_id)).external_id == opened.external_id
+    assert fault.hits == 1 and _creates(sim, sample) == 2, "the 429 was not retried exactly once"
+
+
+async def check_case_unknown_is_not_found(case: Case) -> None:
+    sim = case.simulator()
+    async with case.adapter(sim) as (adapter, _):
+        await _expect(adapter.get_case("hubconf-no-such-case"), NotFound, "a case the vendor does not know")
+        assert await adapter.find_case("hubconf-never-sent-01") is None
+
+
+async def check_case_operations_declared(case: Case) -> None:
+    """Every optional operation either works or raises `UnsupportedOperation` as the
+    manifest declares, without calling the vendor."""
+    declared = case.spec.manifest.unsupported_operations
+    sim = case.simulator()
+    sample = _case_sample(sim)
+    async with case.adapter(sim) as (adapter, _):
+        opened = await adapter.open_case(_case_request(sample, "hubconf-operations-01"))
+        target = opened.external_id
+        calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "add_comment": lambda: adapter.add_comment(target, "Any news?", reference="hubconf-comment-01"),
+            "set_severity": lambda: adapter.set_severity(target, CaseSeverity.high),
+            "attach": lambda: adapter.attach(
+                target, "evidence.txt", "text/plain", b"dig +short MX example.com"
+            ),
+            "set_status": lambda: adapter.set_status(target, CaseStatusChange.closed),
+        }
+        assert set(calls) == set(OPTIONAL_OPERATIONS[Capability.case_desk]), "the check misses an operation"
+        for name, call in calls.items():  # set_status last: a closed case takes no comment
+            if name in declared:
+                sent = len(sim.requests)
+                await _expect(call(), UnsupportedOperation, f"{name} (declared unsupported)")
+                assert len(sim.requests) == sent, f"{name} is declared unsupported but called the vendor"
+                continue
+            result = await call()
+            if name == "add_comment":
+                assert isinstance(result, CaseUpdateRecord) and result.kind is CaseUpdateKind.comment
+                assert not result.from_vendor
+                timeline = [u async for u in adapter.list_updates(target)]
+                assert result.external_id in {u.external_id for u in timeline}, (
+                    "our comment is not on the case"
+                )
+            if name == "set_status":
+                assert isinstance(result, CaseRecord) and result.state is CaseState.closed
+
+
 async def _expect(call: Awaitable[Any], error: type[AdapterError], what: str) -> None:
     try:
         await call
@@ -368,11 +509,21 @@ CHECKS: dict[str, Check] = {
     "no_secret_leak": check_no_secret_leak,
     "dns_write_roundtrip": check_dns_write_roundtrip,
     "order_found_by_reference": check_order_found_by_reference,
+    "case_lifecycle": check_case_lifecycle,
+    "case_found_by_reference": check_case_found_by_reference,
+    "case_create_rate_limited": check_case_create_rate_limited,
+    "case_unknown_is_not_found": check_case_unknown_is_not_found,
+    "case_operations_declared": check_case_operations_declared,
 }
 
 ONLY_FOR: dict[str, Capability] = {
     "dns_write_roundtrip": Capability.dns_write,
     "order_found_by_reference": Capability.renewal,
+    "case_lifecycle": Capability.case_desk,
+    "case_found_by_reference": Capability.case_desk,
+    "case_create_rate_limited": Capability.case_desk,
+    "case_unknown_is_not_found": Capability.case_desk,
+    "case_operations_declared": Capability.case_desk,
 }
 
 

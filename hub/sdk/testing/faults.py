@@ -18,9 +18,10 @@ ErrorBody = Callable[[int], dict[str, Any]]
 
 @dataclass
 class Fault:
-    """One scripted fault. Matching requests (method, path regex and query-string regex)
-    first let `after` through, then the fault hits `times` of them (None: every one from
-    then on)."""
+    """One scripted fault. Matching requests (method, path regex, query-string regex and,
+    for APIs that put the operation in the body such as SOAP, request-body regex) first
+    let `after` through, then the fault hits `times` of them (None: every one from then
+    on)."""
 
     status: int | None = None
     times: int | None = 1
@@ -36,15 +37,23 @@ class Fault:
     """Let the simulator apply the request, then answer `status` (default 502) or hang:
     how duplicate orders happen in real life."""
     body: dict[str, Any] | None = None
+    request_body: str | None = None
+    """Regex the request body (decoded as Latin-1) must contain, e.g. `<\\w+:CreateDispatch>`."""
     seen: int = 0
     hits: int = 0
 
-    def matches(self, method: str, path: str, query: str = "") -> bool:
+    def matches(self, method: str, path: str, query: str = "", body: bytes = b"") -> bool:
         if self.method and self.method.upper() != method:
             return False
         if self.query is not None and not re.search(self.query, query):
             return False
+        if self.request_body is not None and not re.search(self.request_body, body.decode("latin1")):
+            return False
         return not (self.path and not re.search(self.path, path))
+
+    def matches_request(self, request: RecordedRequest) -> bool:
+        """Whether a recorded request is one this fault would match (to count them)."""
+        return self.matches(request.method, request.path, request.query, request.body)
 
     def take(self) -> bool:
         self.seen += 1
@@ -134,7 +143,7 @@ class FaultInjector:
         query = scope.get("query_string", b"").decode("latin1")
         body = await _read_body(receive)
         headers = {k.decode("latin1"): v.decode("latin1") for k, v in scope["headers"]}
-        fault = self._choose(method, path, query)
+        fault = self._choose(method, path, query, body)
         status_seen: list[int] = []
 
         async def replay() -> Message:
@@ -181,9 +190,9 @@ class FaultInjector:
                 )
             )
 
-    def _choose(self, method: str, path: str, query: str = "") -> Fault | None:
+    def _choose(self, method: str, path: str, query: str = "", body: bytes = b"") -> Fault | None:
         for fault in self.plan.faults:
-            if fault.matches(method, path, query) and fault.take():
+            if fault.matches(method, path, query, body) and fault.take():
                 return fault
         chance = self.plan.random
         if chance is not None:
