@@ -18,6 +18,7 @@ from hub.check.dkim import DkimParams
 from hub.check.dns import DnsStats, parse_nameserver
 from hub.check.dnsbl_bulk import run_dnsbl
 from hub.check.dnsbl_zones import Zone
+from hub.check.enums import CheckStatus
 from hub.check.findings import Severity
 from hub.check.parallel import dnsbl_in_workers, domains_in_workers, options_for, run_loop
 from hub.check.registry import CheckContext
@@ -25,7 +26,6 @@ from hub.check.runner import DomainOptions, DomainReport, check_domain, check_do
 from hub.check.settings import CheckSettings
 from hub.kit.console import progress_bar
 from hub.kit.fields import normalise_domain
-from hub.models.enums import CheckStatus
 
 app = typer.Typer(help="Mail, DNS, block-list, expiry and firmware checks.", no_args_is_help=True)
 err = Console(stderr=True)

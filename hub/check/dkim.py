@@ -13,12 +13,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from hub.check.dns import Lookup, normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.mail_role import sends_no_mail
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.settings import PROVIDER_DKIM_SELECTORS
 from hub.check.tags import parse_tags
-from hub.models.enums import CheckTarget
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: verifiers MUST NOT accept shorter keys
 

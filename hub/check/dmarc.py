@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.check.dns import Lookup, normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.tags import parse_tags
-from hub.models.enums import CheckTarget
 
 _VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)", re.IGNORECASE)
 _POLICIES = frozenset({"none", "quarantine", "reject"})

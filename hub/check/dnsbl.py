@@ -15,9 +15,9 @@ from datetime import datetime
 
 from hub.check.dns import DnsClient
 from hub.check.dnsbl_zones import DnsblResult, Zone, apply_refusals
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.models.enums import CheckTarget
 
 __all__ = ["DnsblCheck", "DnsblResult", "DnsblRun", "RateLimiter", "Zone", "apply_refusals"]
 

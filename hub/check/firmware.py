@@ -14,9 +14,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.models.enums import CheckTarget
 
 # The first dotted number: "v7.2.8,build1639" -> 7.2.8, "FortiOS 7.4.3" -> 7.4.3. Build
 # numbers after it are left out: they are not comparable across branches.

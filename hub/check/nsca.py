@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.check.dns import Lookup, normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.models.enums import CheckTarget
 
 # Property tags RFC 8659 and its registry define; a critical tag outside this set forbids
 # every CA from issuing (RFC 8659 §4.1), which is rarely what the owner meant.

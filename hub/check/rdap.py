@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from hub.check.dns import normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.models.enums import CheckTarget
 
 _BOOTSTRAP_MEMO = "rdap:bootstrap"
 # Registry RDAP servers rate-limit per client address; a handful in flight per server is

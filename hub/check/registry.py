@@ -17,9 +17,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from hub.check.dns import DnsClient, parse_nameserver, system_nameservers
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Severity
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckTarget
 
 
 class Params(BaseModel):

@@ -12,9 +12,9 @@ from typing import Any
 from hub.check.dkim import DkimParams
 from hub.check.dnsbl import DnsblResult, DnsblRun, Zone
 from hub.check.dnsbl_bulk import bulk_dnsbl
+from hub.check.enums import CheckStatus
 from hub.check.findings import Evaluation, evaluation, merge
 from hub.check.registry import CheckContext, get_kind
-from hub.models.enums import CheckStatus
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.check.dns import Lookup, normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.spf_syntax import LOOKUP_MECHANISMS, SpfRecord, Term, is_spf, parse_spf
-from hub.models.enums import CheckTarget
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from cryptography import x509
 
+from hub.check.enums import CheckTarget, TlsMode
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.models.enums import CheckTarget, TlsMode
 
 # OpenSSL X509_V_ERR_* codes told apart because they have their own findings.
 _CERT_HAS_EXPIRED = 10

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.check.dns import Lookup, normalise
+from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.mail_role import accepts_no_mail
 from hub.check.registry import CheckContext, CheckKind, Params, register
 from hub.check.tags import parse_tags
-from hub.models.enums import CheckTarget
 
 _VERSION = re.compile(r"^\s*v\s*=\s*TLSRPTv1\s*(;|$)")
 
