@@ -15,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from hub.check.dkim import DkimParams
-from hub.check.dns import DnsStats, parse_nameserver
-from hub.check.dnsbl_bulk import run_dnsbl
-from hub.check.dnsbl_zones import Zone
+from hub.check.dns.client import DnsStats, parse_nameserver
+from hub.check.dns.dnsbl_bulk import run_dnsbl
+from hub.check.dns.dnsbl_zones import Zone
 from hub.check.enums import CheckStatus
 from hub.check.findings import Severity
 from hub.check.parallel import dnsbl_in_workers, domains_in_workers, options_for, run_loop

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.check.dns import DnsClient
-from hub.check.dnsbl_zones import DnsblResult, Zone, apply_refusals
+from hub.check.dns.client import DnsClient
+from hub.check.dns.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register

@@ -8,7 +8,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.check.dns import Lookup, normalise, reverse_name
+from hub.check.dns.client import Lookup, normalise, reverse_name
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register

@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.check.dns import Lookup, normalise
+from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register

@@ -19,8 +19,8 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.check.dns import DnsStats
-from hub.check.dnsbl_zones import DnsblResult, Zone, apply_refusals
+from hub.check.dns.client import DnsStats
+from hub.check.dns.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.settings import CheckSettings
 
 # The domain checks (kinds, registry, the ORM enums they report with) are imported where
@@ -93,7 +93,7 @@ class DnsblJob:
 
 
 def _dnsbl_worker(job: DnsblJob, out: Any) -> None:
-    from hub.check.dnsbl_bulk import run_dnsbl
+    from hub.check.dns.dnsbl_bulk import run_dnsbl
 
     settings = CheckSettings.model_validate(job.settings)
     zones = [Zone.model_validate(z) for z in job.zones]

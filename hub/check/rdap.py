@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hub.check.dns import normalise
+from hub.check.dns.client import normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.registry import CheckContext, CheckKind, Params, register

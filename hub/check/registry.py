@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from hub.check.dns import DnsClient, parse_nameserver, system_nameservers
+from hub.check.dns.client import DnsClient, parse_nameserver, system_nameservers
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Severity
 from hub.check.settings import CheckSettings

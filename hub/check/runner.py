@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.check.dkim import DkimParams
+from hub.check.dns.dnsbl_bulk import bulk_dnsbl
 from hub.check.dnsbl import DnsblResult, DnsblRun, Zone
-from hub.check.dnsbl_bulk import bulk_dnsbl
 from hub.check.enums import CheckStatus
 from hub.check.findings import Evaluation, evaluation, merge
 from hub.check.registry import CheckContext, get_kind

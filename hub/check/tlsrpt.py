@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.check.dns import Lookup, normalise
+from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
 from hub.check.mail_role import accepts_no_mail

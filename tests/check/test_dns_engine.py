@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.check.dns import DnsClient, Nameserver, parse_nameserver
+from hub.check.dns.client import DnsClient, Nameserver, parse_nameserver
 from hub.check.registry import CheckContext, get_kind
 from hub.check.runner import DomainOptions, check_domain
 from hub.check.settings import CheckSettings

@@ -16,8 +16,8 @@ import dns.message
 import dns.rrset
 import pytest
 
-from hub.check import transport
-from hub.check.dns import DnsClient, Nameserver, parse_nameserver
+from hub.check.dns import wire
+from hub.check.dns.client import DnsClient, Nameserver, parse_nameserver
 from tests.check.dns_server import DnsTestServer
 
 
@@ -71,13 +71,13 @@ ANSWERS = {
 @pytest.mark.parametrize("label", sorted(ANSWERS))
 def test_answer_reader_gives_exactly_what_dnspython_gives(label: str) -> None:
     message = ANSWERS[label]
-    assert transport.parse_answer(message.to_wire()) == transport.from_message(message)
+    assert wire.parse_answer(message.to_wire()) == wire.from_message(message)
 
 
 def test_truncated_flag_is_read() -> None:
     message = _response("big.test", "TXT")
     message.flags |= dns.flags.TC
-    assert transport.parse_answer(message.to_wire()).truncated
+    assert wire.parse_answer(message.to_wire()).truncated
 
 
 async def test_many_concurrent_queries_on_one_socket_each_get_their_own_answer(
@@ -203,9 +203,9 @@ async def test_truncated_answers_among_many_go_to_tcp_and_the_rest_stay_on_udp(
 
 
 async def test_query_limit_bounds_holders_and_survives_cancelled_waiters() -> None:
-    from hub.check.dns import _Limit
+    from hub.check.dns.limit import FifoLimit
 
-    limit = _Limit(3)
+    limit = FifoLimit(3)
     held = peak = 0
 
     async def hold(seconds: float) -> None:

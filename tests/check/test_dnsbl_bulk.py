@@ -8,9 +8,9 @@ from __future__ import annotations
 import dns.message
 import pytest
 
-from hub.check.dns import Nameserver
-from hub.check.dnsbl_bulk import run_dnsbl
-from hub.check.dnsbl_zones import DnsblResult, Zone
+from hub.check.dns.client import Nameserver
+from hub.check.dns.dnsbl_bulk import run_dnsbl
+from hub.check.dns.dnsbl_zones import DnsblResult, Zone
 from hub.check.parallel import dnsbl_in_workers
 from hub.check.registry import CheckContext
 from hub.check.runner import check_addresses

@@ -40,8 +40,8 @@ from typing import Literal
 import dns.exception
 import dns.rcode
 
-from hub.check import transport
-from hub.check.dns import (
+from hub.check.dns import wire
+from hub.check.dns.client import (
     DnsClient,
     DnsStats,
     Lookup,
@@ -50,12 +50,12 @@ from hub.check.dns import (
     parse_nameserver,
     system_nameservers,
 )
-from hub.check.dnsbl_zones import IPV4_CANONICAL, DnsblResult, Zone, apply_refusals
+from hub.check.dns.dnsbl_zones import IPV4_CANONICAL, DnsblResult, Zone, apply_refusals
 from hub.check.settings import CheckSettings
 
 # Header after the id: RD set, one question, no answers or authority, one additional (OPT).
 _HEADER_TAIL = struct.pack("!HHHHH", 0x0100, 1, 0, 0, 1)
-_OPT = transport.build_query(0, b"")[12:]
+_OPT = wire.build_query(0, b"")[12:]
 # An answer record the fast reader takes: owner = compression pointer to the question at
 # offset 12, type A, class IN (then TTL, and RDLENGTH 4).
 _A_RECORD = b"\xc0\x0c\x00\x01\x00\x01"
@@ -150,7 +150,7 @@ class BulkDnsbl:
         bases = [self._base(z) for z in self.zones]
         # A zone's part of every question, built once: its name in wire form (with the root
         # label), type A, class IN. An IPv4 target's reversed octets are built once too.
-        suffixes = [transport.question_bytes(base, transport.A).lower() for base in bases]
+        suffixes = [wire.question_bytes(base, wire.A).lower() for base in bases]
         for t, target in enumerate(targets):
             reversed_v4 = None
             if IPV4_CANONICAL.fullmatch(target):
@@ -175,7 +175,7 @@ class BulkDnsbl:
                 asked[z] += 1
                 if not question:
                     try:
-                        question = transport.question_bytes(name, transport.A).lower()
+                        question = wire.question_bytes(name, wire.A).lower()
                     except (dns.exception.DNSException, ValueError) as exc:
                         self._results[t].errors[zone.zone] = f"invalid name: {exc}"
                         continue

@@ -9,8 +9,6 @@ with a reason, which the checks turn into `unknown`, never into a failure.
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,7 +23,9 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from hub.check import transport
+from hub.check.dns import wire
+from hub.check.dns.limit import FifoLimit
+from hub.check.dns.transport import UdpMux
 
 Outcome = Literal["ok", "nxdomain", "nodata", "error"]
 
@@ -102,45 +102,6 @@ class DnsStats:
     timeouts: int = 0
 
 
-class _Limit:
-    """At most `size` holders, first come first served: an `asyncio.Semaphore` with a fast
-    path (a free slot is a counter increment; 3.11's semaphore scans its waiters on every
-    acquire, a few per cent of a bulk run's CPU in py-spy). A released slot is handed to
-    the oldest waiter directly."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._held = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    async def __aenter__(self) -> None:
-        if self._held < self._size and not self._waiters:
-            self._held += 1
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter  # resolved by a release: the slot is ours, already counted
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release()  # handed a slot just as we were cancelled: pass it on
-            else:
-                with contextlib.suppress(ValueError):  # a release may have dropped it already
-                    self._waiters.remove(waiter)
-            raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._release()
-
-    def _release(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._held -= 1
-
-
 @dataclass
 class DnsClient:
     nameservers: list[Nameserver]
@@ -152,13 +113,13 @@ class DnsClient:
     def __post_init__(self) -> None:
         if not self.nameservers:
             raise ValueError("no nameserver configured")
-        self._limit = _Limit(self.concurrency)
+        self._limit = FifoLimit(self.concurrency)
         # One task per (name, type): concurrent checks asking the same question (a mail
         # provider's SPF include for 500 clients) share one query and its answer.
         # A finished lookup replaces its task: a run over 10,000 domains keeps ~300,000
         # answers, and a small frozen Lookup costs far less memory than a Task.
         self._cache: dict[tuple[str, str], asyncio.Task[Lookup] | Lookup] = {}
-        self._muxes: dict[Nameserver, transport.UdpMux] = {}
+        self._muxes: dict[Nameserver, UdpMux] = {}
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         key = (normalise(name), rdtype.upper())
@@ -188,7 +149,7 @@ class DnsClient:
 
     async def _resolve(self, name: str, rdtype: str, depth: int) -> Lookup:
         try:
-            question = transport.question_bytes(name, dns.rdatatype.from_text(rdtype))
+            question = wire.question_bytes(name, dns.rdatatype.from_text(rdtype))
         except (dns.exception.DNSException, ValueError) as exc:
             return Lookup("error", error=f"invalid name: {exc}")
         response = await self._exchange(name, question)
@@ -209,7 +170,7 @@ class DnsClient:
             return Lookup("error", cnames=cnames, error="CNAME chain too long")
         return Lookup("nodata")
 
-    async def _exchange(self, name: str, question: bytes) -> transport.Answer | str:
+    async def _exchange(self, name: str, question: bytes) -> wire.Answer | str:
         errors: list[str] = []
         answered: set[Nameserver] = set()
         for _attempt in range(self.attempts):
@@ -228,19 +189,19 @@ class DnsClient:
                 answered.add(ns)
         return "; ".join(dict.fromkeys(errors))
 
-    def _mux(self, ns: Nameserver) -> transport.UdpMux:
+    def _mux(self, ns: Nameserver) -> UdpMux:
         mux = self._muxes.get(ns)
         if mux is None:
-            mux = self._muxes[ns] = transport.UdpMux(ns.host, ns.port)
+            mux = self._muxes[ns] = UdpMux(ns.host, ns.port)
         return mux
 
-    async def _ask(self, question: bytes, ns: Nameserver) -> transport.Answer | str:
+    async def _ask(self, question: bytes, ns: Nameserver) -> wire.Answer | str:
         async with self._limit:
             self.stats.queries += 1
             try:
                 try:
-                    wire = await self._mux(ns).query(question, self.timeout)
-                    answer = transport.parse_answer(wire)
+                    raw = await self._mux(ns).query(question, self.timeout)
+                    answer = wire.parse_answer(raw)
                     if not answer.truncated:
                         return answer
                 except dns.message.Truncated:
@@ -253,14 +214,14 @@ class DnsClient:
             except (OSError, EOFError, dns.exception.DNSException) as exc:
                 return f"{type(exc).__name__} from {ns}: {exc}"
 
-    async def _ask_tcp(self, question: bytes, ns: Nameserver) -> transport.Answer:
+    async def _ask_tcp(self, question: bytes, ns: Nameserver) -> wire.Answer:
         qname, _ = dns.name.from_wire(question, 0)
         rdtype = int.from_bytes(question[-4:-2], "big")
         query = dns.message.make_query(
-            qname, dns.rdatatype.RdataType(rdtype), use_edns=0, payload=transport.EDNS_PAYLOAD
+            qname, dns.rdatatype.RdataType(rdtype), use_edns=0, payload=wire.EDNS_PAYLOAD
         )
         response = await dns.asyncquery.tcp(query, ns.host, timeout=self.timeout, port=ns.port)
-        return transport.from_message(response)
+        return wire.from_message(response)
 
     def close(self) -> None:
         for mux in self._muxes.values():
@@ -268,16 +229,14 @@ class DnsClient:
         self._muxes.clear()
 
 
-def _follow_aliases(
-    response: transport.Answer, qname: str, rdtype: int
-) -> tuple[list[str] | None, list[str]]:
+def _follow_aliases(response: wire.Answer, qname: str, rdtype: int) -> tuple[list[str] | None, list[str]]:
     name = qname
     chain: list[str] = []
     for _ in range(_MAX_CNAME_CHAIN + 1):
         records = response.find(name, rdtype)
-        if records or rdtype == transport.CNAME:
+        if records or rdtype == wire.CNAME:
             return (records or None), chain
-        alias = response.find(name, transport.CNAME)
+        alias = response.find(name, wire.CNAME)
         if not alias:
             return None, chain
         name = normalise(alias[0])

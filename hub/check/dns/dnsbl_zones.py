@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.check.dns import normalise
+from hub.check.dns.client import normalise
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 # Every public list uses these for errors, none for listings: 127.255.255.0/24 (Spamhaus
