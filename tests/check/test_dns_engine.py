@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from hub.check.context import CheckContext
 from hub.check.dns.client import DnsClient, Nameserver, parse_nameserver
-from hub.check.registry import CheckContext, get_kind
-from hub.check.runner import DomainOptions, check_domain
+from hub.check.engine import DNS_KINDS, DomainOptions, check_domain
+from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
 from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
@@ -125,7 +126,7 @@ async def test_a_whole_domain_report_shares_one_query_per_name(
 ) -> None:
     publish(dns_server, "shared.test")
     async with CheckContext.create(check_settings) as ctx:
-        report = await check_domain(ctx, "shared.test", DomainOptions(rdap=False))
+        report = await check_domain(ctx, "shared.test", DomainOptions(kinds=DNS_KINDS))
     assert report.codes == [] and report.status == CheckStatus.ok
     counts = dns_server.query_counts()
     assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]

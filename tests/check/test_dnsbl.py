@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from hub.check.dnsbl import Zone
-from hub.check.registry import CheckContext, get_kind
-from hub.check.runner import check_addresses
+from hub.check.context import CheckContext
+from hub.check.dns.dnsbl_bulk import run_dnsbl
+from hub.check.dns.dnsbl_zones import Zone
+from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
 from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
@@ -40,8 +41,7 @@ def _listing(server: DnsTestServer, ip: str, zone: str, *answers: str) -> None:
 async def _run(
     settings: CheckSettings, targets: list[str], zones: list[Zone]
 ) -> dict[str, dict[str, object]]:
-    async with CheckContext.create(settings) as ctx:
-        results = await check_addresses(ctx, targets, zones)
+    results, _, _ = await run_dnsbl(settings, targets, zones)
     return {r.target: r.line() for r in results}
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import dns.message
 import pytest
 
+from hub.check.context import CheckContext
 from hub.check.dns.client import Nameserver
 from hub.check.dns.dnsbl_bulk import run_dnsbl
 from hub.check.dns.dnsbl_zones import DnsblResult, Zone
-from hub.check.parallel import dnsbl_in_workers
-from hub.check.registry import CheckContext
-from hub.check.runner import check_addresses
+from hub.check.engine import pool
+from hub.check.kinds.dnsbl import DnsblRun
 from hub.check.settings import CheckSettings
+from hub.check.workers import dnsbl_in_workers
 from tests.check.dns_server import DnsTestServer
 from tests.check.test_dns_transport import _answer, _RogueServer
 from tests.check.test_dnsbl import REFUSING, URIBL, ZEN
@@ -35,10 +36,18 @@ def _full(result: DnsblResult) -> tuple[object, ...]:
 async def _both(
     settings: CheckSettings, targets: list[str], zones: list[Zone]
 ) -> tuple[list[DnsblResult], list[DnsblResult]]:
+    unique = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
     async with CheckContext.create(settings) as ctx:
-        general = await check_addresses(ctx, targets, zones, bulk=False)
-    async with CheckContext.create(settings) as ctx:
-        bulk = await check_addresses(ctx, targets, zones, bulk=True)
+        run = DnsblRun(ctx.dns, zones)
+        collected: list[DnsblResult] = []
+
+        async def one(target: str) -> None:
+            collected.append(await run.check(target))
+
+        await pool(unique, one, settings.check_concurrency)
+        order = {t: i for i, t in enumerate(unique)}
+        general = run.finalise(sorted(collected, key=lambda r: order[r.target]))
+    bulk, _, _ = await run_dnsbl(settings, targets, zones)
     return general, bulk
 
 

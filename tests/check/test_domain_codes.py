@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from hub.check.context import CheckContext
 from hub.check.findings import CODES
-from hub.check.registry import CheckContext, get_kind
+from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
 from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer

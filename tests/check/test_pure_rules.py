@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.check.dmarc import is_external, parse_dmarc
-from hub.check.dnsbl import Zone
+from hub.check.dns.dnsbl_zones import Zone
 from hub.check.findings import CODES, evaluation, finding
-from hub.check.firmware import FirmwareCheck, FirmwareData, FirmwareParams, FirmwareRelease, latest_for
-from hub.check.spf_syntax import parse_spf
+from hub.check.kinds.dmarc import is_external, parse_dmarc
+from hub.check.kinds.firmware import FirmwareCheck, FirmwareData, FirmwareParams, FirmwareRelease, latest_for
+from hub.check.kinds.spf_syntax import parse_spf
 from hub.models.enums import CheckStatus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.check.rdap import base_for
-from hub.check.registry import CheckContext, get_kind
+from hub.check.context import CheckContext
+from hub.check.kinds.domain_expiry import base_for
+from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
 from hub.models.enums import CheckStatus
 from tests.check.http_server import RdapTestServer, rdap_domain

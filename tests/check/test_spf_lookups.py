@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.check.registry import CheckContext, get_kind
+from hub.check.context import CheckContext
+from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
 from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer

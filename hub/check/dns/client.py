@@ -26,6 +26,7 @@ import dns.reversename
 from hub.check.dns import wire
 from hub.check.dns.limit import FifoLimit
 from hub.check.dns.transport import UdpMux
+from hub.check.settings import CheckSettings
 
 Outcome = Literal["ok", "nxdomain", "nodata", "error"]
 
@@ -120,6 +121,17 @@ class DnsClient:
         # answers, and a small frozen Lookup costs far less memory than a Task.
         self._cache: dict[tuple[str, str], asyncio.Task[Lookup] | Lookup] = {}
         self._muxes: dict[Nameserver, UdpMux] = {}
+
+    @classmethod
+    def from_settings(cls, settings: CheckSettings) -> DnsClient:
+        """The client the settings describe (no nameserver configured: the system's)."""
+        nameservers = [parse_nameserver(ns) for ns in settings.dns_nameservers] or system_nameservers()
+        return cls(
+            nameservers,
+            timeout=settings.dns_timeout,
+            attempts=settings.dns_attempts,
+            concurrency=settings.dns_concurrency,
+        )
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         key = (normalise(name), rdtype.upper())

@@ -47,8 +47,6 @@ from hub.check.dns.client import (
     Lookup,
     Nameserver,
     normalise,
-    parse_nameserver,
-    system_nameservers,
 )
 from hub.check.dns.dnsbl_zones import IPV4_CANONICAL, DnsblResult, Zone, apply_refusals
 from hub.check.settings import CheckSettings
@@ -528,18 +526,6 @@ async def bulk_dnsbl(
     return await BulkDnsbl(dns_client, zones, window, budgets, rates).run(targets, on_progress)
 
 
-def client_for(settings: CheckSettings) -> DnsClient:
-    """The DNS client a bulk run uses (what `CheckContext.create` builds, without the rest
-    of the context: a DNSBL worker process loads only this module's imports)."""
-    nameservers = [parse_nameserver(ns) for ns in settings.dns_nameservers] or system_nameservers()
-    return DnsClient(
-        nameservers,
-        timeout=settings.dns_timeout,
-        attempts=settings.dns_attempts,
-        concurrency=settings.dns_concurrency,
-    )
-
-
 async def run_dnsbl(
     settings: CheckSettings,
     targets: Sequence[str],
@@ -549,7 +535,7 @@ async def run_dnsbl(
     rates: Sequence[float | None] | None = None,
 ) -> tuple[list[DnsblResult], dict[str, str], DnsStats]:
     """`hub check dnsbl` in one process: results in target order, refused zones, counters."""
-    client = client_for(settings)
+    client = DnsClient.from_settings(settings)
     try:
         results, refused = await bulk_dnsbl(
             client, targets, zones, settings.dnsbl_window, on_progress, budgets, rates

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import AssetTarget, CheckKind, Params, Target
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 # The first dotted number: "v7.2.8,build1639" -> 7.2.8, "FortiOS 7.4.3" -> 7.4.3. Build
 # numbers after it are left out: they are not comparable across branches.
@@ -65,12 +70,25 @@ def latest_for(table: list[FirmwareRelease], manufacturer: str, model: str | Non
     return matches[0].latest if matches else None
 
 
-@register
 class FirmwareCheck(CheckKind[FirmwareParams, FirmwareData]):
     name = "firmware"
     target = CheckTarget.asset
     params_model = FirmwareParams
     codes = frozenset({"firmware_outdated_major", "firmware_outdated_minor", "firmware_outdated_patch"})
+
+    def params_for(self, target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The asset's manufacturer, model, firmware and (synced) latest version, unless the
+        check sets them."""
+        if not isinstance(target, AssetTarget):
+            return dict(params)
+        defaults: dict[str, Any] = {
+            "manufacturer": target.manufacturer,
+            "model": target.model,
+            "version": target.firmware_version,
+        }
+        if target.firmware_latest:
+            defaults["latest"] = target.firmware_latest
+        return {**defaults, **params}
 
     async def collect(self, ctx: CheckContext, target: str, params: FirmwareParams) -> FirmwareData:
         if params.latest:

@@ -23,11 +23,11 @@ from hub.check.dns.client import DnsStats
 from hub.check.dns.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.settings import CheckSettings
 
-# The domain checks (kinds, registry, the ORM enums they report with) are imported where
-# they are used: a DNSBL worker process needs none of them, and a spawned process imports
-# this module before it does anything.
+# The domain checks (the engine, its context and the kinds) are imported where they are
+# used: a DNSBL worker process needs none of them, and a spawned process imports this
+# module before it does anything. Nothing here imports the ORM (tests/check/test_imports.py).
 if TYPE_CHECKING:
-    from hub.check.runner import DomainOptions
+    from hub.check.engine import DomainOptions
 
 T = TypeVar("T")
 
@@ -51,20 +51,24 @@ class DomainJob:
 
 
 def options_for(selectors: dict[str, list[str]], rdap: bool) -> Callable[[str], DomainOptions]:
-    from hub.check.dkim import DkimParams
-    from hub.check.runner import DomainOptions
+    """Per domain: the kinds of `hub check domains` and the DKIM selectors the domain
+    uses (`selectors["*"]`: used for every domain)."""
+    from hub.check.engine import DNS_KINDS, DOMAIN_KINDS, DomainOptions
+    from hub.check.kinds.dkim import DkimParams
 
     defaults = selectors.get("*", [])
+    kinds = DOMAIN_KINDS if rdap else DNS_KINDS
 
     def build(domain: str) -> DomainOptions:
-        return DomainOptions(dkim=DkimParams(selectors=selectors.get(domain, []) + defaults), rdap=rdap)
+        dkim = DkimParams(selectors=selectors.get(domain, []) + defaults)
+        return DomainOptions(kinds=kinds, params={"dkim": dkim})
 
     return build
 
 
 def _domain_worker(job: DomainJob, out: Any) -> None:
-    from hub.check.registry import CheckContext
-    from hub.check.runner import check_domains
+    from hub.check.context import CheckContext
+    from hub.check.engine import check_domains
 
     async def run() -> DnsStats:
         settings = CheckSettings.model_validate(job.settings)

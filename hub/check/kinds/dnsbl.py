@@ -12,12 +12,16 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import DnsClient
 from hub.check.dns.dnsbl_zones import DnsblResult, Zone, apply_refusals
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, Params
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 __all__ = ["DnsblCheck", "DnsblResult", "DnsblRun", "RateLimiter", "Zone", "apply_refusals"]
 
@@ -106,7 +110,6 @@ class DnsblParams(Params):
     zones: list[Zone]
 
 
-@register
 class DnsblCheck(CheckKind[DnsblParams, DnsblResult]):
     name = "dnsbl"
     target = CheckTarget.ip

@@ -6,13 +6,17 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
-from hub.check.mail_role import accepts_no_mail
-from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.check.tags import parse_tags
+from hub.check.kinds.base import CheckKind, Params
+from hub.check.kinds.mail_role import accepts_no_mail
+from hub.check.kinds.tags import parse_tags
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 _VERSION = re.compile(r"^\s*v\s*=\s*TLSRPTv1\s*(;|$)")
 
@@ -41,7 +45,6 @@ def tlsrpt_errors(text: str) -> list[str]:
     return errors
 
 
-@register
 class TlsRptCheck(CheckKind[TlsRptParams, TlsRptData]):
     name = "tlsrpt"
     target = CheckTarget.domain

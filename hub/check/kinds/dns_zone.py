@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, Params
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 # Property tags RFC 8659 and its registry define; a critical tag outside this set forbids
 # every CA from issuing (RFC 8659 §4.1), which is rarely what the owner meant.
@@ -146,7 +150,6 @@ def _evaluate_caa(data: ZoneData) -> tuple[list[Finding], list[str]]:
     ], []
 
 
-@register
 class ZoneCheck(CheckKind[ZoneParams, ZoneData]):
     name = "dns_zone"
     target = CheckTarget.domain

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -15,10 +17,13 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.mail_role import sends_no_mail
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, DomainTarget, Params, Target
+from hub.check.kinds.mail_role import sends_no_mail
+from hub.check.kinds.tags import parse_tags
 from hub.check.settings import PROVIDER_DKIM_SELECTORS
-from hub.check.tags import parse_tags
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: verifiers MUST NOT accept shorter keys
 
@@ -102,7 +107,6 @@ def parse_key(selector: str, text: str) -> DkimKey:
     return key
 
 
-@register
 class DkimCheck(CheckKind[DkimParams, DkimData]):
     name = "dkim"
     target = CheckTarget.domain
@@ -116,6 +120,19 @@ class DkimCheck(CheckKind[DkimParams, DkimData]):
             ctx.dns.lookup(domain, "TXT"), *(ctx.dns.lookup(f"{s}._domainkey.{domain}", "TXT") for s in names)
         )
         return DkimData(domain, dict(zip(names, answers, strict=True)), txt)
+
+    def params_for(self, target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The domain's known selectors after the check's own, and its mail provider's
+        selectors unless the check names a provider."""
+        merged = dict(params)
+        if not isinstance(target, DomainTarget):
+            return merged
+        own = merged.get("selectors", [])
+        if isinstance(own, list):  # anything else is left for validation to refuse
+            merged["selectors"] = [*own, *target.dkim_selectors]
+        if target.mail_provider in PROVIDER_DKIM_SELECTORS:
+            merged.setdefault("provider", target.mail_provider)
+        return merged
 
     def evaluate(self, data: DkimData, params: DkimParams, now: datetime) -> Evaluation:
         findings: list[Finding] = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from hub.check.dns.client import Lookup
-from hub.check.mx import parse_mx
+from hub.check.kinds.mx import parse_mx
 
 _SPF_SENDS_NOTHING = re.compile(r"^\s*v=spf1\s+-all\s*$", re.IGNORECASE)
 

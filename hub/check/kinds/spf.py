@@ -13,12 +13,16 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.check.spf_syntax import LOOKUP_MECHANISMS, SpfRecord, Term, is_spf, parse_spf
+from hub.check.kinds.base import CheckKind, Params
+from hub.check.kinds.spf_syntax import LOOKUP_MECHANISMS, SpfRecord, Term, is_spf, parse_spf
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2
@@ -234,7 +238,6 @@ def walk_spf(domain: str, get: Callable[[str, str], Lookup | None]) -> _Walk:
     return walk
 
 
-@register
 class SpfCheck(CheckKind[SpfParams, SpfData]):
     name = "spf"
     target = CheckTarget.domain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,7 +14,10 @@ import httpx
 from hub.check.dns.client import normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, Params, TargetUpdate, expiry_fact
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 _BOOTSTRAP_MEMO = "rdap:bootstrap"
 # Registry RDAP servers rate-limit per client address; a handful in flight per server is
@@ -114,12 +117,16 @@ async def fetch(ctx: CheckContext, domain: str) -> RdapData:
     return data
 
 
-@register
 class DomainExpiryCheck(CheckKind[RdapParams, RdapData]):
     name = "domain_expiry"
     target = CheckTarget.domain
     params_model = RdapParams
     codes = frozenset({"domain_expired", "domain_expiring_7d", "domain_expiring_30d"})
+
+    def target_update(self, result: Evaluation) -> TargetUpdate:
+        """The registration expiry, and when it was last read (only when it was)."""
+        expires = expiry_fact(result)
+        return TargetUpdate(expires_on=expires, checked=expires is not None)
 
     async def collect(self, ctx: CheckContext, target: str, params: RdapParams) -> RdapData:
         return await fetch(ctx, target)

@@ -7,12 +7,16 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
-from hub.check.tags import parse_tags
+from hub.check.kinds.base import CheckKind, Params
+from hub.check.kinds.tags import parse_tags
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 _VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)", re.IGNORECASE)
 _POLICIES = frozenset({"none", "quarantine", "reject"})
@@ -140,7 +144,6 @@ def _external_findings(
     return findings, unknown
 
 
-@register
 class DmarcCheck(CheckKind[DmarcParams, DmarcData]):
     name = "dmarc"
     target = CheckTarget.domain

@@ -7,11 +7,15 @@ import asyncio
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from hub.check.dns.client import Lookup, normalise, reverse_name
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, Params
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 
 class MxParams(Params):
@@ -129,7 +133,6 @@ def _evaluate_host(host: str, data: MxHostData) -> tuple[list[Finding], list[str
     return findings, unknown
 
 
-@register
 class MxCheck(CheckKind[MxParams, MxData]):
     name = "mx"
     target = CheckTarget.domain

@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
-from hub.check.enums import CheckTarget, TlsMode
+from hub.check.enums import CheckStatus, CheckTarget, TlsMode
 from hub.check.findings import Evaluation, Finding, evaluation, finding
-from hub.check.registry import CheckContext, CheckKind, Params, register
+from hub.check.kinds.base import CheckKind, EndpointTarget, Params, Target, TargetUpdate, expiry_fact
+
+if TYPE_CHECKING:
+    from hub.check.context import CheckContext
 
 # OpenSSL X509_V_ERR_* codes told apart because they have their own findings.
 _CERT_HAS_EXPIRED = 10
@@ -142,7 +147,6 @@ async def collect_tls(host: str, params: TlsParams, limit: float, ca_file: str |
     return data
 
 
-@register
 class TlsCheck(CheckKind[TlsParams, TlsData]):
     name = "tls_cert"
     target = CheckTarget.endpoint
@@ -157,6 +161,23 @@ class TlsCheck(CheckKind[TlsParams, TlsData]):
             "tls_starttls_unsupported",
         }
     )
+
+    # A path on the server: set by the operator (HUB_TLS_CA_FILE), never by an API caller,
+    # who could otherwise make the hub read any file.
+    server_only_params = frozenset({"ca_file"})
+
+    def params_for(self, target: Target, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The endpoint's port, STARTTLS mode and SNI name, unless the check sets them."""
+        if not isinstance(target, EndpointTarget):
+            return dict(params)
+        defaults: dict[str, Any] = {"port": target.port, "mode": target.tls_mode.value}
+        if target.sni:
+            defaults["sni"] = target.sni
+        return {**defaults, **params}
+
+    def target_update(self, result: Evaluation) -> TargetUpdate:
+        """The certificate's expiry; the endpoint counts as checked unless the run was unknown."""
+        return TargetUpdate(expires_on=expiry_fact(result), checked=result.status is not CheckStatus.unknown)
 
     async def collect(self, ctx: CheckContext, target: str, params: TlsParams) -> TlsData:
         ca_file = params.ca_file or ctx.settings.tls_ca_file or None
