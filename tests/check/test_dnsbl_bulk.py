@@ -1,5 +1,5 @@
-"""The bulk DNSBL path (`hub/check/dnsbl_bulk.py`) against real servers on loopback: the same
-results as the general path (a `DnsblRun` check per target) on a mixed set, refusal answers
+"""The bulk DNSBL path (`hub/check/dns/dnsbl_bulk.py`) against real servers on loopback: the same
+results as the general path (the oracle: a `DnsblRun` check per target) on a mixed set, refusal answers
 never listings (and a refusing zone costs one query), the per-zone budget (also split
 between worker processes), forged answers ignored, a lost query sent again."""
 
@@ -12,10 +12,9 @@ from hub.check.context import CheckContext
 from hub.check.dns.client import Nameserver
 from hub.check.dns.dnsbl_bulk import run_dnsbl
 from hub.check.dns.dnsbl_zones import DnsblResult, Zone
-from hub.check.engine import pool
-from hub.check.kinds.dnsbl import DnsblRun
 from hub.check.settings import CheckSettings
 from hub.check.workers import dnsbl_in_workers
+from tests.check.dns.dnsbl_oracle import general_dnsbl
 from tests.check.dns_server import DnsTestServer
 from tests.check.test_dns_transport import _answer, _RogueServer
 from tests.check.test_dnsbl import REFUSING, URIBL, ZEN
@@ -36,17 +35,8 @@ def _full(result: DnsblResult) -> tuple[object, ...]:
 async def _both(
     settings: CheckSettings, targets: list[str], zones: list[Zone]
 ) -> tuple[list[DnsblResult], list[DnsblResult]]:
-    unique = list(dict.fromkeys(t.strip() for t in targets if t.strip()))
     async with CheckContext.create(settings) as ctx:
-        run = DnsblRun(ctx.dns, zones)
-        collected: list[DnsblResult] = []
-
-        async def one(target: str) -> None:
-            collected.append(await run.check(target))
-
-        await pool(unique, one, settings.check_concurrency)
-        order = {t: i for i, t in enumerate(unique)}
-        general = run.finalise(sorted(collected, key=lambda r: order[r.target]))
+        general = await general_dnsbl(ctx.dns, targets, zones, settings.check_concurrency)
     bulk, _, _ = await run_dnsbl(settings, targets, zones)
     return general, bulk
 

@@ -1,7 +1,9 @@
-"""DNSBL over many targets without an asyncio task per lookup: `hub check dnsbl`.
+"""DNSBL over many targets without an asyncio task per lookup: `hub check dnsbl`, and the
+`dnsbl` check kind (one target). The hub's only DNSBL path.
 
-A profile of the general path (`DnsblRun` over `DnsClient.lookup`) at ~10,000 lookups/s
-showed most of the CPU in the machinery around each lookup, not in DNS: a task, a shield,
+A profile of a general path (a check per target over `DnsClient.lookup`, now kept only
+as a test oracle in tests/check/dns/dnsbl_oracle.py) at ~10,000 lookups/s showed most of
+the CPU in the machinery around each lookup, not in DNS: a task, a shield,
 a semaphore, a timer and a future per lookup, the query packet built per lookup. Here:
 
 - every query packet is built once, up front: only the 2-byte id is put in front of a
@@ -17,8 +19,8 @@ a semaphore, a timer and a future per lookup, the query packet built per lookup.
 - deadlines sit in one FIFO (every query waits the same timeout, so it is sorted by
   construction) swept by one periodic timer, instead of a timer per query.
 
-The semantics are those of `DnsblRun`: per zone, the first `budget` targets (in input
-order) are asked and the rest are reported as "query budget exhausted"; a `rate` spaces
+The semantics are those of the oracle's `DnsblRun`: per zone, the first `budget` targets
+(in input order) are asked and the rest are reported as "query budget exhausted"; a `rate` spaces
 the zone's queries; the first refusal-code answer makes the zone an error for the whole run
 (its queue is dropped: a refusing zone gets no more queries) and never a listing;
 timeouts and network errors are retried over `attempts` x nameservers, SERVFAIL/REFUSED
@@ -468,7 +470,7 @@ class BulkDnsbl:
 
     def _fallback(self, i: int) -> None:
         """An answer the fast reader does not take: the general path asks again and reads it
-        (aliases followed, TCP on truncation), exactly as `DnsblRun` would."""
+        (aliases followed, TCP on truncation), exactly as the oracle's `DnsblRun` would."""
         task = asyncio.ensure_future(self._general(i))
         self._fallbacks.add(task)
         task.add_done_callback(self._fallbacks.discard)
