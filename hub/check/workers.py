@@ -66,7 +66,9 @@ def options_for(selectors: dict[str, list[str]], rdap: bool) -> Callable[[str], 
     return build
 
 
-def _domain_worker(job: DomainJob, out: Any) -> None:
+def run_domain_job(job: DomainJob, out: Any) -> None:
+    """A domain worker process: checks its share, putting ("line", ...) per domain on
+    `out`, then ("done", its DNS counters) or ("failed", why)."""
     from hub.check.context import CheckContext
     from hub.check.engine import check_domains
 
@@ -96,7 +98,9 @@ class DnsblJob:
     rates: list[float | None]
 
 
-def _dnsbl_worker(job: DnsblJob, out: Any) -> None:
+def run_dnsbl_job(job: DnsblJob, out: Any) -> None:
+    """A DNSBL worker process: ("tick", n) as targets finish, then ("results", ...) and
+    ("done", its DNS counters), or ("failed", why)."""
     from hub.check.dns.dnsbl_bulk import run_dnsbl
 
     settings = CheckSettings.model_validate(job.settings)
@@ -191,7 +195,7 @@ def domains_in_workers(
 ) -> DnsStats:
     dumped = settings.model_dump(mode="json")
     jobs = [DomainJob(dumped, shard, selectors, rdap) for shard in _shards(domains, workers)]
-    return _run_workers(_domain_worker, jobs, lambda _kind, line: on_line(line))
+    return _run_workers(run_domain_job, jobs, lambda _kind, line: on_line(line))
 
 
 def dnsbl_in_workers(
@@ -228,7 +232,7 @@ def dnsbl_in_workers(
             )
             refused.update(payload[1])
 
-    stats = _run_workers(_dnsbl_worker, jobs, on_message)
+    stats = _run_workers(run_dnsbl_job, jobs, on_message)
     order = {t: i for i, t in enumerate(targets)}
     results.sort(key=lambda r: order[r.target])
     return apply_refusals(results, zones, refused), stats

@@ -16,13 +16,13 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.check.enums import CheckStatus
 from hub.check.service import STATUS_CHANGED, execute, plan_run, record_run
 from hub.check.settings import CheckSettings
 from hub.db import session_scope
 from hub.kit.time import utcnow
 from hub.models import AuditEvent, Domain
 from hub.models.check import Check, CheckRun
-from hub.models.enums import CheckStatus
 from tests import factories as f
 from tests.check.dns_server import DnsTestServer
 from tests.check.http_server import RdapTestServer, rdap_domain

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.check.enums import CheckStatus
 from hub.check.tasks import run_check, schedule_checks
 from hub.config import Settings
 from hub.db import session_scope
@@ -22,7 +23,6 @@ from hub.jobs.config import JobSettings
 from hub.jobs.worker import Worker
 from hub.kit.time import utcnow
 from hub.models.check import Check, CheckRun
-from hub.models.enums import CheckStatus
 from hub.models.job import Job, JobState
 from tests import factories as f
 from tests.check.dns_server import DnsTestServer

@@ -1,5 +1,5 @@
-"""The DNS engine against a real server: failures are `unknown` (never `fail`), TCP on
-truncation, aliases chased, one query per name per run, nameserver settings."""
+"""The DNS client against a real server: TCP on truncation, aliases chased, NXDOMAIN and
+NODATA as answers, a second nameserver, nameserver settings."""
 
 from __future__ import annotations
 
@@ -7,50 +7,11 @@ import pytest
 
 from hub.check.context import CheckContext
 from hub.check.dns.client import DnsClient, Nameserver, parse_nameserver
-from hub.check.engine import DNS_KINDS, DomainOptions, check_domain
+from hub.check.enums import CheckStatus
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import STRONG_KEY, publish, txt
-
-# For each kind, the name whose lookup failing must make it unknown.
-FAILING_NAME = {
-    "dns_zone": "{d}",
-    "mx": "{d}",
-    "spf": "{d}",
-    "dmarc": "_dmarc.{d}",
-    "dkim": "selector1._domainkey.{d}",
-    "tlsrpt": "_smtp._tls.{d}",
-}
-
-
-@pytest.mark.parametrize("failure", ["timeout", "servfail"])
-@pytest.mark.parametrize("kind", sorted(FAILING_NAME))
-async def test_lookup_failure_makes_the_check_unknown_with_the_reason_never_fail(
-    kind: str, failure: str, dns_server: DnsTestServer, check_settings: CheckSettings
-) -> None:
-    # The broken name would otherwise be reported (missing SPF/DMARC/DKIM/TLS-RPT, no MX).
-    publish(
-        dns_server,
-        "broken.test",
-        {
-            ("@", "TXT"): [],
-            ("_dmarc", "TXT"): [],
-            ("@", "MX"): [],
-            ("_smtp._tls", "TXT"): [],
-            ("@", "NS"): [],
-        },
-    )
-    dns_server.add("google._domainkey.broken.test", "TXT", txt("v=DKIM1; p="))
-    target = FAILING_NAME[kind].replace("{d}", "broken.test")
-    (dns_server.timeout_names if failure == "timeout" else dns_server.servfail_names).add(target)
-    async with CheckContext.create(check_settings) as ctx:
-        check = get_kind(kind)
-        result = await check.run(ctx, "broken.test", check.parse_params({}))
-    assert result.status == CheckStatus.unknown
-    assert result.unknown and ("timeout" if failure == "timeout" else "SERVFAIL") in " ".join(result.unknown)
-    assert not [f for f in result.findings if f.severity.value in ("error", "critical")]
 
 
 async def test_truncated_udp_answer_is_fetched_again_over_tcp(
@@ -119,17 +80,6 @@ async def test_second_nameserver_answers_when_the_first_times_out(dns_server: Dn
         )
         lookup = await client.lookup("ok.test", "A")
     assert lookup.records == ("192.0.2.1",)
-
-
-async def test_a_whole_domain_report_shares_one_query_per_name(
-    dns_server: DnsTestServer, check_settings: CheckSettings
-) -> None:
-    publish(dns_server, "shared.test")
-    async with CheckContext.create(check_settings) as ctx:
-        report = await check_domain(ctx, "shared.test", DomainOptions(kinds=DNS_KINDS))
-    assert report.codes == [] and report.status == CheckStatus.ok
-    counts = dns_server.query_counts()
-    assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]
 
 
 @pytest.mark.parametrize(

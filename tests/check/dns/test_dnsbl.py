@@ -1,5 +1,5 @@
 """DNS block lists against a real DNS server: listings read per zone, refusal answers
-never counted as listings, zone budgets and rates honoured."""
+never counted as listings, zone budgets and rates honoured; answers classified per zone."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hub.check.context import CheckContext
 from hub.check.dns.dnsbl_bulk import run_dnsbl
 from hub.check.dns.dnsbl_zones import Zone
+from hub.check.enums import CheckStatus
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
 
 ZEN = Zone(
@@ -135,3 +135,27 @@ def test_query_names_follow_rfc_5782() -> None:
 def test_zones_file_entries_ignore_unknown_keys() -> None:
     zone = Zone.model_validate({"zone": "z.test", "kind": "ip", "codes": {}, "comment": "free tier"})
     assert zone.zone == "z.test"
+
+
+SPAMHAUS = Zone(
+    zone="zen.spamhaus.org",
+    codes={"127.0.0.2": "SBL", "127.0.0.10": "PBL"},
+    errors={"127.255.255.254": "public resolver"},
+)
+
+
+@pytest.mark.parametrize(
+    ("answers", "verdict"),
+    [
+        (("127.0.0.2",), "listed"),
+        (("127.0.0.2", "127.0.0.10"), "listed"),
+        (("127.0.0.9",), "listed"),
+        (("127.255.255.254",), "error"),
+        (("127.255.255.252",), "error"),
+        (("127.0.0.2", "127.255.255.255"), "error"),
+        (("127.0.0.1",), "error"),
+        (("203.0.113.5",), "error"),
+    ],
+)
+def test_dnsbl_answer_classification(answers: tuple[str, ...], verdict: str) -> None:
+    assert SPAMHAUS.classify(answers)[0] == verdict

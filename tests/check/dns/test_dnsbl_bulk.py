@@ -15,9 +15,9 @@ from hub.check.dns.dnsbl_zones import DnsblResult, Zone
 from hub.check.settings import CheckSettings
 from hub.check.workers import dnsbl_in_workers
 from tests.check.dns.dnsbl_oracle import general_dnsbl
-from tests.check.dns_server import DnsTestServer
-from tests.check.dns.test_transport import _answer, _RogueServer
 from tests.check.dns.test_dnsbl import REFUSING, URIBL, ZEN
+from tests.check.dns.test_transport import _answer, _RogueServer
+from tests.check.dns_server import DnsTestServer
 
 BL2 = Zone(zone="bl2.bl.test", codes={"127.0.0.2": "listed"})
 SLOW = Zone(zone="slow.bl.test", codes={"127.0.0.2": "listed"})

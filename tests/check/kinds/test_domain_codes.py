@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 
 from hub.check.context import CheckContext
+from hub.check.enums import CheckStatus
 from hub.check.findings import CODES
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import WEAK_KEY, Records, publish, txt
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.check.context import CheckContext
+from hub.check.enums import CheckStatus
 from hub.check.kinds.domain_expiry import base_for
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus
 from tests.check.http_server import RdapTestServer, rdap_domain
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,5 +1,4 @@
-"""The pure parts, table-driven: SPF and DMARC syntax, status from findings, DNSBL answer
-classification, firmware drift."""
+"""The kinds' pure parts, table-driven: SPF and DMARC syntax, firmware drift."""
 
 from __future__ import annotations
 
@@ -7,12 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.check.dns.dnsbl_zones import Zone
-from hub.check.findings import CODES, evaluation, finding
+from hub.check.enums import CheckStatus
 from hub.check.kinds.dmarc import is_external, parse_dmarc
 from hub.check.kinds.firmware import FirmwareCheck, FirmwareData, FirmwareParams, FirmwareRelease, latest_for
 from hub.check.kinds.spf_syntax import parse_spf
-from hub.models.enums import CheckStatus
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -78,53 +75,6 @@ def test_dmarc_syntax(record: str, valid: bool) -> None:
 )
 def test_dmarc_report_domain_external(policy_domain: str, report_domain: str, external: bool) -> None:
     assert is_external(policy_domain, report_domain) is external
-
-
-@pytest.mark.parametrize(
-    ("codes", "unknown", "status"),
-    [
-        ([], [], CheckStatus.ok),
-        (["caa_missing"], [], CheckStatus.ok),
-        (["ns_single"], [], CheckStatus.warn),
-        (["ns_single"], ["timeout"], CheckStatus.unknown),
-        (["spf_missing"], ["timeout"], CheckStatus.fail),
-        (["spf_pass_all"], [], CheckStatus.fail),
-        ([], ["SERVFAIL"], CheckStatus.unknown),
-    ],
-)
-def test_status_from_findings(codes: list[str], unknown: list[str], status: CheckStatus) -> None:
-    assert evaluation([finding(c, c) for c in codes], unknown).status == status
-
-
-def test_every_code_has_a_stable_severity() -> None:
-    assert CODES["spf_pass_all"].value == "critical"
-    assert CODES["mx_null"].value == "info"
-    assert CODES["dmarc_rua_external_unauthorized"].value == "warning"
-    assert all(code == code.lower() and " " not in code for code in CODES)
-
-
-SPAMHAUS = Zone(
-    zone="zen.spamhaus.org",
-    codes={"127.0.0.2": "SBL", "127.0.0.10": "PBL"},
-    errors={"127.255.255.254": "public resolver"},
-)
-
-
-@pytest.mark.parametrize(
-    ("answers", "verdict"),
-    [
-        (("127.0.0.2",), "listed"),
-        (("127.0.0.2", "127.0.0.10"), "listed"),
-        (("127.0.0.9",), "listed"),
-        (("127.255.255.254",), "error"),
-        (("127.255.255.252",), "error"),
-        (("127.0.0.2", "127.255.255.255"), "error"),
-        (("127.0.0.1",), "error"),
-        (("203.0.113.5",), "error"),
-    ],
-)
-def test_dnsbl_answer_classification(answers: tuple[str, ...], verdict: str) -> None:
-    assert SPAMHAUS.classify(answers)[0] == verdict
 
 
 TABLE = [

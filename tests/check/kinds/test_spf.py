@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from hub.check.context import CheckContext
+from hub.check.enums import CheckStatus
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
 

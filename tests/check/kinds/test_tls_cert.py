@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hub.check.context import CheckContext
+from hub.check.enums import CheckStatus, TlsMode
 from hub.check.kinds.registry import get_kind
 from hub.check.settings import CheckSettings
-from hub.models.enums import CheckStatus, TlsMode
 from tests.check.tls_server import TlsTestServer, make_certificates
 
 
