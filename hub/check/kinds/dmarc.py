@@ -68,6 +68,18 @@ def parse_dmarc(text: str) -> DmarcRecord:
         errors.append("the required 'p' tag is missing")
     elif policy.lower() not in _POLICIES:
         errors.append(f"p={policy!r} is not none, quarantine or reject")
+    errors += _optional_tag_errors(tags)
+    record = DmarcRecord({k.lower(): v for k, v in tags.items()}, errors)
+    for tag in ("rua", "ruf"):
+        for uri in record.uris(tag):
+            if not _URI.match(uri):
+                errors.append(f"{tag} entry {uri!r} is not a URI")
+    return record
+
+
+def _optional_tag_errors(tags: dict[str, str]) -> list[str]:
+    """What is wrong with the optional tags' values (RFC 7489 §6.3)."""
+    errors: list[str] = []
     if "sp" in tags and tags["sp"].lower() not in _POLICIES:
         errors.append(f"sp={tags['sp']!r} is not none, quarantine or reject")
     if "pct" in tags and not (tags["pct"].isdigit() and 0 <= int(tags["pct"]) <= 100):
@@ -79,12 +91,7 @@ def parse_dmarc(text: str) -> DmarcRecord:
         errors.append(f"ri={tags['ri']!r} is not a number of seconds")
     if "fo" in tags and not all(part.strip().lower() in _FO for part in tags["fo"].split(":")):
         errors.append(f"fo={tags['fo']!r} is not a colon-separated list of 0, 1, d, s")
-    record = DmarcRecord({k.lower(): v for k, v in tags.items()}, errors)
-    for tag in ("rua", "ruf"):
-        for uri in record.uris(tag):
-            if not _URI.match(uri):
-                errors.append(f"{tag} entry {uri!r} is not a URI")
-    return record
+    return errors
 
 
 def mailto_domain(uri: str) -> str | None:

@@ -117,7 +117,11 @@ def _check_mechanism(term: Term, rest: str) -> str | None:
         if rest and (not rest.startswith(":") or not valid_domain_spec(rest[1:])):
             return f"{term.raw}: bad domain"
         return None
-    # a and mx: optional domain-spec, optional dual CIDR length.
+    return _check_domain_cidr(term, rest)  # a and mx
+
+
+def _check_domain_cidr(term: Term, rest: str) -> str | None:
+    """`a` and `mx`: an optional domain-spec, an optional dual CIDR length."""
     match = _DOMAIN_CIDR.match(rest)
     if match is None:
         return f"{term.raw}: bad argument"
