@@ -14,18 +14,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hub.check.dkim import DkimParams
-from hub.check.dns import DnsStats, parse_nameserver
-from hub.check.dnsbl_bulk import run_dnsbl
-from hub.check.dnsbl_zones import Zone
+from hub.check.context import CheckContext
+from hub.check.dns.client import DnsStats, parse_nameserver
+from hub.check.dns.dnsbl_bulk import run_dnsbl
+from hub.check.dns.dnsbl_zones import Zone
+from hub.check.engine import DNS_KINDS, DOMAIN_KINDS, DomainOptions, DomainReport, check_domain, check_domains
+from hub.check.enums import CheckStatus
 from hub.check.findings import Severity
-from hub.check.parallel import dnsbl_in_workers, domains_in_workers, options_for, run_loop
-from hub.check.registry import CheckContext
-from hub.check.runner import DomainOptions, DomainReport, check_domain, check_domains
+from hub.check.kinds.dkim import DkimParams
 from hub.check.settings import CheckSettings
+from hub.check.workers import dnsbl_in_workers, domains_in_workers, options_for, run_loop
 from hub.kit.console import progress_bar
 from hub.kit.fields import normalise_domain
-from hub.models.enums import CheckStatus
 
 app = typer.Typer(help="Mail, DNS, block-list, expiry and firmware checks.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -190,7 +190,8 @@ def domain_command(
         raise typer.BadParameter(str(exc), param_hint="NAME") from None
     settings = make_settings(nameserver, timeout, rdap_base, rdap_bootstrap)
     options = DomainOptions(
-        dkim=DkimParams(selectors=dkim_selector or [], provider=provider), rdap=not no_rdap
+        kinds=DNS_KINDS if no_rdap else DOMAIN_KINDS,
+        params={"dkim": DkimParams(selectors=dkim_selector or [], provider=provider)},
     )
 
     async def run() -> DomainReport:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from hub.models.enums import CheckStatus
+from hub.check.enums import CheckStatus
 
 
 class Severity(StrEnum):

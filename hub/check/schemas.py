@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import Field
 
 from hub.api.crud import ListParams
+from hub.check.enums import CheckStatus, CheckTarget
 from hub.check.findings import Severity
 from hub.jobs.payload import JobPayload, PeriodicPayload
 from hub.kit.schema import Input, Output
-from hub.models.enums import CheckStatus, CheckTarget
 
 MIN_INTERVAL_SECONDS = 60
 MAX_INTERVAL_SECONDS = 30 * 86_400

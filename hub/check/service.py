@@ -1,9 +1,10 @@
 """Checks as stored things: creating and listing them (scoped per client), turning one into
 an engine run, recording the result, scheduling due checks and the per-client summary.
 
-The engine (`hub.check.runner`) knows nothing of the database; this module is the only
+The engine (`hub.check.engine`) knows nothing of the database; this module is the only
 bridge, so a run is: `plan_run` (short read) -> `execute` (no transaction) -> `record_run`
-(short write).
+(short write). It knows no kind in particular: what a kind takes from its target and what
+it writes back are the kind's hooks (`hub.check.kinds.base`), fed and applied here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import ipaddress
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM, Principal
+from hub.check.context import CheckContext
+from hub.check.engine import run_kind
 from hub.check.findings import Evaluation, Severity, evaluation
-from hub.check.registry import CheckContext, all_kinds, get_kind
-from hub.check.runner import run_kind
+from hub.check.kinds.base import AssetTarget, DomainTarget, EndpointTarget, IpTarget, Target, TargetUpdate
+from hub.check.kinds.registry import KINDS, get_kind
 from hub.check.schemas import RunCheck
-from hub.check.settings import PROVIDER_DKIM_SELECTORS, CheckSettings
+from hub.check.settings import CheckSettings
 from hub.client.service import ClientService, require_client
 from hub.errors import Conflict, InvalidInput
 from hub.jobs import enqueue
@@ -37,9 +40,6 @@ from hub.models.enums import AuditAction, CheckStatus, CheckTarget
 from hub.models.job import Job, JobState
 
 RUN_TASK = RunCheck.kind
-# The kinds whose `expires_on` fact is written to their target.
-DOMAIN_EXPIRY_KIND = "domain_expiry"
-TLS_KIND = "tls_cert"
 STATUS_CHANGED = "check.status_changed"
 # Checks enqueued per schedule tick: bounded so one tick is one short transaction; the
 # rest are due at the next tick.
@@ -52,6 +52,8 @@ _TARGET_MODELS: dict[CheckTarget, type[Domain] | type[Endpoint] | type[Asset]] =
     CheckTarget.endpoint: Endpoint,
     CheckTarget.asset: Asset,
 }
+# Params no API caller may set, whatever the kind (a path on the server...).
+_SERVER_ONLY_PARAMS: frozenset[str] = frozenset().union(*(kind.server_only_params for kind in KINDS.values()))
 _FAILING = {Severity.error.value, Severity.critical.value}
 # How bad a status is, for a domain's summary of its checks.
 _RANK = {
@@ -100,27 +102,22 @@ class CheckService(CrudService[Check]):
         try:
             kind = get_kind(values["kind"])
         except KeyError:
-            raise InvalidInput(
-                "kind", f"unknown check kind; use one of {', '.join(sorted(all_kinds()))}"
-            ) from None
+            raise InvalidInput("kind", f"unknown check kind; use one of {', '.join(sorted(KINDS))}") from None
         if "\\u0000" in json.dumps(values["params"]):
             raise InvalidInput("params", "text must not contain NUL characters")
-        if "ca_file" in values["params"]:
-            # A path on the server: set by the operator (HUB_TLS_CA_FILE),
-            # never by an API caller, who could otherwise make the hub read any file.
-            raise InvalidInput("params", "ca_file cannot be set through the API; configure it on the server")
+        refused = sorted(_SERVER_ONLY_PARAMS.intersection(values["params"]))
+        if refused:
+            raise InvalidInput(
+                "params", f"{refused[0]} cannot be set through the API; configure it on the server"
+            )
         values["target_type"] = kind.target
         values["target_ref"] = await _target_ref(session, kind.target, values["target_ref"], client_id)
-        # Validated as the run will see them: an asset's manufacturer, model and firmware
-        # (an endpoint's port and mode) come from the target unless the params override them.
-        defaults: dict[str, Any] = {}
-        if kind.target is not CheckTarget.ip:
-            row: Domain | Endpoint | Asset | None = await session.get(
-                _TARGET_MODELS[kind.target], uuid.UUID(values["target_ref"])
-            )
-            defaults = _target_defaults(row) if row is not None else {}
+        # Validated as the run will see them: what the kind takes from the target (an
+        # asset's firmware, an endpoint's port) completes the params it does not set.
+        target = await _load_target(session, kind.target, values["target_ref"])
+        params = kind.params_for(target, values["params"]) if target is not None else values["params"]
         try:
-            kind.parse_params({**defaults, **values["params"]})
+            kind.parse_params(params)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
@@ -231,36 +228,28 @@ async def plan_run(session: AsyncSession, check_id: uuid.UUID) -> RunPlan | None
     if check is None or not check.enabled:
         return None
     params = dict(check.params or {})
-    if check.target_type is CheckTarget.ip:
-        return RunPlan(check.id, check.kind, check.target_ref, params)
-    row: Domain | Endpoint | Asset | None = await session.get(
-        _TARGET_MODELS[check.target_type], uuid.UUID(check.target_ref)
-    )
-    if row is None:
+    target = await _load_target(session, check.target_type, check.target_ref)
+    if target is None:
         problem = f"the {check.target_type.value} {check.target_ref} no longer exists"
         return RunPlan(check.id, check.kind, check.target_ref, params, problem)
+    kind = KINDS.get(check.kind)  # a kind no longer known fails in `execute`, as any run would
+    if kind is not None:
+        params = kind.params_for(target, params)
+    return RunPlan(check.id, check.kind, target.subject, params)
+
+
+async def _load_target(session: AsyncSession, target_type: CheckTarget, ref: str) -> Target | None:
+    """What the hub knows of a check's target, as the kinds see it; None if it is gone."""
+    if target_type is CheckTarget.ip:
+        return IpTarget(ref)
+    row: Domain | Endpoint | Asset | None = await session.get(_TARGET_MODELS[target_type], uuid.UUID(ref))
     if isinstance(row, Domain):
-        if check.kind == "dkim":
-            params["selectors"] = [*params.get("selectors", []), *row.dkim_selectors]
-            provider = row.expected_mail_provider.value
-            if provider in PROVIDER_DKIM_SELECTORS:
-                params.setdefault("provider", provider)
-        return RunPlan(check.id, check.kind, row.name, params)
-    target = row.host if isinstance(row, Endpoint) else row.name
-    return RunPlan(check.id, check.kind, target, {**_target_defaults(row), **params})
-
-
-def _target_defaults(row: Domain | Endpoint | Asset) -> dict[str, Any]:
-    """The params a check takes from its target (its own params win)."""
+        return DomainTarget(row.name, tuple(row.dkim_selectors), row.expected_mail_provider.value)
     if isinstance(row, Endpoint):
-        defaults: dict[str, Any] = {"port": row.port, "mode": row.tls_mode.value}
-        if row.sni:
-            defaults["sni"] = row.sni
-        return defaults
+        return EndpointTarget(row.host, row.port, row.tls_mode, row.sni)
     if isinstance(row, Asset):
-        defaults = {"manufacturer": row.manufacturer, "model": row.model, "version": row.firmware_version}
-        return {**defaults, "latest": row.firmware_latest} if row.firmware_latest else defaults
-    return {}
+        return AssetTarget(row.name, row.manufacturer, row.model, row.firmware_version, row.firmware_latest)
+    return None
 
 
 async def execute(plan: RunPlan, settings: CheckSettings | None = None) -> Evaluation:
@@ -322,45 +311,40 @@ async def record_run(
                 "codes": result.codes,
             },
         )
-    await _store_facts(session, check, result, finished)
+    kind = KINDS.get(check.kind)
+    if kind is not None:
+        await _update_target(session, check, kind.target_update(result), finished)
     await session.flush()
     return run
 
 
-async def _store_facts(session: AsyncSession, check: Check, result: Evaluation, at: datetime) -> None:
-    expires = result.facts.get("expires_on")
-    if check.target_type is CheckTarget.domain and check.kind == DOMAIN_EXPIRY_KIND:
-        domain = await session.get(Domain, uuid.UUID(check.target_ref))
-        if domain is None:
-            return
-        if expires:
-            _set_expiry(session, domain, "domain", date.fromisoformat(str(expires)))
-            domain.expiry_checked_at = at
-    elif check.target_type is CheckTarget.endpoint and check.kind == TLS_KIND:
-        endpoint = await session.get(Endpoint, uuid.UUID(check.target_ref))
-        if endpoint is None:
-            return
-        if expires:
-            _set_expiry(session, endpoint, "endpoint", date.fromisoformat(str(expires)))
-        if result.status is not CheckStatus.unknown:
-            endpoint.last_checked_at = at
-
-
-def _set_expiry(session: AsyncSession, row: Domain | Endpoint, subject_type: str, expires: date) -> None:
-    if row.expires_on == expires:
+async def _update_target(session: AsyncSession, check: Check, update: TargetUpdate, at: datetime) -> None:
+    """Stores what a run learnt on its target (a domain or an endpoint: the rows with an
+    expiry and a checked-at stamp); a changed expiry is audited."""
+    if update.empty or check.target_type not in (CheckTarget.domain, CheckTarget.endpoint):
         return
-    record(
-        session,
-        SYSTEM,
-        AuditAction.update,
-        subject_type=subject_type,
-        subject_id=row.id,
-        client_id=row.client_id,
-        before={"expires_on": row.expires_on.isoformat() if row.expires_on else None},
-        after={"expires_on": expires.isoformat()},
-        meta={"event": "check.expiry_learnt"},
-    )
-    row.expires_on = expires
+    model: type[Domain] | type[Endpoint] = Domain if check.target_type is CheckTarget.domain else Endpoint
+    row: Domain | Endpoint | None = await session.get(model, uuid.UUID(check.target_ref))
+    if row is None:
+        return
+    if update.expires_on is not None and row.expires_on != update.expires_on:
+        record(
+            session,
+            SYSTEM,
+            AuditAction.update,
+            subject_type=check.target_type.value,
+            subject_id=row.id,
+            client_id=row.client_id,
+            before={"expires_on": row.expires_on.isoformat() if row.expires_on else None},
+            after={"expires_on": update.expires_on.isoformat()},
+            meta={"event": "check.expiry_learnt"},
+        )
+        row.expires_on = update.expires_on
+    if update.checked:
+        if isinstance(row, Domain):
+            row.expiry_checked_at = at
+        else:
+            row.last_checked_at = at
 
 
 # --- scheduling ---------------------------------------------------------------------------

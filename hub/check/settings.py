@@ -40,7 +40,7 @@ class CheckSettings(BaseSettings):
     # server's receive buffer bounds it from above: a burst larger than it holds is dropped
     # and waits for the timeout (on loopback against NSD, 2,048 already lost a few).
     dnsbl_window: int = Field(default=1024, ge=1, le=8192)
-    # Domains (or IPs) checked at the same time by the bulk runner.
+    # Targets checked at the same time in a bulk run (`hub check domains`, the demo's first run).
     check_concurrency: int = Field(default=64, ge=1)
     dkim_default_selectors: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_DKIM_SELECTORS)

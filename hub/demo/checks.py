@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
-from hub.check.registry import CheckContext
-from hub.check.runner import DOMAIN_KINDS
+from hub.check.context import CheckContext
+from hub.check.engine import DOMAIN_KINDS
 from hub.check.schemas import CheckCreate
 from hub.check.service import CheckService, RunPlan, execute_in, plan_run, record_run
 from hub.check.settings import CheckSettings

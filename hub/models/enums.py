@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 
+from hub.check.enums import CheckStatus, CheckTarget, TlsMode
 from hub.kit.money import BillingPeriod
 
-__all__ = ["BillingPeriod"]
+__all__ = ["BillingPeriod", "CheckStatus", "CheckTarget", "TlsMode"]
 
 
 class ClientStatus(enum.StrEnum):
@@ -135,28 +136,6 @@ class MailProvider(enum.StrEnum):
     google_workspace = "google_workspace"
     other = "other"
     none = "none"
-
-
-class TlsMode(enum.StrEnum):
-    direct = "direct"
-    smtp_starttls = "smtp_starttls"
-    imap_starttls = "imap_starttls"
-    pop3_starttls = "pop3_starttls"
-
-
-class CheckStatus(enum.StrEnum):
-    pending = "pending"
-    ok = "ok"
-    warn = "warn"
-    fail = "fail"
-    unknown = "unknown"
-
-
-class CheckTarget(enum.StrEnum):
-    domain = "domain"
-    endpoint = "endpoint"
-    asset = "asset"
-    ip = "ip"
 
 
 class RenewalState(enum.StrEnum):

@@ -16,14 +16,13 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.check.registry import get_kind
-from hub.check.service import DOMAIN_EXPIRY_KIND, STATUS_CHANGED, TLS_KIND, execute, plan_run, record_run
+from hub.check.enums import CheckStatus
+from hub.check.service import STATUS_CHANGED, execute, plan_run, record_run
 from hub.check.settings import CheckSettings
 from hub.db import session_scope
 from hub.kit.time import utcnow
 from hub.models import AuditEvent, Domain
 from hub.models.check import Check, CheckRun
-from hub.models.enums import CheckStatus, CheckTarget
 from tests import factories as f
 from tests.check.dns_server import DnsTestServer
 from tests.check.http_server import RdapTestServer, rdap_domain
@@ -204,11 +203,6 @@ async def test_an_unreachable_rdap_server_leaves_the_known_expiry_alone(
     assert (await api.get(f"/domains/{domain['id']}")).json()["expires_on"] == "2030-01-01"
 
 
-def test_the_kinds_whose_expiry_is_stored_exist() -> None:
-    assert get_kind(DOMAIN_EXPIRY_KIND).target is CheckTarget.domain
-    assert get_kind(TLS_KIND).target is CheckTarget.endpoint
-
-
 async def test_the_certificate_expiry_of_an_endpoint_is_written_to_it(
     app: Any, api: httpx.AsyncClient, check_settings: CheckSettings, tmp_path: Path
 ) -> None:
@@ -223,7 +217,7 @@ async def test_the_certificate_expiry_of_an_endpoint_is_written_to_it(
             "/checks",
             json={
                 "client_id": client["id"],
-                "kind": TLS_KIND,
+                "kind": "tls_cert",
                 "target_ref": endpoint.json()["id"],
             },
         )

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.check.enums import CheckStatus
 from hub.check.schemas import ScheduleChecks
 from hub.db import session_scope
 from hub.jobs import JobContext, LeaseLost, enqueue, queue
@@ -21,7 +22,6 @@ from hub.jobs.settings import JobSettings
 from hub.jobs.worker import Worker, run_task
 from hub.kit.time import utcnow
 from hub.models.check import Check, CheckRun
-from hub.models.enums import CheckStatus
 from hub.models.job import Job, JobState
 from hub.runtime import HubRuntime
 from tests import factories as f

@@ -218,7 +218,7 @@ async def test_a_subscription_that_is_no_print_plan_says_so(api):
 def test_the_firmware_check_prefers_the_vendors_latest_over_the_table():
     import asyncio
 
-    from hub.check.firmware import FirmwareCheck, FirmwareParams, FirmwareRelease
+    from hub.check.kinds.firmware import FirmwareCheck, FirmwareParams, FirmwareRelease
 
     check = FirmwareCheck()
     table = [FirmwareRelease(manufacturer="Fortinet", latest="7.2.8")]
