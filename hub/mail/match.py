@@ -90,6 +90,7 @@ CONFIDENCE = {
     Signal.sender_domain: Confidence.low,
 }
 LADDER = tuple(CONFIDENCE)  # the order signals are reported in
+MAX_LITERAL_SCAN = 500  # open cases of one vendor searched for their number literally
 
 
 @dataclass(frozen=True)
@@ -244,8 +245,11 @@ class Matcher:
                 if ref is not None:
                     cases[ref.case_id] = ref
                     evidence.append(Evidence(Signal.vendor_case_number, number, ref.case_id))
-            # A number known on an open case but not (yet) in a learned pattern's shape.
-            for ref in await lookup.open_cases_for_vendor(vendor.vendor_id):
+            if numbers and vendor.case_number_patterns:
+                continue
+            # No pattern yet, or it found nothing: a number typed in on one of the vendor's
+            # open cases, looked for literally.
+            for ref in (await lookup.open_cases_for_vendor(vendor.vendor_id))[:MAX_LITERAL_SCAN]:
                 number = ref.vendor_case_number
                 if number and len(number) >= 5 and number not in numbers:
                     literal = rf"(?<![\w-]){re.escape(number)}(?![\w-])"
