@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import HeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from enum import StrEnum
 
 from hub.mail.identity import normalise_message_id
@@ -85,10 +85,10 @@ def _header(msg: Message, name: str) -> str:
         value = msg.get(name)
     except Exception:  # a malformed header must not stop classification
         return ""
-    return str(value).strip() if value is not None else ""
+    return " ".join(str(value).split()) if value is not None else ""
 
 
-def classify(msg: EmailMessage, *, subject: str, from_addr: str, text: str) -> Classification:
+def classify(msg: Message, *, subject: str, from_addr: str, text: str) -> Classification:
     bounce = _delivery_status(msg)
     if bounce is not None:
         return Classification(MessageKind.bounce, "multipart/report delivery-status", bounce)
@@ -116,7 +116,7 @@ def classify(msg: EmailMessage, *, subject: str, from_addr: str, text: str) -> C
     return Classification(MessageKind.human, None)
 
 
-def _delivery_status(msg: EmailMessage) -> BounceInfo | None:
+def _delivery_status(msg: Message) -> BounceInfo | None:
     if msg.get_content_type() != "multipart/report":
         return None
     if msg.get_param("report-type", "", header="content-type") != "delivery-status":
@@ -137,7 +137,7 @@ def _delivery_status(msg: EmailMessage) -> BounceInfo | None:
             if isinstance(inner, Message):
                 original = _header(inner, "Message-ID") or None
         elif ctype in ("text/rfc822-headers", "message/global-headers") and original is None:
-            headers = HeaderParser(policy=default_policy).parsestr(_part_text(part))
+            headers = HeaderParser(policy=compat32).parsestr(_part_text(part))
             original = _header(headers, "Message-ID") or None
     per_message = blocks[0] if blocks else None
     recipients = [b for b in blocks[1:] if _header(b, "Final-Recipient") or _header(b, "Action")]
@@ -167,7 +167,7 @@ def _delivery_status(msg: EmailMessage) -> BounceInfo | None:
     )
 
 
-def _loose_bounce(msg: EmailMessage, text: str) -> BounceInfo:
+def _loose_bounce(msg: Message, text: str) -> BounceInfo:
     original: str | None = None
     for part in msg.walk():
         if part.get_content_type() == "message/rfc822":
@@ -200,5 +200,5 @@ def _part_text(part: Message) -> str:
 
 
 def _header_blocks(text: str) -> list[Message]:
-    parser = HeaderParser(policy=default_policy)
+    parser = HeaderParser(policy=compat32)
     return [parser.parsestr(block + "\n") for block in re.split(r"\r?\n\s*\r?\n", text) if block.strip()]

@@ -245,10 +245,10 @@ class Matcher:
                 if ref is not None:
                     cases[ref.case_id] = ref
                     evidence.append(Evidence(Signal.vendor_case_number, number, ref.case_id))
-            if numbers and vendor.case_number_patterns:
+            if vendor.case_number_patterns:
                 continue
-            # No pattern yet, or it found nothing: a number typed in on one of the vendor's
-            # open cases, looked for literally.
+            # No pattern learned yet: a number typed in on one of the vendor's open cases
+            # (from a phone call), looked for literally.
             for ref in (await lookup.open_cases_for_vendor(vendor.vendor_id))[:MAX_LITERAL_SCAN]:
                 number = ref.vendor_case_number
                 if number and len(number) >= 5 and number not in numbers:

@@ -24,10 +24,11 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from aiosmtpd.smtp import SMTP as SmtpServerProtocol
 from imap_tools import MailBoxUnencrypted
@@ -54,12 +55,14 @@ class LoopbackImapServer:
         self.password = password or secrets.token_urlsafe(12)
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self, timeout: float = 15.0) -> None:
         if importlib.util.find_spec("pymap") is None:
             raise RuntimeError("the loopback IMAP server needs pymap: pip install -e '.[dev]'")
         for _ in range(3):  # a port picked free can be taken before pymap binds it
             self.port = _free_port()
+            self._log = tempfile.TemporaryFile()
             self._process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
                 [
                     sys.executable,
@@ -79,7 +82,7 @@ class LoopbackImapServer:
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=self._log,  # a file: a pipe nobody reads would fill and block the server
             )
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._process.poll() is None:
@@ -88,21 +91,31 @@ class LoopbackImapServer:
                     return
                 except OSError:
                     time.sleep(0.05)
-            self.stop()
-        raise RuntimeError("the loopback IMAP server (pymap) did not start")
+            why = self._stop_and_read_errors()
+        raise RuntimeError(f"the loopback IMAP server (pymap) did not start: {why[-500:]}")
+
+    def _stop_and_read_errors(self) -> str:
+        log = self._log
+        self._log = None
+        self.stop()
+        if log is None:
+            return ""
+        with log:
+            log.seek(0)
+            return log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr is not None:
-            process.stderr.close()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
 
     def settings(self, **overrides: Any) -> ImapSettings:
         values: dict[str, Any] = {

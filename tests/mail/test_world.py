@@ -58,7 +58,8 @@ async def test_vendor_answers_travel_the_mail_world_and_land_on_their_case() -> 
             assert [f async for f in poller.fetch_new(cursor)] == []
     # the scripted answers: acknowledgement, question, update, resolution (the forwarder's
     # partner answers instead of the vendor), and nothing at all from the silent vendor
-    assert filed["case-mailhost"] == ["auto_generated", "human", "human", "human"]
-    assert filed["case-ironbox"] == ["auto_generated", "human", "human", "human"]
-    assert filed["case-carrierone"] == ["auto_generated", "human"]
+    # (delivery order between close answers is up to the server)
+    assert sorted(filed["case-mailhost"]) == ["auto_generated", "human", "human", "human"]
+    assert sorted(filed["case-ironbox"]) == ["auto_generated", "human", "human", "human"]
+    assert sorted(filed["case-carrierone"]) == ["auto_generated", "human"]
     assert "case-blackhole" not in filed
