@@ -23,10 +23,28 @@ from hub.mail.errors import MailInputError
 # Labels vendors put before their number, in en/it/de/fr (longest first where one is a
 # prefix of another, so "service request" wins over "service").
 _LABELS = (
-    "service request", "tracking id", "trackingid", "case number", "ticket number", "incident",
-    "request", "ticket", "case", "caso", "pratica", "segnalazione", "richiesta", "vorgang",
-    "ticketnummer", "anfrage", "fall", "dossier", "demande", "sr", "req",
-)  # fmt: skip
+    "service request",
+    "tracking id",
+    "trackingid",
+    "case number",
+    "ticket number",
+    "incident",
+    "request",
+    "ticket",
+    "case",
+    "caso",
+    "pratica",
+    "segnalazione",
+    "richiesta",
+    "vorgang",
+    "ticketnummer",
+    "anfrage",
+    "fall",
+    "dossier",
+    "demande",
+    "sr",
+    "req",
+)
 _LABEL_RE = "|".join(re.escape(label).replace(r"\ ", r"\s+") for label in _LABELS)
 _SEP = r"\s*(?:no\.?|nr\.?|n\.|n°|number|numero|nummer|id)?\s*[#:]?\s*"
 _NUMBER = r"[A-Z]{0,4}\d(?:[\d-]{2,22}\d)?"

@@ -93,9 +93,10 @@ def classify(msg: Message, *, subject: str, from_addr: str, text: str) -> Classi
     if bounce is not None:
         return Classification(MessageKind.bounce, "multipart/report delivery-status", bounce)
     local = from_addr.partition("@")[0].lower()
-    if local in _DAEMONS or _BOUNCE_SUBJECT.match(subject):
-        if local in _DAEMONS or _STATUS.search(text):
-            return Classification(MessageKind.bounce, "bounce sender or subject", _loose_bounce(msg, text))
+    # A bounce without a report part: from a mailer daemon, or with a bounce subject and
+    # a status code (a vendor writing "Re: Undeliverable mail" about our case is not one).
+    if local in _DAEMONS or (_BOUNCE_SUBJECT.match(subject) and _STATUS.search(text)):
+        return Classification(MessageKind.bounce, "bounce sender or subject", _loose_bounce(msg, text))
 
     auto = _header(msg, "Auto-Submitted").lower()
     if auto and auto.split(";")[0].strip() != "no":
@@ -145,9 +146,13 @@ def _delivery_status(msg: Message) -> BounceInfo | None:
         recipients = [per_message]
     actions = [_header(b, "Action").lower() for b in recipients]
     # The worst action decides: one failed recipient is a failure.
-    action = next((a for a in ("failed", "delayed", "delivered", "relayed", "expanded") if a in actions), "unknown")
+    action = next(
+        (a for a in ("failed", "delayed", "delivered", "relayed", "expanded") if a in actions), "unknown"
+    )
     status = next((_header(b, "Status") for b in recipients if _header(b, "Status")), None)
-    diagnostic = next((_header(b, "Diagnostic-Code") for b in recipients if _header(b, "Diagnostic-Code")), None)
+    diagnostic = next(
+        (_header(b, "Diagnostic-Code") for b in recipients if _header(b, "Diagnostic-Code")), None
+    )
     finals = tuple(
         _header(b, "Final-Recipient").split(";")[-1].strip().lower()
         for b in recipients

@@ -174,7 +174,7 @@ class Composer:
         self._env = Environment(
             loader=FileSystemLoader(str(templates_dir)),
             undefined=StrictUndefined,
-            autoescape=False,  # plain-text mail: nothing is HTML here
+            autoescape=False,  # noqa: S701 (plain-text mail: nothing here is HTML)
             keep_trailing_newline=True,
             trim_blocks=False,
         )
@@ -262,7 +262,9 @@ class Composer:
         thread = request.thread
         if thread is not None:
             if thread.in_reply_to:
-                reply_to_id = normalise_message_id(refuse_line_breaks("thread.in_reply_to", thread.in_reply_to))
+                reply_to_id = normalise_message_id(
+                    refuse_line_breaks("thread.in_reply_to", thread.in_reply_to)
+                )
                 msg["In-Reply-To"] = f"<{reply_to_id}>"
             references = self._references(thread)
             if references:

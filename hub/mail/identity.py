@@ -75,7 +75,9 @@ class MailIdentity:
         if not _DOMAIN.match(self.domain):
             raise MailInputError("domain", "a lower-case domain name such as msp.example")
         if not _PREFIX.match(self.token_prefix):
-            raise MailInputError("token_prefix", "2 to 12 upper-case letters or digits, starting with a letter")
+            raise MailInputError(
+                "token_prefix", "2 to 12 upper-case letters or digits, starting with a letter"
+            )
         if not _LOCAL.match(self.mailbox):
             raise MailInputError("mailbox", "a lower-case mailbox name such as cases")
         for name in ("\r", "\n", "\0"):
@@ -84,13 +86,13 @@ class MailIdentity:
         if not self.from_address:
             object.__setattr__(self, "from_address", f"{self.mailbox}@{self.domain}")
         prefix = re.escape(self.token_prefix)
-        object.__setattr__(
-            self, "_token_in_text", re.compile(rf"\[{prefix}-({_TOKEN_RE})\]", re.IGNORECASE)
-        )
+        object.__setattr__(self, "_token_in_text", re.compile(rf"\[{prefix}-({_TOKEN_RE})\]", re.IGNORECASE))
         object.__setattr__(
             self,
             "_plus_address",
-            re.compile(rf"^{re.escape(self.mailbox)}\+({_TOKEN_RE})@{re.escape(self.domain)}$", re.IGNORECASE),
+            re.compile(
+                rf"^{re.escape(self.mailbox)}\+({_TOKEN_RE})@{re.escape(self.domain)}$", re.IGNORECASE
+            ),
         )
 
     # -- outbound marks ------------------------------------------------------------------

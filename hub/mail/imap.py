@@ -28,6 +28,7 @@ with a kind and a message that never contains the password.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import imaplib
 import re
@@ -36,6 +37,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from functools import partial
 from typing import TypeVar
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
@@ -151,10 +153,14 @@ class ImapPoller:
             raise MailboxError("auth", f"login refused for {self.settings.username}") from None
         except (TimeoutError, OSError, ssl.SSLError) as exc:
             self._drop()
-            raise MailboxError("connect", f"{self.settings.host}:{self.settings.port}: {type(exc).__name__}") from None
+            raise MailboxError(
+                "connect", f"{self.settings.host}:{self.settings.port}: {type(exc).__name__}"
+            ) from None
         except (imaplib.IMAP4.error, Exception) as exc:  # imap-tools errors, odd server answers
             self._drop()
-            raise MailboxError("protocol", f"{type(exc).__name__}: {_safe(str(exc), self.settings)}") from None
+            raise MailboxError(
+                "protocol", f"{type(exc).__name__}: {_safe(str(exc), self.settings)}"
+            ) from None
 
     def _drop(self) -> None:
         box, self._box = self._box, None
@@ -196,10 +202,11 @@ class ImapPoller:
         if typ != "OK":
             raise MailboxError("folder", f"cannot select {self.settings.folder}")
         validity = box.client.untagged_responses.get("UIDVALIDITY") or []
-        if not validity:
+        last = validity[-1] if validity else None
+        if not isinstance(last, bytes):
             status = box.folder.status(self.settings.folder, ["UIDVALIDITY"])
             return int(status["UIDVALIDITY"])
-        return int(validity[-1])
+        return int(last)
 
     def _uids_after(self, last_uid: int) -> list[int]:
         box = self._open()
@@ -238,11 +245,11 @@ class ImapPoller:
         validity = await self._run(self._select)
         rescan = cursor is not None and cursor.uidvalidity != validity
         last = 0 if cursor is None or rescan else cursor.last_uid
-        uids = (await self._run(lambda: self._uids_after(last)))[: self.settings.max_messages]
+        uids = (await self._run(partial(self._uids_after, last)))[: self.settings.max_messages]
         size = self.settings.batch_size
         for start in range(0, len(uids), size):
             chunk = uids[start : start + size]
-            for uid, flags, raw in await self._run(lambda chunk=chunk: self._fetch(chunk)):
+            for uid, flags, raw in await self._run(partial(self._fetch, chunk)):
                 yield FetchedMessage(
                     uid=uid,
                     uidvalidity=validity,
@@ -289,21 +296,15 @@ def _quote(folder: str) -> str:
 
 
 def _shutdown(box: BaseMailBox) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already broken: nothing more to do
         box.client.shutdown()
-    except Exception:  # already broken: nothing more to do
-        pass
 
 
 def _logout(box: BaseMailBox) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the connection may already be gone
         box.logout()
-    except Exception:  # the connection may already be gone
-        pass
 
 
 def _safe(text: str, settings: ImapSettings) -> str:
     secret = settings.password.get_secret_value()
     return text.replace(secret, "***") if secret else text
-
-

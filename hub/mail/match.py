@@ -250,14 +250,14 @@ class Matcher:
             # No pattern learned yet: a number typed in on one of the vendor's open cases
             # (from a phone call), looked for literally.
             for ref in (await lookup.open_cases_for_vendor(vendor.vendor_id))[:MAX_LITERAL_SCAN]:
-                number = ref.vendor_case_number
-                if number and len(number) >= 5 and number not in numbers:
-                    literal = rf"(?<![\w-]){re.escape(number)}(?![\w-])"
+                known_number = ref.vendor_case_number
+                if known_number and len(known_number) >= 5 and known_number not in numbers:
+                    literal = rf"(?<![\w-]){re.escape(known_number)}(?![\w-])"
                     if re.search(literal, msg.subject, re.IGNORECASE) or re.search(
                         literal, msg.reply_text, re.IGNORECASE
                     ):
                         cases[ref.case_id] = ref
-                        evidence.append(Evidence(Signal.vendor_case_number, number, ref.case_id))
+                        evidence.append(Evidence(Signal.vendor_case_number, known_number, ref.case_id))
 
         if other_instance and not known:
             # Answers another hub: its [PREFIX-TOKEN] may collide with ours.

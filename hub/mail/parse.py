@@ -110,7 +110,9 @@ class MessageParser:
         except Exception:  # a message must parse even if one classifier trips on it
             classification = Classification(MessageKind.human, None)
             defects += 1
-        reply_text = self._quotes.strip(text) if classification.kind is not MessageKind.bounce else text.strip()
+        reply_text = (
+            self._quotes.strip(text) if classification.kind is not MessageKind.bounce else text.strip()
+        )
         message_ids = _message_ids(_header(msg, "Message-ID"))
         return InboundMessage(
             message_id=message_ids[0] if message_ids else (_bare_id(_header(msg, "Message-ID")) or None),
@@ -297,7 +299,9 @@ def _bodies(
                     size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
                     inline=disposition == "inline",
-                    content_id=normalise_message_id(_decode(part["Content-ID"])) if part["Content-ID"] else None,
+                    content_id=normalise_message_id(_decode(part["Content-ID"]))
+                    if part["Content-ID"]
+                    else None,
                 )
             )
         except Exception:

@@ -82,7 +82,12 @@ DEFAULT_PERSONAS = (
         quote_keeps_token=False,
         keeps_references=False,
         honours_reply_to=False,
-        script=(Step(1, "out_of_office"), Step(30, "auto_ack"), Step(600, "need_info"), Step(5400, "resolved")),
+        script=(
+            Step(1, "out_of_office"),
+            Step(30, "auto_ack"),
+            Step(600, "need_info"),
+            Step(5400, "resolved"),
+        ),
     ),
     VendorPersona("dnsco", "DNS Co", "dnsco.example", "otrs", subject_style="prefix"),
     VendorPersona("ironbox", "IronBox Hardware", "ironbox.example", "oracle", html_only=True),
@@ -148,7 +153,8 @@ _TEXT = {
         "come {tag}.\nUn tecnico vi contatterà entro i tempi concordati.",
         "out_of_office": "Sono fuori ufficio fino a lunedì con accesso limitato alla posta.\n"
         "Per urgenze chiamate il numero dell'assistenza.",
-        "need_info": "Buongiorno,\n\nstiamo verificando la {tag}. Potete inviarci le intestazioni complete di un "
+        "need_info": "Buongiorno,\n\nstiamo verificando la {tag}. Potete inviarci le intestazioni "
+        "complete di un "
         "messaggio respinto e l'orario di invio?\n\nCordiali saluti,\nAssistenza {name}",
         "update": "Buongiorno,\n\nil secondo livello sta lavorando sulla {tag}; vi aggiorneremo a breve.\n\n"
         "Cordiali saluti,\nAssistenza {name}",
@@ -156,7 +162,8 @@ _TEXT = {
         "problema persiste; altrimenti la pratica verrà chiusa tra 3 giorni.\n\nCordiali saluti,\n"
         "Assistenza {name}",
         "forward": "Inoltriamo al nostro partner che gestisce il circuito.",
-        "partner": "Buongiorno,\n\nla fibra è stata tagliata e riparata alle 14:00. Il circuito è di nuovo attivo."
+        "partner": "Buongiorno,\n\nla fibra è stata tagliata e riparata alle 14:00. "
+        "Il circuito è di nuovo attivo."
         "\n\nNOC",
         "wrote": "Il giorno {date} {sender} ha scritto:",
     },
@@ -224,7 +231,9 @@ class VendorMailBuilder:
             body = lang["out_of_office"]
         elif kind == "auto_ack":
             msg["From"] = f"{p.name} Support <noreply@{p.domain}>"
-            msg["Subject"] = _ACK_SUBJECT.get(p.language, _ACK_SUBJECT["en"]).format(tag=tag, title=case.title)
+            msg["Subject"] = _ACK_SUBJECT.get(p.language, _ACK_SUBJECT["en"]).format(
+                tag=tag, title=case.title
+            )
             headers["Auto-Submitted"] = "auto-generated"
             body = lang["auto_ack"].format(name=p.name, tag=tag)
         else:

@@ -106,7 +106,9 @@ class SmtpSender:
                 try:
                     await client.login(self.settings.username, self.settings.password.get_secret_value())
                 except aiosmtplib.SMTPAuthenticationError as exc:
-                    return SendOutcome(SendKind.temporary, "authentication failed (check the settings)", exc.code)
+                    return SendOutcome(
+                        SendKind.temporary, "authentication failed (check the settings)", exc.code
+                    )
             phase = _Phase.envelope
             reply = await client.mail(sender)
             refused: dict[str, str] = {}
@@ -126,12 +128,16 @@ class SmtpSender:
             phase = _Phase.data_command
             reply = await client.execute_command(b"DATA")
             if reply.code != 354:
-                return SendOutcome(_reply_kind(reply.code), f"DATA refused: {reply.message}", reply.code, refused)
+                return SendOutcome(
+                    _reply_kind(reply.code), f"DATA refused: {reply.message}", reply.code, refused
+                )
             phase = _Phase.body
             reply = await self._body(client, raw)
             phase = _Phase.after_terminator
             if reply.code != 250:
-                return SendOutcome(_reply_kind(reply.code), f"message refused: {reply.message}", reply.code, refused)
+                return SendOutcome(
+                    _reply_kind(reply.code), f"message refused: {reply.message}", reply.code, refused
+                )
             return SendOutcome(SendKind.sent, reply.message, reply.code, refused)
         except aiosmtplib.SMTPResponseException as exc:
             # MAIL refused, or a refusal at connect (e.g. 421 on the greeting).
@@ -145,7 +151,9 @@ class SmtpSender:
 
     @staticmethod
     def _lost(phase: _Phase, exc: BaseException) -> SendOutcome:
-        what = "timed out" if isinstance(exc, (TimeoutError, aiosmtplib.SMTPTimeoutError)) else "connection lost"
+        what = (
+            "timed out" if isinstance(exc, (TimeoutError, aiosmtplib.SMTPTimeoutError)) else "connection lost"
+        )
         if phase in (_Phase.body, _Phase.after_terminator):
             # The terminator may have reached the server: it may have the message.
             return SendOutcome(SendKind.unknown, f"{what} after the message was sent ({type(exc).__name__})")
@@ -158,7 +166,7 @@ class SmtpSender:
             port=s.port,
             timeout=s.timeout_seconds,
             use_tls=s.security == "tls",
-            start_tls=True if s.security == "starttls" else False,
+            start_tls=s.security == "starttls",
             local_hostname=s.local_hostname,
             tls_context=s.tls_context,
         )

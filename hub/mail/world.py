@@ -62,7 +62,7 @@ class LoopbackImapServer:
             raise RuntimeError("the loopback IMAP server needs pymap: pip install -e '.[dev]'")
         for _ in range(3):  # a port picked free can be taken before pymap binds it
             self.port = _free_port()
-            self._log = tempfile.TemporaryFile()
+            self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
             self._process = subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
                 [
                     sys.executable,

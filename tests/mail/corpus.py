@@ -27,6 +27,7 @@ the case service will on a manual filing. The vendor's following mail then match
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import uuid
@@ -104,11 +105,16 @@ def _learn(persona: VendorPersona, rng: random.Random, parser: MessageParser) ->
     composer = Composer(OURS)
     our = parser.parse(
         composer.compose(
-            OutboundRequest(token="ZZZZZ", seq=0, to=(persona.support_address,), kind="follow_up",
-                            context={"title": "Sample", "message": "hello"}),
+            OutboundRequest(
+                token="ZZZZZ",
+                seq=0,
+                to=(persona.support_address,),
+                kind="follow_up",
+                context={"title": "Sample", "message": "hello"},
+            ),
             now=START,
         ).as_bytes()
-    )  # fmt: skip
+    )
     builder = VendorMailBuilder(persona)
     case = builder.open_case(our, vendor_case_number(persona.number_format, rng, START), START)
     first = parser.parse(builder.build(case, "need_info", START, rng=rng))
@@ -143,14 +149,22 @@ def build_corpus(n_cases: int = 70, seed: int = 1) -> Corpus:
         opened = START + timedelta(minutes=7 * i)
         outbound = composer.compose(
             OutboundRequest(
-                token=token, seq=1, to=(persona.support_address,), kind="open", language=persona.language,
+                token=token,
+                seq=1,
+                to=(persona.support_address,),
+                kind="open",
+                language=persona.language,
                 vendor_category="mail_hosting",
-                context={"title": f"Mail for client{i}.example rejected", "client_name": f"Client {i}",
-                         "description": "Outbound mail is rejected with 550 5.7.26.", "domain": f"client{i}.example",
-                         "evidence": ["DMARC fail at 08:00 UTC"]},
+                context={
+                    "title": f"Mail for client{i}.example rejected",
+                    "client_name": f"Client {i}",
+                    "description": "Outbound mail is rejected with 550 5.7.26.",
+                    "domain": f"client{i}.example",
+                    "evidence": ["DMARC fail at 08:00 UTC"],
+                },
             ),
             now=opened,
-        )  # fmt: skip
+        )
         lookup.add_case(CaseRef(case_id, token, persona.key), outbound.message_id)
         our = parser.parse(outbound.as_bytes())
         builder = VendorMailBuilder(persona)
@@ -169,40 +183,70 @@ def build_corpus(n_cases: int = 70, seed: int = 1) -> Corpus:
                 steps = [s for s in steps if s.kind == "auto_ack"] + [Step(1800, "partner")]
             for step in steps:
                 if step.kind == "partner":
-                    add(builder.build_partner_reply(vcase, opened + timedelta(seconds=step.after_seconds), rng=rng),
-                        step.after_seconds, "forwarded to a partner")  # fmt: skip
+                    add(
+                        builder.build_partner_reply(
+                            vcase, opened + timedelta(seconds=step.after_seconds), rng=rng
+                        ),
+                        step.after_seconds,
+                        "forwarded to a partner",
+                    )
                 else:
                     category = {"auto_ack": "auto-acknowledgement", "out_of_office": "out of office"}.get(
-                        step.kind, "HTML-only reply" if persona.html_only else f"reply ({persona.subject_style})"
+                        step.kind,
+                        "HTML-only reply" if persona.html_only else f"reply ({persona.subject_style})",
                     )
-                    add(builder.build(vcase, step.kind, opened + timedelta(seconds=step.after_seconds), rng=rng),
-                        step.after_seconds, category)  # fmt: skip
+                    add(
+                        builder.build(
+                            vcase, step.kind, opened + timedelta(seconds=step.after_seconds), rng=rng
+                        ),
+                        step.after_seconds,
+                        category,
+                    )
             # We answer their question; they answer ours.
             last_vendor = vcase.vendor_message_ids[-1] if vcase.vendor_message_ids else None
             follow = composer.compose(
                 OutboundRequest(
-                    token=token, seq=2, to=(persona.support_address,), kind="follow_up",
+                    token=token,
+                    seq=2,
+                    to=(persona.support_address,),
+                    kind="follow_up",
                     context={"title": vcase.title, "message": "Headers attached."},
-                    thread=ThreadContext(in_reply_to=last_vendor, references=tuple(vcase.our_message_ids),
-                                         subject=builder.subject(vcase)),
+                    thread=ThreadContext(
+                        in_reply_to=last_vendor,
+                        references=tuple(vcase.our_message_ids),
+                        subject=builder.subject(vcase),
+                    ),
                 ),
                 now=opened + timedelta(hours=3),
-            )  # fmt: skip
+            )
             lookup.message_ids[follow.message_id] = case_id
             vcase.our_message_ids.append(follow.message_id)
-            add(builder.build(vcase, "update", opened + timedelta(hours=4), rng=rng), 4 * 3600, "reply to our follow-up")
+            add(
+                builder.build(vcase, "update", opened + timedelta(hours=4), rng=rng),
+                4 * 3600,
+                "reply to our follow-up",
+            )
             # Our own copy coming back (a Bcc to the shared mailbox, a list echo).
             if rng.random() < 0.15:
-                add(follow.as_bytes(), 3 * 3600 + 5, "our own mail looping back", truth=None, expect_drop=True)
+                add(
+                    follow.as_bytes(), 3 * 3600 + 5, "our own mail looping back", truth=None, expect_drop=True
+                )
         if rng.random() < 0.15:
             add(_bounce(outbound.as_bytes(), persona, opened), 30, "bounce of our mail")
         if rng.random() < 0.2 and not persona.silent:
-            add(_number_only(persona, vcase, opened + timedelta(hours=5), rng), 5 * 3600, "vendor number only")
+            add(
+                _number_only(persona, vcase, opened + timedelta(hours=5), rng), 5 * 3600, "vendor number only"
+            )
         if rng.random() < 0.12:
             add(_platform_reply(vcase, token, opened, rng), 600, "via a ticket platform's domain")
         if rng.random() < 0.12:
             other = rng.choice([p for p in personas.values() if p.key != persona.key])
-            add(_other_vendor_quotes(other, vcase, opened, rng), 1200, "a different vendor quoting our token", truth=None)
+            add(
+                _other_vendor_quotes(other, vcase, opened, rng),
+                1200,
+                "a different vendor quoting our token",
+                truth=None,
+            )
 
     # Conflicts: the token of one case with the vendor number of another case of the same vendor.
     by_vendor: dict[str, list[tuple[str, VendorPersona, VendorCase, str]]] = {}
@@ -210,37 +254,67 @@ def build_corpus(n_cases: int = 70, seed: int = 1) -> Corpus:
         by_vendor.setdefault(entry[1].key, []).append(entry)
     end = START + timedelta(days=2)
     for group in by_vendor.values():
-        for (_, persona, vcase_a, token_a), (case_b, _, vcase_b, _) in zip(group, group[1:], strict=False):
+        for (_, persona, vcase_a, token_a), (case_b, _, vcase_b, _) in itertools.pairwise(group):
             if rng.random() < 0.3:
                 # A conflict only the hub can see if it knows B's number (a technician typed
                 # it in); with B's number unknown, the token is the only evidence there is.
                 lookup.set_number(case_b, vcase_b.number.upper())
-                samples.append(Sample(_conflict(persona, vcase_a, token_a, vcase_b, end, rng), end, None,
-                                      "token of one case, vendor number of another"))  # fmt: skip
+                samples.append(
+                    Sample(
+                        _conflict(persona, vcase_a, token_a, vcase_b, end, rng),
+                        end,
+                        None,
+                        "token of one case, vendor number of another",
+                    )
+                )
 
     # Replies to another hub (same token prefix; half reuse one of OUR tokens).
     for k in range(max(6, n_cases // 5)):
         persona = many[k % len(many)]
         token = rng.choice(sorted(taken)) if k % 2 == 0 else _token(rng, set(taken))
         theirs = other_composer.compose(
-            OutboundRequest(token=token, seq=1, to=(persona.support_address,), kind="open",
-                            context={"title": "Printer offline", "client_name": "Other client",
-                                     "description": "Their case."}),
+            OutboundRequest(
+                token=token,
+                seq=1,
+                to=(persona.support_address,),
+                kind="open",
+                context={
+                    "title": "Printer offline",
+                    "client_name": "Other client",
+                    "description": "Their case.",
+                },
+            ),
             now=START,
-        )  # fmt: skip
+        )
         builder = VendorMailBuilder(replace(persona, subject_style="keep", keeps_references=True))
-        vcase = builder.open_case(parser.parse(theirs.as_bytes()), vendor_case_number(persona.number_format, rng, START), START)
+        vcase = builder.open_case(
+            parser.parse(theirs.as_bytes()), vendor_case_number(persona.number_format, rng, START), START
+        )
         vcase.our_reply_to = OURS.from_address  # delivered to our mailbox by a misconfigured alias
-        samples.append(Sample(builder.build(vcase, "need_info", START + timedelta(hours=k), rng=rng),
-                              START + timedelta(hours=k), None, "reply to another hub instance"))  # fmt: skip
+        samples.append(
+            Sample(
+                builder.build(vcase, "need_info", START + timedelta(hours=k), rng=rng),
+                START + timedelta(hours=k),
+                None,
+                "reply to another hub instance",
+            )
+        )
     # Noise: newsletters and strangers.
     for k in range(max(6, n_cases // 6)):
-        samples.append(Sample(_noise(k, rng), START + timedelta(minutes=37 * k), None, "noise (newsletter, stranger)"))
+        samples.append(
+            Sample(_noise(k, rng), START + timedelta(minutes=37 * k), None, "noise (newsletter, stranger)")
+        )
     # Sender domain alone, vendor with several open cases and nothing else: must not be guessed.
     for k in range(max(4, n_cases // 10)):
         persona = many[k % len(many)]
-        samples.append(Sample(_domain_only(persona, START + timedelta(minutes=53 * k), rng),
-                              START + timedelta(minutes=53 * k), None, "sender domain only (several open cases)"))  # fmt: skip
+        samples.append(
+            Sample(
+                _domain_only(persona, START + timedelta(minutes=53 * k), rng),
+                START + timedelta(minutes=53 * k),
+                None,
+                "sender domain only (several open cases)",
+            )
+        )
 
     samples.sort(key=lambda s: s.at)
     return Corpus(samples=samples, lookup=lookup, personas=personas, patterns=patterns)
@@ -272,7 +346,9 @@ def usable(sample: Sample, msg: InboundMessage, corpus: Corpus) -> bool:
 
 
 # -- adversarial and extra messages ---------------------------------------------------------------
-def _mail(frm: str, to: str, subject: str, body: str, at: datetime, rng: random.Random, **headers: str) -> bytes:
+def _mail(
+    frm: str, to: str, subject: str, body: str, at: datetime, rng: random.Random, **headers: str
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = frm
     msg["To"] = to
@@ -291,7 +367,7 @@ def _bounce(original: bytes, persona: VendorPersona, at: datetime) -> bytes:
         f"From: Mail Delivery System <MAILER-DAEMON@relay.msp.example>\r\nTo: {OURS.from_address}\r\n"
         f"Subject: Undelivered Mail Returned to Sender\r\nDate: {format_datetime(at)}\r\n"
         f"Message-ID: <bounce.{uuid.uuid5(uuid.NAMESPACE_URL, head).hex}@relay.msp.example>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"R\"\r\n\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'  # noqa: E501
         "--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.msp.example\r\n\r\n"
         f"Final-Recipient: rfc822; {persona.support_address}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
@@ -303,46 +379,83 @@ def _bounce(original: bytes, persona: VendorPersona, at: datetime) -> bytes:
 def _number_only(persona: VendorPersona, vcase: VendorCase, at: datetime, rng: random.Random) -> bytes:
     tag = number_tag(persona.number_format, vcase.number)
     return _mail(
-        f"{persona.name} Support <{persona.support_address}>", OURS.from_address,
-        f"Update on {tag}", f"Hello,\n\nan engineer has been assigned to {tag}.\n\nRegards", at, rng,
-    )  # fmt: skip
+        f"{persona.name} Support <{persona.support_address}>",
+        OURS.from_address,
+        f"Update on {tag}",
+        f"Hello,\n\nan engineer has been assigned to {tag}.\n\nRegards",
+        at,
+        rng,
+    )
 
 
 def _platform_reply(vcase: VendorCase, token: str, at: datetime, rng: random.Random) -> bytes:
     return _mail(
-        "Helpdesk <notifications@helpdesk-platform.example>", OURS.reply_address(token),
-        f"Re: [HUB-{token}] {vcase.title}", "We have received your request and are working on it.", at, rng,
-    )  # fmt: skip
+        "Helpdesk <notifications@helpdesk-platform.example>",
+        OURS.reply_address(token),
+        f"Re: [HUB-{token}] {vcase.title}",
+        "We have received your request and are working on it.",
+        at,
+        rng,
+    )
 
 
 def _other_vendor_quotes(other: VendorPersona, vcase: VendorCase, at: datetime, rng: random.Random) -> bytes:
     return _mail(
-        f"{other.name} Support <{other.support_address}>", OURS.from_address,
-        f"FW: {vcase.our_subject}", f"Not our service, please contact your mail host.\n\n> {vcase.our_text[:200]}",
-        at, rng,
-    )  # fmt: skip
+        f"{other.name} Support <{other.support_address}>",
+        OURS.from_address,
+        f"FW: {vcase.our_subject}",
+        f"Not our service, please contact your mail host.\n\n> {vcase.our_text[:200]}",
+        at,
+        rng,
+    )
 
 
 def _conflict(
-    persona: VendorPersona, vcase_a: VendorCase, token_a: str, vcase_b: VendorCase, at: datetime, rng: random.Random
+    persona: VendorPersona,
+    vcase_a: VendorCase,
+    token_a: str,
+    vcase_b: VendorCase,
+    at: datetime,
+    rng: random.Random,
 ) -> bytes:
     tag_b = number_tag(persona.number_format, vcase_b.number)
     return _mail(
-        f"{persona.name} Support <{persona.support_address}>", OURS.from_address,
-        f"RE: [HUB-{token_a}] {vcase_a.title} {tag_b}", f"Please see {tag_b}.", at, rng,
-    )  # fmt: skip
+        f"{persona.name} Support <{persona.support_address}>",
+        OURS.from_address,
+        f"RE: [HUB-{token_a}] {vcase_a.title} {tag_b}",
+        f"Please see {tag_b}.",
+        at,
+        rng,
+    )
 
 
 def _noise(k: int, rng: random.Random) -> bytes:
     if k % 2:
-        return _mail("News <news@newsletter.example>", OURS.from_address, f"Our December offers #{k}",
-                     "Great deals on toner.", START, rng, Precedence="bulk")  # fmt: skip
-    return _mail(f"Someone <person{k}@stranger.example>", OURS.from_address, "Question",
-                 "Do you also support printers? Call me at 0612345678.", START, rng)  # fmt: skip
+        return _mail(
+            "News <news@newsletter.example>",
+            OURS.from_address,
+            f"Our December offers #{k}",
+            "Great deals on toner.",
+            START,
+            rng,
+            Precedence="bulk",
+        )
+    return _mail(
+        f"Someone <person{k}@stranger.example>",
+        OURS.from_address,
+        "Question",
+        "Do you also support printers? Call me at 0612345678.",
+        START,
+        rng,
+    )
 
 
 def _domain_only(persona: VendorPersona, at: datetime, rng: random.Random) -> bytes:
     return _mail(
-        f"{persona.name} Billing <billing@{persona.domain}>", OURS.from_address,
-        "Your account", "Please update your payment details.", at, rng,
-    )  # fmt: skip
+        f"{persona.name} Billing <billing@{persona.domain}>",
+        OURS.from_address,
+        "Your account",
+        "Please update your payment details.",
+        at,
+        rng,
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-import time
 
 from pydantic import SecretStr
 
@@ -19,7 +18,9 @@ def open_db(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("CREATE TABLE IF NOT EXISTS filed (dedupe_key TEXT PRIMARY KEY, uid INTEGER)")
     db.execute("CREATE TABLE IF NOT EXISTS arrivals (dedupe_key TEXT, uid INTEGER)")
-    db.execute("CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), validity INT, uid INT)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), validity INT, uid INT)"
+    )
     return db
 
 
@@ -28,7 +29,9 @@ def load_cursor(db: sqlite3.Connection) -> ImapCursor | None:
     return ImapCursor(row[0], row[1]) if row else None
 
 
-async def ingest(settings: ImapSettings, db: sqlite3.Connection, delay: float = 0.0, *, split_commit: bool) -> int:
+async def ingest(
+    settings: ImapSettings, db: sqlite3.Connection, delay: float = 0.0, *, split_commit: bool
+) -> int:
     """Poll until the folder has nothing new. With split_commit the message and the cursor
     are committed separately (a crash between them re-fetches one message)."""
     count = 0
@@ -38,7 +41,7 @@ async def ingest(settings: ImapSettings, db: sqlite3.Connection, delay: float = 
             async for fetched in poller.fetch_new(load_cursor(db)):
                 got += 1
                 if delay:
-                    time.sleep(delay)
+                    await asyncio.sleep(delay)
                 db.execute("BEGIN")
                 db.execute("INSERT INTO arrivals VALUES (?, ?)", (fetched.dedupe_key, fetched.uid))
                 db.execute("INSERT OR IGNORE INTO filed VALUES (?, ?)", (fetched.dedupe_key, fetched.uid))
@@ -57,6 +60,11 @@ if __name__ == "__main__":
     port, user, password, path = sys.argv[1:5]
     delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     settings = ImapSettings(
-        host="127.0.0.1", port=int(port), username=user, password=SecretStr(password), security="none", batch_size=5
+        host="127.0.0.1",
+        port=int(port),
+        username=user,
+        password=SecretStr(password),
+        security="none",
+        batch_size=5,
     )
     asyncio.run(ingest(settings, open_db(path), delay, split_commit=True))

@@ -73,11 +73,17 @@ def test_italian_template_and_fallback_to_english_for_unknown_language(composer:
     ("category", "context", "expected"),
     [
         ("isp", {"circuit_id": "CIR-991", "technology": "FTTH"}, "Line: circuit CIR-991, FTTH."),
-        ("hardware", {"model": "PowerEdge R650", "serial": "ABC1234"}, "Device: PowerEdge R650, serial ABC1234."),
+        (
+            "hardware",
+            {"model": "PowerEdge R650", "serial": "ABC1234"},
+            "Device: PowerEdge R650, serial ABC1234.",
+        ),
         ("firewall", {}, "we are opening a case"),  # no category template: the default one
     ],
 )
-def test_category_templates(composer: Composer, category: str, context: dict[str, str], expected: str) -> None:
+def test_category_templates(
+    composer: Composer, category: str, context: dict[str, str], expected: str
+) -> None:
     request = _open(vendor_category=category, context={**_open().context, **context})
     body = composer.compose(request, now=NOW).message.get_body(preferencelist=("plain",)).get_content()
     assert expected in body
@@ -110,7 +116,9 @@ def test_follow_up_keeps_vendor_subject_and_threads(composer: Composer) -> None:
 
 
 def test_reply_does_not_add_token_twice(composer: Composer) -> None:
-    thread = ThreadContext(in_reply_to="x@y.example", subject="Re: [HUB-7F3K2] SPF record fails (Case 00123456)")
+    thread = ThreadContext(
+        in_reply_to="x@y.example", subject="Re: [HUB-7F3K2] SPF record fails (Case 00123456)"
+    )
     mail = composer.compose(
         _open(seq=3, kind="follow_up", thread=thread, context={"title": "x", "message": "ok"}), now=NOW
     )
@@ -151,7 +159,9 @@ def test_header_injection_is_refused_with_the_field_named(
 
 
 def test_folded_vendor_subject_is_unfolded_not_injected(composer: Composer) -> None:
-    thread = ThreadContext(in_reply_to="x@y.example", subject="Case 1\r\n\tcontinued\r\nBcc: victim@else.example")
+    thread = ThreadContext(
+        in_reply_to="x@y.example", subject="Case 1\r\n\tcontinued\r\nBcc: victim@else.example"
+    )
     mail = composer.compose(
         _open(seq=2, kind="follow_up", thread=thread, context={"title": "x", "message": "ok"}), now=NOW
     )
@@ -196,12 +206,16 @@ def test_attachments_round_trip_byte_exact(composer: Composer) -> None:
 def test_attachments_over_the_limit_are_refused() -> None:
     small = Composer(IDENTITY, max_attachment_bytes=10)
     with pytest.raises(MailInputError) as err:
-        small.compose(_open(attachments=(Attachment("a.json", b"{}"), Attachment("b.json", b"x" * 9))), now=NOW)
+        small.compose(
+            _open(attachments=(Attachment("a.json", b"{}"), Attachment("b.json", b"x" * 9))), now=NOW
+        )
     assert err.value.errors[0]["field"] == "attachments[1]"
 
 
 def test_compose_then_parse_round_trip(composer: Composer) -> None:
-    mail = composer.compose(_open(language="it", context={**_open().context, "title": "Posta respinta è"}), now=NOW)
+    mail = composer.compose(
+        _open(language="it", context={**_open().context, "title": "Posta respinta è"}), now=NOW
+    )
     parsed = parse_message(mail.as_bytes())
     assert parsed.message_id == mail.message_id
     assert parsed.subject == "[HUB-7F3K2] Posta respinta è"

@@ -46,7 +46,9 @@ async def run_corpus(corpus: Corpus) -> tuple[dict[str, Tally], list[str]]:
             t.signals[decision.signal.value if decision.signal else "?"] += 1
             if decision.case_id != sample.truth:
                 t.wrong += 1
-                failures.append(f"WRONG {sample.category}: truth {sample.truth}, filed {decision.case_id} ({decision})")
+                failures.append(
+                    f"WRONG {sample.category}: truth {sample.truth}, filed {decision.case_id} ({decision})"
+                )
             elif is_usable:
                 t.filed_usable += 1
         elif decision.action is Action.drop:
@@ -54,7 +56,9 @@ async def run_corpus(corpus: Corpus) -> tuple[dict[str, Tally], list[str]]:
         else:
             t.triage += 1
             if is_usable:
-                failures.append(f"triaged usable {sample.category} {msg.subject!r}: {decision.reason} {decision.detail}")
+                failures.append(
+                    f"triaged usable {sample.category} {msg.subject!r}: {decision.reason} {decision.detail}"
+                )
         if sample.expect_drop and decision.action is not Action.drop:
             failures.append(f"own mail not dropped: {msg.subject!r} -> {decision.action}")
 
@@ -70,7 +74,9 @@ async def run_corpus(corpus: Corpus) -> tuple[dict[str, Tally], list[str]]:
             if decision.new_vendor_case_number and not case.vendor_case_number:
                 lookup.set_number(case_id, decision.new_vendor_case_number)
             if decision.proposed_pattern and not vendor.case_number_patterns:
-                lookup.vendors[vendor.vendor_id] = replace(vendor, case_number_patterns=(decision.proposed_pattern.regex,))
+                lookup.vendors[vendor.vendor_id] = replace(
+                    vendor, case_number_patterns=(decision.proposed_pattern.regex,)
+                )
         elif msg.sender_domain in vendor.domains and not case.vendor_case_number:
             numbers = extract_case_numbers(corpus.patterns[vendor.vendor_id], msg.subject, msg.reply_text)
             if numbers:
@@ -80,13 +86,17 @@ async def run_corpus(corpus: Corpus) -> tuple[dict[str, Tally], list[str]]:
 
 def _report(tallies: dict[str, Tally]) -> tuple[Tally, str]:
     total = Tally()
-    lines = [f"{'category':45} {'n':>4} {'usable':>6} {'filed':>5} {'triage':>6} {'drop':>4} {'wrong':>5}  signals"]
+    lines = [
+        f"{'category':45} {'n':>4} {'usable':>6} {'filed':>5} {'triage':>6} {'drop':>4} {'wrong':>5}  signals"
+    ]
     for name in sorted(tallies):
         t = tallies[name]
         for attr in ("total", "usable", "filed_usable", "filed", "triage", "dropped", "wrong"):
             setattr(total, attr, getattr(total, attr) + getattr(t, attr))
         signals = ", ".join(f"{k} {v}" for k, v in t.signals.most_common())
-        lines.append(f"{name:45} {t.total:4} {t.usable:6} {t.filed:5} {t.triage:6} {t.dropped:4} {t.wrong:5}  {signals}")
+        lines.append(
+            f"{name:45} {t.total:4} {t.usable:6} {t.filed:5} {t.triage:6} {t.dropped:4} {t.wrong:5}  {signals}"  # noqa: E501
+        )
     rate = total.filed_usable / total.usable if total.usable else 0.0
     lines.append(
         f"TOTAL {total.total} messages; wrong case {total.wrong}; usable {total.usable}, filed automatically "
@@ -103,16 +113,27 @@ async def test_reply_matching_corpus_files_nothing_on_a_wrong_case() -> None:
     assert total.total >= 400
     # every kind of message the issue names is in the corpus
     for category in (
-        "forwarded to a partner", "reply (replace)", "auto-acknowledgement", "out of office", "bounce of our mail",
-        "HTML-only reply", "a different vendor quoting our token", "reply to another hub instance",
-        "vendor number only", "sender domain only (several open cases)", "our own mail looping back",
-    ):  # fmt: skip
+        "forwarded to a partner",
+        "reply (replace)",
+        "auto-acknowledgement",
+        "out of office",
+        "bounce of our mail",
+        "HTML-only reply",
+        "a different vendor quoting our token",
+        "reply to another hub instance",
+        "vendor number only",
+        "sender domain only (several open cases)",
+        "our own mail looping back",
+    ):
         assert tallies[category].total > 0, category
     assert total.wrong == 0, "\n".join(f for f in failures if f.startswith("WRONG"))
     assert total.filed_usable / total.usable >= 0.99, "\n".join(failures[:20])
     assert not [f for f in failures if f.startswith("own mail")]
     # the triage queue is there for real: the messages without a usable signal land in it
-    assert total.triage >= tallies["reply to another hub instance"].total + tallies["noise (newsletter, stranger)"].total
+    assert (
+        total.triage
+        >= tallies["reply to another hub instance"].total + tallies["noise (newsletter, stranger)"].total
+    )
 
 
 async def test_corpus_with_other_seeds_stays_clean() -> None:

@@ -58,7 +58,9 @@ async def test_a_poll_is_bounded(imap_server: LoopbackImapServer) -> None:
         assert [f.message_id for f in last] == ["m10@vendor.example", "m11@vendor.example"]
 
 
-async def test_processed_mail_moves_to_the_outcome_folder_or_is_flagged(imap_server: LoopbackImapServer) -> None:
+async def test_processed_mail_moves_to_the_outcome_folder_or_is_flagged(
+    imap_server: LoopbackImapServer,
+) -> None:
     imap_server.append_sync([vendor_mail(n) for n in range(3)])
     settings = imap_server.settings(outcome_folders={"triage": "Hub/Triage", "filed": "Hub/Filed"})
     async with ImapPoller(settings) as poller:
@@ -119,12 +121,20 @@ async def test_killed_poller_resumes_and_files_each_message_exactly_once(
     imap_server.append_sync([vendor_mail(n) for n in range(total)])
     path = str(tmp_path / "ingest.db")
     open_db(path).close()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mail.ingest_driver", str(imap_server.port), "hub", imap_server.password, path,
-         "0.02"],
+    process = subprocess.Popen(  # noqa: ASYNC220 (started, then killed mid-run: never awaited)
+        [
+            sys.executable,
+            "-m",
+            "tests.mail.ingest_driver",
+            str(imap_server.port),
+            "hub",
+            imap_server.password,
+            path,
+            "0.02",
+        ],
         cwd=ROOT,
         env={**os.environ, "PYTHONWARNINGS": "error"},
-    )  # fmt: skip
+    )
     db = sqlite3.connect(path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -15,7 +15,9 @@ from hub.mail.parse import MessageParser, parse_message
 from hub.mail.quotes import QuoteStripper
 
 
-def raw(headers: dict[str, str] | list[tuple[str, str]], body: str = "Hello\n", ctype: str = "text/plain") -> bytes:
+def raw(
+    headers: dict[str, str] | list[tuple[str, str]], body: str = "Hello\n", ctype: str = "text/plain"
+) -> bytes:
     items = list(headers.items()) if isinstance(headers, dict) else headers
     lines = [f"{k}: {v}" for k, v in items]
     if not any(k.lower() == "content-type" for k, _ in items):
@@ -165,13 +167,13 @@ def test_non_standard_bounce_from_mailer_daemon() -> None:
 QUOTES = [
     (
         "gmail en",
-        "Thanks, the SPF record is fixed.\n\nOn Mon, 7 Dec 2026 at 10:12, Service desk <cases@msp.example> wrote:\n"
+        "Thanks, the SPF record is fixed.\n\nOn Mon, 7 Dec 2026 at 10:12, Service desk <cases@msp.example> wrote:\n"  # noqa: E501
         "> ##- Please type your reply above this line -##\n> Hello,\n",
         "Thanks, the SPF record is fixed.",
     ),
     (
         "gmail it",
-        "Record corretto.\n\nIl giorno lun 7 dic 2026 alle ore 10:12 Service desk <cases@msp.example> ha scritto:\n"
+        "Record corretto.\n\nIl giorno lun 7 dic 2026 alle ore 10:12 Service desk <cases@msp.example> ha scritto:\n"  # noqa: E501
         "> Buongiorno,\n> la posta viene respinta.\n",
         "Record corretto.",
     ),
@@ -185,7 +187,7 @@ QUOTES = [
     (
         "outlook it",
         "Abbiamo inoltrato al secondo livello.\n\nDa: Service desk <cases@msp.example>\n"
-        "Inviato: lunedì 7 dicembre 2026 10:12\nA: support@mailhost.example\nOggetto: [HUB-7F3K2] SPF\n\nBuongiorno\n",
+        "Inviato: lunedì 7 dicembre 2026 10:12\nA: support@mailhost.example\nOggetto: [HUB-7F3K2] SPF\n\nBuongiorno\n",  # noqa: E501
         "Abbiamo inoltrato al secondo livello.",
     ),
     (
@@ -201,7 +203,7 @@ QUOTES = [
     ),
     (
         "our marker, no attribution line",
-        "Case 00123456 opened, we will call you.\n\n##- Please type your reply above this line -##\n\nHello,\n",
+        "Case 00123456 opened, we will call you.\n\n##- Please type your reply above this line -##\n\nHello,\n",  # noqa: E501
         "Case 00123456 opened, we will call you.",
     ),
     (
@@ -219,9 +221,9 @@ QUOTES = [
     ("only a quote: kept whole", "> quoted only\n> more\n", "> quoted only\n> more"),
     (
         "forward keeps the forwarded news",
-        "FYI, see our carrier's answer.\n\n---------- Forwarded message ---------\nFrom: NOC <noc@carrier.example>\n"
+        "FYI, see our carrier's answer.\n\n---------- Forwarded message ---------\nFrom: NOC <noc@carrier.example>\n"  # noqa: E501
         "Subject: Re: [HUB-7F3K2] Line down\n\nFibre cut, repaired at 14:00.\n",
-        "FYI, see our carrier's answer.\n\n---------- Forwarded message ---------\nFrom: NOC <noc@carrier.example>\n"
+        "FYI, see our carrier's answer.\n\n---------- Forwarded message ---------\nFrom: NOC <noc@carrier.example>\n"  # noqa: E501
         "Subject: Re: [HUB-7F3K2] Line down\n\nFibre cut, repaired at 14:00.",
     ),
 ]
@@ -262,16 +264,16 @@ def test_html_to_text_keeps_line_structure() -> None:
 
 def test_multipart_alternative_prefers_text_and_lists_attachments() -> None:
     data = (
-        "From: a@vendor.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
-        'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
-        '--M\r\nContent-Type: multipart/alternative; boundary="A"\r\n\r\n'
-        "--A\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-        "Perch=E9 no\r\n--A\r\nContent-Type: text/html\r\n\r\n<p>Perch&eacute; no</p>\r\n--A--\r\n"
-        "--M\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n"
-        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
-        "--M\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.example\r\nSubject: inner\r\n\r\ninner text\r\n"
-        "--M--\r\n"
-    ).encode()
+        b"From: a@vendor.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="M"\r\n\r\n'
+        b'--M\r\nContent-Type: multipart/alternative; boundary="A"\r\n\r\n'
+        b"--A\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"  # noqa: E501
+        b"Perch=E9 no\r\n--A\r\nContent-Type: text/html\r\n\r\n<p>Perch&eacute; no</p>\r\n--A--\r\n"
+        b"--M\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=report.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+        b"--M\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.example\r\nSubject: inner\r\n\r\ninner text\r\n"  # noqa: E501
+        b"--M--\r\n"
+    )
     msg = parse_message(data)
     assert msg.text == "Perché no" and not msg.text_from_html
     assert [(a.filename, a.content_type, a.size) for a in msg.attachments] == [
@@ -304,7 +306,9 @@ def test_any_bytes_parse_without_an_exception(data: bytes) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["From", "To", "Subject", "Message-ID", "References", "Content-Type", "Date", "X"]),
+            st.sampled_from(
+                ["From", "To", "Subject", "Message-ID", "References", "Content-Type", "Date", "X"]
+            ),
             st.text(max_size=80),
         ),
         max_size=8,

@@ -36,7 +36,9 @@ class FaultyServer:
     fault: str = "none"
     received: list[bytes] = field(default_factory=list)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         if self.fault == "rcpt_4xx":
             return "450 4.2.0 mailbox busy"
         if self.fault == "rcpt_5xx" or (self.fault == "one_refused" and address.startswith("gone")):
@@ -173,7 +175,12 @@ async def test_bad_password_is_temporary_and_never_in_the_outcome(server: tuple[
     secret = "hunter2-very-secret"
     sender = SmtpSender(
         SmtpSettings(
-            host="127.0.0.1", port=port, security="none", username="hub", password=SecretStr(secret), timeout_seconds=1
+            host="127.0.0.1",
+            port=port,
+            security="none",
+            username="hub",
+            password=SecretStr(secret),
+            timeout_seconds=1,
         )
     )
     raw, rcpts = _message()

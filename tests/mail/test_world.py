@@ -30,11 +30,18 @@ async def test_vendor_answers_travel_the_mail_world_and_land_on_their_case() -> 
         for key, token in tokens.items():
             mail = composer.compose(
                 OutboundRequest(
-                    token=token, seq=1, to=(personas[key].support_address,), kind="open",
-                    context={"title": f"Problem with {key}", "client_name": "Rossi Srl", "description": "Down."},
+                    token=token,
+                    seq=1,
+                    to=(personas[key].support_address,),
+                    kind="open",
+                    context={
+                        "title": f"Problem with {key}",
+                        "client_name": "Rossi Srl",
+                        "description": "Down.",
+                    },
                 ),
                 now=datetime(2026, 12, 7, 9, tzinfo=UTC),
-            )  # fmt: skip
+            )
             lookup.add_case(CaseRef(f"case-{key}", token, key), mail.message_id)
             outcome = await sender.send(mail.as_bytes(), sender=OURS.from_address, recipients=mail.recipients)
             assert outcome.kind is SendKind.sent
@@ -45,7 +52,9 @@ async def test_vendor_answers_travel_the_mail_world_and_land_on_their_case() -> 
         parser, matcher = MessageParser(), Matcher(OURS)
         filed: dict[str, list[str]] = {}
         cursor: ImapCursor | None = None
-        async with ImapPoller(world.imap_settings(batch_size=3, outcome_folders={"triage": "Triage"})) as poller:
+        async with ImapPoller(
+            world.imap_settings(batch_size=3, outcome_folders={"triage": "Triage"})
+        ) as poller:
             async for fetched in poller.fetch_new(cursor):
                 msg = parser.parse(fetched.raw)
                 decision = await matcher.match(msg, lookup)
