@@ -40,6 +40,7 @@ async def test_polls_new_mail_from_the_cursor_in_uid_order(imap_server: Loopback
         assert first[0].raw == vendor_mail(0)  # byte for byte
         assert "\\Seen" not in first[0].flags  # read with PEEK
         cursor = first[-1].cursor
+        assert await poller.current_cursor() == cursor  # "from now on" starts here
         assert await _all(poller, cursor) == []  # nothing new (and "n:*" never re-returns the last)
         imap_server.append_sync(vendor_mail(5))
         imap_server.append_sync(vendor_mail(6))
@@ -130,7 +131,7 @@ async def test_killed_poller_resumes_and_files_each_message_exactly_once(
             "hub",
             imap_server.password,
             path,
-            "0.02",
+            "0.05",
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONWARNINGS": "error"},

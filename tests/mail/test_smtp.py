@@ -56,7 +56,7 @@ class FaultyServer:
             return "451 4.3.0 try again later"
         self.received.append(envelope.content)
         if self.fault == "hang_after_data":
-            await asyncio.sleep(5)  # the client gives up first: it may have been accepted
+            await asyncio.sleep(30)  # the client gives up first: it may have been accepted
         if self.fault == "disconnect_after_data":
             server.transport.close()
         return "250 2.0.0 queued as ABC123"
@@ -65,7 +65,7 @@ class FaultyServer:
 class _SlowDataSMTP(SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         if getattr(self.event_handler, "fault", "") == "hang_before_354":
-            await asyncio.sleep(5)
+            await asyncio.sleep(30)
         await super().smtp_DATA(arg)
 
 
@@ -100,7 +100,7 @@ def _message() -> tuple[bytes, tuple[str, ...]]:
     return mail.as_bytes(), mail.recipients
 
 
-def _sender(port: int, timeout: float = 0.5) -> SmtpSender:
+def _sender(port: int, timeout: float = 2.0) -> SmtpSender:
     return SmtpSender(SmtpSettings(host="127.0.0.1", port=port, security="none", timeout_seconds=timeout))
 
 
