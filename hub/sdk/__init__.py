@@ -10,6 +10,7 @@ raises only `hub.sdk.errors`, and ships a simulator the conformance suite
 from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import (
+    AbsenceUnproven,
     AdapterError,
     AuthenticationFailed,
     ConfigurationError,
@@ -30,6 +31,7 @@ from hub.sdk.oauth import AccessToken, ClientCredentials, MemoryTokenCache, Stat
 __all__ = [
     "CONTRACT_VERSION",
     "PROTOCOLS",
+    "AbsenceUnproven",
     "AccessToken",
     "Adapter",
     "AdapterContext",
