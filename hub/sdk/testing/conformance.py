@@ -224,7 +224,9 @@ async def check_repeatable_reads(case: Case) -> None:
 
 async def check_rate_limit_recovers(case: Case) -> None:
     sim = case.simulator()
-    fault = sim.faults.add(Fault(status=429, retry_after="1", times=1, path=sim.data_paths, method="GET"))
+    fault = sim.faults.add(
+        Fault(status=429, retry_after="1", times=1, path=sim.data_paths, method=sim.read_method)
+    )
     async with case.adapter(sim) as (adapter, _):
         records = await read_all(adapter, case.caps, sim)
     assert fault.hits == 1, "the 429 was never served"
