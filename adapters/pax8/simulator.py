@@ -581,6 +581,11 @@ class Pax8Simulator(Simulator):
     def revoke_tokens(self) -> None:
         self.tokens.revoke_all()
 
+    def product_for(self, sku: str) -> SimProduct | None:
+        """The catalogue product with this Pax8 SKU or vendor SKU (`FC-10-0060F-950-02-12`,
+        `CIXA1CSAA`): how a seeding helper finds the antivirus and firewall products."""
+        return next((p for p in self.products.values() if sku in (p.sku, p.vendor_sku)), None)
+
     def orders_for(self, company_id: str, product_id: str) -> int:
         """Orders accepted for this company with a line of this product (new subscriptions
         included: a Fortinet bundle renewal is a new subscription each time)."""

@@ -298,3 +298,12 @@ async def test_the_catalogue_sells_sophos_and_fortinet_renewals() -> None:
     assert {s.product_name for s in generated.subscriptions.values()}.isdisjoint(
         {p.name for p in products if p.vendor_name == "Fortinet"}
     ), "storm worlds draw from the original catalogue only"
+
+
+def test_a_seeding_helper_finds_security_products_by_sku() -> None:
+    sim = Pax8Simulator(scale=(0, 0))
+    bundle = sim.product_for("FC-10-0060F-950-02-12")
+    sophos = sim.product_for("SOP-CIXA-12")
+    assert bundle is not None and bundle.vendor_name == "Fortinet" and bundle.delivers == "registration_code"
+    assert sophos is not None and sophos.vendor_name == "Sophos" and sophos.delivers is None
+    assert sim.product_for("NO-SUCH-SKU") is None
