@@ -163,8 +163,10 @@ class Renewer(Protocol):
       to a person with its `evidence`.
 
     Callers pass `like=` (the request as sent) and `placed_after=` (when it was FIRST
-    sent, taken before the send) on every call: vendors that keep no reference of ours
-    are matched on them, and an adapter may only prove absence with them. An adapter
+    sent, taken before the send) on every call: orders a vendor stored without our
+    reference are matched on them, and without them an adapter proves absence only where
+    its listing proves it by itself (Pax8: the company has no order at all, or the vendor
+    visibly keeps our references); otherwise it raises `AbsenceUnproven`. An adapter
     whose vendor's order list lags behind creation declares `order_visibility_lag`
     (a `timedelta`, see `order_visibility_lag()`); it raises `AbsenceUnproven` before
     `placed_after + order_visibility_lag` rather than trust a list that may not show
