@@ -196,6 +196,59 @@ class FortiCareSimulator(Simulator):
         self.codes[code] = SimCode(code, sku, months)
         return code
 
+    def add_unit(
+        self,
+        serial: str,
+        model: str,
+        ends_on: date,
+        *,
+        description: str = "",
+        support_ends_on: date | None = None,
+        sku: str | None = None,
+    ) -> SimUnit:
+        """A registered unit (how a demo seeds the MSP's own FortiGates): FortiGuard services
+        and support ending `ends_on`, hardware support `support_ends_on` (default the same)."""
+        hardware = support_ends_on or ends_on
+        entitlements = [
+            (5, "Advanced HW", 1, "Hardware", hardware),
+            (6, "Web/Online", 2, "Firmware & General Updates", ends_on),
+            (20, "Premium", 11, "Enhanced Support", ends_on),
+            (20, "Premium", 12, "Telephone Support", ends_on),
+            (6, "Web/Online", 21, "FortiGuard IPS & Application Control", ends_on),
+            (6, "Web/Online", 22, "FortiGuard AntiVirus", ends_on),
+            (6, "Web/Online", 23, "FortiGuard Web Filtering", ends_on),
+            (6, "Web/Online", 24, "FortiGuard AntiSpam", ends_on),
+        ]
+        unit = SimUnit(
+            serial.upper(),
+            model,
+            description,
+            self.clock() - timedelta(days=400),
+            [
+                {
+                    "level": level,
+                    "levelDesc": level_desc,
+                    "type": kind,
+                    "typeDesc": kind_desc,
+                    "startDate": self._stamp(end - timedelta(days=365)),
+                    "endDate": self._stamp(end),
+                }
+                for level, level_desc, kind, kind_desc, end in entitlements
+            ],
+        )
+        if sku:
+            number = f"{self._rng.randint(1000, 9999)}TR{self._rng.randint(100000, 999999)}"
+            terms = [
+                {
+                    "supportType": "Unified Threat Protection",
+                    "startDate": self._stamp(ends_on - timedelta(days=365)),
+                    "endDate": self._stamp(ends_on),
+                }
+            ]
+            unit.contracts.append({"contractNumber": number, "sku": sku, "terms": terms})
+        self.units[unit.serial] = unit
+        return unit
+
     def revoke_tokens(self) -> None:
         self.tokens.revoke_all()
 

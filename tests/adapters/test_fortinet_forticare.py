@@ -285,3 +285,22 @@ async def test_a_fortigate_bundle_goes_from_the_distributor_to_the_box() -> None
     assert box_not_yet.ends_on == before.ends_on
     assert box_term.ends_on == care_term.ends_on and box_term.state is TermState.active
     assert pax8.orders_for(company, bundle.id) == 1 and forticare.registrations == [(box.serial, code.value)]
+
+
+async def test_a_seeded_unit_reads_back_like_any_other() -> None:
+    sim = FortiCareSimulator()
+    ends = sim.today + timedelta(days=30)
+    sim.add_unit(
+        "fgt60ftk9999zz01",
+        "FortiGate-60F",
+        ends,
+        sku="FC-10-0060F-950-02-12",
+        support_ends_on=ends + timedelta(days=90),
+    )
+    async with connected(sim) as adapter:
+        term = await adapter.read_term("FGT60FTK9999ZZ01/22")
+        whole = await adapter.read_term("FGT60FTK9999ZZ01")
+        code = sim.issue_code("FC-10-0060F-950-02-12", 12)
+        registered = await adapter.register_contract("FGT60FTK9999ZZ01", code)
+    assert term.ends_on == ends and whole.ends_on == ends + timedelta(days=90)
+    assert registered.sku == "FC-10-0060F-950-02-12" and registered.contract_number
