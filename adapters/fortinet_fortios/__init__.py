@@ -21,7 +21,9 @@ spec = AdapterSpec(
         vendor="Fortinet",
         category="firewall",
         version="1.0.0",
-        capabilities=frozenset({Capability.assets, Capability.firmware, Capability.license_usage}),
+        capabilities=frozenset(
+            {Capability.assets, Capability.firmware, Capability.license_usage, Capability.term_readback}
+        ),
         config_model=FortiosConfig,
         account_ref_field="serial_number",
         simulator="adapters.fortinet_fortios.simulator:FortiosSimulator",

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from hub.sdk import AdapterContext
-from hub.sdk.records import AccountIdentity, AssetRecord, FirmwareRecord, LicenseRecord
+from hub.sdk import AdapterContext, NotFound
+from hub.sdk.records import AccountIdentity, AssetRecord, FirmwareRecord, LicenseRecord, TermRecord
 
 from . import mapping
 from .api import FortiosApi
@@ -61,6 +61,25 @@ class FortiosAdapter:
             return
         for record in mapping.licenses(self.config.serial_number, await self.api.license_status()):
             yield record
+
+    async def read_term(self, ref: str) -> TermRecord:
+        """A FortiGuard or FortiCare term as the box itself reports it (`license/status`),
+        to confirm a contract bought at the distributor and registered at FortiCare: the
+        box only shows the new date once it has synchronised with FortiGuard.
+
+        `ref` is a service key of `license/status` (`antivirus`, `web_filtering`), a support
+        level (`forticare.support.hardware`), or `bundle`: the FortiGuard security bundle,
+        ending with the earliest of the services it covers that the box lists. The serial
+        may prefix it as in licence records (`FG60F...:antivirus`)."""
+        serial, _, service = ref.rpartition(":")
+        if serial and serial != self.config.serial_number:
+            raise NotFound(f"FortiOS: {ref} names another box than {self.config.serial_number}")
+        term = mapping.service_term(
+            ref, self.config.serial_number, service, await self.api.license_status(), self._ctx.clock()
+        )
+        if term is None:
+            raise NotFound(f"FortiOS: the box reports no term for {service!r}")
+        return term
 
     async def aclose(self) -> None:
         # The run's client is the hub's to close; giving it back early frees it at once

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from hub.sdk.parsing import parse_date
-from hub.sdk.records import AssetRecord, FirmwareRecord, LicenseRecord
+from hub.sdk.records import AssetRecord, FirmwareRecord, LicenseRecord, TermRecord, TermState
 
 from .api import FirmwareImage, FirmwareResults, LicenseEntry, Status
 
@@ -146,3 +146,60 @@ def licenses(serial: str, entries: dict[str, LicenseEntry]) -> list[LicenseRecor
                 )
             )
     return out
+
+
+# The FortiGuard security services a UTP/ATP bundle contract covers (the `bundle` ref):
+# the bundle is current only while every one of them the box lists is.
+BUNDLE_SERVICES = ("antivirus", "ips", "web_filtering", "antispam", "appctrl")
+ACTIVE_STATUSES = frozenset({"licensed", "expires_soon", "registered", "free_license"})
+
+
+def term_state(status: str | None) -> TermState:
+    if status in ACTIVE_STATUSES:
+        return TermState.active
+    if status == "expired":
+        return TermState.expired
+    return TermState.unknown
+
+
+def service_term(
+    ref: str, serial: str, service: str, entries: dict[str, LicenseEntry], read_at: datetime
+) -> TermRecord | None:
+    """The term of one service (`antivirus`, `forticare.support.hardware`) or of the whole
+    security `bundle` (its earliest end), as the box reports it; None when it has none."""
+    if service == "bundle":
+        dated: list[tuple[str, LicenseEntry, date]] = []
+        for key in BUNDLE_SERVICES:
+            part = entries.get(key)
+            part_end = _end(part.expires, f"FortiOS licence {key} expires") if part else None
+            if part is not None and part_end is not None:
+                dated.append((key, part, part_end))
+        if not dated:
+            return None
+        _, earliest, ends = min(dated, key=lambda item: item[2])
+        listed = ", ".join(f"{k} {e.status or '?'} to {d.isoformat()}" for k, e, d in dated)
+        evidence = f"FortiGate {serial} license/status, bundle ends with its earliest service: {listed}"
+        return TermRecord(
+            external_id=ref,
+            ends_on=ends,
+            state=term_state(earliest.status),
+            evidence=evidence[:1000],
+            read_at=read_at,
+        )
+    name, _, level = service.partition(".support.")
+    entry = entries.get(name)
+    if entry is None:
+        return None
+    status, expires, what = entry.status, entry.expires, name
+    if level:
+        support = (entry.support or {}).get(level)
+        if support is None:
+            return None
+        status, expires, what = support.status, support.expires, f"{name} {level} support"
+    end = _end(expires, f"FortiOS {what} expires")
+    evidence = (
+        f"FortiGate {serial} license/status, {what}: status {status or 'not given'}, "
+        f"expires {end.isoformat() if end else 'not set'}"
+    )
+    state = term_state(status)
+    return TermRecord(external_id=ref, ends_on=end, state=state, evidence=evidence, read_at=read_at)

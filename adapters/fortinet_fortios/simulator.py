@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from hub.sdk.capabilities import Capability
 from hub.sdk.testing import Clock, FaultPlan, Simulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -69,6 +70,7 @@ class FortiosSimulator(Simulator):
         self.anchor = datetime(now.year, now.month, now.day, tzinfo=UTC)
         if available is not None:
             self.data["firmware"]["available"] = [self._image(v) for v in available]
+        self._updates: list[tuple[datetime, tuple[str, ...], datetime]] = []  # (due, services, expires)
 
     # -- harness ------------------------------------------------------------------
     @property
@@ -92,6 +94,16 @@ class FortiosSimulator(Simulator):
             {**good, "unknown_field": 1},
         ]
 
+    def sample_arguments(self) -> dict[Capability, dict[str, Any]]:
+        days = int(self.data["licenses"]["antivirus"]["expires_in_days"])
+        return {
+            Capability.term_readback: {
+                "ref": "antivirus",
+                "unknown_ref": "no_such_service",
+                "ends_on": (self.anchor + timedelta(days=days)).date(),
+            }
+        }
+
     def error_body(self, status: int) -> dict[str, Any]:
         body: dict[str, Any] = {"http_method": "GET", "status": "error", "http_status": status}
         if status not in (401, 403):
@@ -105,6 +117,26 @@ class FortiosSimulator(Simulator):
     def rotate_token(self, new_token: str) -> None:
         """An administrator regenerated the API user's key: the old one now gets 401."""
         self.token = new_token
+
+    def extend_services(
+        self, expires: datetime, services: tuple[str, ...] | None = None, *, after: float = 0.0
+    ) -> None:
+        """A contract was registered for this box: after `after` seconds (the box's next
+        FortiGuard synchronisation) `license/status` shows `expires` for `services` (all
+        dated ones when None)."""
+        dated = tuple(k for k, v in self.data["licenses"].items() if "expires_in_days" in v)
+        self._updates.append((self.clock() + timedelta(seconds=after), services or dated, expires))
+
+    def _apply_updates(self) -> None:
+        now = self.clock()
+        due = [u for u in self._updates if u[0] <= now]
+        self._updates = [u for u in self._updates if u[0] > now]
+        for _, services, expires in due:
+            days = (expires - self.anchor).days
+            for name in services:
+                entry = self.data["licenses"].get(name)
+                if entry is not None and "expires_in_days" in entry:
+                    entry["expires_in_days"] = days
 
     def locked_until(self, address: str = "127.0.0.1") -> datetime | None:
         lock = self.lockouts.get(address)
@@ -209,6 +241,7 @@ class FortiosSimulator(Simulator):
     async def license_status(self, request: Request) -> Response:
         if refused := await self._guard(request):
             return refused
+        self._apply_updates()
         results: dict[str, Any] = {}
         for name, raw in self.data["licenses"].items():
             entry = copy.deepcopy(raw)

@@ -1,5 +1,6 @@
 """Pax8 (distributor): companies, subscriptions with commitments, quantity changes, and
-orders (isMock validation, placement, lookup by our reference) for automatic renewals."""
+orders (isMock validation, placement, lookup by our reference or by what was ordered) for
+automatic renewals; a subscription's term read back, and an order's deliverables."""
 
 from __future__ import annotations
 
@@ -23,7 +24,15 @@ spec = AdapterSpec(
         vendor="Pax8",
         category="distributor",
         version="1.0.0",
-        capabilities=frozenset({Capability.tenants, Capability.subscriptions, Capability.renewal}),
+        capabilities=frozenset(
+            {
+                Capability.tenants,
+                Capability.subscriptions,
+                Capability.renewal,
+                Capability.term_readback,
+                Capability.order_tracking,
+            }
+        ),
         config_model=Pax8Config,
         account_ref_field="client_id",
         simulator="adapters.pax8.simulator:Pax8Simulator",

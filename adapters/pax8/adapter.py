@@ -9,25 +9,30 @@ order field we may choose, `orderedByUserEmail`, as a plus-address tag.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from hub.sdk.context import AdapterContext
-from hub.sdk.errors import InvalidResponse, NotFound, OutcomeUnknown, Rejected
+from hub.sdk.errors import AbsenceUnproven, AdapterError, InvalidResponse, NotFound, OutcomeUnknown, Rejected
 from hub.sdk.records import (
     AccountIdentity,
+    Deliverable,
     OrderRecord,
     OrderRequest,
     ProductRecord,
     QuoteRecord,
     SubscriptionRecord,
     TenantRecord,
+    TermRecord,
 )
 
 from . import mapping
-from .api import VENDOR, Commitment, Order, Pax8Api, Subscription
+from .api import VENDOR, Commitment, Order, Pax8Api, Product, Subscription
 from .config import Pax8Config
+
+# A listing that changed while it was read is read again after this many seconds.
+RELIST_AFTER = 5.0
 
 
 class Pax8Adapter:
@@ -39,6 +44,7 @@ class Pax8Adapter:
         # prices change often and must not be cached for long.
         self._commitments: dict[str, list[Commitment]] = {}
         self._product_names: dict[str, str] = {}
+        self._products: dict[str, Product | None] = {}
 
     def __repr__(self) -> str:
         return f"Pax8Adapter(client_id={self.config.client_id!r}, api_url={self.config.api_url!r})"
@@ -54,6 +60,16 @@ class Pax8Adapter:
     async def aclose(self) -> None:
         self._commitments.clear()
         self._product_names.clear()
+        self._products.clear()
+
+    @property
+    def order_visibility_lag(self) -> timedelta:
+        """How long GET /orders may take to list a new order (declared in the config)."""
+        return timedelta(seconds=self.config.order_visibility_lag_seconds)
+
+    @property
+    def clock_skew(self) -> timedelta:
+        return timedelta(seconds=self.config.clock_skew_seconds)
 
     # -- reads ------------------------------------------------------------------------
     async def list_tenants(self) -> AsyncIterator[TenantRecord]:
@@ -202,37 +218,132 @@ class Pax8Adapter:
         like: OrderRequest | None = None,
         placed_after: datetime | None = None,
     ) -> OrderRecord | None:
-        """Our order for this company, found by the reference tag in `orderedByUserEmail`.
+        """Our order for this company: found, proven absent (None), or `AbsenceUnproven`.
 
-        When Pax8 did not keep the tag (it may record the API user's email instead), and the
-        caller passes `like` (the request as sent) and `placed_after` (when it was first
-        sent), an order of the same company, product, quantity (and subscription), created
-        on or after that day and carrying no other reference of ours, is taken to be it: a
-        false match delays a renewal until a human looks, a missed one would order twice.
-        Without `placed_after` there is no fallback: last term's order would match too."""
+        1. By our reference: the plus-address tag in `orderedByUserEmail`.
+        2. With `like` (the request as sent) and `placed_after` (when it was first sent):
+           an order of the same company with a line of the same product and quantity (and
+           subscription, when one was renewed), created at or after `placed_after` less
+           `clock_skew_seconds` (by day, as Pax8's createdDate is a date), carrying no
+           *other* reference of ours, is ours. This is how an order is found when Pax8
+           kept no reference. An order in any state, pending provisioning included, counts.
+        3. Nothing found. That proves absence only when the whole listing was read
+           consistently and, with `placed_after`, when `order_visibility_lag_seconds` have
+           passed since the send (Pax8's list may lag behind creation; before that
+           `AbsenceUnproven` says when to look again).
+
+        Without `like` and `placed_after` (the legacy call) no order without our tag can be
+        matched, so absence is proven only from the listing itself: the company has no
+        order at all, or its orders show Pax8 keeping our tags (another order carries one).
+        Otherwise `AbsenceUnproven`: an order may exist that Pax8 stored without our tag.
+        The legacy call cannot allow for the list's lag: callers must pass both hints."""
+        orders, complete = await self.api.order_listing(tenant_external_id)
+        ours = [o for o in orders if not o.company_id or o.company_id == tenant_external_id]
         wanted = mapping.tagged_email(self.config.order_email, reference).lower()
-        candidates: list[Order] = []
-        async for order in self.api.orders(tenant_external_id):
-            if order.company_id and order.company_id != tenant_external_id:
-                continue
-            email = (order.ordered_by_user_email or "").lower()
-            if self.config.reference_in_email and email == wanted:
-                return mapping.order(order, reference=reference)
-            if (
-                like is not None
-                and placed_after is not None
-                and not self._carries_other_reference(email)
-                and _same_order(order, like, placed_after)
-            ):
-                candidates.append(order)
-        if not candidates:
-            return None
-        never = datetime.max.replace(tzinfo=UTC)
-        earliest = min(candidates, key=lambda o: mapping.order_created(o) or never)
-        self.ctx.logger.warning(
-            "Pax8 order %s matched by company/product/quantity/date, not by reference", earliest.id
+        if self.config.reference_in_email:
+            for order in ours:
+                if (order.ordered_by_user_email or "").lower() == wanted:
+                    return await self._found(order, reference)
+        if like is not None and placed_after is not None:
+            since = placed_after - self.clock_skew
+            candidates = [
+                o
+                for o in ours
+                if not self._carries_other_reference((o.ordered_by_user_email or "").lower())
+                and _same_order(o, like, since)
+            ]
+            if candidates:
+                never = datetime.max.replace(tzinfo=UTC)
+                earliest = min(candidates, key=lambda o: mapping.order_created(o) or never)
+                self.ctx.logger.warning(
+                    "Pax8 order %s matched by company/product/quantity/date, not by reference", earliest.id
+                )
+                return await self._found(earliest, reference)
+        evidence = (
+            f"Pax8 GET /orders?companyId={tenant_external_id}: {len(ours)} order(s) listed, none carrying "
+            f"reference {reference}"
+            + (" nor matching the order as sent" if like is not None and placed_after is not None else "")
         )
-        return mapping.order(earliest, reference=reference)
+        if not complete:
+            raise AbsenceUnproven(
+                "Pax8's order list changed while it was read: it proves nothing",
+                retry_after=RELIST_AFTER,
+                evidence=evidence + "; the listing was inconsistent (totals changed or pages shifted)",
+            )
+        if like is None or placed_after is None:
+            self._prove_legacy_absence(ours, evidence)
+            return None
+        settled = placed_after + self.order_visibility_lag
+        now = self.ctx.clock()
+        if now < settled:
+            raise AbsenceUnproven(
+                f"Pax8 may not list an order sent at {placed_after.isoformat()} before {settled.isoformat()}",
+                retry_after=max(1.0, (settled - now).total_seconds()),
+                evidence=f"{evidence}; Pax8's order list may lag up to "
+                f"{self.config.order_visibility_lag_seconds} s behind creation",
+            )
+        return None
+
+    def _prove_legacy_absence(self, ours: list[Order], evidence: str) -> None:
+        """Returns when the listing alone proves absence; raises AbsenceUnproven otherwise."""
+        if not ours:
+            return  # no order at all for the company: nothing can hide among them
+        if any(self._carries_other_reference((o.ordered_by_user_email or "").lower()) for o in ours):
+            return  # Pax8 kept our tag on another order: it would have kept this one's
+        raise AbsenceUnproven(
+            "no order carries our reference, but nothing shows Pax8 keeps it: pass like= and placed_after=",
+            evidence=f"{evidence}; none of them carries any reference of ours, so an order stored without "
+            "our reference cannot be told apart",
+        )
+
+    async def _found(self, order: Order, reference: str) -> OrderRecord:
+        pending, deliverables = await self._order_state(order)
+        return mapping.order(order, reference=reference, pending=pending, deliverables=deliverables)
+
+    async def _order_state(self, order: Order) -> tuple[bool | None, tuple[Deliverable, ...]]:
+        """Whether any line's subscription is still being provisioned, and what the lines
+        delivered. Best effort: a failed read leaves `pending` unknown (None), it never
+        hides that the order exists."""
+        pending = False
+        delivered: list[Deliverable] = []
+        for line in order.line_items:
+            if not line.subscription_id:
+                continue
+            try:
+                sub = await self.api.subscription(line.subscription_id)
+                product = await self._product(sub.product_id or line.product_id or "")
+            except AdapterError as exc:
+                self.ctx.logger.info("Pax8 order %s: line state not read (%s)", order.id, type(exc).__name__)
+                return None, tuple(delivered)
+            pending = pending or sub.status in mapping.PENDING_STATES
+            found = mapping.deliverable(sub, vendor_name=product.vendor_name if product else None)
+            if found is not None:
+                delivered.append(found)
+        return pending, tuple(delivered)
+
+    async def _product(self, product_id: str) -> Product | None:
+        if not product_id:
+            return None
+        if product_id not in self._products:
+            try:
+                self._products[product_id] = await self.api.product(product_id)
+            except NotFound:
+                self._products[product_id] = None
+        return self._products[product_id]
+
+    async def get_order(self, order_external_id: str, tenant_external_id: str) -> OrderRecord:
+        """`GET /orders/{id}` with each line's subscription: `pending` while one is still
+        provisioning, and the deliverables (a Fortinet bundle's registration code) once
+        Pax8 shows them. No reference is returned: Pax8 stores none of ours reliably."""
+        order = await self.api.order(order_external_id)
+        if order.company_id and order.company_id != tenant_external_id:
+            raise NotFound(f"Pax8 order {order_external_id} is not an order of company {tenant_external_id}")
+        pending, deliverables = await self._order_state(order)
+        return mapping.order(order, reference=None, pending=pending, deliverables=deliverables)
+
+    async def read_term(self, ref: str) -> TermRecord:
+        """`ref` is a Pax8 subscription id: its commitment end date (or end date) and state."""
+        return mapping.term(await self.api.subscription(ref), self.ctx.clock())
 
     def _carries_other_reference(self, email: str) -> bool:
         if not self.config.reference_in_email:
@@ -282,9 +393,8 @@ class Pax8Adapter:
         return body, sub
 
 
-def _same_order(order: Order, like: OrderRequest, placed_after: datetime) -> bool:
-    created = mapping.order_created(order)
-    if created is None or created.date() < placed_after.date():
+def _same_order(order: Order, like: OrderRequest, since: datetime) -> bool:
+    if not mapping.created_since(order, since):
         return False
     return any(
         li.product_id == like.product_external_id

@@ -110,6 +110,7 @@ class Subscription(Wire):
     price: Decimal | None = None
     partner_cost: Decimal | None = None
     currency_code: str | None = None
+    vendor_subscription_id: str | None = None
     # The spec names it `commitmentTerm`; some live responses call it `commitment`.
     commitment_term: SubscriptionCommitment | None = Field(
         default=None, validation_alias=AliasChoices("commitmentTerm", "commitment")
@@ -299,6 +300,55 @@ class Pax8Api:
 
     def orders(self, company_id: str) -> AsyncIterator[Order]:
         return self.pages("/orders", Order, {"companyId": company_id})
+
+    async def order(self, order_id: str) -> Order:
+        return await self._get(f"/orders/{order_id}", Order)
+
+    async def order_listing(self, company_id: str) -> tuple[list[Order], bool]:
+        """Every order of a company, and whether the listing was consistent: the same
+        `totalElements` on every page, no id seen twice, as many orders as announced. A
+        listing that changed while it was walked is walked once more; if it changes again
+        the caller gets `False` and must not read absence into it."""
+        orders: list[Order] = []
+        for _ in range(2):
+            orders, consistent = await self._walk_orders(company_id)
+            if consistent:
+                return orders, True
+        return orders, False
+
+    async def _walk_orders(self, company_id: str) -> tuple[list[Order], bool]:
+        page_model = Paged[Order]
+        size = self.config.page_size
+        orders: list[Order] = []
+        seen: set[str] = set()
+        total: int | None = None
+        announced_pages = 0
+        consistent = True
+        number = 0
+        while True:
+            data = await self.http.get_json(
+                "/orders", params={"companyId": company_id, "page": number, "size": size}
+            )
+            parsed = parse_model(page_model, data, what=f"{VENDOR} /orders page")
+            if total is None:
+                total, announced_pages = parsed.page.total_elements, parsed.page.total_pages
+            elif parsed.page.total_elements != total:
+                consistent = False
+            if number > announced_pages:
+                # A list that grows as fast as it is read never ends: stop one page past what
+                # the first page announced; the walk is already known to be inconsistent.
+                break
+            for order in parsed.content:
+                if order.id is not None:
+                    if order.id in seen:
+                        consistent = False  # pages shifted under us
+                        continue
+                    seen.add(order.id)
+                orders.append(order)
+            if not parsed.content or number + 1 >= parsed.page.total_pages:
+                break
+            number += 1
+        return orders, consistent and len(orders) == (total or 0)
 
 
 __all__ = [

@@ -45,6 +45,21 @@ class Pax8Config(BaseModel):
         pattern=r"^[A-Z]{3}$",
         description="Currency of prices when a subscription does not state its currencyCode.",
     )
+    order_visibility_lag_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="How long after an order is sent GET /orders may still not list it. Pax8 documents "
+        "no consistency guarantee, so find_order() proves no order exists only once this much time has "
+        "passed since the send (it raises AbsenceUnproven before). Raise it if orders appear late.",
+    )
+    clock_skew_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="Allowance between our clock and Pax8's when an order is matched by its creation time "
+        "(createdDate is a date in Pax8's examples, so matching is by day, less this allowance).",
+    )
 
 
 __all__ = ["Pax8Config"]

@@ -9,7 +9,15 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from hub.sdk.parsing import parse_date
-from hub.sdk.records import OrderRecord, SubscriptionRecord, TenantRecord
+from hub.sdk.records import (
+    Deliverable,
+    DeliverableKind,
+    OrderRecord,
+    SubscriptionRecord,
+    TenantRecord,
+    TermRecord,
+    TermState,
+)
 
 from .api import Company, Order, Pricing, Subscription
 
@@ -18,6 +26,11 @@ _YEARS = re.compile(r"^(\d+)[- ]?years?$", re.IGNORECASE)
 _MONTHS = re.compile(r"^(\d+)[- ]?months?$", re.IGNORECASE)
 SAFE_TAG = re.compile(r"^[a-z0-9_-]+$")
 EMAIL_LOCAL_MAX = 64
+# Pax8 states of a subscription whose provisioning is not complete: an order that left
+# one of its lines in them is accepted (placed) but not delivered yet.
+PENDING_STATES = frozenset({"PendingAutomated", "PendingManual", "WaitingForDetails", "PendingActivation"})
+# A Fortinet contract registration code as printed on its certificate (5-5-5-5-6).
+FORTINET_CODE = re.compile(r"^[A-Z0-9]{5}(-[A-Z0-9]{5}){3}-[A-Z0-9]{6}$")
 
 
 def term_months(term: str | None) -> int | None:
@@ -118,7 +131,13 @@ def order_created(order: Order) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def order(order: Order, *, reference: str | None) -> OrderRecord:
+def order(
+    order: Order,
+    *,
+    reference: str | None,
+    pending: bool | None = None,
+    deliverables: tuple[Deliverable, ...] = (),
+) -> OrderRecord:
     return OrderRecord(
         external_id=order.id or "unknown",
         reference=reference,
@@ -126,6 +145,72 @@ def order(order: Order, *, reference: str | None) -> OrderRecord:
         status="scheduled" if order.is_scheduled else "placed",
         created_at=order_created(order),
         subscription_external_ids=tuple(li.subscription_id for li in order.line_items if li.subscription_id),
+        pending=pending,
+        deliverables=deliverables,
+    )
+
+
+def created_since(order: Order, since: datetime) -> bool:
+    """Whether the order was created at or after `since`. Pax8's `createdDate` is a date in
+    its examples: then the day is compared (an order of that day counts)."""
+    created = order_created(order)
+    if created is None:
+        return False
+    if order.created_date and len(order.created_date) == 10:
+        return created.date() >= since.astimezone(UTC).date()
+    return created >= since
+
+
+def deliverable(sub: Subscription, *, vendor_name: str | None) -> Deliverable | None:
+    """What a provisioned subscription delivers to the buyer. Our reading (not documented
+    by Pax8): the vendor's id of the subscription (`vendorSubscriptionId`, what a vendor
+    provisioner reports as `externalProvisionerSubscriptionId`) carries a Fortinet bundle's
+    contract registration code; anything else is the vendor's subscription id."""
+    value = (sub.vendor_subscription_id or "").strip()
+    if not value or sub.status in PENDING_STATES:
+        return None
+    fortinet = "fortinet" in (vendor_name or "").lower()
+    kind = (
+        DeliverableKind.registration_code
+        if fortinet and FORTINET_CODE.match(value.upper())
+        else DeliverableKind.vendor_subscription_id
+    )
+    return Deliverable(
+        kind=kind,
+        value=value.upper() if kind is DeliverableKind.registration_code else value,
+        subscription_external_id=sub.id,
+        product_external_id=sub.product_id,
+    )
+
+
+def term_state(status: str) -> TermState:
+    if status in PENDING_STATES:
+        return TermState.pending
+    if status == "Cancelled":
+        return TermState.cancelled
+    if status in ("Active", "PendingCancel", "Trial", "Activated", "Converted"):
+        return TermState.active
+    return TermState.unknown
+
+
+def term(sub: Subscription, read_at: datetime) -> TermRecord:
+    """A subscription's term as Pax8 shows it: the commitment end date when there is one."""
+    commitment = sub.commitment_term
+    committed = parse_date(commitment.end_date, what="commitment end date") if commitment else None
+    ends = committed or parse_date(sub.end_date, what="subscription end date")
+    field = "commitmentTerm.endDate" if committed else "endDate"
+    product = sub.product_name or sub.product_id or "product"
+    evidence = (
+        f"Pax8 subscription {sub.id} ({product}): status {sub.status}, "
+        f"{field} {ends.isoformat() if ends else 'not set'}, quantity {sub.quantity}"
+    )
+    return TermRecord(
+        external_id=sub.id,
+        ends_on=ends,
+        starts_on=parse_date(sub.start_date, what="subscription start date"),
+        state=term_state(sub.status),
+        evidence=evidence,
+        read_at=read_at,
     )
 
 
@@ -160,12 +245,16 @@ def unit_price(
 
 __all__ = [
     "billing_term_for",
+    "created_since",
+    "deliverable",
     "order",
     "order_created",
     "reference_tag",
     "subscription",
     "tagged_email",
     "tenant",
+    "term",
     "term_months",
+    "term_state",
     "unit_price",
 ]

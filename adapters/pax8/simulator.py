@@ -25,6 +25,29 @@ price.
 `scale=(companies, subscriptions)` replaces the fixtures by a deterministic generated
 partner (the benchmark uses 2,000 / 30,000); with `ends_within_days=n` every generated
 subscription is an active commitment ending within n days (the renewal storm of issue 6).
+
+Forgetful-vendor modes (issue 11), each a constructor option and a public attribute that
+a test may change at any time; they combine with each other and with the fault plan
+(commit-then-drop and the rest):
+
+- `keep_order_email=False`: "no reference kept". The order's `orderedByUserEmail` (where
+  the adapter puts our reference) is neither stored nor returned (`null`), by POST or GET.
+  (`drop_order_email=True` is the milder variant: Pax8 records the API user's email.)
+- `provisioning_delay=N`: an accepted order is applied N seconds later (simulator clock).
+  Until then the subscription it renews shows `PendingAutomated` and keeps its old end
+  date and quantity; a new subscription stays `PendingAutomated` (Pax8's state while an
+  automated provisioning task is not completed) and has no vendor deliverable yet.
+- `order_list_lag=N`: `GET /orders` does not list an order until N seconds after it was
+  created, and its `page` block counts only what it lists (so the list looks complete).
+
+Catalogue: `fixtures/products.json` (Microsoft, Sophos for Server, Acronis, Keeper) plus
+`fixtures/security_products.json` (Sophos Central endpoint and Fortinet FortiGate bundles:
+antivirus and firewall renewals bought at the distributor). Generated partners draw only
+from the first file, so storm worlds do not change. A product with `"delivers":
+"registration_code"` (the Fortinet bundles) gives each subscription it provisions a
+contract registration code in `vendorSubscriptionId` (our reading, see README), issued by
+`code_issuer(vendor_sku, months)` when given (a FortiCare simulator's `issue_code`, so that
+the code can then be registered there), else generated here.
 """
 
 from __future__ import annotations
@@ -35,8 +58,10 @@ import json
 import math
 import random
 import re
+import string
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -75,6 +100,10 @@ LINE_FIELDS = {
 ORDER_FIELDS = {"companyId", "lineItems", "orderedBy", "orderedByUserEmail"}
 SUBSCRIPTION_UPDATE_FIELDS = {"quantity", "billingTerm", "price", "startDate"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+API_USER_EMAIL = "api-integration@partner.example.com"
+PENDING = "PendingAutomated"
+CodeIssuer = Callable[[str, int], str]
+"""(vendor SKU, months) -> a contract registration code for what was just provisioned."""
 
 
 def add_months(day: date, months: int) -> date:
@@ -142,6 +171,8 @@ class SimProduct:
     commitments: list[SimCommitment]
     offers: list[SimOffer]
     refused: str | None = None
+    delivers: str | None = None
+    """"registration_code": each provisioned subscription carries a contract registration code."""
 
     def json(self) -> dict[str, Any]:
         return {
@@ -210,8 +241,13 @@ class SimSubscription:
     activates_at: datetime | None = None
     cancels_on: date | None = None
     updated: datetime | None = None
+    issues_code: bool = False
+    vendor_subscription_id: str | None = None
 
     def json(self) -> dict[str, Any]:
+        vendor_id = self.vendor_subscription_id
+        if vendor_id is None and not self.issues_code:
+            vendor_id = str(uuid.uuid5(NAMESPACE, f"vendor-{self.id}"))
         commitment = None
         if self.commitment_id:
             commitment = {
@@ -224,7 +260,7 @@ class SimSubscription:
             "companyId": self.company_id,
             "productId": self.product_id,
             "productName": self.product_name,
-            "vendorSubscriptionId": str(uuid.uuid5(NAMESPACE, f"vendor-{self.id}")),
+            "vendorSubscriptionId": vendor_id,
             "quantity": self.quantity,
             "startDate": _stamp(self.start_date),
             "endDate": _stamp(self.end_date),
@@ -264,6 +300,18 @@ class SimOrder:
 
 
 @dataclass
+class PendingChange:
+    """An accepted order line not applied yet (`provisioning_delay`)."""
+
+    due: datetime
+    months: int
+    quantity: int
+    commitment_id: str | None
+    commitment_term: str | None
+    restore_status: str
+
+
+@dataclass
 class _Refusal(Exception):
     status: int
     type: str
@@ -285,6 +333,10 @@ class Pax8Simulator(Simulator):
         drop_order_email: bool = False,
         seed: int = 7,
         ends_within_days: int | None = None,
+        keep_order_email: bool = True,
+        provisioning_delay: float = 0.0,
+        order_list_lag: float = 0.0,
+        code_issuer: CodeIssuer | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -292,6 +344,14 @@ class Pax8Simulator(Simulator):
         self.activation_seconds = activation_seconds
         self.requests_per_minute = requests_per_minute
         self.drop_order_email = drop_order_email
+        self.keep_order_email = keep_order_email
+        self.provisioning_delay = provisioning_delay
+        self.order_list_lag = order_list_lag
+        self.code_issuer = code_issuer
+        self.issued_codes: list[tuple[str, str]] = []  # (subscription id, code)
+        self._code_rng = random.Random(seed)
+        self._pending: dict[str, list[PendingChange]] = defaultdict(list)
+        self._base_products: list[str] = []
         self.products: dict[str, SimProduct] = {}
         self.companies: dict[str, SimCompany] = {}
         self.subscriptions: dict[str, SimSubscription] = {}
@@ -317,7 +377,12 @@ class Pax8Simulator(Simulator):
         return self.clock().date()
 
     def _load_products(self) -> None:
-        for raw in json.loads((FIXTURES / "products.json").read_text()):
+        self._base_products = self._load_catalogue("products.json")
+        self._load_catalogue("security_products.json")
+
+    def _load_catalogue(self, name: str) -> list[str]:
+        ids = []
+        for raw in json.loads((FIXTURES / name).read_text()):
             commitments = [
                 SimCommitment(
                     c["id"],
@@ -351,7 +416,10 @@ class Pax8Simulator(Simulator):
                 raw["requiresCommitment"],
                 commitments,
                 offers,
+                delivers=raw.get("delivers"),
             )
+            ids.append(raw["id"])
+        return ids
 
     def add_company(self, company: SimCompany) -> None:
         self.companies[company.id] = company
@@ -459,7 +527,7 @@ class Pax8Simulator(Simulator):
                     now - timedelta(days=rng.randint(1, 900)),
                 )
             )
-        products = list(self.products.values())
+        products = [self.products[i] for i in self._base_products]
         if ends_within_days is not None:
             products = [p for p in products if p.commitments]
         for j in range(subscriptions):
@@ -513,6 +581,24 @@ class Pax8Simulator(Simulator):
     def revoke_tokens(self) -> None:
         self.tokens.revoke_all()
 
+    def product_for(self, sku: str) -> SimProduct | None:
+        """The catalogue product with this Pax8 SKU or vendor SKU (`FC-10-0060F-950-02-12`,
+        `CIXA1CSAA`): how a seeding helper finds the antivirus and firewall products."""
+        return next((p for p in self.products.values() if sku in (p.sku, p.vendor_sku)), None)
+
+    def orders_for(self, company_id: str, product_id: str) -> int:
+        """Orders accepted for this company with a line of this product (new subscriptions
+        included: a Fortinet bundle renewal is a new subscription each time)."""
+        return sum(
+            1
+            for i in self._orders_by_company.get(company_id, [])
+            if any(line["productId"] == product_id for line in self.orders[i].line_items)
+        )
+
+    def pending_changes(self, subscription_id: str) -> int:
+        """Accepted order lines for this subscription not applied yet (`provisioning_delay`)."""
+        return len(self._pending.get(subscription_id, []))
+
     def renewals_of(self, subscription_id: str) -> int:
         return sum(n for (sid, _), n in self.orders_per_term.items() if sid == subscription_id)
 
@@ -552,7 +638,12 @@ class Pax8Simulator(Simulator):
                 "tenant_external_id": sub.company_id,
                 "product_external_id": sub.product_id,
                 "order_path": "/v1/orders",
-            }
+            },
+            Capability.term_readback: {
+                "ref": sub.id,
+                "unknown_ref": str(uuid.uuid5(NAMESPACE, "no-such-subscription")),
+                "ends_on": self._advance(sub).commitment_end,
+            },
         }
 
     def error_body(self, status: int) -> dict[str, Any]:
@@ -759,11 +850,38 @@ class Pax8Simulator(Simulator):
     def _advance(self, sub: SimSubscription) -> SimSubscription:
         """The state machine, moved on lazily to the simulator's now."""
         now = self.clock()
-        if sub.status == "PendingAutomated" and sub.activates_at and sub.activates_at <= now:
+        pending = self._pending.get(sub.id)
+        while pending and pending[0].due <= now:
+            change = pending.pop(0)
+            sub.commitment_end = add_months(sub.commitment_end or change.due.date(), change.months)
+            sub.quantity = change.quantity
+            if change.commitment_id:
+                sub.commitment_id, sub.commitment_term = change.commitment_id, change.commitment_term
+            if sub.issues_code:
+                sub.vendor_subscription_id = self._issue_code(sub)
+            if not pending:
+                sub.status = change.restore_status
+            sub.updated = change.due
+        if sub.status == PENDING and sub.activates_at and sub.activates_at <= now:
             sub.status, sub.activates_at, sub.updated = "Active", None, now
+            if sub.issues_code and sub.vendor_subscription_id is None:
+                sub.vendor_subscription_id = self._issue_code(sub)
         if sub.status == "PendingCancel" and sub.cancels_on and sub.cancels_on <= now.date():
             sub.status, sub.end_date, sub.updated = "Cancelled", sub.cancels_on, now
         return sub
+
+    def _issue_code(self, sub: SimSubscription) -> str:
+        product = self.products[sub.product_id]
+        commitment = product.commitment(sub.commitment_id)
+        months = commitment.months if commitment else 12
+        if self.code_issuer is not None:
+            code = self.code_issuer(product.vendor_sku, months)
+        else:
+            alphabet = string.ascii_uppercase + string.digits
+            parts = ["".join(self._code_rng.choice(alphabet) for _ in range(n)) for n in (5, 5, 5, 5, 6)]
+            code = "-".join(parts)
+        self.issued_codes.append((sub.id, code))
+        return code
 
     def _render_sub(self, sub_id: str) -> dict[str, Any]:
         return self._advance(self.subscriptions[sub_id]).json()
@@ -859,6 +977,10 @@ class Pax8Simulator(Simulator):
         if request.method == "GET":
             company = request.query_params.get("companyId")
             indexes = self._orders_by_company.get(company, []) if company else range(len(self.orders))
+            if self.order_list_lag:
+                # Not listed yet: the list (and its totals) simply do not show it.
+                shown_from = self.clock() - timedelta(seconds=self.order_list_lag)
+                indexes = [i for i in indexes if self.orders[i].created <= shown_from]
             return self._page(request, list(indexes), lambda i: self.orders[i].json())
         mock = request.query_params.get("isMock", "false").lower() == "true"
         body = await self._json_body(request)
@@ -976,25 +1098,38 @@ class Pax8Simulator(Simulator):
             commitment = product.commitment(line.get("commitmentTermId"))
             months = commitment.months if commitment else (12 if line["billingTerm"] == "Annual" else 1)
             if sub is not None:
+                self._advance(sub)
                 renewed = sub.commitment_end or now.date()
                 if renewed > add_months(now.date(), months):
                     # A term more than a whole term away: a resent order renewing the next one.
                     self.early_renewals.append((sub.id, renewed))
                 self.orders_per_term[(sub.id, renewed)] += 1
-                sub.commitment_end = add_months(renewed, months)
-                if commitment:
-                    sub.commitment_id, sub.commitment_term = commitment.id, commitment.term
-                sub.quantity = line["quantity"]
-                sub.updated = now
+                change = PendingChange(
+                    due=now + timedelta(seconds=self.provisioning_delay),
+                    months=months,
+                    quantity=line["quantity"],
+                    commitment_id=commitment.id if commitment else None,
+                    commitment_term=commitment.term if commitment else None,
+                    restore_status=sub.status,
+                )
+                queue = self._pending[sub.id]
+                if queue:
+                    change.restore_status = queue[0].restore_status  # what it was before any
+                queue.append(change)
+                if self.provisioning_delay > 0:
+                    sub.status, sub.updated = PENDING, now
+                else:
+                    self._advance(sub)
             else:
                 offer = next(o for o in product.offers if o.billing_term == line["billingTerm"])
+                delay = max(self.activation_seconds, self.provisioning_delay)
                 sub = SimSubscription(
                     id=str(uuid.uuid4()),
                     company_id=body["companyId"],
                     product_id=product.id,
                     product_name=product.name,
                     quantity=line["quantity"],
-                    status="PendingAutomated",
+                    status=PENDING,
                     billing_term=line["billingTerm"],
                     start_date=now.date(),
                     created=now,
@@ -1004,13 +1139,17 @@ class Pax8Simulator(Simulator):
                     commitment_id=commitment.id if commitment else None,
                     commitment_term=commitment.term if commitment else None,
                     commitment_end=add_months(now.date(), months) if commitment else None,
-                    activates_at=now + timedelta(seconds=self.activation_seconds),
+                    activates_at=now + timedelta(seconds=delay),
+                    issues_code=product.delivers == "registration_code",
                 )
                 self.add_subscription(sub)
+                self._advance(sub)
             out.append(self._line_json(line, str(uuid.uuid4()), sub.id))
         email = body.get("orderedByUserEmail")
-        if self.drop_order_email:
-            email = "api-integration@partner.example.com"  # what Pax8 may record instead
+        if not self.keep_order_email:
+            email = None  # "no reference kept": not stored, so never returned
+        elif self.drop_order_email:
+            email = API_USER_EMAIL  # what Pax8 may record instead
         order = SimOrder(
             str(uuid.uuid4()), body["companyId"], now, body.get("orderedBy", "Pax8 Partner"), email, out
         )
@@ -1020,4 +1159,4 @@ class Pax8Simulator(Simulator):
         return order
 
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "Clock", "Pax8Simulator", "add_months"]
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "Clock", "CodeIssuer", "Pax8Simulator", "add_months"]

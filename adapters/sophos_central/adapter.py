@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 from adapters.sophos_central.api import License, SophosApi, Tenant, WhoAmI
 from adapters.sophos_central.config import SophosCentralConfig
-from adapters.sophos_central.mapping import license_record, tenant_record
-from hub.sdk import AdapterContext, AuthenticationFailed, ConfigurationError
-from hub.sdk.records import AccountIdentity, LicenseRecord, TenantRecord
+from adapters.sophos_central.mapping import license_record, tenant_record, term_record
+from hub.sdk import AdapterContext, AuthenticationFailed, ConfigurationError, NotFound
+from hub.sdk.records import AccountIdentity, LicenseRecord, TenantRecord, TermRecord
 
 # Tenants whose licences are read at once: each is one call to its regional host, so a
 # 2,000-tenant partner is not 2,000 sequential round trips.
@@ -110,3 +110,38 @@ class SophosCentralAdapter:
                 return []
             raise
         return [license_record(tenant.id, item, today) for item in items]
+
+    async def read_term(self, ref: str) -> TermRecord:
+        """A licence's term, read back to confirm a renewal ordered elsewhere (at Pax8).
+
+        `ref` is `<tenant id>/<licence id>` (one call to the tenant's region), or a bare
+        licence id, found by reading the partner's tenants one by one (slow for a large
+        partner: prefer the tenant-qualified ref). Its end is the licence's `endDate`, or
+        the end of successor licences of the same product that continue it without a gap
+        (see `mapping.term_record`)."""
+        who = await self._whoami()
+        tenant_id, _, licence_id = ref.rpartition("/")
+        if tenant_id:
+            tenant = await self.api.tenant(who.id, tenant_id)
+            items = [item async for item in self.api.licenses(tenant)]
+        else:
+            found = await self._tenant_holding(who.id, licence_id)
+            if found is None:
+                raise NotFound(f"Sophos Central: no tenant of this partner holds licence {licence_id}")
+            tenant, items = found
+        licence = next((item for item in items if item.id == licence_id), None)
+        if licence is None:
+            raise NotFound(f"Sophos Central: tenant {tenant.id} has no licence {licence_id}")
+        return term_record(ref, tenant.id, licence, items, self.ctx.clock())
+
+    async def _tenant_holding(self, partner_id: str, licence_id: str) -> tuple[Tenant, list[License]] | None:
+        async for tenant in self.api.tenants(partner_id):
+            try:
+                items = [item async for item in self.api.licenses(tenant)]
+            except AuthenticationFailed as exc:
+                if exc.vendor_status == 403 and tenant.billingType == "term":
+                    continue  # partner assistance off: this tenant cannot be read
+                raise
+            if any(item.id == licence_id for item in items):
+                return tenant, items
+        return None

@@ -138,7 +138,16 @@ class SophosCentralSimulator(Simulator):
         ]
 
     def sample_arguments(self) -> dict[Capability, dict[str, Any]]:
-        return {Capability.license_usage: {"tenant_external_id": self.tenants[0]["id"]}}
+        readable = next(t for t in self.tenants if t["partnerAssistance"] and t["licenses"])
+        licence = readable["licenses"][0]
+        return {
+            Capability.license_usage: {"tenant_external_id": self.tenants[0]["id"]},
+            Capability.term_readback: {
+                "ref": f"{readable['id']}/{licence['id']}",
+                "unknown_ref": f"{readable['id']}/{_new_id()}",
+                "ends_on": date.fromisoformat(licence["endDate"]),
+            },
+        }
 
     def error_body(self, status: int) -> dict[str, Any]:
         names = {
@@ -168,6 +177,33 @@ class SophosCentralSimulator(Simulator):
         demo seeds the MSP's own clients this way)."""
         self.tenants = [t for t in self.tenants if t["id"] != tenant["id"]] + [tenant]
         self._by_id[tenant["id"]] = tenant
+
+    def licence(self, licence_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(tenant, licence) holding `licence_id` (KeyError when none does)."""
+        for tenant in self.tenants:
+            for item in tenant["licenses"]:
+                if item["id"] == licence_id:
+                    return tenant, item
+        raise KeyError(licence_id)
+
+    def extend_licence(self, licence_id: str, new_end: date) -> None:
+        """Sophos applied a renewal to the licence itself: its `endDate` moves."""
+        self.licence(licence_id)[1]["endDate"] = new_end.isoformat()
+
+    def add_successor(self, licence_id: str, new_end: date, *, quantity: int | None = None) -> str:
+        """Sophos applied a renewal as a new licence of the same product starting the day
+        after the old one ends (the other way a term renewal shows up). Returns its id."""
+        tenant, old = self.licence(licence_id)
+        successor = {
+            **old,
+            "id": _new_id(),
+            "licenseIdentifier": f"{old['licenseIdentifier']}-R",
+            "startDate": (date.fromisoformat(old["endDate"]) + timedelta(days=1)).isoformat(),
+            "endDate": new_end.isoformat(),
+            "quantity": quantity if quantity is not None else old["quantity"],
+        }
+        tenant["licenses"].append(successor)
+        return str(successor["id"])
 
     def visible_licenses(self) -> list[dict[str, Any]]:
         """Licences a partner can read (what a full sync must return, no more, no less)."""

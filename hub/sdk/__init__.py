@@ -10,6 +10,7 @@ raises only `hub.sdk.errors`, and ships a simulator the conformance suite
 from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Adapter, Capability, CaseDesk
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import (
+    AbsenceUnproven,
     AdapterError,
     AuthenticationFailed,
     ConfigurationError,
@@ -31,6 +32,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "OPTIONAL_OPERATIONS",
     "PROTOCOLS",
+    "AbsenceUnproven",
     "AccessToken",
     "Adapter",
     "AdapterContext",

@@ -8,7 +8,7 @@ are async iterators so that a 30,000-subscription partner streams page by page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -23,6 +23,7 @@ from hub.sdk.records import (
     DnsRecordInput,
     DnsRecordRecord,
     DnsZoneRecord,
+    DomainRecord,
     FirmwareRecord,
     LicenseRecord,
     MailDomainRecord,
@@ -30,8 +31,10 @@ from hub.sdk.records import (
     OrderRequest,
     PrinterStatusRecord,
     QuoteRecord,
+    RegistrationRecord,
     SubscriptionRecord,
     TenantRecord,
+    TermRecord,
     WarrantyRecord,
 )
 
@@ -49,6 +52,11 @@ class Capability(StrEnum):
     printer_status = "printer_status"
     renewal = "renewal"
     case_desk = "case_desk"
+    # renewal routes (issue 11): order at one connection, confirm at another
+    term_readback = "term_readback"
+    registration = "registration"
+    order_tracking = "order_tracking"
+    domains = "domains"
 
 
 @runtime_checkable
@@ -146,7 +154,30 @@ class PrinterStatusSource(Protocol):
 class Renewer(Protocol):
     """Orders renewals. `place_order` is not idempotent at most vendors: the caller
     persists `request.reference` first and, on `OutcomeUnknown`, calls `find_order`
-    before anything is sent again."""
+    before anything is sent again.
+
+    `find_order` has three outcomes, and only one of them allows a resend:
+
+    - an `OrderRecord`: an order exists (in any state: a pending, unprovisioned order
+      counts as placed). Never send again.
+    - `None`: the listing the adapter read proves that no such order exists (it was
+      complete, current, and would show the order if it had been placed). Sending again
+      cannot duplicate it.
+    - `AbsenceUnproven` (raised): nothing was found but the read proves nothing (a list
+      that may lag behind, a renewal still processing, no hints to match on). Never send
+      again on it: look again after its `retry_after`, and past a bounded wait escalate
+      to a person with its `evidence`.
+
+    Callers pass `like=` (the request as sent) and `placed_after=` (when it was FIRST
+    sent, taken before the send) on every call: orders a vendor stored without our
+    reference are matched on them, and without them an adapter proves absence only where
+    its listing proves it by itself (Pax8: the company has no order at all, or the vendor
+    visibly keeps our references); otherwise it raises `AbsenceUnproven`. An adapter
+    whose vendor's order list lags behind creation declares `order_visibility_lag`
+    (a `timedelta`, see `order_visibility_lag()`); it raises `AbsenceUnproven` before
+    `placed_after + order_visibility_lag` rather than trust a list that may not show
+    the order yet. The caller's own bounded wait must still exceed it: a vendor's true
+    lag cannot be known, only declared."""
 
     async def quote(self, subscription_external_id: str, quantity: int | None = None) -> QuoteRecord: ...
 
@@ -164,12 +195,14 @@ class Renewer(Protocol):
         like: OrderRequest | None = None,
         placed_after: datetime | None = None,
     ) -> OrderRecord | None:
-        """The order placed with our `reference`, or None when the vendor has none.
+        """The order placed with our `reference`; None only on proof that none exists;
+        `AbsenceUnproven` when neither can be said (see the class docstring).
 
-        `like` (the request as it was sent) and `placed_after` (when it was first sent) are
-        optional hints for vendors that may not keep our reference (Pax8 has no reference
-        field): the adapter may then fall back to matching company, product, quantity and
-        creation time. Adapters whose vendor stores the reference ignore them."""
+        `like` (the request as it was sent) and `placed_after` (when it was first sent)
+        let adapters whose vendor may not keep our reference (Pax8 has no reference
+        field; a registrar's renew takes none) match company, product, subscription,
+        quantity and creation time instead, less a documented clock-skew allowance.
+        Without them such an adapter cannot prove absence."""
         ...
 
     async def get_subscription(self, subscription_external_id: str) -> SubscriptionRecord: ...
@@ -243,6 +276,57 @@ OPTIONAL_OPERATIONS: dict[Capability, frozenset[str]] = {
 manifest lists them in `unsupported_operations` with the reason."""
 
 
+def order_visibility_lag(adapter: object) -> timedelta:
+    """How long after a send the adapter's vendor may still not list the order, as the
+    adapter declares it (`order_visibility_lag` attribute); zero when it declares none."""
+    lag = getattr(adapter, "order_visibility_lag", None)
+    return lag if isinstance(lag, timedelta) else timedelta(0)
+
+
+# -- renewal routes (issue 11): confirm where the term lives, register what was bought ---------
+
+
+@runtime_checkable
+class TermReadBack(Protocol):
+    """Reads a term back where it lives, to confirm a renewal ordered at another connection
+    (ordered at Pax8, confirmed by the Sophos licence's end date or the FortiGate's
+    FortiGuard expiry). What `ref` names is the adapter's to document (a subscription id,
+    a licence id, a service on the box, a unit's serial, a domain name)."""
+
+    async def read_term(self, ref: str) -> TermRecord:
+        """The term as the vendor shows it now. Raises `NotFound` when the vendor does not
+        know `ref`; a term not yet moved is a record with the old `ends_on`, not an error."""
+        ...
+
+
+@runtime_checkable
+class ContractRegistrar(Protocol):
+    """Registers a contract bought elsewhere (a FortiCare contract registration code from
+    the distributor) against the unit it covers."""
+
+    async def register_contract(self, serial: str, contract_code: str) -> RegistrationRecord:
+        """Idempotent from the caller's view: a code already registered to this serial
+        returns that registration (`already_registered=True`), so it is safe to call again
+        after `OutcomeUnknown`; a code registered to another unit, a used or unknown code,
+        or an unknown serial raise `Rejected` naming which."""
+        ...
+
+
+@runtime_checkable
+class OrderTracker(Protocol):
+    async def get_order(self, order_external_id: str, tenant_external_id: str) -> OrderRecord:
+        """The order as the vendor shows it now: `pending` until provisioned, and its
+        `deliverables` (registration codes, licence keys) once the vendor issued them."""
+        ...
+
+
+@runtime_checkable
+class DomainSource(Protocol):
+    def list_domains(self) -> AsyncIterator[DomainRecord]:
+        """Every domain the registrar account holds, with its registry expiry."""
+        ...
+
+
 PROTOCOLS: dict[Capability, tuple[type, ...]] = {
     Capability.tenants: (TenantSource,),
     Capability.subscriptions: (SubscriptionSource,),
@@ -256,6 +340,10 @@ PROTOCOLS: dict[Capability, tuple[type, ...]] = {
     Capability.printer_status: (PrinterStatusSource,),
     Capability.renewal: (Renewer,),
     Capability.case_desk: (CaseDesk,),
+    Capability.term_readback: (TermReadBack,),
+    Capability.registration: (ContractRegistrar,),
+    Capability.order_tracking: (OrderTracker,),
+    Capability.domains: (DomainSource,),
 }
 """The Protocols an adapter must implement for each declared capability."""
 
@@ -267,14 +355,19 @@ __all__ = [
     "AssetSource",
     "Capability",
     "CaseDesk",
+    "ContractRegistrar",
     "DnsRecordWriter",
     "DnsZoneSource",
+    "DomainSource",
     "FirmwareSource",
     "LicenseUsageSource",
     "MailTenantSource",
+    "OrderTracker",
     "PrinterStatusSource",
     "Renewer",
     "SubscriptionSource",
     "TenantSource",
+    "TermReadBack",
     "WarrantyLookup",
+    "order_visibility_lag",
 ]

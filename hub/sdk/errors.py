@@ -85,7 +85,29 @@ class OutcomeUnknown(AdapterError):
     """
 
 
+# -- renewal routes (issue 11): lookups that cannot prove a negative ------------------------
+
+
+class AbsenceUnproven(AdapterError):
+    """An order lookup found no order, but what it read does not prove that none exists.
+
+    Raised by `Renewer.find_order` instead of returning None when the vendor's listing
+    may be incomplete or late (an order list that lags behind creation, a renewal still
+    being processed, a vendor that keeps no reference and no match hints were given).
+    The caller must not send again on it: it may look again after `retry_after` seconds
+    (None: a later lookup alone will not settle it) and, past its own bound, escalate to
+    a person with `evidence` (what was read, in words; never a secret)."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, evidence: str = "", **kwargs: object
+    ) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+        self.evidence = evidence or message
+
+
 __all__ = [
+    "AbsenceUnproven",
     "AdapterError",
     "AuthenticationFailed",
     "ConfigurationError",

@@ -249,14 +249,111 @@ class OrderRequest(BaseModel):
     product_external_id: str
     quantity: int = Field(ge=1)
     term_months: int | None = None
+    expected_current_end: date | None = Field(
+        default=None,
+        description="the end of the term this order renews, as the caller knows it: a registrar "
+        "refuses (or the adapter refuses before sending) a renewal of a term that has already "
+        "moved on, and a lookup after a lost answer recognises the renewal by the end having moved",
+    )
 
 
 class OrderRecord(Record):
+    """An order as the vendor shows it. An order in any state, pending included, counts as
+    placed: `pending` only says the vendor has not provisioned it yet."""
+
     reference: str | None = None
     tenant_external_id: str | None = None
     status: str
     created_at: datetime | None = None
     subscription_external_ids: tuple[str, ...] = ()
+    pending: bool | None = Field(
+        default=None,
+        description="true while the vendor has accepted the order but not provisioned every line "
+        "(Pax8 PendingAutomated, a registrar's pendingRenew); None when the adapter did not read it",
+    )
+    deliverables: tuple[Deliverable, ...] = Field(
+        default=(),
+        description="what the order delivered that another vendor needs (a contract registration "
+        "code to register at FortiCare, a licence key); empty until the vendor provisioned it",
+    )
+
+
+# -- renewal routes (issue 11): read-back, deliverables, registration, domains ------------------
+
+
+class DeliverableKind(StrEnum):
+    registration_code = "registration_code"
+    """A code to register against a unit at its vendor (a FortiCare contract registration code)."""
+    licence_key = "licence_key"
+    vendor_subscription_id = "vendor_subscription_id"
+    """The vendor's own id of what was bought (where a read-back finds it)."""
+
+
+class Deliverable(BaseModel):
+    """Something an order delivered that the buyer must use elsewhere (issue 11: a FortiGate
+    bundle bought at the distributor yields a code that is then registered at FortiCare)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: DeliverableKind
+    value: str = Field(min_length=1, max_length=200)
+    subscription_external_id: str | None = None
+    product_external_id: str | None = None
+
+
+class TermState(StrEnum):
+    active = "active"
+    pending = "pending"
+    """The vendor accepted a change (a renewal, a registration) it has not applied yet."""
+    expired = "expired"
+    cancelled = "cancelled"
+    unknown = "unknown"
+
+
+class TermRecord(Record):
+    """A term read back where it lives (a distributor subscription, a Sophos licence, a
+    FortiGuard contract on the box, a FortiCare entitlement, a domain's registry expiry), to
+    confirm a renewal that was ordered elsewhere. `external_id` is the ref that was read."""
+
+    ends_on: date | None = Field(description="when the term ends as the vendor says now; None: no end known")
+    starts_on: date | None = None
+    state: TermState
+    evidence: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="what was read, in words a person can check (vendor, object, field, value)",
+    )
+    read_at: AwareDatetime
+
+
+class RegistrationRecord(Record):
+    """A contract registered against a unit (external id: the contract registration code)."""
+
+    serial_number: str
+    contract_code: str
+    contract_number: str | None = Field(default=None, description="the vendor's number for the contract")
+    sku: str | None = None
+    already_registered: bool = Field(
+        default=False,
+        description="the code was found already registered to this unit (an earlier attempt whose "
+        "answer was lost): nothing new was registered",
+    )
+    ends_on: date | None = Field(
+        default=None,
+        description="the latest end date the vendor showed for the unit right after registering "
+        "(entitlements may be updated later: confirm with a term read-back)",
+    )
+    registered_at: datetime | None = None
+
+
+class DomainRecord(Record):
+    """A domain held at a registrar (external id: its ASCII name, lowercase)."""
+
+    name: str
+    expires_on: date | None = None
+    statuses: tuple[str, ...] = Field(default=(), description="EPP statuses as the registrar lists them")
+    auto_renew: bool | None = None
+    tenant_external_id: str | None = Field(default=None, description="the registrar-side owner/organisation")
 
 
 # -- vendor cases (CaseDesk) ---------------------------------------------------------------
@@ -411,10 +508,13 @@ __all__ = [
     "CaseStatusChange",
     "CaseUpdateKind",
     "CaseUpdateRecord",
+    "Deliverable",
+    "DeliverableKind",
     "DnsRecordInput",
     "DnsRecordRecord",
     "DnsRequirement",
     "DnsZoneRecord",
+    "DomainRecord",
     "EntitlementRecord",
     "FirmwareRecord",
     "LicenseRecord",
@@ -426,9 +526,12 @@ __all__ = [
     "ProductRecord",
     "QuoteRecord",
     "Record",
+    "RegistrationRecord",
     "SubscriptionRecord",
     "SupplyRecord",
     "SupplyState",
     "TenantRecord",
+    "TermRecord",
+    "TermState",
     "WarrantyRecord",
 ]

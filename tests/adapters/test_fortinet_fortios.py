@@ -271,3 +271,34 @@ async def test_simulator_answers_424_for_an_unknown_vdom() -> None:
             f"{endpoint.base_url}/api/v2/monitor/system/status", params={"vdom": "nope"}, headers=headers
         )
     assert unknown.status_code == 424 and unknown.json()["http_status"] == 424
+
+
+# -- term read-back (issue 11): the box's own FortiGuard expiry confirms a registered contract --
+
+
+async def test_the_boxs_fortiguard_expiry_is_read_back_once_it_has_synchronised() -> None:
+    from hub.sdk import NotFound
+    from hub.sdk.records import TermState
+
+    clock = Clock()
+    sim = FortiosSimulator(clock=clock)
+    renewed_to = sim.anchor + dt.timedelta(days=600)
+    async with adapter_for(sim) as adapter:
+        bundle = await adapter.read_term("bundle")
+        antivirus = await adapter.read_term(f"{sim.serial}:antivirus")
+        hardware = await adapter.read_term("forticare.support.hardware")
+        sim.extend_services(renewed_to, after=90)  # registered at FortiCare; the box syncs later
+        not_yet = await adapter.read_term("bundle")
+        clock.advance(seconds=91)
+        synced = await adapter.read_term("bundle")
+        for unknown in ("no_such_service", "FGT00000000000:antivirus", "forticare.support.nonsense"):
+            with pytest.raises(NotFound):
+                await adapter.read_term(unknown)
+    # The bundle ends with its earliest service: IPS expired 35 days ago in the fixture.
+    assert bundle.ends_on == (sim.anchor - dt.timedelta(days=35)).date() and bundle.state is TermState.expired
+    assert "ips expired" in bundle.evidence
+    assert antivirus.ends_on == (sim.anchor + dt.timedelta(days=240)).date()
+    assert antivirus.state is TermState.active
+    assert hardware.ends_on == (sim.anchor + dt.timedelta(days=240)).date()
+    assert not_yet.ends_on == bundle.ends_on
+    assert synced.ends_on == renewed_to.date() and synced.state is TermState.active

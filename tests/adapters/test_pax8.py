@@ -17,7 +17,7 @@ from adapters.pax8 import spec
 from adapters.pax8.adapter import Pax8Adapter
 from adapters.pax8.simulator import Pax8Simulator, add_months
 from hub.sdk.context import AdapterContext, RetryPolicy
-from hub.sdk.errors import AuthenticationFailed, OutcomeUnknown, Rejected
+from hub.sdk.errors import AbsenceUnproven, AuthenticationFailed, OutcomeUnknown, Rejected
 from hub.sdk.oauth import MemoryTokenCache
 from hub.sdk.records import OrderRequest
 from hub.sdk.testing import Fault
@@ -298,23 +298,20 @@ async def test_find_order_falls_back_when_pax8_drops_our_reference() -> None:
     """If Pax8 records another email than ours, the order is found by company, product,
     quantity and day, and an order carrying another of our references is never taken."""
     sim = Pax8Simulator(drop_order_email=True)
-    async with connected(sim) as (adapter, sim):
+    async with connected(sim, order_visibility_lag_seconds=0) as (adapter, sim):
         request = renewal_of(sim)
+        tenant = request.tenant_external_id
         sent_at = datetime.now(UTC)
         await adapter.place_order(request)
-        assert await adapter.find_order(request.reference, request.tenant_external_id) is None
-        found = await adapter.find_order(
-            request.reference, request.tenant_external_id, like=request, placed_after=sent_at
-        )
+        # Without hints an order stored without our tag cannot be told apart: not "absent".
+        with pytest.raises(AbsenceUnproven):
+            await adapter.find_order(request.reference, tenant)
+        found = await adapter.find_order(request.reference, tenant, like=request, placed_after=sent_at)
         other = request.model_copy(update={"quantity": request.quantity + 1})
-        assert (
-            await adapter.find_order(
-                "rnw-other", request.tenant_external_id, like=other, placed_after=sent_at
-            )
-            is None
-        )
+        assert await adapter.find_order("rnw-other", tenant, like=other, placed_after=sent_at) is None
         # Without the time it was sent, last term's identical order would match too: no guess.
-        assert await adapter.find_order(request.reference, request.tenant_external_id, like=request) is None
+        with pytest.raises(AbsenceUnproven):
+            await adapter.find_order(request.reference, tenant, like=request)
     assert found is not None and found.external_id == sim.orders[0].id
 
 

@@ -234,3 +234,34 @@ async def test_a_2000_tenant_partner_is_read_completely() -> None:
     assert len({t.external_id for t in tenants}) == len(tenants) == 2000
     expected = sorted(lic["id"] for lic in sim.visible_licenses())
     assert sorted(lic.external_id for lic in licences) == expected
+
+
+# -- term read-back (issue 11): confirming a licence renewed through the distributor ----------
+
+
+async def test_a_licence_term_is_read_back_whether_sophos_moves_it_or_adds_a_successor() -> None:
+    import datetime as dt
+
+    from hub.sdk import NotFound
+    from hub.sdk.records import TermState
+
+    sim = SophosCentralSimulator()
+    tenant = next(t for t in sim.tenants if t["partnerAssistance"] and t["licenses"])
+    first, second = tenant["licenses"][0], tenant["licenses"][1]
+    ref = f"{tenant['id']}/{first['id']}"
+    original_end = dt.date.fromisoformat(first["endDate"])
+    async with running(sim) as (adapter, _):
+        before = await adapter.read_term(ref)
+        sim.extend_licence(first["id"], dt.date(2027, 1, 31))
+        moved = await adapter.read_term(ref)
+        successor = sim.add_successor(second["id"], dt.date(2027, 6, 30))
+        continued = await adapter.read_term(second["id"])  # a bare licence id: tenants are searched
+        with pytest.raises(NotFound):
+            await adapter.read_term(f"{tenant['id']}/8f1e2d3c-9999-4a5b-8c7d-000000000000")
+        with pytest.raises(NotFound):
+            await adapter.read_term("8f1e2d3c-9999-4a5b-8c7d-000000000000")
+    assert before.ends_on == original_end
+    assert moved.ends_on == dt.date(2027, 1, 31) and moved.external_id == ref
+    assert continued.ends_on == dt.date(2027, 6, 30)
+    assert successor in continued.evidence and second["id"] in continued.evidence
+    assert moved.state is TermState.active

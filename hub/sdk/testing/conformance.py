@@ -21,14 +21,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Capability
+from hub.sdk.capabilities import OPTIONAL_OPERATIONS, PROTOCOLS, Capability, order_visibility_lag
 from hub.sdk.context import AdapterContext, RetryPolicy
 from hub.sdk.errors import (
+    AbsenceUnproven,
     AdapterError,
     AuthenticationFailed,
     ConfigurationError,
     NotFound,
     OutcomeUnknown,
+    Rejected,
     TemporaryFailure,
     UnsupportedOperation,
 )
@@ -42,8 +44,10 @@ from hub.sdk.records import (
     CaseUpdateKind,
     CaseUpdateRecord,
     DnsRecordInput,
+    OrderRecord,
     OrderRequest,
     Record,
+    TermRecord,
 )
 from hub.sdk.testing.faults import Fault
 from hub.sdk.testing.simulator import Endpoint, Mode, Simulator
@@ -100,24 +104,26 @@ async def _collect(iterator: AsyncIterator[Any]) -> list[Any]:
     return [item async for item in iterator]
 
 
+# The listing method of each capability that is a plain stream of records.
+STREAMS: dict[Capability, tuple[str, str]] = {
+    Capability.tenants: ("tenants", "list_tenants"),
+    Capability.subscriptions: ("subscriptions", "list_subscriptions"),
+    Capability.license_usage: ("license_usage", "list_licenses"),
+    Capability.assets: ("assets", "list_assets"),
+    Capability.firmware: ("firmware", "list_firmware"),
+    Capability.mail_domains: ("mail_domains", "list_mail_domains"),
+    Capability.printer_status: ("printer_status", "list_printers"),
+    Capability.domains: ("domains", "list_domains"),
+}
+
+
 async def read_all(adapter: Any, caps: frozenset[Capability], sim: Simulator) -> dict[str, list[Record]]:
     """Everything the adapter can read, by capability."""
     samples = sim.sample_arguments()
     out: dict[str, list[Record]] = {}
-    if Capability.tenants in caps:
-        out["tenants"] = await _collect(adapter.list_tenants())
-    if Capability.subscriptions in caps:
-        out["subscriptions"] = await _collect(adapter.list_subscriptions())
-    if Capability.license_usage in caps:
-        out["license_usage"] = await _collect(adapter.list_licenses())
-    if Capability.assets in caps:
-        out["assets"] = await _collect(adapter.list_assets())
-    if Capability.firmware in caps:
-        out["firmware"] = await _collect(adapter.list_firmware())
-    if Capability.mail_domains in caps:
-        out["mail_domains"] = await _collect(adapter.list_mail_domains())
-    if Capability.printer_status in caps:
-        out["printer_status"] = await _collect(adapter.list_printers())
+    for cap, (name, method) in STREAMS.items():
+        if cap in caps:
+            out[name] = await _collect(getattr(adapter, method)())
     if Capability.warranty in caps:
         out["warranty"] = await adapter.lookup_warranties(samples[Capability.warranty]["service_tags"])
     if Capability.dns_zones in caps or Capability.dns_write in caps:
@@ -133,6 +139,8 @@ async def read_all(adapter: Any, caps: frozenset[Capability], sim: Simulator) ->
         case_id = samples[Capability.case_desk]["case_external_id"]
         out["case_desk"] = [await adapter.get_case(case_id)]
         out["case_updates"] = await _collect(adapter.list_updates(case_id))
+    if Capability.term_readback in caps:
+        out["term_readback"] = [await adapter.read_term(samples[Capability.term_readback]["ref"])]
     return out
 
 
@@ -233,7 +241,9 @@ async def check_repeatable_reads(case: Case) -> None:
 
 async def check_rate_limit_recovers(case: Case) -> None:
     sim = case.simulator()
-    fault = sim.faults.add(Fault(status=429, retry_after="1", times=1, path=sim.data_paths, method="GET"))
+    fault = sim.faults.add(
+        Fault(status=429, retry_after="1", times=1, path=sim.data_paths, method=sim.read_method)
+    )
     async with case.adapter(sim) as (adapter, _):
         records = await read_all(adapter, case.caps, sim)
     assert fault.hits == 1, "the 429 was never served"
@@ -335,23 +345,42 @@ async def check_dns_write_roundtrip(case: Case) -> None:
         assert created.external_id not in {r.external_id for r in remaining}
 
 
+def _renewal_request(sample: dict[str, Any], reference: str) -> OrderRequest:
+    return OrderRequest(
+        reference=reference,
+        tenant_external_id=sample["tenant_external_id"],
+        subscription_external_id=sample["subscription_external_id"],
+        product_external_id=sample["product_external_id"],
+        quantity=sample.get("quantity", 1),
+        term_months=sample.get("term_months"),
+        expected_current_end=sample.get("expected_current_end"),
+    )
+
+
 async def check_order_found_by_reference(case: Case) -> None:
-    """An order whose answer was lost is found again by our reference, never re-sent."""
+    """An order whose answer was lost is found again (by our reference, or by what was
+    ordered where the vendor keeps none), never re-sent; before anything was sent, the
+    lookup proves absence once the adapter's declared list lag has passed."""
     sim = case.simulator()
     sample = sim.sample_arguments()[Capability.renewal]
     sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=sample["order_path"]))
     async with case.adapter(sim) as (adapter, _):
-        request = OrderRequest(
-            reference="hubconformance0001",
-            tenant_external_id=sample["tenant_external_id"],
-            subscription_external_id=sample["subscription_external_id"],
-            product_external_id=sample["product_external_id"],
-            quantity=1,
+        request = _renewal_request(sample, "hubconformance0001")
+        # A send long enough ago that any lag has passed: nothing matches, and it says so.
+        settled = datetime.now(UTC) - order_visibility_lag(adapter) - timedelta(minutes=1)
+        before = await adapter.find_order(
+            request.reference, request.tenant_external_id, like=request, placed_after=settled
         )
-        assert await adapter.find_order(request.reference, request.tenant_external_id) is None
+        assert before is None, f"nothing was ordered, yet find_order answered {before!r}"
+        sent_at = datetime.now(UTC)
         await _expect(adapter.place_order(request), OutcomeUnknown, "an order whose answer was dropped")
-        found = await adapter.find_order(request.reference, request.tenant_external_id)
-        assert found is not None and found.reference == request.reference
+        try:
+            found = await adapter.find_order(
+                request.reference, request.tenant_external_id, like=request, placed_after=sent_at
+            )
+        except AbsenceUnproven as exc:
+            raise AssertionError(f"the lost order exists but was not found: {exc}") from exc
+        assert isinstance(found, OrderRecord) and found.reference == request.reference
     posts = [
         r for r in sim.requests if r.method == "POST" and r.path.rstrip("/").endswith(sample["order_path"])
     ]
@@ -524,6 +553,80 @@ ONLY_FOR: dict[str, Capability] = {
     "case_create_rate_limited": Capability.case_desk,
     "case_unknown_is_not_found": Capability.case_desk,
     "case_operations_declared": Capability.case_desk,
+}
+
+
+# -- renewal routes (issue 11): read-back, registration, order tracking ------------------------
+
+
+async def check_term_readback(case: Case) -> None:
+    """A term is read back where it lives, twice the same; an unknown ref is NotFound."""
+    sim = case.simulator()
+    sample = sim.sample_arguments()[Capability.term_readback]
+    async with case.adapter(sim) as (adapter, _):
+        first = await adapter.read_term(sample["ref"])
+        again = await adapter.read_term(sample["ref"])
+        await _expect(adapter.read_term(sample["unknown_ref"]), NotFound, "a ref the vendor does not know")
+    assert isinstance(first, TermRecord), f"read_term returned {type(first).__name__}"
+    _validate(first)
+    assert first.external_id == sample["ref"], "a term record names the ref it was read for"
+    assert (first.ends_on, first.state) == (again.ends_on, again.state)
+    assert first.evidence.strip(), "a read-back carries its evidence"
+    if sample.get("ends_on") is not None:
+        held = sample["ends_on"]
+        assert first.ends_on == held, f"read {first.ends_on}, the vendor holds {held}"
+
+
+async def check_registration_idempotent(case: Case) -> None:
+    """Registering a code twice to one unit gives the one registration; to another unit, an
+    unknown code or an unknown serial are refused; a lost answer is resolved by registering
+    again, never by a second registration."""
+    sim = case.simulator()
+    sample = sim.sample_arguments()[Capability.registration]
+    serial, code = sample["serial"], sample["contract_code"]
+    async with case.adapter(sim) as (adapter, _):
+        first = await adapter.register_contract(serial, code)
+        _validate(first)
+        assert (first.external_id, first.serial_number) == (code, serial)
+        assert not first.already_registered
+        again = await adapter.register_contract(serial, code)
+        assert again.external_id == first.external_id and again.already_registered
+        other, unknown_serial = sample["other_serial"], sample["unknown_serial"]
+        await _expect(adapter.register_contract(other, code), Rejected, "a code of another unit")
+        await _expect(adapter.register_contract(serial, sample["unknown_code"]), Rejected, "an unknown code")
+        await _expect(
+            adapter.register_contract(unknown_serial, sample["second_code"]), Rejected, "an unknown serial"
+        )
+        sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=sample["register_path"]))
+        try:
+            lost = await adapter.register_contract(serial, sample["second_code"])
+        except OutcomeUnknown:
+            lost = await adapter.register_contract(serial, sample["second_code"])
+        assert lost.external_id == sample["second_code"] and lost.serial_number == serial
+
+
+async def check_order_tracked(case: Case) -> None:
+    """A placed order is read back by its id; an unknown id is NotFound."""
+    sim = case.simulator()
+    sample = sim.sample_arguments()[Capability.renewal]
+    async with case.adapter(sim) as (adapter, _):
+        placed = await adapter.place_order(_renewal_request(sample, "hubconformance0002"))
+        tracked = await adapter.get_order(placed.external_id, sample["tenant_external_id"])
+        tenant, unknown = sample["tenant_external_id"], sample.get("unknown_order_id", "hub-no-such-order")
+        await _expect(adapter.get_order(unknown, tenant), NotFound, "an order id the vendor does not know")
+    _validate(tracked)
+    assert tracked.external_id == placed.external_id
+
+
+CHECKS |= {
+    "term_readback": check_term_readback,
+    "registration_idempotent": check_registration_idempotent,
+    "order_tracked": check_order_tracked,
+}
+ONLY_FOR |= {
+    "term_readback": Capability.term_readback,
+    "registration_idempotent": Capability.registration,
+    "order_tracked": Capability.order_tracking,
 }
 
 

@@ -100,6 +100,9 @@ class Simulator:
     slug: ClassVar[str]
     data_paths: ClassVar[str] = r".*"
     """Regex of the paths that serve data (not tokens): where conformance faults go."""
+    read_method: ClassVar[str] = "GET"
+    """The method the vendor's reads use (FortiCare's asset API reads with POST): where the
+    conformance suite's read-only faults go."""
 
     def __init__(
         self, *, faults: FaultPlan | None = None, page_size: int | None = None, clock: Clock | None = None
