@@ -75,10 +75,10 @@ class LoopbackImapServer:
                     "--port",
                     str(self.port),
                     "dict",
-                    "--demo-user",
-                    self.username,
-                    "--demo-password",
-                    self.password,
+                    # "=" form: a generated password may begin with "-", which argparse
+                    # would otherwise read as an option and refuse to start.
+                    f"--demo-user={self.username}",
+                    f"--demo-password={self.password}",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

@@ -50,7 +50,7 @@ from hub.sdk.records import (
     TermRecord,
 )
 from hub.sdk.testing.faults import Fault
-from hub.sdk.testing.simulator import Endpoint, Mode, Simulator
+from hub.sdk.testing.simulator import Clock, Endpoint, Mode, Simulator
 
 # Quick retries so that fault checks finish in seconds; the policy is the same code.
 FAST_RETRY = RetryPolicy(
@@ -224,8 +224,11 @@ async def check_records_validate(case: Case) -> None:
 
 async def check_pagination(case: Case) -> None:
     results = []
+    # One frozen clock for both simulators: a vendor world seeded "N hours ago" must not
+    # differ between the two only because a second ticked while the first was read.
+    clock = Clock(datetime.now(UTC))
     for size in (1, 1000):
-        sim = case.simulator(page_size=size)
+        sim = case.simulator(page_size=size, clock=clock)
         async with case.adapter(sim) as (adapter, _):
             results.append(_fingerprint(await read_all(adapter, case.caps, sim)))
     assert results[0] == results[1], "page size 1 and page size 1000 gave different records"
