@@ -20,8 +20,12 @@ install: $(STAMP)
 run: install
 	$(BIN)/hub demo
 
+# Tests run in TEST_WORKERS processes (pytest-xdist): most of a test's time is spent waiting
+# on sockets, subprocesses and the database, so three overlap well on two cores.
+TEST_WORKERS ?= 3
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # The same checks as .pre-commit-config.yaml: style, types, and the module boundaries
 # (import contracts in pyproject.toml).

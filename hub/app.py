@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from hub import __version__
+from hub.api.headers import SecurityHeaders
+from hub.docs import install_docs
 from hub.errors import install_error_handlers
+from hub.kit.logmask import mask_logger
 from hub.openapi import install_openapi
 from hub.report.cache import ReportCache
 from hub.runtime import HubRuntime, HubSettings
@@ -28,6 +31,7 @@ def api_router() -> APIRouter:
     from hub.connection.endpoints import router as connections
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
+    from hub.link.endpoints import router as links
     from hub.notify.endpoints import router as notify
     from hub.renewal.endpoints import public_router as renewal_approvals
     from hub.renewal.endpoints import router as renewals
@@ -43,6 +47,7 @@ def api_router() -> APIRouter:
         vendors,
         accounts,
         subscriptions,
+        links,
         warranty_review,  # before assets: /warranties/review is not /warranties/{item_id}
         assets,
         domains,
@@ -91,15 +96,27 @@ def create_app(
         version=__version__,
         summary="The MSP's single point of contact with every vendor of every client.",
         lifespan=lifespan,
+        # hub.docs serves /docs and /openapi.json itself: from local files, behind HUB_API_DOCS.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.runtime = runtime
     app.state.spend_cache = ReportCache()
+    # Feed and approval-link tokens never reach a log line (the access log included).
+    for logger in ("uvicorn.access", "uvicorn.error", "hub.errors"):
+        mask_logger(logger)
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(api_router())
     from hub.health import router as health
 
     app.include_router(health)  # /readyz, /metrics (no token: probes and scrapers)
+    from hub.web import install as install_web
+
+    install_web(app)  # /: sign-in; the console, the portal and their static files
+    install_docs(app)  # /docs, /openapi.json
 
     @app.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -84,6 +85,15 @@ def _register_renewals() -> None:
 _register_renewals()
 
 
+def _register_subscriptions() -> None:
+    from hub.link.cli import app as subscriptions_app
+
+    app.add_typer(subscriptions_app, name="subscriptions")
+
+
+_register_subscriptions()
+
+
 def _register_notify() -> None:
     from hub.notify.cli import app as notify_app
 
@@ -119,13 +129,21 @@ def _serve(settings: Settings, host: str, port: int, worker_concurrency: int | N
 
     from hub.app import create_app
     from hub.runtime import HubSettings
+    from hub.settings import KeyConfigurationError
 
     hub_settings = HubSettings.from_env(settings)
     if worker_concurrency is None:
         worker_concurrency = hub_settings.jobs.embedded_concurrency
-    uvicorn.run(
+    problems = hub_settings.problems()
+    if worker_concurrency and problems:
+        fail("refusing to run jobs with these settings:\n- " + "\n- ".join(problems), code=2)
+    try:
         # The app owns its runtime: built here, closed by the app's lifespan.
-        create_app(settings=hub_settings, worker_concurrency=worker_concurrency),
+        application = create_app(settings=hub_settings, worker_concurrency=worker_concurrency)
+    except KeyConfigurationError as exc:
+        fail(str(exc))
+    uvicorn.run(
+        application,
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -213,63 +231,108 @@ async def _client_id_by_slug(session: Any, slug: str) -> Any:
     return client_id
 
 
+def parse_lifetime(text: str) -> timedelta | None:
+    """`90d`, `12h`, `30m`, `2w`, `1y` or `never` (None)."""
+    import re
+
+    value = text.strip().lower()
+    if value == "never":
+        return None
+    found = re.fullmatch(r"(\d{1,5})\s*([mhdwy])", value)
+    if not found or int(found.group(1)) == 0:
+        fail(
+            f"--expires-in: '{text}' is not a lifetime; "
+            "use a number and a unit (30m, 12h, 90d, 2w, 1y) or 'never'"
+        )
+    unit = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}[found.group(2)]
+    return timedelta(seconds=int(found.group(1)) * unit)
+
+
 @tokens_app.command("create")
 def tokens_create(
     name: Annotated[str, typer.Option(help="what the token is for")],
     role: Annotated[RoleName, typer.Option(help="admin, technician or client_viewer")] = RoleName.admin,
     client: Annotated[str | None, typer.Option(help="client slug (client_viewer only)")] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in",
+            help="lifetime: 30m, 12h, 90d, 2w, 1y, or 'never' (default: HUB_AUTH_TOKEN_DAYS, 90 days)",
+        ),
+    ] = None,
 ) -> None:
     """Create an API token. The token is printed once, alone on the last line of stdout."""
     from hub.auth.tokens import issue_token
     from hub.errors import HubError
     from hub.models.enums import Role
 
-    async def _create(session: Any) -> str:
-        client_id = await _client_id_by_slug(session, client) if client else None
-        issued = await issue_token(session, name=name, role=Role(role.value), client_id=client_id)
-        return issued.token
+    lifetime = parse_lifetime(expires_in) if expires_in is not None else None
+
+    async def _create(runtime: Any) -> tuple[str, Any]:
+        default = timedelta(days=runtime.settings.auth.token_days)
+        expires_at = (
+            None if expires_in is not None and lifetime is None else runtime.now() + (lifetime or default)
+        )
+        async with runtime.unit_of_work() as session:
+            client_id = await _client_id_by_slug(session, client) if client else None
+            issued = await issue_token(
+                session, name=name, role=Role(role.value), client_id=client_id, expires_at=expires_at
+            )
+            return issued.token, expires_at
 
     try:
-        token = run_in_unit(_create)
+        token, expires_at = run_command(_create)
     except HubError as exc:
         fail(exc.detail)
     err.print("Store this token now: it cannot be shown again.")
+    err.print(f"It expires {expires_at:%Y-%m-%d %H:%M} UTC." if expires_at else "It never expires.")
     print(token)
 
 
 @tokens_app.command("list")
 def tokens_list(as_json: JsonOpt = False) -> None:
-    """List tokens (prefixes only; secrets are never stored)."""
+    """List tokens (prefixes only; secrets are never stored), with the client a viewer
+    token is bound to and when each expires."""
     from sqlalchemy import select
 
-    from hub.models import ApiToken
+    from hub.models import ApiToken, Client
 
     async def _list(session: Any) -> list[dict[str, Any]]:
-        rows = (await session.execute(select(ApiToken).order_by(ApiToken.created_at))).scalars()
+        stmt = (
+            select(ApiToken, Client.slug)
+            .outerjoin(Client, Client.id == ApiToken.client_id)
+            .order_by(ApiToken.created_at)
+        )
         return [
             {
                 "prefix": t.prefix,
                 "name": t.name,
                 "role": t.role.value,
                 "client_id": str(t.client_id) if t.client_id else None,
+                "client": slug,
                 "created_at": t.created_at.isoformat(),
+                "expires_at": t.expires_at.isoformat() if t.expires_at else None,
                 "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
                 "revoked": t.revoked_at is not None,
             }
-            for t in rows
+            for t, slug in (await session.execute(stmt)).all()
         ]
 
     rows = run_in_unit(_list)
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("prefix", "name", "role", "created", "last used", "revoked")
+    # The prefix is what `hub tokens revoke` needs: never cut, whatever the terminal width.
+    table = Table("prefix", "name", "role", "client", "expires", "last used", "revoked")
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = 12
     for r in rows:
         table.add_row(
             r["prefix"],
             r["name"],
             r["role"],
-            r["created_at"][:16],
+            r["client"] or "",
+            (r["expires_at"] or "never")[:10],
             (r["last_used_at"] or "")[:16],
             "yes" if r["revoked"] else "",
         )
@@ -385,6 +448,7 @@ def ensure_demo_token(settings: Settings) -> str:
     """The local admin token `make run` prints: reused while valid, so running it again
     does not pile up tokens. Kept in the data directory with mode 0600."""
     from hub.auth.tokens import authenticate, issue_token
+    from hub.db import runtime_of
     from hub.errors import HubError
     from hub.models.enums import Role
 
@@ -399,7 +463,10 @@ def ensure_demo_token(settings: Settings) -> str:
                 pass
             else:
                 return token
-        issued = await issue_token(session, name="demo admin (make run)", role=Role.admin)
+        expires_at = runtime_of(session).now() + timedelta(days=runtime_of(session).settings.auth.token_days)
+        issued = await issue_token(
+            session, name="demo admin (make run)", role=Role.admin, expires_at=expires_at
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -407,6 +474,29 @@ def ensure_demo_token(settings: Settings) -> str:
         return issued.token
 
     return run_in_unit(_ensure, settings)
+
+
+def _demo_environment() -> None:
+    """The demo's vendors are simulators on loopback: allowed for this process only (a
+    technician may point a connection at them), never by default (hub.connection.policy).
+    The demo is for looking around: its docs and metrics are on unless turned off."""
+    allowed = os.environ.get("HUB_ADAPTER_ALLOW_HOSTS", "")
+    if "127.0.0.1" not in allowed.split(","):
+        os.environ["HUB_ADAPTER_ALLOW_HOSTS"] = ",".join(filter(None, [allowed, "127.0.0.1"]))
+    os.environ.setdefault("HUB_API_DOCS", "true")
+    os.environ.setdefault("HUB_METRICS", "true")
+
+
+def _print_addresses(base: str | None, logins: list[dict[str, Any]], logins_file: Path) -> None:
+    """Where to go next; `base` None: --no-serve serves nothing, so no address is printed."""
+    if base:
+        err.print(f"\n  Console: {base}/  (sign in with one of these)")
+    else:
+        err.print("\n  Sign-ins for the console (`hub serve` serves it):")
+    _print_logins(logins)
+    err.print(f"  (also in {logins_file}, mode 0600)")
+    if base:
+        err.print(f"\n  API:   {base}/api/v1\n  Docs:  {base}/docs\n")
 
 
 @app.command()
@@ -428,15 +518,18 @@ def demo(
     from hub.demo import live as demo_live
     from hub.demo.checks import check_rows, start_checks, stop_checks
     from hub.demo.dataset import load_demo
+    from hub.demo.logins import LOGINS_FILE, ensure_logins
     from hub.demo.renewals import renewal_rows
     from hub.demo.vendors import SERVICES as VENDOR_SERVICES
     from hub.demo.vendors import connection_rows
     from hub.demo.world import DemoWorld, environment
 
+    _demo_environment()
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
     summary = run_in_unit(load_demo, settings)
     token = ensure_demo_token(settings)
+    logins = run_in_unit(lambda s: ensure_logins(s, settings.data_dir), settings)
     host, port = host or settings.host, port or settings.port
     err.print(f"demo data: {', '.join(f'{k}={v}' for k, v in _asdict(summary).items())}")
     plan = run_command(_demo_world_plan, settings)
@@ -475,7 +568,9 @@ def demo(
             f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
             "(GET /api/v1/notices)"
         )
-        err.print(f"\n  API:   http://{host}:{port}/api/v1\n  Docs:  http://{host}:{port}/docs\n")
+        _print_addresses(
+            f"http://{host}:{port}" if serve_after else None, logins, settings.data_dir / LOGINS_FILE
+        )
         err.print("  Admin token (Authorization: Bearer ...):")
         print(token, flush=True)
         if serve_after:
@@ -510,6 +605,15 @@ def demo(
     if terminated:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)  # end "killed by SIGTERM", as uvicorn would
+
+
+def _print_logins(logins: list[dict[str, Any]]) -> None:
+    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+    for column in ("role", "e-mail", "password", "client"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login["role"], login["email"], login["password"], login["client"] or "")
+    err.print(table)
 
 
 class _Terminated(Exception):
@@ -567,7 +671,9 @@ def _print_check_summary(rows: list[Any]) -> None:
     from collections import Counter
 
     counts = Counter(row.status.value for row in rows)
-    table = Table("client", "target", "kind", "status", "findings", title="Demo checks needing attention")
+    table = Table("client", "target", "kind", "status", title="Demo checks needing attention")
+    # Codes are never cut with an ellipsis: at 80 columns they fold onto the next line.
+    table.add_column("findings", overflow="fold", ratio=1)
     for row in rows:
         if row.status.value == "ok":
             continue

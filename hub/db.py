@@ -6,8 +6,9 @@ Only the request (through `get_session`), a job, or a CLI command (through
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,19 +21,35 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring, Purpose, SecretBox
 from hub.settings import Settings
 
 if TYPE_CHECKING:
     from hub.runtime import HubRuntime
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the SQLite file of `url` readable by its owner only (0600), or tighten an
+    existing one and its WAL files: the database holds encrypted secrets, client data and
+    the token hashes, and a umask of 022 would leave it readable by every local user."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for item in (file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")):
+        if item.exists() and item.stat().st_mode & 0o077:
+            item.chmod(0o600)
+
+
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     url = url or settings.resolved_database_url
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
         engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
         configure_sqlite(engine.sync_engine, settings.sqlite_busy_timeout_ms)
         return engine
@@ -77,23 +94,28 @@ async def begin_write(session: AsyncSession) -> None:
 
 
 def make_sessionmaker(
-    engine: AsyncEngine, secret_box: SecretBox | None = None, *, runtime: HubRuntime | None = None
+    engine: AsyncEngine, keyring: Keyring | None = None, *, runtime: HubRuntime | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    # The unit of work knows the runtime it belongs to (and its secret box), so a service
+    # The unit of work knows the runtime it belongs to (and its keyring), so a service
     # handed a session reaches the process's registry, settings and clock without a global.
     return async_sessionmaker(
         engine,
         expire_on_commit=False,
         autoflush=False,
-        info={"secret_box": secret_box, "runtime": runtime},
+        info={"keyring": keyring, "runtime": runtime},
     )
 
 
-def secret_box(session: AsyncSession) -> SecretBox:
-    box = session.info.get("secret_box")
-    if box is None:
-        raise RuntimeError("this session was made without a secret box")
-    return box  # type: ignore[no-any-return]
+def keyring_of(session: AsyncSession) -> Keyring:
+    keyring = session.info.get("keyring")
+    if keyring is None:
+        raise RuntimeError("this session was made without a keyring")
+    return keyring  # type: ignore[no-any-return]
+
+
+def secret_box(session: AsyncSession, purpose: Purpose) -> SecretBox:
+    """The box of one purpose (a support PIN never decrypts as a connection config)."""
+    return keyring_of(session).box(purpose)
 
 
 def runtime_of(session: AsyncSession) -> HubRuntime:

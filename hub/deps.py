@@ -11,10 +11,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from hub.auth import token_throttle as throttle
 from hub.auth.principal import Principal
-from hub.auth.tokens import authenticate, touch_token
+from hub.auth.tokens import authenticate, split_token, touch_token
 from hub.db import begin_write
-from hub.errors import StaleVersion, Unauthorized
+from hub.errors import StaleVersion, TooManyRequests, Unauthorized
 from hub.runtime import HubRuntime
 
 
@@ -36,11 +37,33 @@ async def get_principal(
     """Authenticate in a short session of its own, before the request's unit of work
     starts: on SQLite a writer holds the lock from its first statement, and recording
     the token's use must not wait behind it."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("an API token is required (Authorization: Bearer hub_...)")
-    sessionmaker = get_runtime(request).sessionmaker
+    runtime = get_runtime(request)
+    settings, now = runtime.settings.auth, runtime.now()
+    token = credentials.credentials if credentials is not None else ""
+    keys = throttle.limits(
+        request.client.host if request.client else None,
+        split_token(token),
+        settings.failures_per_address,
+        settings.failures_per_token,
+    )
+    window = settings.failure_window_seconds
+    sessionmaker = runtime.sessionmaker
     async with sessionmaker() as session:
-        principal, stale = await authenticate(session, credentials.credentials)
+        reached = await throttle.blocked(session, keys, now, window)
+        if reached is not None:
+            what = "this address" if reached.key.startswith("address:") else "this token"
+            raise TooManyRequests(
+                f"too many failed authentications from {what}; try again later",
+                retry_after=throttle.retry_after(now, window),
+            )
+        try:
+            if credentials is None or credentials.scheme.lower() != "bearer":
+                raise Unauthorized("an API token is required (Authorization: Bearer hub_...)")
+            principal, stale = await authenticate(session, token, now)
+        except Unauthorized:
+            await session.rollback()
+            await throttle.record_failure(sessionmaker, keys, now, window)
+            raise
     if stale and principal.token_id is not None:
         await touch_token(sessionmaker, principal.token_id)
     return principal

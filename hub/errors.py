@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from hub.kit.logmask import mask_capabilities
+
 log = logging.getLogger("hub.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -87,6 +89,16 @@ class Unauthorized(HubError):
     type_slug = "unauthorized"
 
 
+class TooManyRequests(HubError):
+    status = 429
+    title = "Too many requests"
+    type_slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class Forbidden(HubError):
     status = 403
     title = "Forbidden"
@@ -158,7 +170,7 @@ def install_error_handlers(app: FastAPI) -> None:
             type_slug=exc.type_slug,
             instance=request.url.path,
             errors=exc.errors,
-            headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
+            headers=_headers_of(exc),
             **exc.extra,
         )
 
@@ -188,13 +200,21 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # The message may contain data; log the traceback server-side, return nothing of it.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, mask_capabilities(request.url.path))
         return problem(
             500,
             "Internal error",
             "an unexpected error occurred; it has been logged",
             instance=request.url.path,
         )
+
+
+def _headers_of(exc: HubError) -> dict[str, str] | None:
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 def _reason(status: int) -> str:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import text
 
 from hub.deps import RuntimeDep
-from hub.errors import problem
+from hub.errors import NotFound, problem
 from hub.jobs.metrics import CONTENT_TYPE, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,6 +43,9 @@ async def readyz(runtime: RuntimeDep) -> Response:
 @router.get("/metrics")
 async def metrics(runtime: RuntimeDep) -> Response:
     from hub.renewal.sweeper import at_risk_count
+
+    if not runtime.settings.core.metrics:
+        raise NotFound("metrics are off on this hub (HUB_METRICS=true turns them on)")
 
     alive = timedelta(seconds=runtime.settings.jobs.lease_seconds)
     async with runtime.sessionmaker() as session:

@@ -22,18 +22,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.auth.settings import AuthSettings
 from hub.check.settings import CheckSettings
 from hub.connection.opener import ConnectionOpener, HttpClients
 from hub.connection.settings import AdapterSettings
 from hub.db import create_engine, make_sessionmaker, session_scope
 from hub.jobs.settings import JobSettings
-from hub.kit.crypto import SecretBox
+from hub.kit.console import fail
+from hub.kit.crypto import Keyring
 from hub.kit.time import utcnow
 from hub.notify.settings import NotifySettings
 from hub.renewal.settings import RenewalSettings
 from hub.sdk.capabilities import Renewer
 from hub.sdk.registry import Registry, discover, registry
-from hub.settings import Settings, load_secret_box
+from hub.settings import KeyConfigurationError, Settings, load_keyring
 from hub.sync.settings import SyncSettings
 
 T = TypeVar("T")
@@ -56,6 +58,7 @@ class HubSettings:
     sync: SyncSettings = field(default_factory=SyncSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     adapters: AdapterSettings = field(default_factory=AdapterSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls, core: Settings | None = None) -> HubSettings:
@@ -63,6 +66,32 @@ class HubSettings:
 
     def with_(self, **groups: Any) -> HubSettings:
         return replace(self, **groups)
+
+    def problems(self) -> list[str]:
+        """Settings that together could make a worker order twice or give up on a renewal
+        too soon, each saying which settings and why. A worker refuses to start with any."""
+        out: list[str] = []
+        renewal, jobs, adapters = self.renewal, self.jobs, self.adapters
+        if renewal.in_flight_grace_seconds <= adapters.http_timeout_seconds:
+            out.append(
+                f"HUB_RENEWAL_IN_FLIGHT_GRACE_SECONDS ({renewal.in_flight_grace_seconds:g}) must exceed "
+                f"HUB_ADAPTER_HTTP_TIMEOUT_SECONDS ({adapters.http_timeout_seconds:g}): an order may "
+                "still be in flight when a lookup believes it absent, and be sent twice"
+            )
+        if renewal.send_margin_seconds <= 0 or renewal.send_margin_seconds >= jobs.lease_seconds:
+            out.append(
+                f"HUB_RENEWAL_SEND_MARGIN_SECONDS ({renewal.send_margin_seconds:g}) must be above 0 "
+                f"and below HUB_JOBS_LEASE_SECONDS ({jobs.lease_seconds:g}): an order must never leave "
+                "after its sender's lease ended"
+            )
+        if renewal.absence_proof_wait_seconds <= renewal.in_flight_grace_seconds:
+            out.append(
+                "HUB_RENEWAL_ABSENCE_PROOF_WAIT_SECONDS "
+                f"({renewal.absence_proof_wait_seconds:g}) must exceed HUB_RENEWAL_IN_FLIGHT_GRACE_SECONDS "
+                f"({renewal.in_flight_grace_seconds:g}): a lost answer would escalate before anything "
+                "could be proven"
+            )
+        return out
 
 
 class Failpoints:
@@ -83,7 +112,7 @@ class HubRuntime:
         settings: HubSettings | Settings | None = None,
         *,
         clock: Clock | None = None,
-        secrets: SecretBox | None = None,
+        secrets: Keyring | None = None,
         adapters: Registry | None = None,
         renewers: RenewerOpener | None = None,
         failpoints: Failpoints | None = None,
@@ -93,7 +122,7 @@ class HubRuntime:
             settings = HubSettings.from_env(settings)
         self.settings = settings
         self.clock: Clock = clock or utcnow
-        self.secrets = secrets or load_secret_box(settings.core)
+        self.secrets = secrets or load_keyring(settings.core)
         self.engine = engine or create_engine(settings.core)
         self.sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(
             self.engine, self.secrets, runtime=self
@@ -160,7 +189,10 @@ def run_command(
         async with HubRuntime.open(settings) as runtime:
             return await fn(runtime)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except KeyConfigurationError as exc:  # the operator's to fix: say what, no traceback
+        fail(str(exc))
 
 
 def run_in_unit(

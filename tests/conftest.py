@@ -26,7 +26,7 @@ from hub import migrate
 from hub.app import create_app
 from hub.auth.tokens import issue_token
 from hub.db import runtime_of
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring
 from hub.models.enums import Role
 from hub.runtime import HubRuntime
 from hub.settings import Settings, normalise_database_url
@@ -94,7 +94,10 @@ def settings(database: TestDatabase, tmp_path: Path) -> Settings:
 async def runtime(settings: Settings) -> AsyncIterator[HubRuntime]:
     """The test's composition root: its own database, the test key; tests swap in their
     fakes (renewers, failpoints, clock, settings groups) on it instead of patching modules."""
-    async with HubRuntime.open(settings, secrets=SecretBox([TEST_KEY.encode()])) as built:
+    async with HubRuntime.open(settings, secrets=Keyring([TEST_KEY.encode()])) as built:
+        # Test simulators listen on loopback: allowed explicitly, as the demo does (never
+        # by default; see hub.connection.policy).
+        built.use_settings(adapters={"allow_hosts": "127.0.0.1"})
         yield built
 
 

@@ -5,6 +5,7 @@ engine); CI installs it from Debian."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,10 +26,17 @@ needs_compose = pytest.mark.skipif(
 FERNET_KEY = Fernet.generate_key().decode()
 
 
-def _compose(*args: str, secret_key: str | None) -> subprocess.CompletedProcess[str]:
+PASSWORD = "a-real-password"
+
+
+def _compose(
+    *args: str, secret_key: str | None, password: str | None = PASSWORD
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "POSTGRES_", "COMPOSE_"))}
     if secret_key is not None:
         env["HUB_SECRET_KEY"] = secret_key
+    if password is not None:
+        env["POSTGRES_PASSWORD"] = password
     assert COMPOSE is not None
     return subprocess.run(
         [COMPOSE, "-f", str(COMPOSE_FILE), *args],
@@ -60,7 +68,8 @@ def _assert_topology(services: dict[str, Any]) -> None:
     assert {"api", "worker"} <= set(hub_services)
     for name, service in hub_services.items():
         assert service["command"][0] == "hub", name
-        url = urlsplit(_env(service)["HUB_DATABASE_URL"])
+        # The file as written has ${VAR:?message} in it; the resolved config has values.
+        url = urlsplit(re.sub(r"\$\{[^}]*\}", "value", _env(service)["HUB_DATABASE_URL"]))
         assert url.scheme.startswith("postgres") and url.hostname == "postgres", (name, url)
         assert "HUB_SECRET_KEY" in _env(service), name
 
@@ -76,6 +85,29 @@ def test_compose_file_refuses_to_run_without_a_secret_key() -> None:
     result = _compose("config", "-q", secret_key=None)
     assert result.returncode != 0
     assert "HUB_SECRET_KEY" in result.stderr
+
+
+@needs_compose
+def test_compose_file_refuses_to_run_without_a_database_password() -> None:
+    result = _compose("config", "-q", secret_key=FERNET_KEY, password=None)
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_compose_file_has_no_default_password_or_key() -> None:
+    """Every secret is required (`${VAR:?message}`), never defaulted (`${VAR:-value}`)."""
+    text = COMPOSE_FILE.read_text()
+    for name in ("POSTGRES_PASSWORD", "HUB_SECRET_KEY"):
+        assert f"${{{name}:-" not in text and f"${{{name}-" not in text, name
+        assert f"${{{name}:?" in text, name
+
+
+def test_the_image_keeps_its_key_file_outside_the_data_volume() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    data_dir = re.search(r"HUB_DATA_DIR=(\S+)", dockerfile)
+    key_file = re.search(r"HUB_SECRET_KEY_FILE=(\S+)", dockerfile)
+    assert data_dir and key_file, "the image must set both HUB_DATA_DIR and HUB_SECRET_KEY_FILE"
+    assert not key_file.group(1).startswith(data_dir.group(1).rstrip("/") + "/")
 
 
 @needs_compose

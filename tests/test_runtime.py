@@ -75,3 +75,33 @@ async def test_an_extra_adapter_joins_the_registry_and_a_broken_one_is_reported(
     finally:
         await rebuilt.aclose()
         await runtime.aclose()
+
+
+def test_a_worker_refuses_to_start_with_settings_that_could_send_an_order_twice(tmp_path: Path) -> None:
+    """An in-flight grace shorter than the adapters' HTTP timeout: a lookup could believe
+    an order absent while it is still on its way, and send it again."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HUB_")},
+        "HUB_DATA_DIR": str(tmp_path),
+        "HUB_SECRET_KEY": TEST_KEY,
+        "HUB_RENEWAL_IN_FLIGHT_GRACE_SECONDS": "10",
+        "HUB_ADAPTER_HTTP_TIMEOUT_SECONDS": "15",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "hub"), "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "HUB_RENEWAL_IN_FLIGHT_GRACE_SECONDS (10) must exceed HUB_ADAPTER_HTTP_TIMEOUT_SECONDS (15)"
+        in done.stderr
+    )
+    assert "Traceback" not in done.stderr

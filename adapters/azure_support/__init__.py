@@ -28,6 +28,16 @@ spec = AdapterSpec(
         account_ref_field="subscription_id",
         simulator="adapters.azure_support.simulator:AzureSupportSimulator",
         docs_url="https://learn.microsoft.com/rest/api/support",
+        endpoint_fields=("authority_url", "management_url"),
+        # Entra ID and Azure Resource Manager, in the public and the sovereign clouds.
+        official_hosts=(
+            "login.microsoftonline.com",
+            "management.azure.com",
+            "login.microsoftonline.us",
+            "management.usgovcloudapi.net",
+            "login.chinacloudapi.cn",
+            "management.chinacloudapi.cn",
+        ),
     ),
     factory=_factory,
 )

@@ -26,6 +26,8 @@ spec = AdapterSpec(
         account_ref_field="account_id",
         simulator="adapters.cloudflare_dns.simulator:CloudflareSimulator",
         docs_url="https://developers.cloudflare.com/api/",
+        endpoint_fields=("api_url",),
+        official_hosts=("api.cloudflare.com",),
     ),
     factory=_create,
 )

@@ -29,6 +29,8 @@ spec = AdapterSpec(
         simulator="adapters.dell_techdirect.simulator:DellSimulator",
         unsupported_operations=UNSUPPORTED,
         docs_url="https://techdirect.dell.com/portal.30/Login.aspx",
+        endpoint_fields=("token_url", "api_url"),
+        official_hosts=("apigtwb2c.us.dell.com",),
     ),
     factory=_factory,
 )

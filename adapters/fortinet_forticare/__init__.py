@@ -31,6 +31,8 @@ spec = AdapterSpec(
         account_ref_field="username",
         simulator="adapters.fortinet_forticare.simulator:FortiCareSimulator",
         docs_url="https://docs.fortinet.com/document/forticloud/latest/identity-access-management-iam",
+        endpoint_fields=("token_url", "api_url"),
+        official_hosts=("customerapiauth.fortinet.com", "support.fortinet.com"),
     ),
     factory=_factory,
 )

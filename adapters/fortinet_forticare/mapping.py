@@ -51,13 +51,27 @@ def entitlement(e: Entitlement) -> EntitlementRecord:
     )
 
 
+# FortiCare's entitlement type for the hardware cover (return and replace).
+HARDWARE_TYPE = 1
+
+
+def _is_hardware(e: Entitlement) -> bool:
+    return e.type == HARDWARE_TYPE or (e.typeDesc or "").strip().lower() == "hardware"
+
+
 def warranty(asset: Asset) -> WarrantyRecord:
+    """The unit's hardware warranty: its hardware entitlement. FortiGuard services and
+    support levels are licences bought with a bundle (read with `read_term`); counted as
+    warranty, every bundle renewal would look like a warranty the hub got wrong. A unit
+    listing no hardware entitlement shows all of them (better than nothing)."""
+    entitlements = asset.entitlements or []
+    chosen = [e for e in entitlements if _is_hardware(e)] or entitlements
     return WarrantyRecord(
         external_id=asset.serialNumber,
         found=True,
         model=(asset.productModel or "").strip() or None,
         ship_date=None,  # FortiCare gives the registration date, not a ship date
-        entitlements=tuple(entitlement(e) for e in asset.entitlements or []),
+        entitlements=tuple(entitlement(e) for e in chosen),
     )
 
 

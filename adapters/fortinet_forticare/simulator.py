@@ -402,6 +402,12 @@ class FortiCareSimulator(Simulator):
         recent.append(now)
         return False
 
+    def apply_due(self) -> None:
+        """FortiCare's backend applies registrations on its own schedule, whether or not
+        anyone reads FortiCare: a test world whose other vendors depend on it (the box's
+        FortiGuard expiry) calls this as time passes."""
+        self._apply_pending()
+
     def _apply_pending(self) -> None:
         now = self.clock()
         due = [p for p in self._pending if p[0] <= now]

@@ -28,6 +28,10 @@ spec = AdapterSpec(
         account_ref_field="serial_number",
         simulator="adapters.fortinet_fortios.simulator:FortiosSimulator",
         docs_url="https://docs.fortinet.com/document/fortigate/latest/administration-guide",
+        # The FortiGate is the client's own box at the client's address: any host, but a
+        # changed address or TLS trust drops the stored token (it must be sent again).
+        endpoint_fields=("base_url", "verify_tls", "ca_pem"),
+        official_hosts=("*",),
     ),
     factory=_create,
 )

@@ -28,6 +28,8 @@ spec = AdapterSpec(
         account_ref_field="sharing_id",
         simulator="adapters.gandi.simulator:GandiSimulator",
         docs_url="https://api.gandi.net/docs/domains/",
+        endpoint_fields=("api_url",),
+        official_hosts=("api.gandi.net", "api.sandbox.gandi.net"),
     ),
     factory=_factory,
 )

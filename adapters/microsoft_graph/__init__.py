@@ -26,6 +26,17 @@ spec = AdapterSpec(
         account_ref_field="tenant_id",
         simulator="adapters.microsoft_graph.simulator:MicrosoftGraphSimulator",
         docs_url="https://learn.microsoft.com/graph/api/overview",
+        endpoint_fields=("authority_url", "graph_url"),
+        # The global cloud and Microsoft's national clouds (US Government, China).
+        official_hosts=(
+            "login.microsoftonline.com",
+            "graph.microsoft.com",
+            "login.microsoftonline.us",
+            "graph.microsoft.us",
+            "dod-graph.microsoft.us",
+            "login.chinacloudapi.cn",
+            "microsoftgraph.chinacloudapi.cn",
+        ),
     ),
     factory=_create,
 )

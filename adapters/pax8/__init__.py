@@ -37,6 +37,8 @@ spec = AdapterSpec(
         account_ref_field="client_id",
         simulator="adapters.pax8.simulator:Pax8Simulator",
         docs_url="https://devx.pax8.com/docs/using-pax8s-apis",
+        endpoint_fields=("token_url", "api_url"),
+        official_hosts=("api.pax8.com", "token-manager.pax8.com", "login.pax8.com"),
     ),
     factory=_factory,
 )

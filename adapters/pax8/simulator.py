@@ -48,6 +48,10 @@ from the first file, so storm worlds do not change. A product with `"delivers":
 contract registration code in `vendorSubscriptionId` (our reading, see README), issued by
 `code_issuer(vendor_sku, months)` when given (a FortiCare simulator's `issue_code`, so that
 the code can then be registered there), else generated here.
+
+`on_renewed(subscription)` is told when a renewal or quantity change is applied to a
+subscription (after any `provisioning_delay`): a world whose vendor mirrors what the
+distributor sold (a Sophos Central simulator extending the licence) follows from there.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 API_USER_EMAIL = "api-integration@partner.example.com"
 PENDING = "PendingAutomated"
 CodeIssuer = Callable[[str, int], str]
+OnRenewed = Callable[["SimSubscription"], None]
 """(vendor SKU, months) -> a contract registration code for what was just provisioned."""
 
 
@@ -337,6 +342,7 @@ class Pax8Simulator(Simulator):
         provisioning_delay: float = 0.0,
         order_list_lag: float = 0.0,
         code_issuer: CodeIssuer | None = None,
+        on_renewed: OnRenewed | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -348,6 +354,7 @@ class Pax8Simulator(Simulator):
         self.provisioning_delay = provisioning_delay
         self.order_list_lag = order_list_lag
         self.code_issuer = code_issuer
+        self.on_renewed = on_renewed
         self.issued_codes: list[tuple[str, str]] = []  # (subscription id, code)
         self._code_rng = random.Random(seed)
         self._pending: dict[str, list[PendingChange]] = defaultdict(list)
@@ -614,6 +621,9 @@ class Pax8Simulator(Simulator):
             "order_email": ORDER_EMAIL,
             "token_url": f"{base_url}/v1/token",
             "api_url": f"{base_url}/v1",
+            # What an operator who knows this partner's order list would set: its real lag
+            # (the adapter's default, 600 s, is for a Pax8 nobody has measured).
+            "order_visibility_lag_seconds": math.ceil(self.order_list_lag),
         }
 
     def invalid_configs(self, base_url: str) -> list[dict[str, Any]]:
@@ -862,6 +872,8 @@ class Pax8Simulator(Simulator):
             if not pending:
                 sub.status = change.restore_status
             sub.updated = change.due
+            if self.on_renewed is not None:
+                self.on_renewed(sub)
         if sub.status == PENDING and sub.activates_at and sub.activates_at <= now:
             sub.status, sub.activates_at, sub.updated = "Active", None, now
             if sub.issues_code and sub.vendor_subscription_id is None:
@@ -1159,4 +1171,4 @@ class Pax8Simulator(Simulator):
         return order
 
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "Clock", "CodeIssuer", "Pax8Simulator", "add_months"]
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "Clock", "CodeIssuer", "OnRenewed", "Pax8Simulator", "add_months"]

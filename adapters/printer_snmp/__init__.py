@@ -25,6 +25,10 @@ spec = AdapterSpec(
         account_ref_field="site",
         simulator="adapters.printer_snmp.simulator:PrinterSnmpSimulator",
         docs_url="https://www.rfc-editor.org/rfc/rfc3805",
+        # Each printer is the client's own device at the client's address: any host, but
+        # a changed target drops its community (it must be sent again).
+        endpoint_fields=("targets",),
+        official_hosts=("*",),
     ),
     factory=_create,
 )

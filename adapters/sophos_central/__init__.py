@@ -24,6 +24,9 @@ spec = AdapterSpec(
         account_ref_field="partner_id",
         simulator="adapters.sophos_central.simulator:SophosCentralSimulator",
         docs_url="https://developer.sophos.com/getting-started",
+        endpoint_fields=("auth_url", "api_url"),
+        # Tenants live on regional hosts (api-eu01.central.sophos.com ...) named by whoami.
+        official_hosts=("id.sophos.com", "api.central.sophos.com", "*.central.sophos.com"),
     ),
     factory=_create,
 )

@@ -1,7 +1,10 @@
 import uuid
 
+from fastapi import Response
+
 from hub.account.schemas import (
     RevealedPin,
+    VendorAccountClientRead,
     VendorAccountCreate,
     VendorAccountFilters,
     VendorAccountRead,
@@ -20,6 +23,7 @@ router = crud_router(
     plural="vendor_accounts",
     tag="vendor accounts",
     read=VendorAccountRead,
+    client_read=VendorAccountClientRead,
     create=VendorAccountCreate,
     update=VendorAccountUpdate,
     filters=VendorAccountFilters,
@@ -32,6 +36,11 @@ router = crud_router(
     operation_id="reveal_vendor_account_pin",
     summary="Show the support PIN in clear (staff only; audited)",
 )
-async def reveal_pin(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> RevealedPin:
+async def reveal_pin(
+    item_id: uuid.UUID, response: Response, session: SessionDep, principal: PrincipalDep
+) -> RevealedPin:
     pin = await accounts.reveal_pin(session, principal, item_id)
+    # A secret in clear: no browser, proxy or client cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return RevealedPin(vendor_account_id=item_id, support_pin=pin)

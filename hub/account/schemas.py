@@ -46,6 +46,23 @@ class VendorAccountUpdate(UpdateInput):
     notes: LongText | None = None
 
 
+class VendorAccountClientRead(Output):
+    """A client's account with a vendor as the client sees it: the numbers to quote on the
+    phone; not the PIN's state, the vendor-side tenant id or the MSP's notes."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    vendor_id: uuid.UUID
+    account_number: str
+    contract_number: str | None
+    account_holder: str | None
+    authorised_by: str | None
+    notice_email: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
 class VendorAccountRead(Output):
     id: uuid.UUID
     client_id: uuid.UUID

@@ -12,6 +12,7 @@ from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.db import secret_box
 from hub.errors import Conflict, InvalidInput, NotFound
+from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
 from hub.models import Asset, Domain, Subscription, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction
@@ -50,7 +51,9 @@ class VendorAccountService(CrudService[VendorAccount]):
             return values
         pin = values.pop("support_pin")
         plain = pin.get_secret_value() if pin is not None else ""
-        values["support_pin_encrypted"] = secret_box(session).encrypt(plain) if plain else None
+        values["support_pin_encrypted"] = (
+            secret_box(session, Purpose.support_pin).encrypt(plain) if plain else None
+        )
         values["support_pin_changed_at"] = utcnow()
         return values
 
@@ -98,7 +101,7 @@ class VendorAccountService(CrudService[VendorAccount]):
         account = await self.get(session, principal, obj_id)
         if account.support_pin_encrypted is None:
             raise NotFound("this account has no support PIN stored")
-        pin = secret_box(session).decrypt(account.support_pin_encrypted)
+        pin = secret_box(session, Purpose.support_pin).decrypt(account.support_pin_encrypted)
         record(
             session,
             principal,

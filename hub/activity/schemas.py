@@ -24,6 +24,19 @@ class AuditEventRead(Output):
     meta: dict[str, Any]
 
 
+class ActivityRead(Output):
+    """One entry of a client's activity log: who did what, when, on which of its objects."""
+
+    id: int
+    occurred_at: datetime
+    who: str = Field(description="you, someone of your company, your MSP, or the hub (automatically)")
+    what: str
+    object_type: str
+    object_id: str
+    object: str = Field(description="the object in words, with its name")
+    summary: str = Field(description="the whole entry as a sentence")
+
+
 class AuditFilters(ListParams):
     subject_type: str | None = Field(None, max_length=60)
     subject_id: str | None = Field(None, max_length=64)

@@ -92,6 +92,16 @@ def contains_text(*columns: InstrumentedAttribute[Any]) -> FilterFn:
     return apply
 
 
+def refuse_nulls(model: type[Base], changes: Mapping[str, Any]) -> None:
+    """A 422 naming the field for an explicit null sent for a column that cannot be null
+    (an update schema's fields are optional, so pydantic lets `null` through; the database
+    would refuse it as an error the caller cannot read)."""
+    columns = model.__table__.columns
+    for key, value in changes.items():
+        if value is None and key in columns and not columns[key].nullable:
+            raise InvalidInput(key, "cannot be null")
+
+
 class CrudService(Generic[M]):
     resource: ClassVar[Resource[Any]]
 
@@ -190,6 +200,7 @@ class CrudService(Generic[M]):
         principal.require_staff()
         version = data.version
         changes = self.resource.values(data, only_set=True)
+        refuse_nulls(self.resource.model, changes)
         obj = await self.get(session, principal, obj_id)
         current = obj.version  # type: ignore[attr-defined]
         if current != version:

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from pydantic import Field, field_validator
 
 from hub.api.crud import ListParams
-from hub.kit.fields import LongText, Name, ShortText
+from hub.kit.fields import Amount, CurrencyCode, LongText, Name, NonNegativeAmount, ShortText
 from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
-from hub.models.enums import AssetKind, RecordSource, WarrantySource
+from hub.models.enums import AssetKind, Payer, RecordSource, WarrantySource
 
 Serial = str
 
@@ -40,7 +40,9 @@ class AssetUpdate(UpdateInput):
     notes: LongText | None = None
 
 
-class AssetRead(Output):
+class AssetClientRead(Output):
+    """A device as its client sees it: no management address, no sync bookkeeping, no notes."""
+
     id: uuid.UUID
     client_id: uuid.UUID
     kind: AssetKind
@@ -50,16 +52,19 @@ class AssetRead(Output):
     serial: str | None
     firmware_version: str | None
     firmware_latest: str | None = Field(description="newest version the vendor offers (synced)")
-    management_address: str | None
     vendor_account_id: uuid.UUID | None
     location: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class AssetRead(AssetClientRead):
+    management_address: str | None
     source: RecordSource
     external_id: str | None
     last_synced_at: datetime | None
     notes: str
-    created_at: datetime
-    updated_at: datetime
-    version: int
 
 
 class AssetFilters(ListParams):
@@ -71,35 +76,49 @@ class AssetFilters(ListParams):
 
 class WarrantyCreate(Input):
     asset_id: uuid.UUID
-    level: str = Field(min_length=1, max_length=120, description="e.g. ProSupport Plus 4H")
+    level: ShortText = Field(min_length=1, max_length=120, description="e.g. ProSupport Plus 4H")
     starts_on: date
     ends_on: date
     source: WarrantySource = WarrantySource.manual
     notes: LongText = ""
+    renewal_price: NonNegativeAmount | None = Field(
+        None, description="what renewing it costs whoever pays (the client's price); forecast when set"
+    )
+    renewal_currency: CurrencyCode | None = Field(None, description="defaults to the client's currency")
+    renewal_payer: Payer = Payer.msp_resold
 
     _ends_after_start = field_validator("ends_on")(ends_after_start)
 
 
 class WarrantyUpdate(UpdateInput):
-    level: str | None = Field(None, min_length=1, max_length=120)
+    level: ShortText | None = Field(None, min_length=1, max_length=120)
     starts_on: date | None = None
     ends_on: date | None = None
     notes: LongText | None = None
+    renewal_price: NonNegativeAmount | None = None
+    renewal_currency: CurrencyCode | None = None
+    renewal_payer: Payer | None = None
 
 
-class WarrantyRead(Output):
+class WarrantyClientRead(Output):
     id: uuid.UUID
     asset_id: uuid.UUID
     client_id: uuid.UUID
     level: str
     starts_on: date
     ends_on: date
-    source: WarrantySource
-    last_checked_at: datetime | None
-    notes: str
+    renewal_price: Amount | None
+    renewal_currency: str | None
+    renewal_payer: Payer
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class WarrantyRead(WarrantyClientRead):
+    source: WarrantySource
+    last_checked_at: datetime | None
+    notes: str
 
 
 class WarrantyFilters(ListParams):

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.api.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.auth.principal import Principal
-from hub.client.service import require_client
+from hub.client.service import fill_renewal_currency, require_client
 from hub.errors import InvalidInput
 from hub.models import Asset, VendorAccount, VendorCase, Warranty
 
@@ -94,6 +94,7 @@ class WarrantyService(CrudService[Warranty]):
             raise InvalidInput("asset_id", f"no asset with id {values['asset_id']}")
         await require_client(session, principal, asset.client_id, field="asset_id")
         values["client_id"] = asset.client_id
+        await fill_renewal_currency(session, asset.client_id, values)
         return values
 
     async def prepare_update(
@@ -102,4 +103,5 @@ class WarrantyService(CrudService[Warranty]):
         _null_guard(changes, "level", "starts_on", "ends_on")
         if changes.get("ends_on", obj.ends_on) < changes.get("starts_on", obj.starts_on):
             raise InvalidInput("ends_on", "must not be before starts_on")
+        await fill_renewal_currency(session, obj.client_id, changes, obj.renewal_currency)
         return changes

@@ -6,20 +6,31 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.principal import Principal
 from hub.kit.time import utcnow
 from hub.models import AuditEvent
+from hub.models.base import secret_purpose
 from hub.models.enums import AuditAction
 
+if TYPE_CHECKING:  # a type only: hub.auth records sign-ins here, so no import cycle
+    from hub.auth.principal import Principal
+
 REDACTED = "[redacted]"
-# Columns that never enter the audit trail in clear, whatever the model.
+# Columns that never enter the audit trail in clear, whatever the model (besides every
+# encrypted column, which `secret_purpose` recognises).
 SECRET_COLUMNS = frozenset(
-    {"support_pin_encrypted", "config_encrypted", "token_hash", "password_hash", "secret_encrypted"}
+    {
+        "support_pin_encrypted",
+        "config_encrypted",
+        "token_hash",
+        "password_hash",
+        "secret_encrypted",
+        "totp_secret_encrypted",
+    }
 )
 # Bookkeeping columns that say nothing about the change itself.
 _NOISE = frozenset({"created_at", "updated_at", "version"})
@@ -43,7 +54,8 @@ def snapshot(obj: Any) -> dict[str, Any]:
         if key in _NOISE:
             continue
         value = getattr(obj, key)
-        out[key] = (REDACTED if value is not None else None) if key in SECRET_COLUMNS else _jsonable(value)
+        secret = key in SECRET_COLUMNS or any(secret_purpose(c) for c in attr.columns)
+        out[key] = (REDACTED if value is not None else None) if secret else _jsonable(value)
     return out
 
 

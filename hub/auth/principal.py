@@ -25,6 +25,14 @@ class Principal:
     role: Role
     client_id: uuid.UUID | None = None
     token_id: uuid.UUID | None = None
+    # Set when a person signed in to the web console or portal (hub.auth.sessions).
+    user_id: uuid.UUID | None = None
+
+    @property
+    def is_client(self) -> bool:
+        """A user of one client (client_viewer; client_admin with the web portal): sees
+        that client's data only, in the client-safe projection (hub.api.projection)."""
+        return self.client_id is not None
 
     @property
     def is_staff(self) -> bool:

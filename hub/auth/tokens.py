@@ -13,7 +13,7 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -60,8 +60,10 @@ async def issue_token(
     name: str,
     role: Role,
     client_id: uuid.UUID | None = None,
-    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
 ) -> IssuedToken:
+    """A new token; `expires_at` None means it never expires (callers pass the default
+    lifetime, HUB_AUTH_TOKEN_DAYS, unless someone asked for a token that never expires)."""
     if not name.strip():
         raise InvalidInput("name", "a token needs a name")
     if (role is Role.client_viewer) != (client_id is not None):
@@ -76,14 +78,16 @@ async def issue_token(
         token_hash=_hash(token),
         role=role,
         client_id=client_id,
-        scopes=scopes or [],
+        expires_at=expires_at,
     )
     session.add(row)
     await session.flush()
     return IssuedToken(token=token, row=row)
 
 
-async def authenticate(session: AsyncSession, token: str) -> tuple[Principal, bool]:
+async def authenticate(
+    session: AsyncSession, token: str, now: datetime | None = None
+) -> tuple[Principal, bool]:
     """The token's principal, and whether its last-used time is due for a refresh."""
     prefix = split_token(token)
     if prefix is None:
@@ -91,7 +95,7 @@ async def authenticate(session: AsyncSession, token: str) -> tuple[Principal, bo
     row = (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
     if row is None or not hmac.compare_digest(row.token_hash, _hash(token)):
         raise Unauthorized("invalid API token")
-    now = utcnow()
+    now = now or utcnow()
     if row.revoked_at is not None:
         raise Unauthorized("API token revoked")
     if row.expires_at is not None and row.expires_at <= now:

@@ -144,8 +144,11 @@ def render_report(report: DomainReport, console: Console) -> None:
     table.add_column("Check")
     table.add_column("Status")
     table.add_column("Severity")
-    table.add_column("Code")
-    table.add_column("Finding", overflow="fold")
+    # A finding code is what people search for and quote: never cut, whatever the width
+    # (80 columns squeezed it to "spf_too_many_l…"); the message wraps instead.
+    longest = max((len(c) for c in report.codes), default=4)
+    table.add_column("Code", no_wrap=True, min_width=longest)
+    table.add_column("Finding", overflow="fold", ratio=1)
     for kind, result in report.results.items():
         title = KIND_TITLES.get(kind, kind)
         status = Text(result.status.value, style=STATUS_STYLE[result.status])

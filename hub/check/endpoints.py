@@ -28,6 +28,7 @@ check_routes = crud_router(
     plural="checks",
     tag="checks",
     read=CheckRead,
+    client_read=CheckRead,  # a client's own health checks, shown as they are
     create=CheckCreate,
     update=None,
     filters=CheckFilters,

@@ -4,10 +4,12 @@ from fastapi import APIRouter
 
 from hub.api.router import crud_router
 from hub.client.schemas import (
+    ClientClientRead,
     ClientCreate,
     ClientFilters,
     ClientRead,
     ClientUpdate,
+    ContactClientRead,
     ContactCreate,
     ContactFilters,
     ContactRead,
@@ -27,6 +29,7 @@ client_routes = crud_router(
     plural="clients",
     tag="clients",
     read=ClientRead,
+    client_read=ClientClientRead,
     create=ClientCreate,
     update=ClientUpdate,
     filters=ClientFilters,
@@ -53,6 +56,7 @@ router.include_router(
         plural="contacts",
         tag="contacts",
         read=ContactRead,
+        client_read=ContactClientRead,
         create=ContactCreate,
         update=ContactUpdate,
         filters=ContactFilters,

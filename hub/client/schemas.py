@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
 from hub.api.crud import ListParams
-from hub.kit.fields import CurrencyCode, LongText, Name, NonNegativeAmount, Slug, TimeZoneName
+from hub.kit.fields import CurrencyCode, LocaleName, LongText, Name, NonNegativeAmount, Slug, TimeZoneName
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import ClientStatus, ContactRole, ServiceTier
 from hub.renewal.schemas import RenewalPolicy
@@ -28,6 +28,7 @@ class ClientCreate(Input):
     tier: ServiceTier = ServiceTier.good
     timezone: TimeZoneName = "Europe/Rome"
     default_currency: CurrencyCode = "EUR"
+    locale: LocaleName = "en"
     owner_user_id: uuid.UUID | None = None
     notes: LongText = ""
     renewal_policy: ClientRenewalPolicy = Field(default_factory=ClientRenewalPolicy)
@@ -47,12 +48,15 @@ class ClientUpdate(UpdateInput):
     tier: ServiceTier | None = None
     timezone: TimeZoneName | None = None
     default_currency: CurrencyCode | None = None
+    locale: LocaleName | None = None
     owner_user_id: uuid.UUID | None = None
     notes: LongText | None = None
     renewal_policy: ClientRenewalPolicy | None = None
 
 
-class ClientRead(Output):
+class ClientClientRead(Output):
+    """What a client user sees of its own client record (no notes, owner, policy)."""
+
     id: uuid.UUID
     name: str
     slug: str
@@ -60,13 +64,17 @@ class ClientRead(Output):
     tier: ServiceTier
     timezone: str
     default_currency: str
+    locale: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class ClientRead(ClientClientRead):
     owner_user_id: uuid.UUID | None
     notes: str
     renewal_policy: dict[str, Any]
     archived_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
 
 
 class ClientFilters(ListParams):
@@ -103,7 +111,7 @@ class ContactUpdate(UpdateInput):
     notes: LongText | None = None
 
 
-class ContactRead(Output):
+class ContactClientRead(Output):
     id: uuid.UUID
     client_id: uuid.UUID | None
     vendor_id: uuid.UUID | None
@@ -112,10 +120,13 @@ class ContactRead(Output):
     phone: str | None
     roles: list[str]
     escalation_level: int | None
-    notes: str
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class ContactRead(ContactClientRead):
+    notes: str
 
 
 class ContactFilters(ListParams):

@@ -178,3 +178,12 @@ class ContactService(CrudService[Contact]):
 
 
 __all__ = ["ClientService", "ContactService", "require_client"]
+
+
+async def fill_renewal_currency(
+    session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any], stored: str | None = None
+) -> None:
+    """A renewal price without a currency is in the client's default currency."""
+    if values.get("renewal_price") is not None and not (values.get("renewal_currency") or stored):
+        client = await session.get(Client, client_id)
+        values["renewal_currency"] = client.default_currency if client is not None else "EUR"

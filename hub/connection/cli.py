@@ -225,9 +225,10 @@ def delete_connection(connection_id: str) -> None:
 
 @secrets_app.command("rotate")
 def rotate_secrets() -> None:
-    """Re-encrypt every stored secret (connection configs, OAuth tokens, support PINs) under
-    the newest key of HUB_SECRET_KEY. Put the new key first, keep the old ones after it,
-    run this, then drop the old keys."""
+    """Re-encrypt every stored secret (every encrypted column: connection configs, OAuth
+    tokens, support PINs, webhook secrets) under the newest key of HUB_SECRET_KEY, each
+    under its own purpose's key. Put the new key first, keep the old ones after it, run
+    this, then drop the old keys."""
     from hub.connection.rotate import rotate_all
     from hub.kit.console import progress_bar
 
@@ -238,4 +239,13 @@ def rotate_secrets() -> None:
             bar.update(task, completed=done, total=total)
 
         counts = _run(lambda runtime: rotate_all(runtime.sessionmaker, progress))
-    err.print("re-encrypted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    err.print("re-encrypted:")
+    for what, c in counts.items():
+        err.print(f"  {c.rotated} {what}", soft_wrap=True)
+    legacy = sum(c.legacy for c in counts.values())
+    if legacy:
+        err.print(
+            f"{legacy} value(s) were under a bare master key (before per-purpose keys); none is now: "
+            "HUB_SECRET_LEGACY_READS=false may be set",
+            soft_wrap=True,
+        )

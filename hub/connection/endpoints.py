@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from hub.api.projection import json_response, respond, respond_page
 from hub.connection.schemas import (
     AdapterList,
     AdapterRead,
+    ConnectionClientRead,
     ConnectionCreate,
     ConnectionFilters,
     ConnectionRead,
@@ -26,18 +28,29 @@ adapters_router = APIRouter(prefix="/adapters", tags=["connections"])
 
 
 @router.get(
-    "", response_model=Page[ConnectionRead], operation_id="list_connections", summary="List connections"
+    "",
+    response_model=Page[ConnectionRead] | Page[ConnectionClientRead],
+    operation_id="list_connections",
+    summary="List connections",
 )
 async def list_connections(
     session: SessionDep, principal: PrincipalDep, params: Annotated[ConnectionFilters, Query()]
 ) -> Any:
     items, total = await connections.list(session, principal, params)
-    return {
-        "items": [to_read(session, c) for c in items],
-        "total": total,
-        "limit": params.limit,
-        "offset": params.offset,
-    }
+    if principal.is_client:  # no config to decrypt: the client's view has none
+        return respond_page(
+            principal, items, total, params.limit, params.offset, ConnectionRead, ConnectionClientRead
+        )
+    # Rendered here: FastAPI would validate the answer against the union of both shapes and
+    # could keep the client's (a subset) for a staff caller.
+    return json_response(
+        {
+            "items": [to_read(session, c).model_dump(mode="json") for c in items],
+            "total": total,
+            "limit": params.limit,
+            "offset": params.offset,
+        }
+    )
 
 
 @router.post(
@@ -53,10 +66,16 @@ async def create_connection(body: ConnectionCreate, session: SessionDep, princip
 
 
 @router.get(
-    "/{item_id}", response_model=ConnectionRead, operation_id="get_connection", summary="Read a connection"
+    "/{item_id}",
+    response_model=ConnectionRead | ConnectionClientRead,
+    operation_id="get_connection",
+    summary="Read a connection",
 )
 async def get_connection(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
-    return to_read(session, await connections.get(session, principal, item_id))
+    connection = await connections.get(session, principal, item_id)
+    if principal.is_client:
+        return respond(principal, connection, ConnectionRead, ConnectionClientRead)
+    return json_response(to_read(session, connection).model_dump(mode="json"))
 
 
 @router.patch(

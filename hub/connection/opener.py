@@ -24,7 +24,7 @@ from hub.connection.secrets import REDACTED, decrypt
 from hub.connection.tokens import DbTokenCache
 from hub.errors import InvalidInput
 from hub.models import Connection
-from hub.sdk.capabilities import Adapter, Capability, Renewer
+from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability, Renewer
 from hub.sdk.context import AdapterContext, RetryPolicy, TlsClients, Verify
 from hub.sdk.errors import ConfigurationError, UnsupportedOperation
 from hub.sdk.manifest import AdapterSpec, secret_values
@@ -182,13 +182,22 @@ class ConnectionOpener:
         return spec, spec.parse_config(stored)
 
     @asynccontextmanager
-    async def renewer(self, connection_id: uuid.UUID) -> AsyncIterator[Renewer]:
-        """The renewal executor's way to a vendor: the connection's adapter, which must
-        declare the `renewal` capability."""
+    async def capable(self, connection_id: uuid.UUID, capability: Capability) -> AsyncIterator[Adapter]:
+        """The connection's adapter for one run, which must declare `capability` and
+        implement its Protocols (`UnsupportedOperation` otherwise, before any vendor call)."""
         spec, config = await self.load(connection_id)
-        if Capability.renewal not in spec.manifest.capabilities:
-            raise UnsupportedOperation(f"{spec.manifest.vendor} adapter cannot order renewals")
+        if capability not in spec.manifest.capabilities:
+            raise UnsupportedOperation(f"{spec.manifest.vendor} adapter does not offer {capability.value}")
         async with self.open(spec, config, connection_id) as adapter:
-            if not isinstance(adapter, Renewer):
-                raise UnsupportedOperation(f"{spec.manifest.vendor} adapter does not implement Renewer")
+            if not all(isinstance(adapter, protocol) for protocol in PROTOCOLS[capability]):
+                raise UnsupportedOperation(
+                    f"{spec.manifest.vendor} adapter does not implement {capability.value}"
+                )
+            yield adapter
+
+    @asynccontextmanager
+    async def renewer(self, connection_id: uuid.UUID) -> AsyncIterator[Renewer]:
+        """The renewal executor's way to order: the connection's `renewal` adapter."""
+        async with self.capable(connection_id, Capability.renewal) as adapter:
+            assert isinstance(adapter, Renewer)
             yield adapter

@@ -36,6 +36,22 @@ class ConnectionUpdate(UpdateInput):
     )
 
 
+class ConnectionClientRead(Output):
+    """A client's own connection as the client sees it: which vendor, whether it works;
+    nothing of its configuration (URLs, account ids, secrets' state) or its errors."""
+
+    id: uuid.UUID
+    name: str
+    adapter_slug: str
+    client_id: uuid.UUID | None
+    enabled: bool
+    health: ConnectionHealth
+    last_success_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
 class ConnectionRead(Output):
     id: uuid.UUID
     name: str

@@ -1,11 +1,10 @@
 """A connection's config at rest and in the API.
 
 At rest the whole config (secrets included) is one MultiFernet token in
-`Connection.config_encrypted` (the `SecretBox` of the session; key outside the database,
-rotated by `hub secrets rotate`). MultiFernet rather than AES-GCM with the row id as
-associated data: the config is one blob per row, never copied between rows by the hub,
-and MultiFernet gives authenticated encryption plus key rotation with the same box the
-support PINs use.
+`Connection.config_encrypted` (under the connection-config key of the session's keyring;
+keys outside the database, rotated by `hub secrets rotate`). MultiFernet rather than
+AES-GCM with the row id as associated data: the config is one blob per row, never copied
+between rows by the hub, and MultiFernet gives authenticated encryption plus key rotation.
 
 In the API the config is write-only for its secrets: a response shows each non-secret
 field and, for each `SecretStr` field, only `{"set": true, "changed_at": ...}`.
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from hub.errors import InvalidInput
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring, Purpose
 from hub.sdk.errors import ConfigurationError
 from hub.sdk.manifest import AdapterSpec, secret_values
 
@@ -100,12 +99,13 @@ def changed_secrets(
     return out
 
 
-def encrypt(box: SecretBox, config: dict[str, Any]) -> str:
+def encrypt(keyring: Keyring, config: dict[str, Any]) -> str:
+    box = keyring.box(Purpose.connection_config)
     return box.encrypt(json.dumps(config, separators=(",", ":"), sort_keys=True))
 
 
-def decrypt(box: SecretBox, token: str) -> dict[str, Any]:
-    return json.loads(box.decrypt(token))  # type: ignore[no-any-return]
+def decrypt(keyring: Keyring, token: str) -> dict[str, Any]:
+    return json.loads(keyring.box(Purpose.connection_config).decrypt(token))  # type: ignore[no-any-return]
 
 
 def public_view(spec: AdapterSpec | None, stored: dict[str, Any], times: dict[str, Any]) -> dict[str, Any]:

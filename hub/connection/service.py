@@ -18,13 +18,14 @@ from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.client.service import require_client
-from hub.connection import health, secrets
+from hub.connection import health, policy, secrets
 from hub.connection.schemas import ConnectionRead, ConnectionTestResult
-from hub.db import runtime_of, secret_box
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.db import keyring_of, runtime_of
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.models import Connection
-from hub.models.enums import AuditAction, ConnectionHealth, ConnectionScope
+from hub.models.enums import AuditAction, ConnectionHealth, ConnectionScope, Role
 from hub.sdk.errors import AdapterError, ConfigurationError
+from hub.sdk.manifest import AdapterSpec
 
 if TYPE_CHECKING:
     from hub.runtime import HubRuntime
@@ -84,6 +85,7 @@ class ConnectionService(CrudService[Connection]):
             raise InvalidInput("client_id", "an MSP-wide connection belongs to no client; use scope=client")
         config = secrets.parse(spec, values.pop("config"))
         plain = secrets.plain_config(config)
+        self._check_hosts(session, principal, spec, plain)
         account_ref = spec.account_ref(config)
         if len(account_ref) > 200 or not account_ref.strip():
             raise InvalidInput(f"config.{spec.manifest.account_ref_field}", "must be 1 to 200 characters")
@@ -92,7 +94,7 @@ class ConnectionService(CrudService[Connection]):
         values.update(
             scope=scope,
             account_ref=account_ref,
-            config_encrypted=secrets.encrypt(secret_box(session), plain),
+            config_encrypted=secrets.encrypt(keyring_of(session), plain),
             config_changed_at=now,
             secrets_changed_at=secrets.changed_secrets(spec, None, plain, now, {}),
             health=ConnectionHealth.unknown,
@@ -110,10 +112,18 @@ class ConnectionService(CrudService[Connection]):
             changes["next_sync_at"] = runtime_of(session).now()
         if "config" in changes:
             spec = runtime_of(session).connections.require_spec(obj.adapter_slug, field="config")
-            box = secret_box(session)
+            box = keyring_of(session)
             stored = secrets.decrypt(box, obj.config_encrypted)
-            config = secrets.parse(spec, secrets.merge_keeping_secrets(spec, stored, changes.pop("config")))
+            sent = changes.pop("config")
+            config = secrets.parse(spec, secrets.merge_keeping_secrets(spec, stored, sent))
             plain = secrets.plain_config(config)
+            moved = policy.changed_endpoints(spec.manifest.endpoint_fields, stored, plain)
+            if moved:
+                # The credentials would go somewhere else: the stored secrets stay behind.
+                self._require_fresh_secrets(spec, sent, moved)
+                config = secrets.parse(spec, sent)
+                plain = secrets.plain_config(config)
+                self._check_hosts(session, principal, spec, plain)
             account_ref = spec.account_ref(config)
             await self._unique_account(session, obj.adapter_slug, account_ref, skip=obj.id)
             if plain != stored:
@@ -133,13 +143,41 @@ class ConnectionService(CrudService[Connection]):
                 )
         return changes
 
+    @staticmethod
+    def _require_fresh_secrets(spec: AdapterSpec, sent: dict[str, Any], moved: list[str]) -> None:
+        what = ", ".join(f"config.{name}" for name in moved)
+        for name in sorted(secrets.secret_field_names(spec.manifest.config_model)):
+            if sent.get(name) in (None, ""):
+                raise InvalidInput(
+                    f"config.{name}",
+                    f"send the secret again: {what} changed, which sends the credentials elsewhere, "
+                    "so the stored secret is not kept",
+                )
+
+    @staticmethod
+    def _check_hosts(
+        session: AsyncSession, principal: Principal, spec: AdapterSpec, plain: dict[str, Any]
+    ) -> None:
+        """A host that is neither the vendor's nor allowed by the settings needs an admin."""
+        manifest = spec.manifest
+        extra = runtime_of(session).settings.adapters.allowed_hosts
+        bad = policy.unofficial_hosts(manifest.endpoint_fields, plain, manifest.official_hosts, extra)
+        if bad and principal.role is not Role.admin:
+            field, hosts = next(iter(bad.items()))
+            official = ", ".join(manifest.official_hosts) or "none declared"
+            raise Forbidden(
+                f"config.{field}: {', '.join(hosts)} is not a host of {manifest.vendor} ({official}); "
+                "only an admin may send a connection's credentials elsewhere",
+                errors=[{"field": f"config.{field}", "in": "body", "message": "not an official host"}],
+            )
+
 
 connections = ConnectionService()
 
 
 def to_read(session: AsyncSession, obj: Connection) -> ConnectionRead:
     spec = runtime_of(session).connections.spec_for(obj.adapter_slug)
-    stored = secrets.decrypt(secret_box(session), obj.config_encrypted) if spec is not None else {}
+    stored = secrets.decrypt(keyring_of(session), obj.config_encrypted) if spec is not None else {}
     return ConnectionRead.model_validate(
         {
             **{k: getattr(obj, k) for k in ConnectionRead.model_fields if hasattr(obj, k)},
@@ -181,11 +219,12 @@ async def verify(runtime: HubRuntime, principal: Principal, connection_id: uuid.
     async with runtime.sessionmaker() as session:
         connection = await connections.get(session, principal, connection_id)
         spec = runtime.connections.require_spec(connection.adapter_slug, field="adapter_slug")
-        stored = secrets.decrypt(secret_box(session), connection.config_encrypted)
+        stored = secrets.decrypt(keyring_of(session), connection.config_encrypted)
         changed_at = connection.config_changed_at
     hidden = secrets.secrets_of(spec, stored)
     identity = None
     error: BaseException | None = None
+    mismatch = ""
     # 2. the vendor call, no transaction open
     try:
         config = spec.parse_config(stored)
@@ -197,16 +236,22 @@ async def verify(runtime: HubRuntime, principal: Principal, connection_id: uuid.
         ):
             identity = await adapter.verify()
         if identity.account_ref != connection.account_ref:
-            error = ConfigurationError(
+            mismatch = (
                 f"the credentials belong to account {identity.account_ref}, "
                 f"not {connection.account_ref} as configured"
             )
+            error = ConfigurationError(mismatch)
     except (AdapterError, TimeoutError) as exc:
         error = exc
     except Exception as exc:  # a bug in an adapter must not take the API down
         log.error("verify of connection %s failed: %s", connection_id, type(exc).__name__)
         error = exc
-    message = secrets.redact(health.describe(error), hidden) if error is not None else None
+    message = None
+    if error is not None:
+        # The caller (and the audit, and last_error) get the hub's words for the failure,
+        # never the answer's text: the target may be any host. The server log keeps it.
+        log.info("verify of connection %s: %s", connection_id, secrets.redact(health.describe(error), hidden))
+        message = secrets.redact(mismatch if mismatch else health.describe_for_caller(error), hidden)
     # 3. short write: health and the audit record
     async with runtime.unit_of_work() as session:
         current = await session.get(Connection, connection_id)

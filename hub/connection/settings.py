@@ -18,6 +18,10 @@ class AdapterSettings(BaseSettings):
     # Adapters loaded besides the installed entry points, "module:attribute" comma separated
     # (one being developed before it is packaged).
     extra: str = ""
+    # Hosts a technician may point a connection at besides each adapter's official hosts,
+    # comma separated (names, `*.suffix`, addresses): the simulators on loopback in tests
+    # and the demo (`127.0.0.1`). Empty by default: anything else needs an admin.
+    allow_hosts: str = ""
     # Per request of an adapter run (sync has its own, HUB_SYNC_HTTP_TIMEOUT_SECONDS).
     http_timeout_seconds: float = Field(default=15.0, gt=0)
     # The one retry policy of hub.sdk.http, for runs that do not bring their own.
@@ -42,6 +46,10 @@ class AdapterSettings(BaseSettings):
         ge=1,
         validation_alias=AliasChoices("HUB_ADAPTER_DEGRADED_AFTER", "HUB_SYNC_DEGRADED_AFTER"),
     )
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        return tuple(p.strip().lower() for p in self.allow_hosts.split(",") if p.strip())
 
     @property
     def extra_adapters(self) -> list[str]:

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import begin_write, secret_box
-from hub.kit.crypto import SecretDecryptionError
+from hub.kit.crypto import Purpose, SecretDecryptionError
 from hub.kit.time import utcnow
 from hub.models.sync import OAuthToken
 from hub.sdk.oauth import AccessToken
@@ -51,7 +51,7 @@ class DbTokenCache:
         if row is None or row.token_encrypted is None or row.expires_at is None or row.obtained_at is None:
             return None
         try:
-            value = secret_box(session).decrypt(row.token_encrypted)
+            value = secret_box(session, Purpose.oauth_token).decrypt(row.token_encrypted)
         except SecretDecryptionError:
             return None  # a key was retired: fetch a new token rather than fail
         return AccessToken(value, row.expires_at, row.obtained_at)
@@ -74,7 +74,7 @@ class DbTokenCache:
                     return token
                 token = await fetch()
                 self.fetches += 1
-                row.token_encrypted = secret_box(session).encrypt(token.value)
+                row.token_encrypted = secret_box(session, Purpose.oauth_token).encrypt(token.value)
                 row.token_sha256 = _sha256(token.value)
                 row.expires_at = token.expires_at
                 row.obtained_at = token.obtained_at

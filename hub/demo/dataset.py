@@ -58,6 +58,8 @@ from hub.models.enums import (
 
 SEED = 42
 CENT = Decimal("0.01")
+# Vendors whose renewals the MSP orders at its distributor (hub.demo.routes).
+ROUTED_VENDORS = frozenset({"sophos", "fortinet"})
 DKIM_SELECTORS: dict[MailProvider, list[str]] = {
     MailProvider.microsoft365: ["selector1", "selector2"],
     MailProvider.google_workspace: ["google"],
@@ -264,7 +266,7 @@ class _ClientBuilder:
         self._client()
         self._contacts()
         lines = self._lines()
-        self._accounts({line.vendor for line in lines} | self._domain_vendors())
+        self._accounts({line.vendor for line in lines} | self._domain_vendors() | self._distributors(lines))
         for line in lines:
             self._subscription(line)
         self._assets()
@@ -282,6 +284,7 @@ class _ClientBuilder:
                 tier=self.p.tier,
                 timezone="Europe/Rome",
                 default_currency="EUR",
+                locale="it",  # Italian businesses: their reports read 1.234,56 and 31/12/2026
                 notes=self.p.notes,
             )
         )
@@ -313,6 +316,12 @@ class _ClientBuilder:
 
     def _domain_vendors(self) -> set[str]:
         return {self.p.registrar, "cloudflare", MAIL_VENDOR[self.p.mail]}
+
+    @staticmethod
+    def _distributors(lines: list[_Line]) -> set[str]:
+        """The MSP buys its clients' Sophos and Fortinet renewals through Pax8 (the hub
+        orders them there: hub.demo.routes), so those clients have a Pax8 company too."""
+        return {"pax8"} if {line.vendor for line in lines} & ROUTED_VENDORS else set()
 
     def _accounts(self, vendor_keys: set[str]) -> None:
         for key in sorted(vendor_keys):

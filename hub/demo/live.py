@@ -18,7 +18,9 @@ from hub.demo.renewals import (
     run_renewals,
     stage_vendor,
 )
+from hub.demo.routes import RoutedLicence, ensure_routes, routed_licences, stage_routes
 from hub.demo.vendors import (
+    FORTIOS,
     PAX8,
     DemoConnections,
     DemoVendors,
@@ -41,6 +43,8 @@ class DemoLive:
     vendors: DemoVendors
     # Outcome ("confirmed", "price_rise", "refused") -> the subscription showing it.
     renewal_subscriptions: dict[str, uuid.UUID] = field(default_factory=dict)
+    # The Sophos licences and FortiGate bundles renewed through the distributor.
+    routed: list[RoutedLicence] = field(default_factory=list)
     # The demo connections, known as soon as they are enabled (to disable them again even
     # when a later step fails).
     connection_ids: list[uuid.UUID] = field(default_factory=list)
@@ -67,7 +71,9 @@ async def prepare(runtime: HubRuntime, plan: WorldPlan, today: date) -> DemoLive
         clients = await gather(session)
     vendors = build_vendors(clients, plan, today)
     stage_vendor(vendors.pax8)
-    return DemoLive(vendors, subs)
+    routed = routed_licences(clients)
+    stage_routes(vendors, routed)
+    return DemoLive(vendors, subs, routed)
 
 
 def add_services(live: DemoLive, world: DemoWorld) -> None:
@@ -80,8 +86,11 @@ async def start(runtime: HubRuntime, live: DemoLive, world: DemoWorld) -> LiveOu
         live.token_keys_before = set((await session.execute(select(OAuthToken.key))).scalars())
     async with runtime.unit_of_work() as session:
         connections = await ensure_connections(session, wanted)
-        pax8 = next(cid for want, cid in zip(wanted, connections.ids, strict=True) if want.adapter == PAX8)
-        await attach_connection(session, list(live.renewal_subscriptions.values()), pax8)
+        made = list(zip(wanted, connections.ids, strict=True))
+        msp = {want.adapter: cid for want, cid in made if want.client_id is None}
+        boxes = {want.account_ref: cid for want, cid in made if want.adapter == FORTIOS}
+        await attach_connection(session, list(live.renewal_subscriptions.values()), msp[PAX8])
+        await ensure_routes(session, live.routed, msp, boxes)
     live.connection_ids = list(connections.ids)
     await sync_connections(runtime, connections.ids)
     jobs = await run_renewals(runtime)

@@ -33,7 +33,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +44,7 @@ from starlette.routing import Mount
 
 from adapters.cloudflare_dns.simulator import CloudflareSimulator
 from adapters.dell_techdirect.simulator import DellSimulator
+from adapters.fortinet_forticare.simulator import FortiCareSimulator
 from adapters.fortinet_fortios.simulator import FortiosSimulator
 from adapters.microsoft_graph.simulator import MicrosoftGraphSimulator
 from adapters.pax8.simulator import Pax8Simulator, SimCompany, SimProduct, SimSubscription
@@ -63,15 +64,16 @@ from hub.sync import service as sync_service
 
 DEMO_NAMESPACE = uuid.UUID("5d1f0c3a-8b47-4e2d-9a61-de3000000005")
 # Demo world services, one per simulator (the FortiGates share one, each under its serial).
-SOPHOS, PAX8, GRAPH, DELL, FORTIOS, CLOUDFLARE = (
+SOPHOS, PAX8, GRAPH, DELL, FORTIOS, FORTICARE, CLOUDFLARE = (
     "sophos_central",
     "pax8",
     "microsoft_graph",
     "dell_techdirect",
     "fortinet_fortios",
+    "fortinet_forticare",
     "cloudflare_dns",
 )
-SERVICES = (SOPHOS, PAX8, GRAPH, DELL, FORTIOS, CLOUDFLARE)
+SERVICES = (SOPHOS, PAX8, GRAPH, DELL, FORTIOS, FORTICARE, CLOUDFLARE)
 # The differences the demo plants (see the module's note).
 SOPHOS_OVERUSE = ("colombo-trasporti", 4)
 PAX8_EXTRA_SEATS = ("greco-alimentari", 5)
@@ -319,6 +321,7 @@ class DemoVendors:
     dell: DellSimulator
     cloudflare: CloudflareSimulator
     firewalls: list[Firewall]
+    forticare: FortiCareSimulator
 
     def add_to(self, world: DemoWorld) -> None:
         world.add(AsgiService(SOPHOS, self.sophos.app))
@@ -328,6 +331,7 @@ class DemoVendors:
         world.add(AsgiService(CLOUDFLARE, self.cloudflare.app))
         mounts = [Mount(f"/{fw.asset.serial}", app=fw.sim.app) for fw in self.firewalls]
         world.add(AsgiService(FORTIOS, Starlette(routes=mounts)))
+        world.add(AsgiService(FORTICARE, self.forticare.app))
 
 
 def build_vendors(clients: dict[str, ClientFacts], plan: WorldPlan, today: date) -> DemoVendors:
@@ -346,6 +350,7 @@ def build_vendors(clients: dict[str, ClientFacts], plan: WorldPlan, today: date)
         _dell(clients, today),
         _cloudflare(clients, plan),
         firewalls,
+        _forticare(firewalls, clients, today),
     )
 
 
@@ -570,15 +575,53 @@ def _fortigate(client: ClientFacts, asset: AssetFacts, today: date) -> FortiosSi
     model = (asset.model or "").removeprefix("FortiGate ").strip()
     if model:
         data["status"]["model_number"] = model
-    bundle = [s for s in _subs(client, "fortinet") if s.ends_on is not None]
-    site = [s for s in bundle if asset.location and s.product.endswith(f" - {asset.location}")] or bundle
-    licence_days = (site[0].ends_on - today).days if site and site[0].ends_on else 365
+    licence_days = (bundle_end(client, asset, today) - today).days
     support_days = (asset.warranty[1] - today).days if asset.warranty else 365
     for entry in data["licenses"].values():
         if "expires_in_days" in entry:
             entry["expires_in_days"] = licence_days
         for support in (entry.get("support") or {}).values():
             support["expires_in_days"] = support_days
+    return sim
+
+
+def bundle_of(client: ClientFacts, asset: AssetFacts) -> SubFacts | None:
+    """The FortiGuard bundle subscription of this firewall: the one named after its site
+    (`... - Lecce`), else the client's only one."""
+    bundles = [s for s in _subs(client, "fortinet") if s.ends_on is not None]
+    site = [s for s in bundles if asset.location and s.product.endswith(f" - {asset.location}")]
+    chosen = site or bundles
+    return chosen[0] if chosen else None
+
+
+def bundle_end(client: ClientFacts, asset: AssetFacts, today: date) -> date:
+    bundle = bundle_of(client, asset)
+    return bundle.ends_on if bundle is not None and bundle.ends_on else today + timedelta(days=365)
+
+
+def _forticare(firewalls: list[Firewall], clients: dict[str, ClientFacts], today: date) -> FortiCareSimulator:
+    """The MSP's FortiCare account: every demo FortiGate registered there, its FortiGuard
+    entitlements ending with its bundle. A contract registered against a unit moves the
+    box's own FortiGuard expiry too (the box synchronises with FortiGuard)."""
+    boxes = {fw.asset.serial.upper(): fw.sim for fw in firewalls}
+
+    def box_follows(serial: str, expires: datetime) -> None:
+        if serial in boxes:
+            boxes[serial].extend_services(expires)
+
+    sim = FortiCareSimulator(on_registered=box_follows)
+    sim.units.clear()  # only the demo's units, not the simulator's sample account
+    sim.codes.clear()
+    for fw in firewalls:
+        client = clients[fw.client]
+        support = fw.asset.warranty[1] if fw.asset.warranty else None
+        sim.add_unit(
+            fw.asset.serial,
+            f"FortiGate-{(fw.asset.model or '').removeprefix('FortiGate ').strip()}",
+            bundle_end(client, fw.asset, today),
+            description=f"{fw.asset.name} - {client.name}",
+            support_ends_on=support,
+        )
     return sim
 
 
@@ -655,6 +698,8 @@ def wanted_connections(vendors: DemoVendors, world: DemoWorld) -> list[WantedCon
             wanted.append(
                 WantedConnection(CLOUDFLARE, f"Cloudflare - {client.name}", cfg, cfg["account_id"], client.id)
             )
+    cfg = vendors.forticare.config(url[FORTICARE])
+    wanted.append(WantedConnection(FORTICARE, "FortiCare (MSP account)", cfg, cfg["username"]))
     for fw in vendors.firewalls:
         cfg = fw.sim.config(f"{url[FORTIOS]}/{fw.asset.serial}")
         client = vendors.clients[fw.client]
@@ -814,6 +859,8 @@ __all__ = [
     "DemoConnections",
     "DemoVendors",
     "build_vendors",
+    "bundle_end",
+    "bundle_of",
     "connection_rows",
     "demo_ref",
     "disable_connections",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -69,6 +70,25 @@ class DnsService:
         return {"nameserver": self.server.address}
 
 
+THREAD_PREFIX = "demo-"
+
+
+class QuietWorldServers(logging.Filter):
+    """Drops the routine lines (start, "Shutting down", "Finished server process") the demo
+    world's own uvicorn servers write: uvicorn logs every server through one process-wide
+    logger, which the served API sets to INFO, so one SIGTERM printed the shutdown once per
+    simulator. Their warnings and errors still get through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not (record.threadName or "").startswith(THREAD_PREFIX)
+
+
+def quiet_world_servers() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, QuietWorldServers) for f in logger.filters):
+        logger.addFilter(QuietWorldServers())
+
+
 class AsgiService:
     """An ASGI app served by uvicorn on a loopback port, in a thread of its own."""
 
@@ -91,12 +111,14 @@ class AsgiService:
             raise
         self._socket = sock
         self.port = sock.getsockname()[1]
+        # log_config=None: the world must not reconfigure the process's logging (the API's).
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", server_header=False
+            self.app, log_config=None, access_log=False, lifespan="off", server_header=False
         )
+        quiet_world_servers()
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=lambda: asyncio.run(self._serve(sock)), daemon=True, name=f"demo-{self.name}"
+            target=lambda: asyncio.run(self._serve(sock)), daemon=True, name=f"{THREAD_PREFIX}{self.name}"
         )
         self._thread.start()
         for _ in range(500):

@@ -25,6 +25,7 @@ router.include_router(
         plural="domains",
         tag="domains",
         read=DomainRead,
+        client_read=DomainRead,  # nothing of a domain is internal
         create=DomainCreate,
         update=DomainUpdate,
         filters=DomainFilters,
@@ -38,6 +39,7 @@ router.include_router(
         plural="endpoints",
         tag="domains",
         read=EndpointRead,
+        client_read=EndpointRead,
         create=EndpointCreate,
         update=EndpointUpdate,
         filters=EndpointFilters,

@@ -9,9 +9,16 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, computed_field
 
 from hub.api.crud import ListParams
-from hub.kit.fields import DomainName, domain_to_unicode, normalise_domain
+from hub.kit.fields import (
+    Amount,
+    CurrencyCode,
+    DomainName,
+    NonNegativeAmount,
+    domain_to_unicode,
+    normalise_domain,
+)
 from hub.kit.schema import Input, Output, UpdateInput
-from hub.models.enums import MailProvider, TlsMode
+from hub.models.enums import MailProvider, Payer, TlsMode
 
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$")
 
@@ -44,6 +51,11 @@ class DomainCreate(Input):
     expires_on: date | None = None
     expected_mail_provider: MailProvider = MailProvider.other
     dkim_selectors: list[Selector] = Field(default_factory=list, max_length=20)
+    renewal_price: NonNegativeAmount | None = Field(
+        None, description="what a year's renewal costs whoever pays (the client's price); forecast when set"
+    )
+    renewal_currency: CurrencyCode | None = Field(None, description="defaults to the client's currency")
+    renewal_payer: Payer = Payer.msp_resold
 
 
 class DomainUpdate(UpdateInput):
@@ -53,6 +65,9 @@ class DomainUpdate(UpdateInput):
     expires_on: date | None = None
     expected_mail_provider: MailProvider | None = None
     dkim_selectors: list[Selector] | None = Field(None, max_length=20)
+    renewal_price: NonNegativeAmount | None = None
+    renewal_currency: CurrencyCode | None = None
+    renewal_payer: Payer | None = None
 
 
 class DomainRead(Output):
@@ -66,6 +81,9 @@ class DomainRead(Output):
     expiry_checked_at: datetime | None
     expected_mail_provider: MailProvider
     dkim_selectors: list[str]
+    renewal_price: Amount | None
+    renewal_currency: str | None
+    renewal_payer: Payer
     created_at: datetime
     updated_at: datetime
     version: int

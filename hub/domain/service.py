@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.api.crud import CrudService, Reference, Resource, contains_text, ends_within, equals
 from hub.asset.service import require_account_of_client
 from hub.auth.principal import Principal
-from hub.client.service import require_client
+from hub.client.service import fill_renewal_currency, require_client
 from hub.errors import Conflict, InvalidInput
 from hub.models import Domain, Endpoint, VendorCase
 
@@ -44,6 +44,7 @@ class DomainService(CrudService[Domain]):
             raise Conflict(f"domain '{values['name']}' is already registered in the hub")
         for field in _ACCOUNT_FIELDS:
             await require_account_of_client(session, values.get(field), values["client_id"], field)
+        await fill_renewal_currency(session, values["client_id"], values)
         return values
 
     async def prepare_update(
@@ -54,6 +55,7 @@ class DomainService(CrudService[Domain]):
                 raise InvalidInput(key, "cannot be null")
         for field in _ACCOUNT_FIELDS:
             await require_account_of_client(session, changes.get(field), obj.client_id, field)
+        await fill_renewal_currency(session, obj.client_id, changes, obj.renewal_currency)
         return changes
 
 

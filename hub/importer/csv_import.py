@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,7 +37,8 @@ from hub.client.schemas import ClientCreate
 from hub.client.service import ClientService
 from hub.errors import HubError
 from hub.kit.schema import Input
-from hub.models import Client, Vendor, VendorAccount
+from hub.link import service as link_service
+from hub.models import Client, Connection, Vendor, VendorAccount
 from hub.models.enums import AuditAction, ClientStatus, RecordSource, Role, SupportChannelKind
 from hub.subscription.schemas import SubscriptionCreate
 from hub.subscription.service import SubscriptionService
@@ -229,6 +231,10 @@ COLUMNS: dict[ImportKind, dict[str, Column]] = {
         "renewal_type": Column(),
         "notice_days": Column(),
         "notes": Column(),
+        # The vendor link (both or neither): the connection's id or its (unique) name, and
+        # the vendor's id of the subscription as the connection's sync lists it.
+        "connection": Column(),
+        "external_id": Column(),
     },
 }
 
@@ -512,6 +518,8 @@ AccountKey = tuple[uuid.UUID, uuid.UUID, str]  # client, vendor, account number
 # Stands in for the vendor account id while validating: the account may not exist yet.
 _PENDING_ACCOUNT = uuid.UUID(int=0)
 _REFERENCE_COLUMNS = ("client_slug", "vendor_name", "account_number")
+_LINK_COLUMNS = ("connection", "external_id")
+_LINK_FIELDS = link_service.LinkFields(connection="connection", external_id="external_id")
 
 
 class _ImportedSubscriptions(SubscriptionService):
@@ -580,14 +588,19 @@ class _SubscriptionRow:
     line: int
     account: AccountKey
     data: SubscriptionCreate
+    # (connection cell, external id cell) when the row names a vendor link
+    link_cells: tuple[str, str] | None = None
+    link: tuple[uuid.UUID, str] | None = None
 
 
 def _subscription_row(
     row: CsvRow, table: CsvTable, refs: _References, new_accounts: dict[AccountKey, VendorAccountCreate]
 ) -> tuple[_SubscriptionRow | None, list[RowError]]:
     values, conversion_errors = _convert(row, ImportKind.subscriptions, table)
-    for column in _REFERENCE_COLUMNS:
+    for column in (*_REFERENCE_COLUMNS, *_LINK_COLUMNS):
         values.pop(column, None)
+    link_cells, link_errors = _link_cells(row)
+    conversion_errors += link_errors
     values["vendor_account_id"] = _PENDING_ACCOUNT
     data, schema_errors = _validate(SubscriptionCreate, values, row.line)
     key, ref_errors = _resolve(row, refs)
@@ -603,7 +616,78 @@ def _subscription_row(
             new_accounts[key] = account
     if data is None or key is None or errors:
         return None, errors
-    return _SubscriptionRow(row.line, key, data), []
+    return _SubscriptionRow(row.line, key, data, link_cells), []
+
+
+def _link_cells(row: CsvRow) -> tuple[tuple[str, str] | None, list[RowError]]:
+    given = [c for c in _LINK_COLUMNS if c in row.cells]
+    if not given:
+        return None, []
+    if len(given) == 1:
+        other = next(c for c in _LINK_COLUMNS if c not in given)
+        return None, [RowError(row.line, other, "a vendor link needs both connection and external_id")]
+    return (row.cells["connection"], row.cells["external_id"]), []
+
+
+async def _connections_named(session: AsyncSession, cells: set[str]) -> dict[str, list[Connection]]:
+    """The connections each cell may name: the one with that id, else those with that name
+    (names are not unique: two of them is an error the row reports)."""
+    found: dict[str, list[Connection]] = {}
+    by_name: dict[str, list[Connection]] = defaultdict(list)
+    for conn in await _rows_by(session, Connection.name, cells):
+        by_name[conn.name].append(conn)
+    for cell in cells:
+        try:
+            conn = await session.get(Connection, uuid.UUID(cell))
+        except ValueError:
+            conn = None
+        found[cell] = [conn] if conn is not None else by_name.get(cell, [])
+    return found
+
+
+async def _check_links(session: AsyncSession, rows: list[_SubscriptionRow]) -> list[RowError]:
+    """Each named link as the API would check it (the connection sees that vendor
+    subscription, in a tenant of the row's client, held by nobody else), and no vendor
+    subscription named twice in the file."""
+    named = [r for r in rows if r.link_cells is not None]
+    if not named:
+        return []
+    connections = await _connections_named(session, {r.link_cells[0] for r in named if r.link_cells})
+    errors: list[RowError] = []
+    first_line: dict[str, int] = {}
+    for row in named:
+        assert row.link_cells is not None
+        cell, external_id = row.link_cells
+        candidates = connections.get(cell, [])
+        if len(candidates) != 1:
+            reason = f"no connection with id or name '{cell}'"
+            if candidates:
+                reason = f"{len(candidates)} connections are named '{cell}'; use its id"
+            errors.append(RowError(row.line, "connection", reason))
+            continue
+        connection_id = candidates[0].id
+        dup = _duplicate(
+            first_line, f"{connection_id}:{external_id}", row.line, "external_id", "vendor subscription"
+        )
+        if dup:
+            errors.append(RowError(row.line, "external_id", dup.message.replace(f"{connection_id}:", "")))
+            continue
+        try:
+            await link_service.check_link(
+                session,
+                IMPORT_PRINCIPAL,
+                client_id=row.account[0],
+                connection_id=connection_id,
+                external_id=external_id,
+                fields=_LINK_FIELDS,
+            )
+        except HubError as exc:
+            errors += (
+                _hub_error(row.line, exc) if exc.errors else [RowError(row.line, "external_id", exc.detail)]
+            )
+            continue
+        row.link = (connection_id, external_id)
+    return errors
 
 
 async def _plan_subscriptions(session: AsyncSession, table: CsvTable) -> tuple[Plan, list[RowError]]:
@@ -616,6 +700,7 @@ async def _plan_subscriptions(session: AsyncSession, table: CsvTable) -> tuple[P
         errors += row_errors
         if parsed is not None:
             valid.append(parsed)
+    errors += await _check_links(session, valid)
     plan = Plan(created={"subscriptions": len(valid), "vendor_accounts": 0})
     account_ids = dict(refs.accounts)
     scheduled: set[AccountKey] = set()
@@ -642,7 +727,17 @@ def _account_step(
 def _subscription_step(sub: _SubscriptionRow, account_ids: dict[AccountKey, uuid.UUID]) -> Step:
     async def step(session: AsyncSession) -> None:
         data = sub.data.model_copy(update={"vendor_account_id": account_ids[sub.account]})
-        await _ImportedSubscriptions().create(session, IMPORT_PRINCIPAL, data)
+        created = await _ImportedSubscriptions().create(session, IMPORT_PRINCIPAL, data)
+        if sub.link is not None:
+            await link_service.link(
+                session,
+                IMPORT_PRINCIPAL,
+                created,
+                connection_id=sub.link[0],
+                external_id=sub.link[1],
+                version=created.version,
+                fields=_LINK_FIELDS,
+            )
 
     return step
 

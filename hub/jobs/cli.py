@@ -192,12 +192,19 @@ def worker(
     ] = None,
 ) -> None:
     """Run background jobs (no API) until SIGTERM; in-flight jobs finish or are released."""
-    from hub.jobs.worker import configure_logging, run_worker
+    from hub.jobs.worker import UnsafeSettings, configure_logging, run_worker
     from hub.runtime import HubSettings
 
     settings = HubSettings.from_env()
     configure_logging(settings.core.log_level)
-    run_worker(settings, concurrency=concurrency or settings.jobs.worker_concurrency)
+    from hub.settings import KeyConfigurationError
+
+    try:
+        run_worker(settings, concurrency=concurrency or settings.jobs.worker_concurrency)
+    except UnsafeSettings as exc:
+        fail(str(exc), code=2)
+    except KeyConfigurationError as exc:
+        fail(str(exc))
 
 
 main = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)

@@ -10,7 +10,7 @@ vendor order) need an idempotency key persisted first; see the renewal executor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,9 +95,13 @@ class JobContext:
                 raise
 
     @asynccontextmanager
-    async def finish(self) -> AsyncIterator[AsyncSession]:
+    async def finish(
+        self, *, then: Callable[[AsyncSession], Awaitable[None]] | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """Write the job's effect and mark it succeeded in the same transaction; raises
-        LeaseLost (and rolls the effect back) when the lease was taken over."""
+        LeaseLost (and rolls the effect back) when the lease was taken over. `then` runs
+        after the completion, in the same transaction: it may enqueue this job's follow-up
+        under the same dedupe key (the finished job no longer holds it)."""
         async with gated(self.gate), self.sessionmaker() as session:
             await begin_write(session)
             try:
@@ -105,6 +109,8 @@ class JobContext:
                 await session.flush()
                 if not await queue.complete(session, self.job_id, self.attempt, self.owner):
                     raise LeaseLost(f"job {self.job_id} attempt {self.attempt} is no longer leased to us")
+                if then is not None:
+                    await then(session)
                 await session.commit()
                 self.finished = True
             except BaseException:

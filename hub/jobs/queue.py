@@ -49,6 +49,20 @@ def _insert(session: AsyncSession) -> Any:
 # --- enqueue ----------------------------------------------------------------------------
 
 
+async def bring_forward(session: AsyncSession, dedupe_keys: list[str], run_at: datetime) -> int:
+    """Move the queued jobs holding these dedupe keys to `run_at` when they were due later
+    (something they waited for happened sooner); returns how many moved."""
+    if not dedupe_keys:
+        return 0
+    stmt = (
+        update(Job)
+        .where(Job.dedupe_key.in_(dedupe_keys), Job.state == JobState.queued, Job.run_at > run_at)
+        .values(run_at=run_at)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.execute(stmt))
+
+
 async def enqueue(
     session: AsyncSession,
     payload: JobPayload,

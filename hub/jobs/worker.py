@@ -298,6 +298,7 @@ async def embedded_worker(
     if n <= 0:
         yield None
         return
+    check_settings(runtime.settings)
     worker = Worker(runtime, concurrency=n)
     stop = asyncio.Event()
     runner = asyncio.create_task(worker.run(stop), name="embedded-worker")
@@ -308,9 +309,21 @@ async def embedded_worker(
         await runner
 
 
+class UnsafeSettings(Exception):
+    """Settings that could make a worker order twice (`HubSettings.problems`)."""
+
+
+def check_settings(settings: HubSettings) -> None:
+    problems = settings.problems()
+    if problems:
+        raise UnsafeSettings("refusing to run jobs with these settings:\n- " + "\n- ".join(problems))
+
+
 def run_worker(settings: HubSettings, *, concurrency: int) -> None:
     """`hub worker`: run until SIGTERM or SIGINT, then shut down gracefully."""
     from hub.runtime import HubRuntime
+
+    check_settings(settings)
 
     async def main() -> None:
         stop = asyncio.Event()

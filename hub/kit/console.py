@@ -26,5 +26,6 @@ def progress_bar(console: Console, *, transient: bool = False) -> Progress:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """End a CLI command with a one-line error on stderr (never a traceback)."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    # soft_wrap: a long message is not cut into lines at the terminal (or pipe) width.
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code)

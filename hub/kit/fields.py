@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import idna
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from hub.kit.localefmt import parse_locale
 from hub.kit.money import format_amount, validate_amount, validate_currency
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -87,7 +88,27 @@ DomainName = Annotated[
     Field(max_length=300, description="Domain name; stored as its IDNA A-label"),
 ]
 TimeZoneName = Annotated[str, AfterValidator(_validate_timezone)]
+LocaleName = Annotated[
+    str,
+    AfterValidator(parse_locale),
+    Field(
+        max_length=16, description="CLDR locale of the client's reports (it, en, en_GB...)", examples=["it"]
+    ),
+]
 Slug = Annotated[str, AfterValidator(_validate_slug)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortText = Annotated[str, Field(max_length=300)]
+# C0 and C1 control characters (line breaks, tabs, escapes) and the Unicode line and
+# paragraph separators: a name with one breaks every line-based format it is written to
+# (an .ics calendar, a CSV row, a log line, an e-mail header).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must be one line of text: no line breaks, tabs or other control characters")
+    return value
+
+
+Name = Annotated[str, AfterValidator(one_line), Field(min_length=1, max_length=200)]
+# One line of free text (an address, a holder's name, a SKU, a warranty level).
+ShortText = Annotated[str, AfterValidator(one_line), Field(max_length=300)]
 LongText = Annotated[str, Field(max_length=20_000)]

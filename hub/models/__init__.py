@@ -2,15 +2,16 @@
 
 from hub.models.asset import Asset, Warranty
 from hub.models.audit import AuditEvent
-from hub.models.auth import ApiToken, User
+from hub.models.auth import ApiToken, AuthFailure, SignInThrottle, User, UserSession, UserToken
 from hub.models.base import Base
 from hub.models.case import CaseEvent, VendorCase
 from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
+from hub.models.link import LinkProposal, ProposalState
 from hub.models.notify import CalendarFeed, NoticeDelivery, ReminderLadder, WebhookEndpoint
-from hub.models.renewal import Notice, Renewal, RenewalControls
+from hub.models.renewal import Notice, Renewal, RenewalControls, RenewalRoute
 from hub.models.subscription import Subscription, SubscriptionTerm
 from hub.models.sync import Discrepancy, OAuthToken, TenantMapping, VendorRecord
 from hub.models.vendor import Connection, Vendor, VendorAccount
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "Asset",
     "AuditEvent",
+    "AuthFailure",
     "Base",
     "CalendarFeed",
     "CaseEvent",
@@ -33,16 +35,22 @@ __all__ = [
     "Job",
     "JobCounter",
     "JobWorker",
+    "LinkProposal",
     "Notice",
     "NoticeDelivery",
     "OAuthToken",
+    "ProposalState",
     "ReminderLadder",
     "Renewal",
     "RenewalControls",
+    "RenewalRoute",
+    "SignInThrottle",
     "Subscription",
     "SubscriptionTerm",
     "TenantMapping",
     "User",
+    "UserSession",
+    "UserToken",
     "Vendor",
     "VendorAccount",
     "VendorCase",

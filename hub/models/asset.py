@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, Entity, str_enum
-from hub.models.enums import AssetKind, RecordSource, WarrantySource
+from hub.models.base import Base, Entity, money_column, str_enum
+from hub.models.enums import AssetKind, Payer, RecordSource, WarrantySource
 
 
 class Asset(Entity, Base):
@@ -63,3 +64,10 @@ class Warranty(Entity, Base):
     )
     last_checked_at: Mapped[datetime | None]
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What extending it costs whoever pays (the client's price: the vendor's if the client
+    # pays it directly, the MSP's if resold); known ones go into the forecast.
+    renewal_price: Mapped[Decimal | None] = money_column(nullable=True)
+    renewal_currency: Mapped[str | None] = mapped_column(String(3))
+    renewal_payer: Mapped[Payer] = mapped_column(
+        str_enum(Payer, "renewal_payer"), default=Payer.msp_resold, server_default=Payer.msp_resold.value
+    )

@@ -24,6 +24,8 @@ class Client(Entity, Base):
     tier: Mapped[ServiceTier] = mapped_column(str_enum(ServiceTier, "service_tier"), default=ServiceTier.good)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Rome")
     default_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # How the client reads numbers, dates and labels (CLDR locale: "it", "en_GB"...).
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     # The technician who owns the relationship (reminders go to them).
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, Entity, str_enum
-from hub.models.enums import MailProvider, TlsMode
+from hub.models.base import Base, Entity, money_column, str_enum
+from hub.models.enums import MailProvider, Payer, TlsMode
 
 
 class Domain(Entity, Base):
@@ -34,6 +35,13 @@ class Domain(Entity, Base):
         str_enum(MailProvider, "mail_provider"), default=MailProvider.other
     )
     dkim_selectors: Mapped[list[str]] = mapped_column(default=list)
+    # What a year's renewal costs whoever pays (the client's price, as for warranties);
+    # known ones go into the forecast.
+    renewal_price: Mapped[Decimal | None] = money_column(nullable=True)
+    renewal_currency: Mapped[str | None] = mapped_column(String(3))
+    renewal_payer: Mapped[Payer] = mapped_column(
+        str_enum(Payer, "renewal_payer"), default=Payer.msp_resold, server_default=Payer.msp_resold.value
+    )
 
 
 class Endpoint(Entity, Base):

@@ -149,6 +149,14 @@ class RenewalState(enum.StrEnum):
     reconciling = "reconciling"
     escalated = "escalated"
     declined = "declined"
+    # Closed by a person with an outcome (RenewalResolution): renewed outside the hub, or
+    # not to be renewed.
+    resolved = "resolved"
+
+
+class RenewalResolution(enum.StrEnum):
+    renewed_outside = "renewed_outside"  # renewed by hand (portal, phone) or by the vendor
+    will_not_renew = "will_not_renew"  # the subscription ends with this term
 
 
 class NoticeChannel(enum.StrEnum):
@@ -193,6 +201,14 @@ class Role(enum.StrEnum):
     admin = "admin"
     technician = "technician"
     client_viewer = "client_viewer"
+    # A client's own administrator: sees what a viewer sees and decides for its client
+    # (renewal approvals, inviting its colleagues) in the portal.
+    client_admin = "client_admin"
+
+
+class UserTokenPurpose(enum.StrEnum):
+    invite = "invite"
+    reset = "reset"
 
 
 class AuditAction(enum.StrEnum):
@@ -204,3 +220,6 @@ class AuditAction(enum.StrEnum):
     reveal_secret = "reveal_secret"
     import_ = "import"
     vendor_action = "vendor_action"
+    sign_in = "sign_in"
+    sign_in_failed = "sign_in_failed"
+    sign_out = "sign_out"

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
-from hub.models.base import Base, BigIntPk, Entity, str_enum
+from hub.models.base import Base, BigIntPk, Entity, encrypted_column, str_enum
 from hub.models.enums import NoticeChannel
 
 
@@ -39,8 +40,8 @@ class WebhookEndpoint(Entity, Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(2000))
-    # "whsec_..." encrypted with the SecretBox; write-only in the API.
-    secret_encrypted: Mapped[str] = mapped_column(Text)
+    # "whsec_..." encrypted under the webhook-secret key; write-only in the API.
+    secret_encrypted: Mapped[str] = encrypted_column(Purpose.webhook_secret)
     secret_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -93,6 +94,8 @@ class CalendarFeed(Entity, Base):
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    # After this the URL answers 404 (an all-client feed always has one).
+    expires_at: Mapped[datetime | None]
 
 
 class ReminderLadder(Entity, Base):

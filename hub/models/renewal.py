@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, BigIntPk, Entity, money_column, str_enum
-from hub.models.enums import NoticeChannel, RenewalState
+from hub.models.enums import NoticeChannel, RenewalResolution, RenewalState
 from hub.models.notify import NoticeState
 
 
@@ -55,6 +55,54 @@ class Renewal(Entity, Base):
     new_term_ends_on: Mapped[date | None]
     escalated_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    # A resold item quoted above what the client pays (hub.renewal.policy.margin_warning).
+    margin_warning: Mapped[str | None] = mapped_column(Text)
+    # How a person closed it (state resolved).
+    resolution: Mapped[RenewalResolution | None] = mapped_column(
+        str_enum(RenewalResolution, "renewal_resolution")
+    )
+    # The order as it was first sent (the hint a vendor that keeps no reference needs to
+    # find it again: product, subscription, quantity) and when it was first sent; both are
+    # committed before the request leaves.
+    order_request: Mapped[dict[str, Any] | None]
+    first_sent_at: Mapped[datetime | None]
+    # Since when the vendor could neither show the order nor prove it absent: bounded, then
+    # a person decides (never a guess).
+    unproven_since: Mapped[datetime | None]
+    # A route with a registration step (a FortiCare contract code bought at the distributor):
+    # the code the order delivered, and when it was registered against the unit.
+    registration_code: Mapped[str | None] = mapped_column(String(200))
+    registered_at: Mapped[datetime | None]
+
+
+class RenewalRoute(Entity, Base):
+    """How a subscription is renewed when that is not where it is synced from: ordered at
+    one connection (a distributor or registrar), optionally registered at a second (a
+    FortiCare contract code against the unit's serial), confirmed by reading the term back
+    where it lives (the Sophos licence, the FortiGate's FortiGuard expiry, the registry).
+    Without a route, a subscription is ordered and confirmed at its own connection."""
+
+    __tablename__ = "renewal_routes"
+
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), unique=True
+    )
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    order_connection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("connections.id", ondelete="RESTRICT"))
+    # The vendor's subscription (or domain) to renew at the ordering connection.
+    order_ref: Mapped[str] = mapped_column(String(200))
+    # The customer at the ordering connection (a Pax8 company id); empty: the vendor
+    # account's external ref.
+    order_tenant_ref: Mapped[str | None] = mapped_column(String(200))
+    confirm_connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="RESTRICT")
+    )
+    # What the confirming adapter reads back (its `read_term` ref).
+    confirm_ref: Mapped[str | None] = mapped_column(String(200))
+    register_connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="RESTRICT")
+    )
+    register_serial: Mapped[str | None] = mapped_column(String(100))
 
 
 class RenewalControls(Base):
@@ -75,6 +123,8 @@ class RenewalControls(Base):
     client_daily_cap: Mapped[Decimal | None] = money_column(nullable=True)
     msp_daily_cap: Mapped[Decimal | None] = money_column(nullable=True)
     cap_currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # A resold item quoted above the client's price waits for approval (Policy).
+    approve_negative_margin: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime | None]
 
 

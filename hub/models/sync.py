@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
-from hub.models.base import Base, BigIntPk, Entity, UUIDPk, str_enum
+from hub.models.base import Base, BigIntPk, Entity, UUIDPk, encrypted_column, str_enum
 
 
 class VendorRecord(BigIntPk, Base):
@@ -110,7 +111,7 @@ class OAuthToken(Base):
     __tablename__ = "oauth_tokens"
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    token_encrypted: Mapped[str | None] = mapped_column(Text)
+    token_encrypted: Mapped[str | None] = encrypted_column(Purpose.oauth_token, nullable=True)
     # sha256 of the token: `drop` deletes only the token the caller saw (compare-and-delete).
     token_sha256: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[datetime | None]

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models.base import Base, Entity, str_enum
+from hub.kit.crypto import Purpose
+from hub.models.base import Base, Entity, encrypted_column, str_enum
 from hub.models.enums import ConnectionHealth, ConnectionScope, VendorCategory
 
 
@@ -38,7 +39,7 @@ class VendorAccount(Entity, Base):
     contract_number: Mapped[str | None] = mapped_column(String(100))
     # Fernet token; the plaintext never leaves the service layer except through the
     # audited reveal action.
-    support_pin_encrypted: Mapped[str | None] = mapped_column(Text)
+    support_pin_encrypted: Mapped[str | None] = encrypted_column(Purpose.support_pin, nullable=True)
     support_pin_changed_at: Mapped[datetime | None]
     account_holder: Mapped[str | None] = mapped_column(String(200))
     authorised_by: Mapped[str | None] = mapped_column(String(300))
@@ -62,7 +63,7 @@ class Connection(Entity, Base):
     )
     # The vendor-side identity the manifest names as unique (partner id, tenant id...).
     account_ref: Mapped[str] = mapped_column(String(200))
-    config_encrypted: Mapped[str] = mapped_column(Text)
+    config_encrypted: Mapped[str] = encrypted_column(Purpose.connection_config)
     config_changed_at: Mapped[datetime | None]
     # Secret config field -> when it was last set (ISO time); the values live only in
     # config_encrypted. The API shows these instead of the secrets.

@@ -8,6 +8,7 @@ DTSTAMP is the item's last change, so two fetches of an unchanged feed are ident
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,20 +144,28 @@ async def entries(
     return sorted((x for x in out if lo <= x.day <= hi), key=lambda x: (x.day, x.uid))
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _one_line(text: str) -> str:
+    # Names are refused with line breaks now; rows stored before that must still render.
+    return _CONTROL.sub(" ", text)
+
+
 def render(name: str, items: Sequence[CalendarEntry]) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//vendor hub//renewals//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", _one_line(name))
     for x in items:
         event = Event()
         event.add("uid", x.uid)
         event.add("dtstamp", x.stamp)
         event.add("dtstart", x.day)  # a date: an all-day event
         event.add("dtend", x.day + timedelta(days=1))
-        event.add("summary", x.summary)
-        event.add("description", x.description)
+        event.add("summary", _one_line(x.summary))
+        event.add("description", _one_line(x.description))
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     return bytes(cal.to_ical())

@@ -26,6 +26,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import secret_box, session_scope
+from hub.kit.crypto import Purpose
 from hub.models import Notice, NoticeDelivery, WebhookEndpoint
 from hub.models.enums import NoticeChannel
 from hub.models.notify import DeliveryState
@@ -206,7 +207,7 @@ async def deliver_webhooks(unit: UnitOfWork, now: datetime, settings: NotifySett
     result = SendResult()
     async with unit() as session:
         rows = await _claim(session, NoticeChannel.webhook, now)
-        box = secret_box(session)
+        box = secret_box(session, Purpose.webhook_secret)
         work: list[tuple[int, str, HookCall | None, bytes]] = []
         for row in rows:
             notice = await session.get(Notice, row.notice_id)

@@ -1,13 +1,15 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
+from hub.api.projection import respond_page
 from hub.api.router import crud_router
 from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.kit.schema import Page
 from hub.notify import ledger, service
 from hub.notify.schemas import (
+    FeedClientRead,
     FeedCreate,
     FeedCreated,
     FeedFilters,
@@ -38,6 +40,7 @@ notice_routes = APIRouter(prefix="/notices", tags=["notify"])
 async def list_notices(
     session: SessionDep, principal: PrincipalDep, params: Annotated[NoticeFilters, Query()]
 ) -> Any:
+    principal.require_staff()  # reminders to the MSP's technicians (recipients, thresholds)
     items, total = await service.notices.list(session, principal, params)
     return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
 
@@ -78,7 +81,10 @@ calendar_routes = APIRouter(prefix="/calendar", tags=["notify"])
 
 
 @calendar_routes.get(
-    "/feeds", response_model=Page[FeedRead], operation_id="list_calendar_feeds", summary="List calendar feeds"
+    "/feeds",
+    response_model=Page[FeedRead] | Page[FeedClientRead],
+    operation_id="list_calendar_feeds",
+    summary="List calendar feeds",
 )
 async def list_feeds(
     session: SessionDep, principal: PrincipalDep, params: Annotated[FeedFilters, Query()]
@@ -91,7 +97,7 @@ async def list_feeds(
         sort=params.sort,
     )
     page = feeds[params.offset : params.offset + params.limit]
-    return {"items": page, "total": len(feeds), "limit": params.limit, "offset": params.offset}
+    return respond_page(principal, page, len(feeds), params.limit, params.offset, FeedRead, FeedClientRead)
 
 
 @calendar_routes.post(
@@ -102,10 +108,10 @@ async def list_feeds(
     summary="Create a calendar feed (its URL is shown once)",
 )
 async def create_feed(
-    body: FeedCreate, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+    body: FeedCreate, request: Request, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
 ) -> Any:
     feed, token = await service.create_feed(session, principal, body)
-    base = runtime.settings.notify.public_url.rstrip("/")
+    base = (runtime.settings.notify.public_url or str(request.base_url)).rstrip("/")
     data = FeedRead.model_validate(feed).model_dump()
     return FeedCreated(**data, token=token, url=f"{base}/api/v1/calendar/{token}.ics")
 

@@ -110,18 +110,29 @@ class FeedCreate(Input):
     name: Name
     client_id: uuid.UUID | None = Field(None, description="a feed of this client's renewals")
     user_id: uuid.UUID | None = Field(None, description="a feed of the clients this user owns")
+    expires_at: datetime | None = Field(
+        None,
+        description="when the URL stops working; a feed of every client (admin only) gets "
+        "HUB_ALL_CLIENT_FEED_DAYS (90 days) unless given",
+    )
 
 
-class FeedRead(Output):
+class FeedClientRead(Output):
+    """A client's calendar feed as the client sees it (not who of the MSP made it)."""
+
     id: uuid.UUID
     name: str
     client_id: uuid.UUID | None
-    user_id: uuid.UUID | None
     prefix: str
-    created_by: str
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None
+
+
+class FeedRead(FeedClientRead):
+    user_id: uuid.UUID | None
+    created_by: str
 
 
 class FeedCreated(FeedRead):

@@ -20,6 +20,7 @@ from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.db import runtime_of, secret_box
 from hub.errors import InvalidInput, NotFound
+from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
 from hub.models import (
     CalendarFeed,
@@ -157,7 +158,9 @@ class WebhookService(CrudService[WebhookEndpoint]):
 
     def _encrypt(self, session: AsyncSession, values: dict[str, Any]) -> None:
         if values.get("secret") is not None:
-            values["secret_encrypted"] = secret_box(session).encrypt(values.pop("secret"))
+            values["secret_encrypted"] = secret_box(session, Purpose.webhook_secret).encrypt(
+                values.pop("secret")
+            )
             values["secret_changed_at"] = utcnow()
         values.pop("secret", None)
 
@@ -242,6 +245,17 @@ async def create_feed(
         user = await session.get(User, data.user_id)
         if user is None or user.role is Role.client_viewer:
             raise InvalidInput("user_id", f"no staff user with id {data.user_id}")
+    runtime = runtime_of(session)
+    now = runtime.now()
+    expires_at = data.expires_at
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("expires_at", "must be in the future")
+    if data.client_id is None and data.user_id is None:
+        # Every client's renewals in one URL anyone holding it can read: admins only, and
+        # never for ever.
+        principal.require_admin()
+        longest = now + timedelta(days=runtime.settings.notify.all_client_feed_days)
+        expires_at = min(expires_at or longest, longest)
     prefix = f"{FEED_PREFIX}{secrets.token_hex(4)}"
     token = f"{prefix}_{secrets.token_urlsafe(32)}"
     feed = CalendarFeed(
@@ -251,6 +265,7 @@ async def create_feed(
         prefix=prefix,
         token_hash=_hash(token),
         created_by=principal.actor,
+        expires_at=expires_at,
     )
     session.add(feed)
     await session.flush()
@@ -300,6 +315,8 @@ async def render_feed(session: AsyncSession, token: str) -> bytes:
         await session.execute(select(CalendarFeed).where(CalendarFeed.prefix == f"{parts[0]}_{parts[1]}"))
     ).scalar_one_or_none()
     if feed is None or feed.revoked_at is not None or not hmac.compare_digest(feed.token_hash, _hash(token)):
+        raise missing
+    if feed.expires_at is not None and feed.expires_at <= runtime_of(session).now():
         raise missing
     client_ids: list[uuid.UUID] | None
     if feed.client_id is not None:
@@ -436,7 +453,8 @@ async def send_test(session: AsyncSession, principal: Principal, data: ReminderT
         raise InvalidInput("webhook_id", "the webhook endpoint to call is required")
     hook = await webhooks.get(session, principal, data.webhook_id)
     body = orjson.dumps(delivery.payload(notice, test=True))
-    call = delivery.HookCall(hook.url, secret_box(session).decrypt(hook.secret_encrypted))
+    secret = secret_box(session, Purpose.webhook_secret).decrypt(hook.secret_encrypted)
+    call = delivery.HookCall(hook.url, secret)
     status, error = await delivery.post_webhook(call, delivery.new_webhook_id(), body, settings)
     return ReminderTestOutcome(
         channel="webhook",

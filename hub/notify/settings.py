@@ -35,8 +35,13 @@ class NotifySettings(BaseSettings):
     notify_fallback_email: str = ""
     # Category ladders overriding the built-in ones: {"antivirus": [60, 30, 7, -1]}.
     notify_ladders: str = ""
-    # Base URL printed with calendar feed links.
-    public_url: str = "http://127.0.0.1:8000"
+    # Base URL of the hub as its users reach it, for the links it hands out (calendar
+    # feeds). Empty: the address the request came in on (the host and port `hub serve`
+    # listens on, as the caller reached it); set it behind a reverse proxy.
+    public_url: str = ""
+    # An all-client calendar feed expires after this many days (a feed of one client or
+    # of one technician's clients only if asked).
+    all_client_feed_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("notify_ladders")
     @classmethod

@@ -48,10 +48,44 @@ class AllowList:
         return False
 
     def address_allowed(self, address: Address, *, by_name: bool) -> bool:
+        embedded = embedded_ipv4(address)
+        if embedded:
+            # An IPv6 address that carries an IPv4 one reaches that IPv4 host (through a
+            # NAT64 gateway, a 6to4 relay, a dual stack): judge the host it reaches, so
+            # ::ffff:127.0.0.1 or 64:ff9b::7f00:1 is loopback, whatever IPv6 says.
+            return all(self.address_allowed(inner, by_name=by_name) for inner in embedded)
         if any(address in net for net in self.networks):
             return True
         # A listed name may resolve to the public internet, never to an internal address.
         return by_name and address.is_global
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215 local use: never global
+_COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291 IPv4-compatible (deprecated)
+
+
+def embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: IPv4-mapped (::ffff:a.b.c.d),
+    IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo
+    (2001::/32, server and client). An address in NAT64's local-use prefix is reported as
+    0.0.0.0 (its embedding is the network's own, so it is judged as no public host)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _NAT64:
+        return [low32]
+    if address in _NAT64_LOCAL:
+        return [ipaddress.IPv4Address(0)]
+    if address in _COMPATIBLE and int(address) > 1:  # not :: nor ::1
+        return [low32]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
 
 
 def _literal(host: str) -> Address | None:

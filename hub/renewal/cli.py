@@ -1,4 +1,4 @@
-"""`hub renewals plan|run|list|pause|resume`."""
+"""`hub renewals plan|run|list|pause|resume|approve|decline|resolve`."""
 
 from __future__ import annotations
 
@@ -47,15 +47,21 @@ def plan(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """What would be renewed automatically in the next N days, and at what cost (at
-    today's price). Changes nothing."""
+    today's price), and which of them will escalate instead of ordering (no vendor
+    connection, no vendor subscription id, an adapter that cannot order). Changes nothing."""
     from hub.kit.money import format_amount
     from hub.kit.time import today as today_utc
-    from hub.renewal.planner import due_items
+    from hub.renewal.planner import DueItem, due_items
+    from hub.renewal.route_check import route_problems
 
     today = today_utc()
     from hub.runtime import run_in_unit
 
-    items = run_in_unit(lambda s: due_items(s, today, within_days=days), write=False)
+    async def read(session: Any) -> tuple[list[DueItem], dict[Any, str]]:
+        found = await due_items(session, today, within_days=days)
+        return found, await route_problems(session, (i.subscription_id for i in found))
+
+    items, problems = run_in_unit(read, write=False)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for item in items:
         totals[item.currency] += item.total
@@ -73,18 +79,24 @@ def plan(
                 "currency": i.currency,
                 "payer": i.payer.value,
                 "renewal": i.renewal_state.value if i.renewal_state else None,
+                "route_problem": problems.get(i.subscription_id),
             }
             for i in items
         ]
         print(
             json.dumps(
-                {"days": days, "items": rows, "totals": {k: format_amount(v) for k, v in totals.items()}},
+                {
+                    "days": days,
+                    "items": rows,
+                    "totals": {k: format_amount(v) for k, v in totals.items()},
+                    "will_escalate": len(problems),
+                },
                 indent=2,
             )
         )
         return
     title = f"Automatic renewals in the next {days} days (nothing was changed)"
-    columns = ("client", "product", "ends", "orders on", "qty", "total", "payer", "renewal")
+    columns = ("client", "product", "ends", "orders on", "qty", "total", "payer", "renewal", "route")
     cells: list[tuple[str, ...]] = []
     for i in items:
         when = "now" if i.order_on <= today else i.order_on.isoformat()
@@ -101,12 +113,15 @@ def plan(
                 f"{i.total:,.2f} {i.currency}",
                 i.payer.value,
                 state,
+                problems.get(i.subscription_id, "ok"),
             )
         )
     if len(cells) <= PLAIN_ABOVE:
         table = Table(title=title)
         for column in columns:
-            table.add_column(column, justify="right" if column in ("qty", "total") else "left")
+            table.add_column(
+                column, justify="right" if column in ("qty", "total") else "left", overflow="fold"
+            )
         for row in cells:
             table.add_row(*row)
         out.print(table)
@@ -114,6 +129,11 @@ def plan(
         _print_plain(title, columns, cells, right={"qty", "total"})
     for currency, total in sorted(totals.items()):
         out.print(f"  total {currency}: {total:,.2f}")
+    if problems:
+        out.print(
+            f"[yellow]{len(problems)} automatic renewal(s) will escalate instead of ordering: "
+            "see the route column[/yellow]"
+        )
 
 
 @app.command("run")
@@ -271,3 +291,131 @@ def resume() -> None:
     """Let automatic renewals go on."""
     _set_pause(False, None)
     err.print("automatic renewals resumed")
+
+
+# -- a person's decisions (the same services as the API, audited as the CLI) -------------------
+
+
+def _decide_by_cli(renewal_id: str, version: int | None, act: Any) -> None:
+    """Read the renewal, check the version the person saw (default: the current one), run
+    `act(session, renewal, version)`; a refusal ends the command with its reason."""
+    import uuid
+
+    from hub.auth.principal import CLI
+    from hub.errors import HubError
+    from hub.kit.console import fail
+    from hub.renewal.service import renewals
+    from hub.runtime import run_in_unit
+
+    try:
+        rid = uuid.UUID(renewal_id)
+    except ValueError:
+        fail(f"renewal: '{renewal_id}' is not an id (a UUID)")
+
+    async def do(session: Any) -> str:
+        renewal = await renewals.get(session, CLI, rid)
+        done = await act(session, renewal, version or renewal.version)
+        detail = f" ({done.resolution.value})" if done.resolution else ""
+        return f"renewal {done.id} is {done.state.value}{detail}"
+
+    try:
+        err.print(run_in_unit(do))
+    except HubError as exc:
+        fail(exc.detail)
+
+
+VersionOpt = Annotated[
+    int | None, typer.Option("--version", min=1, help="the version you read (default: the current one)")
+]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="why (kept with the decision)")]
+
+
+@app.command("approve")
+def approve(renewal_id: str, note: NoteOpt = None, version: VersionOpt = None) -> None:
+    """Approve a renewal waiting for approval: it is ordered at its next step."""
+    from hub.auth.principal import CLI
+    from hub.kit.time import utcnow
+    from hub.renewal import service
+
+    async def act(session: Any, renewal: Any, v: int) -> Any:
+        return await service.decide(session, CLI, renewal, version=v, approve=True, note=note, now=utcnow())
+
+    _decide_by_cli(renewal_id, version, act)
+
+
+@app.command("decline")
+def decline(renewal_id: str, note: NoteOpt = None, version: VersionOpt = None) -> None:
+    """Decline a renewal that has not been sent: nothing is ordered for this term."""
+    from hub.auth.principal import CLI
+    from hub.kit.time import utcnow
+    from hub.renewal import service
+
+    async def act(session: Any, renewal: Any, v: int) -> Any:
+        return await service.decide(session, CLI, renewal, version=v, approve=False, note=note, now=utcnow())
+
+    _decide_by_cli(renewal_id, version, act)
+
+
+@app.command("resolve")
+def resolve(
+    renewal_id: str,
+    renewed_outside: Annotated[
+        bool, typer.Option("--renewed-outside", help="someone renewed it by hand (or the vendor did)")
+    ] = False,
+    will_not_renew: Annotated[
+        bool, typer.Option("--will-not-renew", help="the subscription ends with this term")
+    ] = False,
+    ends_on: Annotated[str | None, typer.Option("--ends-on", help="the new term's end (YYYY-MM-DD)")] = None,
+    starts_on: Annotated[
+        str | None, typer.Option("--starts-on", help="default: the day after the old term")
+    ] = None,
+    quantity: Annotated[int | None, typer.Option("--quantity", min=0)] = None,
+    unit_cost: Annotated[str | None, typer.Option("--unit-cost")] = None,
+    by_vendor: Annotated[
+        bool, typer.Option("--by-vendor", help="the vendor renewed it on its own (default: by hand)")
+    ] = False,
+    note: NoteOpt = None,
+    version: VersionOpt = None,
+) -> None:
+    """Close a renewal the hub will not finish: --renewed-outside records the new term and
+    moves the subscription onto it; --will-not-renew turns its auto-renew off. Its alerts
+    are acknowledged."""
+    from datetime import date
+    from decimal import Decimal, InvalidOperation
+
+    from hub.auth.principal import CLI
+    from hub.kit.console import fail
+    from hub.kit.time import utcnow
+    from hub.models.enums import RenewalResolution, TermRenewedBy
+    from hub.renewal import service
+
+    if renewed_outside == will_not_renew:
+        fail("say what happened: --renewed-outside or --will-not-renew (one of them)")
+
+    def day(value: str | None, option: str) -> date | None:
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            fail(f"{option}: '{value}' is not a date (YYYY-MM-DD)")
+
+    try:
+        cost = Decimal(unit_cost) if unit_cost is not None else None
+    except InvalidOperation:
+        fail(f"--unit-cost: '{unit_cost}' is not an amount")
+    if cost is not None and (not cost.is_finite() or cost < 0):
+        fail(f"--unit-cost: '{unit_cost}' is not an amount of zero or more")
+    term = service.NewTerm(
+        ends_on=day(ends_on, "--ends-on"),
+        starts_on=day(starts_on, "--starts-on"),
+        quantity=quantity,
+        unit_cost=cost,
+        renewed_by=TermRenewedBy.auto_vendor if by_vendor else TermRenewedBy.manual,
+    )
+    outcome = RenewalResolution.renewed_outside if renewed_outside else RenewalResolution.will_not_renew
+
+    async def act(session: Any, renewal: Any, v: int) -> Any:
+        return await service.resolve(
+            session, CLI, renewal, version=v, outcome=outcome, term=term, note=note, now=utcnow()
+        )
+
+    _decide_by_cli(renewal_id, version, act)

@@ -1,45 +1,49 @@
 """Renewals API: list and read renewals, approve or decline the ones waiting, the
-MSP-wide switchboard (pause, caps), signed approval links for clients, and the forecast."""
+MSP-wide switchboard (pause, caps) and signed approval links for clients. (The forecast
+is a report: `hub.report.endpoints`.)"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
+from hub.api.projection import respond, respond_page
 from hub.audit.service import record
 from hub.deps import PrincipalDep, RuntimeDep, SessionDep
-from hub.errors import NotFound
 from hub.kit.schema import Page
-from hub.models.enums import AuditAction
-from hub.renewal import service
-from hub.renewal.forecast import forecast
+from hub.models.enums import AuditAction, TermRenewedBy
+from hub.renewal import routes, service
 from hub.renewal.schemas import (
+    ApprovalClientView,
     ControlsRead,
     ControlsUpdate,
     Decision,
-    Forecast,
-    ForecastParams,
+    RenewalClientRead,
     RenewalFilters,
     RenewalRead,
+    Resolution,
+    RouteRead,
+    RouteUpdate,
 )
 from hub.renewal.service import renewals
-from hub.report.csv_export import forecast_csv
 
 router = APIRouter(tags=["renewals"])
 
 
 @router.get(
-    "/renewals", response_model=Page[RenewalRead], operation_id="list_renewals", summary="List renewals"
+    "/renewals",
+    response_model=Page[RenewalRead] | Page[RenewalClientRead],
+    operation_id="list_renewals",
+    summary="List renewals",
 )
 async def list_renewals(
     session: SessionDep, principal: PrincipalDep, params: Annotated[RenewalFilters, Query()]
 ) -> Any:
     items, total = await renewals.list(session, principal, params)
-    return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
+    return respond_page(principal, items, total, params.limit, params.offset, RenewalRead, RenewalClientRead)
 
 
 @router.get(
@@ -99,10 +103,15 @@ async def plan_now(session: SessionDep, principal: PrincipalDep, runtime: Runtim
 
 
 @router.get(
-    "/renewals/{renewal_id}", response_model=RenewalRead, operation_id="get_renewal", summary="Read a renewal"
+    "/renewals/{renewal_id}",
+    response_model=RenewalRead | RenewalClientRead,
+    operation_id="get_renewal",
+    summary="Read a renewal",
 )
 async def get_renewal(renewal_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
-    return await renewals.get(session, principal, renewal_id)
+    return respond(
+        principal, await renewals.get(session, principal, renewal_id), RenewalRead, RenewalClientRead
+    )
 
 
 @router.post(
@@ -137,16 +146,98 @@ async def decline(
     )
 
 
+# -- renewal routes ---------------------------------------------------------------------
+
+
+def _route_read(subscription_id: uuid.UUID, route: routes.Route) -> RouteRead:
+    return RouteRead(
+        subscription_id=subscription_id,
+        explicit=route.explicit,
+        order_connection_id=route.order_connection_id,
+        order_ref=route.order_ref,
+        order_tenant_ref=route.tenant_ref or None,
+        confirm_connection_id=route.confirm_connection_id,
+        confirm_ref=route.confirm_ref,
+        register_connection_id=route.register_connection_id,
+        register_serial=route.register_serial,
+        problem=route.problem,
+    )
+
+
+@router.get(
+    "/subscriptions/{item_id}/renewal-route",
+    response_model=RouteRead,
+    operation_id="get_renewal_route",
+    summary="Where this subscription's renewals are ordered, registered and confirmed (staff)",
+)
+async def get_route(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
+    principal.require_staff()
+    route, _ = await routes.route_for(session, principal, item_id)
+    return _route_read(item_id, route)
+
+
+@router.put(
+    "/subscriptions/{item_id}/renewal-route",
+    response_model=RouteRead,
+    operation_id="set_renewal_route",
+    summary="Order at one connection, register and confirm at others (staff, audited)",
+)
+async def put_route(
+    item_id: uuid.UUID, body: RouteUpdate, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    await routes.set_route(session, principal, item_id, body.model_dump())
+    route, _ = await routes.route_for(session, principal, item_id)
+    return _route_read(item_id, route)
+
+
+@router.delete(
+    "/subscriptions/{item_id}/renewal-route",
+    status_code=204,
+    operation_id="clear_renewal_route",
+    summary="Order and confirm at the subscription's own connection again (staff, audited)",
+)
+async def delete_route(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+    await routes.clear_route(session, principal, item_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/renewals/{renewal_id}/resolve",
+    response_model=RenewalRead,
+    operation_id="resolve_renewal",
+    summary="Close a renewal the hub will not finish: renewed outside the hub (records the new "
+    "term) or will not renew (turns auto-renew off); its alerts are acknowledged",
+    responses={409: {"description": "stale version, an order may be in flight, or nothing to resolve"}},
+)
+async def resolve(
+    renewal_id: uuid.UUID, body: Resolution, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> Any:
+    principal.require_staff()
+    renewal = await renewals.get(session, principal, renewal_id)
+    term = service.NewTerm(
+        ends_on=body.ends_on,
+        starts_on=body.starts_on,
+        quantity=body.quantity,
+        unit_cost=body.unit_cost,
+        renewed_by=TermRenewedBy(body.renewed_by),
+    )
+    return await service.resolve(
+        session,
+        principal,
+        renewal,
+        version=body.version,
+        outcome=body.outcome,
+        term=term,
+        note=body.note,
+        now=runtime.now(),
+    )
+
+
 # -- signed approval links (the client approves without an account) -----------------------
 
 
 class ApprovalLink(BaseModel):
     url: str
-    expires_at: str
-
-
-class ApprovalView(BaseModel):
-    renewal: RenewalRead
     expires_at: str
 
 
@@ -163,67 +254,43 @@ async def create_link(
     renewal = await renewals.get(session, principal, renewal_id)
     link = await service.create_approval_link(session, principal, renewal, runtime.now())
     return {
-        "url": str(request.url_for("view_renewal_approval", token=link.token)),
+        "url": str(request.url_for(APPROVAL_ROUTE, token=link.token)),
         "expires_at": link.expires_at,
     }
 
 
 public_router = APIRouter(tags=["renewals"])
-# A Fernet token: URL-safe base64, far longer than 40 characters for our payload.
-LinkToken = Annotated[str, Path(min_length=40, max_length=2000, pattern=r"^[A-Za-z0-9_=-]+$")]
+# The route name `create_link` builds its URL from (a route is named after its function
+# unless given a name: spelling it once here keeps the two from drifting apart again).
+APPROVAL_ROUTE = "view_renewal_approval"
+# payload.signature, each URL-safe base64 (hub.renewal.links): far longer than 40 characters.
+LinkToken = Annotated[str, Path(min_length=40, max_length=1000, pattern=r"^[A-Za-z0-9_=.-]+$")]
 
 
 @public_router.get(
     "/approvals/{token}",
-    response_model=ApprovalView,
+    response_model=ApprovalClientView,
     operation_id="view_renewal_approval",
+    name=APPROVAL_ROUTE,
     summary="What a signed approval link approves (no account needed)",
 )
-async def view_approval(token: LinkToken, runtime: RuntimeDep) -> Any:
+async def view_approval(token: LinkToken, response: Response, runtime: RuntimeDep) -> Any:
+    response.headers["Cache-Control"] = "no-store"  # the link is a credential
     async with runtime.sessionmaker() as session:
         renewal, expires = await service.renewal_of_link(session, token, runtime.now())
-        return {"renewal": RenewalRead.model_validate(renewal), "expires_at": expires}
+        return await service.approval_view(session, renewal, expires)
 
 
 @public_router.post(
     "/approvals/{token}",
-    response_model=RenewalRead,
+    response_model=RenewalClientRead,
     operation_id="approve_renewal_by_link",
     summary="Approve the renewal a signed link names (once)",
 )
 async def approve_by_link(token: LinkToken, runtime: RuntimeDep) -> Any:
     async with runtime.unit_of_work() as session:
         decided = await service.approve_by_link(session, token, runtime.now())
-        return RenewalRead.model_validate(decided)
-
-
-# -- forecast -----------------------------------------------------------------------------
-
-
-@router.get(
-    "/forecast",
-    response_model=Forecast,
-    operation_id="get_renewal_forecast",
-    summary="What renews in the next N months, at what cost, paid by whom (JSON or CSV)",
-    responses={200: {"content": {"text/csv": {}}}},
-)
-async def get_forecast(
-    request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
-    runtime: RuntimeDep,
-    params: Annotated[ForecastParams, Query()],
-) -> Response:
-    if params.client_id is not None and principal.client_id not in (None, params.client_id):
-        raise NotFound(f"client {params.client_id} not found")
-    body = await forecast(
-        session, principal, today=runtime.today(), months=params.months, client_id=params.client_id
-    )
-    if params.format == "csv" or (params.format is None and "text/csv" in request.headers.get("accept", "")):
-        return Response(forecast_csv(body["lines"]), media_type="text/csv; charset=utf-8")
-    return Response(
-        orjson.dumps(Forecast.model_validate(body).model_dump(mode="json")), media_type="application/json"
-    )
+        return RenewalClientRead.model_validate(decided)
 
 
 __all__ = ["public_router", "router"]

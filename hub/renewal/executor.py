@@ -2,19 +2,29 @@
 
     planned -> awaiting_approval -> approved -> submitting -> confirmed
                                              submitting -> rejected -> escalated
-                                             submitting -> unknown -> reconciling -> confirmed
-                                                         reconciling -> approved (resend) | escalated
+                                             submitting -> unknown -> confirmed (found, or the term moved)
+                                                        unknown -> approved (resend, on proof of absence)
+                                                        unknown -> escalated (absence unproven too long)
 
 Why an order is never placed twice:
 - our reference (Renewal.idempotency_key) is committed when the renewal is planned, long
-  before anything is sent, and goes into the vendor's reference field;
+  before anything is sent, and goes into the vendor's reference field where it has one;
 - approved -> submitting is a compare-and-set in a transaction fenced by the job lease,
   so two workers cannot both send; the sender sets a send deadline (its lease end) that
-  the HTTP layer checks immediately before the request leaves (`hub.sdk.http`);
+  the HTTP layer checks immediately before the request leaves (`hub.sdk.http`); the
+  request as sent and when it was first sent are committed with it;
 - an answer lost after sending (timeout, reset, 5xx, a crash) leaves the renewal
-  `submitting`/`unknown`; it is reconciled by looking the order up by our reference, and
-  by the subscription's end date, only after the sender's deadline has passed. Only a
-  lookup that proves no order exists lets it be sent again.
+  `submitting`/`unknown`. Only after the sender's deadline plus the in-flight grace has
+  passed is the vendor asked: the order list since before the first send, matched by our
+  reference or, for a vendor that keeps none, by product, subscription and quantity (an
+  order in any state, pending included, counts as placed), and the term read back where
+  it lives. Only a lookup that proves no order exists lets it be sent again; one that
+  cannot prove it (`AbsenceUnproven`: a lagging list) is asked again later, and past a
+  bound the renewal escalates to a person with the evidence. Never a guess.
+
+A route (hub.renewal.routes) may order at one connection, register the contract code the
+order delivered at a second, and confirm by reading the term back at a third.
+
 Every vendor call happens with no transaction open; every state change is a short
 fenced write, so a worker that lost its lease records nothing.
 """
@@ -34,14 +44,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
 from hub.jobs import JobContext
-from hub.models import Client, Renewal, Subscription, SubscriptionTerm, VendorAccount
+from hub.models import Client, Renewal, RenewalRoute, Subscription, SubscriptionTerm, VendorAccount
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
-from hub.renewal.policy import Policy, decide
-from hub.renewal.service import get_controls
+from hub.renewal.policy import Policy, Resale, decide
+from hub.renewal.routes import Route, route_of
+from hub.renewal.service import PAUSED_REASON, get_controls
 from hub.renewal.states import ACTIVE, TERMINAL
-from hub.sdk.capabilities import Renewer
+from hub.sdk.capabilities import Capability, ContractRegistrar, OrderTracker, Renewer, TermReadBack
+from hub.sdk.capabilities import order_visibility_lag as declared_lag
 from hub.sdk.errors import (
+    AbsenceUnproven,
     AdapterError,
     NotFound,
     NotSent,
@@ -52,12 +65,11 @@ from hub.sdk.errors import (
     UnsupportedOperation,
 )
 from hub.sdk.http import SEND_NOT_AFTER
-from hub.sdk.records import OrderRequest, QuoteRecord
+from hub.sdk.records import DeliverableKind, OrderRequest, QuoteRecord
 
 log = logging.getLogger("hub.renewal")
 
 MAX_RECONCILES = 5
-MAX_CONFIRM_READS = 10
 PAUSED_RECHECK = timedelta(minutes=5)
 
 
@@ -83,10 +95,8 @@ class Snapshot:
     state: RenewalState
     version: int
     reference: str
-    connection_id: uuid.UUID | None
+    route: Route
     subscription_id: uuid.UUID
-    subscription_external_id: str | None
-    tenant_external_id: str | None
     client_id: uuid.UUID
     term_ends_on: date
     quantity: int
@@ -100,6 +110,11 @@ class Snapshot:
     subscription_cancelled: bool
     auto_renew_on: bool
     subscription_ends_on: date | None
+    order_request: dict[str, Any] | None
+    first_sent_at: datetime | None
+    unproven_since: datetime | None
+    registration_code: str | None
+    registered_at: datetime | None
 
     @property
     def term_superseded(self) -> bool:
@@ -112,25 +127,29 @@ class Snapshot:
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
     row = (
         await session.execute(
-            select(Renewal, Subscription, VendorAccount.external_ref)
+            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute)
             .join(Subscription, Subscription.id == Renewal.subscription_id)
             .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
+            .outerjoin(RenewalRoute, RenewalRoute.subscription_id == Subscription.id)
             .where(Renewal.id == renewal_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    renewal, sub, tenant = row
+    renewal, sub, tenant, route_row = row
+    route = route_of(route_row, sub, tenant)
+    if route_row is None and renewal.connection_id is not None:
+        # The connection the planner recorded (a subscription re-linked since keeps its
+        # renewal on the connection it was planned with).
+        route = Route(renewal.connection_id, route.order_ref, route.tenant_ref)
     controls = await get_controls(session)
     return Snapshot(
         renewal_id=renewal.id,
         state=renewal.state,
         version=renewal.version,
         reference=renewal.idempotency_key,
-        connection_id=renewal.connection_id or sub.connection_id,
+        route=route,
         subscription_id=sub.id,
-        subscription_external_id=sub.external_id,
-        tenant_external_id=tenant,
         client_id=renewal.client_id,
         term_ends_on=renewal.term_ends_on,
         quantity=renewal.quantity or sub.quantity,
@@ -144,6 +163,11 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
         auto_renew_on=sub.renewal_type.value == "auto_hub",
         subscription_ends_on=sub.ends_on,
+        order_request=renewal.order_request,
+        first_sent_at=renewal.first_sent_at,
+        unproven_since=renewal.unproven_since,
+        registration_code=renewal.registration_code,
+        registered_at=renewal.registered_at,
     )
 
 
@@ -156,6 +180,7 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         client_daily_cap=controls.client_daily_cap,
         msp_daily_cap=controls.msp_daily_cap,
         cap_currency=controls.cap_currency,
+        approve_negative_margin=controls.approve_negative_margin,
     )
     sub_policy, client_policy = (
         await session.execute(
@@ -165,6 +190,18 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         )
     ).one()
     return base.overridden(client_policy).overridden(sub_policy)
+
+
+async def resale_of(session: AsyncSession, subscription_id: uuid.UUID) -> Resale:
+    """What the client pays for the subscription (for the margin check of a quote)."""
+    payer, price, currency = (
+        await session.execute(
+            select(Subscription.payer, Subscription.client_unit_price, Subscription.currency).where(
+                Subscription.id == subscription_id
+            )
+        )
+    ).one()
+    return Resale(payer, price, currency)
 
 
 async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
@@ -213,6 +250,17 @@ async def spent_today(
     return Decimal(total or 0)
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """The term as the vendor shows it now, and what was read (for the audit trail)."""
+
+    ends_on: date | None
+    evidence: str
+
+    def moved_past(self, term_ends_on: date) -> bool:
+        return self.ends_on is not None and self.ends_on > term_ends_on
+
+
 class Executor:
     """Advances one renewal as far as it can go now. Each call of `run` is one job."""
 
@@ -220,17 +268,18 @@ class Executor:
         self.ctx = ctx
         self.renewal_id = renewal_id
         runtime = ctx.runtime
-        settings = runtime.settings.renewal
+        self.settings = runtime.settings.renewal
         self.now = runtime.now
         self.renewers = runtime.renewers
+        self.connections = runtime.connections
         self.failpoints = runtime.failpoints
-        self.retry_delay = settings.retry_delay
+        self.retry_delay = self.settings.retry_delay
         # Margin between the lease end and the last moment a request may start.
-        self.send_margin = settings.send_margin
+        self.send_margin = self.settings.send_margin
         # After the send deadline: how long an answer may still be in flight at the vendor
         # (the HTTP timeout plus slack) before a lookup's "not found" is believed.
-        self.in_flight_grace = settings.in_flight_grace
-        self.confirm_recheck = settings.confirm_recheck
+        self.in_flight_grace = self.settings.in_flight_grace
+        self.confirm_recheck = self.settings.confirm_recheck
 
     async def run(self, max_steps: int = 6) -> RenewalState | None:
         state: RenewalState | None = None
@@ -260,7 +309,7 @@ class Executor:
             await self.escalate(snap, "the vendor refused the order")
             return False
         if snap.paused:
-            await self.wait(snap, PAUSED_RECHECK, "renewals are paused MSP-wide")
+            await self.wait(snap, PAUSED_RECHECK, PAUSED_REASON)
             return False
         if snap.subscription_cancelled or not snap.auto_renew_on:
             await self.transition(
@@ -285,13 +334,19 @@ class Executor:
 
     # -- vendor steps -----------------------------------------------------------------
 
+    def _renewer(self, snap: Snapshot) -> Any:
+        assert snap.route.order_connection_id is not None
+        return self.renewers(snap.route.order_connection_id)
+
     async def quote(self, snap: Snapshot) -> bool:
-        if snap.connection_id is None or not snap.subscription_external_id:
-            await self.escalate(snap, "no vendor connection or vendor subscription id to renew through")
+        problem = snap.route.problem
+        if problem is not None:
+            await self.escalate(snap, f"{problem}: nothing can order this renewal")
             return False
+        assert snap.route.order_ref
         try:
-            async with self.renewers(snap.connection_id) as renewer:
-                quote = await renewer.quote(snap.subscription_external_id, snap.quantity)
+            async with self._renewer(snap) as renewer:
+                quote = await renewer.quote(snap.route.order_ref, snap.quantity)
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self.escalate(snap, f"quote refused: {exc}")
             return False
@@ -308,6 +363,7 @@ class Executor:
             if renewal is None or renewal.state != RenewalState.planned:
                 return False
             policy = await policy_for(session, snap.subscription_id)
+            resale = await resale_of(session, snap.subscription_id)
             decision = decide(
                 policy,
                 unit_price=quote.unit_price,
@@ -316,8 +372,10 @@ class Executor:
                 previous_unit_cost=renewal.previous_unit_cost,
                 client_spent_today=await spent_today(session, quote.currency, renewal.client_id, self.now()),
                 msp_spent_today=await spent_today(session, quote.currency, None, self.now()),
+                resale=resale,
             )
             self._store_quote(renewal, quote)
+            renewal.margin_warning = decision.margin_warning
             if decision.approved:
                 renewal.state = RenewalState.approved
                 renewal.reason = None
@@ -336,6 +394,7 @@ class Executor:
                     "currency": quote.currency,
                     "quantity": quote.quantity,
                     "decision": "approved" if decision.approved else decision.reason,
+                    "margin_warning": decision.margin_warning,
                 },
             )
         return decision.approved
@@ -350,46 +409,25 @@ class Executor:
     def _order(self, snap: Snapshot, product: str | None) -> OrderRequest:
         return OrderRequest(
             reference=snap.reference,
-            tenant_external_id=snap.tenant_external_id or "",
-            subscription_external_id=snap.subscription_external_id,
+            tenant_external_id=snap.route.tenant_ref,
+            subscription_external_id=snap.route.order_ref,
             product_external_id=product or "",
             quantity=snap.quantity,
+            expected_current_end=snap.term_ends_on,
         )
 
     async def submit(self, snap: Snapshot) -> bool:
-        assert snap.connection_id is not None and snap.subscription_external_id
-        product = await self._product(snap)
-        request = self._order(snap, product)
+        problem = snap.route.problem
+        if problem is not None:
+            await self.escalate(snap, f"{problem}: nothing can order this renewal")
+            return False
+        request = self._order(snap, await self._product(snap))
         try:
-            async with self.renewers(snap.connection_id) as renewer:
+            async with self._renewer(snap) as renewer:
                 await renewer.validate_order(request)  # the vendor's dry run: nothing is ordered
-                # Compare-and-set approved -> submitting under the job fence: one sender.
-                async with self.ctx.fenced() as (session, lease_end):
-                    renewal = await self._current(session, snap)
-                    if renewal is None or renewal.state != RenewalState.approved:
-                        return False
-                    if (await get_controls(session)).paused:
-                        renewal.next_action_at = self.now() + PAUSED_RECHECK
-                        renewal.reason = "renewals are paused MSP-wide"
-                        return False
-                    if not await _still_wanted(session, renewal):
-                        renewal.next_action_at = self.now()  # the next step declines it
-                        return False
-                    renewal.state = RenewalState.submitting
-                    renewal.attempts += 1
-                    renewal.submitted_at = self.now()
-                    renewal.send_not_after = lease_end - self.send_margin
-                    renewal.next_action_at = renewal.send_not_after + self.in_flight_grace
-                    audit(
-                        session,
-                        renewal,
-                        meta={
-                            "action": "renewal.order_requested",
-                            "request": request.model_dump(mode="json"),
-                            "attempt": renewal.attempts,
-                        },
-                    )
-                    not_after = renewal.send_not_after
+                not_after = await self._claim_send(snap, request)
+                if not_after is None:
+                    return False
                 await self.failpoints.hit("before_send")
                 token = SEND_NOT_AFTER.set(not_after)
                 try:
@@ -427,6 +465,41 @@ class Executor:
             )
         return True
 
+    async def _claim_send(self, snap: Snapshot, request: OrderRequest) -> datetime | None:
+        """Compare-and-set approved -> submitting under the job fence: one sender. The
+        request as sent and the first send time are committed before it leaves. Returns
+        the send deadline, or None when this worker must not send."""
+        async with self.ctx.fenced() as (session, lease_end):
+            renewal = await self._current(session, snap)
+            if renewal is None or renewal.state != RenewalState.approved:
+                return None
+            if (await get_controls(session)).paused:
+                renewal.next_action_at = self.now() + PAUSED_RECHECK
+                renewal.reason = PAUSED_REASON
+                return None
+            if not await _still_wanted(session, renewal):
+                renewal.next_action_at = self.now()  # the next step declines it
+                return None
+            now = self.now()
+            renewal.state = RenewalState.submitting
+            renewal.attempts += 1
+            renewal.submitted_at = now
+            # "Since before the send": a lookup after a lost answer looks from here on.
+            renewal.first_sent_at = renewal.first_sent_at or now
+            renewal.order_request = request.model_dump(mode="json")
+            renewal.send_not_after = lease_end - self.send_margin
+            renewal.next_action_at = renewal.send_not_after + self.in_flight_grace
+            audit(
+                session,
+                renewal,
+                meta={
+                    "action": "renewal.order_requested",
+                    "request": request.model_dump(mode="json"),
+                    "attempt": renewal.attempts,
+                },
+            )
+            return renewal.send_not_after
+
     async def _product(self, snap: Snapshot) -> str | None:
         async with self.ctx.session(write=False) as session:
             renewal = await session.get(Renewal, snap.renewal_id)
@@ -436,32 +509,117 @@ class Executor:
                 return str(approval["product_external_id"])
         return None
 
+    # -- after the order: register, read back -------------------------------------------
+
     async def confirm(self, snap: Snapshot) -> bool:
-        """Read the vendor's end date back; the renewal is confirmed when it moved on."""
-        assert snap.connection_id is not None and snap.subscription_external_id
+        """The order was placed: register its contract code where the route says, then read
+        the term back; the renewal is confirmed when the term's end moved on."""
+        if snap.route.register_connection_id is not None and snap.registered_at is None:
+            return await self.register(snap)
         try:
-            async with self.renewers(snap.connection_id) as renewer:
-                current = await renewer.get_subscription(snap.subscription_external_id)
+            back = await self._read_back(snap)
         except AdapterError as exc:
             await self.wait(
                 snap, self.retry_delay(snap.reconcile_attempts), f"confirmation read failed: {exc}"
             )
             return False
-        if current.end_date is None or current.end_date <= snap.term_ends_on:
-            if snap.reconcile_attempts >= MAX_CONFIRM_READS:
-                await self.escalate(
-                    snap, f"order {snap.vendor_order_ref} placed but the end date never moved"
-                )
-                return False
-            async with self.ctx.fenced() as (session, _lease):
-                renewal = await self._current(session, snap)
-                if renewal is not None:
-                    renewal.reconcile_attempts += 1
-                    renewal.next_action_at = self.now() + self.confirm_recheck
-                    renewal.reason = "order placed; waiting for the vendor to extend the term"
+        if not back.moved_past(snap.term_ends_on):
+            await self._not_yet(
+                snap,
+                f"order {snap.vendor_order_ref} placed; waiting for the vendor to extend the term "
+                f"({back.evidence})",
+                f"order {snap.vendor_order_ref} placed but the end date never moved ({back.evidence})",
+            )
             return False
-        await self._confirmed(snap, current.end_date)
+        assert back.ends_on is not None
+        await self._confirmed(snap, back)
         return False
+
+    async def register(self, snap: Snapshot) -> bool:
+        """Register the code the order delivered against the unit (a FortiCare contract):
+        read the code from the order at the distributor first; registering again after a
+        lost answer is safe (the registrar answers "already registered to this unit")."""
+        route = snap.route
+        assert route.register_connection_id is not None and route.register_serial
+        code = snap.registration_code
+        try:
+            if code is None:
+                code = await self._delivered_code(snap)
+                if code is None:
+                    await self._not_yet(
+                        snap,
+                        f"order {snap.vendor_order_ref} placed; waiting for the distributor's code",
+                        f"order {snap.vendor_order_ref} placed but no registration code was ever issued",
+                    )
+                    return False
+            async with self.connections.capable(route.register_connection_id, Capability.registration) as a:
+                assert isinstance(a, ContractRegistrar)
+                registered = await a.register_contract(route.register_serial, code)
+        except Rejected as exc:
+            await self.escalate(snap, f"the contract code could not be registered: {exc}")
+            return False
+        except AdapterError as exc:
+            await self.wait(snap, self.retry_delay(snap.reconcile_attempts), f"registration failed: {exc}")
+            return False
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return False
+            renewal.registration_code = code
+            renewal.registered_at = self.now()
+            renewal.reconcile_attempts = 0
+            renewal.next_action_at = self.now()
+            audit(
+                session,
+                renewal,
+                meta={
+                    "action": "renewal.registered",
+                    "serial": route.register_serial,
+                    "contract_number": registered.contract_number,
+                    "already_registered": registered.already_registered,
+                },
+            )
+        return True
+
+    async def _delivered_code(self, snap: Snapshot) -> str | None:
+        """The registration code the order delivered, once the distributor issued it."""
+        assert snap.route.order_connection_id is not None and snap.vendor_order_ref
+        async with self.connections.capable(snap.route.order_connection_id, Capability.order_tracking) as a:
+            assert isinstance(a, OrderTracker)
+            order = await a.get_order(snap.vendor_order_ref, snap.route.tenant_ref)
+        if order.pending:
+            return None
+        codes = [d.value for d in order.deliverables if d.kind is DeliverableKind.registration_code]
+        return codes[0] if codes else None
+
+    async def _read_back(self, snap: Snapshot) -> ReadBack:
+        """The term where the route says it lives: read back at the confirming connection,
+        or the subscription at the ordering connection."""
+        route = snap.route
+        if route.confirm_connection_id is not None:
+            assert route.confirm_ref
+            async with self.connections.capable(route.confirm_connection_id, Capability.term_readback) as a:
+                assert isinstance(a, TermReadBack)
+                term = await a.read_term(route.confirm_ref)
+            return ReadBack(term.ends_on, term.evidence)
+        assert route.order_ref
+        async with self._renewer(snap) as renewer:
+            sub = await renewer.get_subscription(route.order_ref)
+        return ReadBack(sub.end_date, f"subscription {route.order_ref} ends on {sub.end_date}")
+
+    async def _not_yet(self, snap: Snapshot, waiting: str, giving_up: str) -> None:
+        """Look again later; after `max_confirm_reads` looks, a person takes over."""
+        if snap.reconcile_attempts >= self.settings.max_confirm_reads:
+            await self.escalate(snap, giving_up)
+            return
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is not None:
+                renewal.reconcile_attempts += 1
+                renewal.next_action_at = self.now() + self.confirm_recheck
+                renewal.reason = waiting
+
+    # -- a lost answer ------------------------------------------------------------------
 
     async def reconcile(self, snap: Snapshot) -> bool:
         now = self.now()
@@ -469,11 +627,29 @@ class Executor:
             # A sender may still be in flight: a lookup now could miss its order.
             await self.wait_until(snap, snap.send_not_after + self.in_flight_grace)
             return False
-        assert snap.connection_id is not None and snap.subscription_external_id
+        if snap.route.problem is not None:
+            await self.escalate(snap, f"{snap.route.problem}: a sent order cannot be looked up")
+            return False
+        request = (
+            OrderRequest.model_validate(snap.order_request)
+            if snap.order_request
+            else self._order(snap, await self._product(snap))
+        )
+        unproven: AbsenceUnproven | None = None
+        lag = timedelta(0)
         try:
-            async with self.renewers(snap.connection_id) as renewer:
-                found = await renewer.find_order(snap.reference, snap.tenant_external_id or "")
-                current = await renewer.get_subscription(snap.subscription_external_id)
+            async with self._renewer(snap) as renewer:
+                lag = declared_lag(renewer)
+                try:
+                    found = await renewer.find_order(
+                        snap.reference,
+                        snap.route.tenant_ref,
+                        like=request,
+                        placed_after=snap.first_sent_at,
+                    )
+                except AbsenceUnproven as exc:
+                    found, unproven = None, exc
+            back = await self._read_back(snap)
         except AdapterError as exc:
             await self.wait(
                 snap,
@@ -482,27 +658,64 @@ class Executor:
                 state=RenewalState.unknown,
             )
             return False
-        moved = current.end_date is not None and current.end_date > snap.term_ends_on
+        moved = back.moved_past(snap.term_ends_on)
         if found is not None or moved:
-            async with self.ctx.fenced() as (session, _lease):
-                renewal = await self._current(session, snap)
-                if renewal is None:
-                    return False
-                renewal.state = RenewalState.submitting
-                renewal.vendor_order_ref = (
-                    found.external_id if found else renewal.vendor_order_ref or "unknown"
-                )
-                renewal.next_action_at = self.now()
-                audit(
-                    session,
-                    renewal,
-                    meta={
-                        "action": "renewal.reconciled",
-                        "found_order": found.external_id if found else None,
-                        "end_date_moved": moved,
-                    },
-                )
+            await self._placed(snap, found.external_id if found else None, moved, back)
             return True
+        if unproven is not None:
+            await self._unproven(snap, unproven, lag)
+            return False
+        return await self._proven_absent(snap, back)
+
+    async def _placed(self, snap: Snapshot, order_ref: str | None, moved: bool, back: ReadBack) -> None:
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return
+            renewal.state = RenewalState.submitting
+            renewal.vendor_order_ref = order_ref or renewal.vendor_order_ref or "unknown"
+            renewal.unproven_since = None
+            renewal.next_action_at = self.now()
+            audit(
+                session,
+                renewal,
+                meta={
+                    "action": "renewal.reconciled",
+                    "found_order": order_ref,
+                    "end_date_moved": moved,
+                    "read_back": back.evidence,
+                },
+            )
+
+    async def _unproven(self, snap: Snapshot, exc: AbsenceUnproven, lag: timedelta) -> None:
+        """The vendor could not show the order, nor prove there is none: look again later,
+        and past the bound escalate to a person with what was read. Never resend."""
+        now = self.now()
+        since = snap.unproven_since or now
+        bound = max(self.settings.absence_proof_wait, lag + self.in_flight_grace)
+        # Past the bound, or past the term's end (the renewal must not go quietly), a person
+        # decides with what was read.
+        if now - since >= bound or now.date() > snap.term_ends_on:
+            await self.escalate(
+                snap,
+                f"order {snap.reference} may have been placed: the vendor could neither show it nor "
+                f"prove it absent for {int((now - since).total_seconds())} s ({exc.evidence}); "
+                "check at the vendor before ordering by hand",
+                meta={"evidence": exc.evidence},
+            )
+            return
+        again = timedelta(seconds=exc.retry_after) if exc.retry_after else self.settings.unproven_recheck
+        async with self.ctx.fenced() as (session, _lease):
+            renewal = await self._current(session, snap)
+            if renewal is None:
+                return
+            renewal.state = RenewalState.unknown
+            renewal.unproven_since = since
+            renewal.last_error = f"absence not proven yet: {exc}"[:1000]
+            renewal.next_action_at = now + min(again, bound)
+            audit(session, renewal, meta={"action": "renewal.absence_unproven", "evidence": exc.evidence})
+
+    async def _proven_absent(self, snap: Snapshot, back: ReadBack) -> bool:
         if snap.reconcile_attempts + 1 >= MAX_RECONCILES:
             await self.escalate(snap, "the order could not be confirmed after repeated lookups")
             return False
@@ -510,13 +723,18 @@ class Executor:
             renewal = await self._current(session, snap)
             if renewal is None:
                 return False
-            # Proven not placed (no order under our reference, term not extended): sending
-            # again cannot duplicate it.
+            # Proven not placed (no order since before the first send, term not extended):
+            # sending again cannot duplicate it.
             renewal.state = RenewalState.approved
             renewal.reconcile_attempts += 1
-            renewal.reason = "reconciled: no order under our reference; sending again"
+            renewal.unproven_since = None
+            renewal.reason = "reconciled: the vendor has no such order; sending again"
             renewal.next_action_at = self.now()
-            audit(session, renewal, meta={"action": "renewal.reconciled", "found_order": None})
+            audit(
+                session,
+                renewal,
+                meta={"action": "renewal.reconciled", "found_order": None, "read_back": back.evidence},
+            )
         return True
 
     # -- writes -----------------------------------------------------------------------
@@ -527,7 +745,9 @@ class Executor:
             return None  # someone else moved it: this step's reading is stale
         return renewal
 
-    async def _confirmed(self, snap: Snapshot, new_end: date) -> None:
+    async def _confirmed(self, snap: Snapshot, back: ReadBack) -> None:
+        new_end = back.ends_on
+        assert new_end is not None
         async with self.ctx.fenced() as (session, _lease):
             renewal = await self._current(session, snap)
             if renewal is None:
@@ -562,7 +782,11 @@ class Executor:
                 renewal,
                 before=before,
                 after={"ends_on": str(new_end), "unit_cost": str(unit)},
-                meta={"action": "renewal.confirmed", "order": renewal.vendor_order_ref},
+                meta={
+                    "action": "renewal.confirmed",
+                    "order": renewal.vendor_order_ref,
+                    "read_back": back.evidence,
+                },
             )
 
     async def _after_refusal(self, snap: Snapshot, exc: AdapterError) -> None:
@@ -601,7 +825,7 @@ class Executor:
             renewal.last_error = reason[:1000]
             renewal.next_action_at = (renewal.send_not_after or self.now()) + self.in_flight_grace
 
-    async def escalate(self, snap: Snapshot, reason: str) -> None:
+    async def escalate(self, snap: Snapshot, reason: str, *, meta: dict[str, Any] | None = None) -> None:
         async with self.ctx.fenced() as (session, _lease):
             renewal = await self._current(session, snap)
             if renewal is None:
@@ -610,7 +834,7 @@ class Executor:
             renewal.escalated_at = self.now()
             renewal.reason = reason
             renewal.next_action_at = None
-            audit(session, renewal, meta={"action": "renewal.escalated", "reason": reason})
+            audit(session, renewal, meta={"action": "renewal.escalated", "reason": reason, **(meta or {})})
             await alerts.escalated(session, renewal, self.now())
 
     async def transition(self, snap: Snapshot, state: RenewalState, *, reason: str) -> None:
@@ -647,10 +871,6 @@ class Executor:
             renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
             if renewal is not None:
                 renewal.next_action_at = when
-
-
-def describe(renewal: Renewal) -> dict[str, Any]:
-    return {"id": str(renewal.id), "state": renewal.state.value, "reason": renewal.reason}
 
 
 __all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "policy_for"]

@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.jobs import enqueue
+from hub.jobs.queue import bring_forward
+from hub.kit.time import utcnow
 from hub.models import Client, Job, Renewal, Subscription
 from hub.models.enums import Payer, RenewalState, RenewalType, SubscriptionStatus
 from hub.models.job import JobState
@@ -212,7 +214,9 @@ async def queue_due(session: AsyncSession, *, now: datetime, limit: int = TICK_B
 
     Renewals whose job is already queued or running are skipped up front (one read of
     the live dedupe keys) rather than through one INSERT each that the dedupe index
-    turns away: in a storm most due renewals are already waiting for a worker."""
+    turns away: in a storm most due renewals are already waiting for a worker. A queued
+    follow-up scheduled for later than the renewal is now due (its renewal was brought
+    forward, or the clocks disagree) is moved to now: the tick is the safety net."""
     ids = (
         (
             await session.execute(
@@ -237,9 +241,13 @@ async def queue_due(session: AsyncSession, *, now: datetime, limit: int = TICK_B
         ).scalars()
     )
     queued = 0
+    waiting: list[str] = []
     for renewal_id in ids:
-        if dedupe_key(renewal_id) in live:
+        key = dedupe_key(renewal_id)
+        if key in live:
+            waiting.append(key)
             continue
-        if await enqueue(session, AdvanceRenewal(renewal_id=renewal_id), dedupe_key=dedupe_key(renewal_id)):
+        if await enqueue(session, AdvanceRenewal(renewal_id=renewal_id), dedupe_key=key):
             queued += 1
+    await bring_forward(session, waiting, utcnow())
     return queued

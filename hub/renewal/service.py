@@ -1,26 +1,39 @@
 """Renewals as a service: the list and read queries, the MSP-wide switchboard (controls),
-the approve/decline transition, and the signed approval links a client uses without an
+the approve/decline transition, closing a renewal a person settled (renewed outside the
+hub, will not renew), and the signed approval links a client uses without an
 account. The executor (`executor.py`) is the only code that orders; everything a person
 decides about a renewal goes through here, whether it comes from the API or the CLI."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.api.crud import CrudService, Resource, equals
+from hub.api.crud import CrudService, Resource, equals, refuse_nulls
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM, Principal
-from hub.db import secret_box
-from hub.errors import Conflict, NotFound
-from hub.models import Renewal, RenewalControls
-from hub.models.enums import AuditAction, RenewalState
+from hub.db import keyring_of
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.jobs.queue import bring_forward
+from hub.models import (
+    Client,
+    Renewal,
+    RenewalControls,
+    Subscription,
+    SubscriptionTerm,
+    Vendor,
+    VendorAccount,
+)
+from hub.models.enums import AuditAction, RenewalResolution, RenewalState, RenewalType, TermRenewedBy
+from hub.renewal import alerts, links
+from hub.renewal.schemas import ApprovalClientView, RenewalClientRead
+from hub.renewal.states import ACTIVE
+from hub.terms.client_view import figures
 
 # The switchboard as the migration creates it (and as a wiped table gets it back).
 CONTROL_DEFAULTS: dict[str, Any] = {
@@ -28,10 +41,11 @@ CONTROL_DEFAULTS: dict[str, Any] = {
     "lead_days": 14,
     "price_cap_pct": Decimal("10"),
     "cap_currency": "EUR",
+    "approve_negative_margin": True,
 }
 
-# How long a signed approval link stays valid.
-LINK_LIFETIME = timedelta(days=7)
+# What a renewal waiting out the MSP-wide pause says (the executor writes it).
+PAUSED_REASON = "renewals are paused MSP-wide"
 
 
 class RenewalService(CrudService[Renewal]):
@@ -82,8 +96,10 @@ async def update_controls(
 ) -> RenewalControls:
     """Apply the admin's changes (pause, lead time, caps) and audit before and after."""
     principal.require_admin()
+    refuse_nulls(RenewalControls, changes)
     controls = await controls_for_update(session)
     before = controls_snapshot(controls)
+    resumed = controls.paused and changes.get("paused") is False
     for name, value in changes.items():
         setattr(controls, name, value)
     if "paused" in changes:
@@ -91,6 +107,8 @@ async def update_controls(
         controls.paused_by = principal.actor if changes["paused"] else None
         if not changes["paused"]:
             controls.paused_reason = None
+        if resumed:
+            await _resume_paused(session, now)
     controls.updated_at = now
     record(
         session,
@@ -103,6 +121,29 @@ async def update_controls(
         after=controls_snapshot(controls),
     )
     return controls
+
+
+async def _resume_paused(session: AsyncSession, now: datetime) -> None:
+    """Renewals that were waiting out the pause go on now, not at their next recheck."""
+    ids = list(
+        (
+            await session.execute(
+                select(Renewal.id).where(
+                    Renewal.state.in_(ACTIVE),
+                    (Renewal.reason == PAUSED_REASON) | (Renewal.last_error == PAUSED_REASON),
+                )
+            )
+        ).scalars()
+    )
+    if not ids:
+        return
+    await session.execute(
+        update(Renewal)
+        .where(Renewal.id.in_(ids))
+        .values(next_action_at=now, updated_at=now, version=Renewal.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await bring_forward(session, [f"renewal:{i}" for i in ids], now)
 
 
 def controls_snapshot(controls: RenewalControls) -> dict[str, Any]:
@@ -155,6 +196,212 @@ async def decide(
     return renewal
 
 
+# -- closing a renewal a person settled outside the executor ---------------------------------
+
+# Nothing was sent for these, or what was sent was refused: a person may close them.
+RESOLVABLE = frozenset(
+    {
+        RenewalState.escalated,
+        RenewalState.awaiting_approval,
+        RenewalState.planned,
+        RenewalState.approved,
+        RenewalState.declined,
+    }
+)
+# An order may be on its way: closing it now could hide a duplicate.
+IN_FLIGHT = frozenset({RenewalState.submitting, RenewalState.unknown, RenewalState.reconciling})
+
+
+@dataclass(frozen=True)
+class NewTerm:
+    """The term a renewal done outside the hub bought (None: as the subscription has it)."""
+
+    ends_on: date | None = None
+    starts_on: date | None = None
+    quantity: int | None = None
+    unit_cost: Decimal | None = None
+    renewed_by: TermRenewedBy = TermRenewedBy.manual
+
+
+async def resolve(
+    session: AsyncSession,
+    principal: Principal,
+    renewal: Renewal,
+    *,
+    version: int,
+    outcome: RenewalResolution,
+    term: NewTerm | None,
+    note: str | None,
+    now: datetime,
+) -> Renewal:
+    """Close a renewal the executor will not finish, with what really happened:
+
+    - `renewed_outside`: someone renewed it by hand (or the vendor did): the new term is
+      recorded as a SubscriptionTerm saying how, the subscription moves onto it;
+    - `will_not_renew`: the subscription ends with this term: its auto-renew is turned
+      off (renewal type `none`).
+
+    Either way the renewal is closed (`resolved`) and its alerts (approval, escalation,
+    deadline ladder) are acknowledged in the notice ledger; all of it audited."""
+    principal.require_staff()
+    if renewal.version != version:
+        raise Conflict(f"renewal {renewal.id} changed (version {renewal.version}); read it again")
+    if renewal.state in IN_FLIGHT:
+        raise Conflict(
+            f"renewal {renewal.id} is {renewal.state.value}: an order may be on its way; "
+            "wait until it is reconciled"
+        )
+    if renewal.state not in RESOLVABLE:
+        raise Conflict(f"renewal {renewal.id} is {renewal.state.value}: there is nothing to resolve")
+    sub = await session.get(Subscription, renewal.subscription_id, with_for_update=True)
+    assert sub is not None  # renewals restrict the subscription's deletion
+    before = {"state": renewal.state.value}
+    if outcome is RenewalResolution.renewed_outside:
+        renewal.new_term_ends_on = await _record_outside_term(
+            session, principal, renewal, sub, term or NewTerm(), note
+        )
+    else:
+        _refuse_term(term)
+        _end_with_term(session, principal, renewal, sub)
+    renewal.state = RenewalState.resolved
+    renewal.resolution = outcome
+    renewal.decided_by = principal.actor
+    renewal.reason = note or _OUTCOME_TEXT[outcome]
+    renewal.next_action_at = None
+    acknowledged = await alerts.acknowledge(session, renewal, principal.actor, now)
+    record(
+        session,
+        principal,
+        AuditAction.update,
+        subject_type="renewal",
+        subject_id=renewal.id,
+        client_id=renewal.client_id,
+        before=before,
+        after={
+            "state": renewal.state.value,
+            "resolution": outcome.value,
+            "new_term_ends_on": renewal.new_term_ends_on.isoformat() if renewal.new_term_ends_on else None,
+            "note": note,
+        },
+        meta={"action": "renewal.resolved", "notices_acknowledged": acknowledged},
+    )
+    await session.flush()
+    return renewal
+
+
+_OUTCOME_TEXT = {
+    RenewalResolution.renewed_outside: "renewed outside the hub",
+    RenewalResolution.will_not_renew: "will not be renewed: the subscription ends with this term",
+}
+
+
+def _refuse_term(term: NewTerm | None) -> None:
+    if term is None:
+        return
+    for name in ("ends_on", "starts_on", "quantity", "unit_cost"):
+        if getattr(term, name) is not None:
+            raise InvalidInput(
+                name, "only for outcome renewed_outside (a renewal that will not happen has no new term)"
+            )
+
+
+def _end_with_term(session: AsyncSession, principal: Principal, renewal: Renewal, sub: Subscription) -> None:
+    before = sub.renewal_type.value
+    sub.renewal_type = RenewalType.none
+    record(
+        session,
+        principal,
+        AuditAction.update,
+        subject_type="subscription",
+        subject_id=sub.id,
+        client_id=sub.client_id,
+        before={"renewal_type": before},
+        after={"renewal_type": sub.renewal_type.value},
+        meta={"action": "renewal.resolved", "renewal_id": str(renewal.id), "ends_on": str(sub.ends_on)},
+    )
+
+
+async def _record_outside_term(
+    session: AsyncSession,
+    principal: Principal,
+    renewal: Renewal,
+    sub: Subscription,
+    term: NewTerm,
+    note: str | None,
+) -> date:
+    """The new term's end; the term is appended unless it was recorded already (the
+    subscription already ends after this renewal's term)."""
+    if sub.ends_on is not None and sub.ends_on > renewal.term_ends_on:
+        if term.ends_on is not None and term.ends_on != sub.ends_on:
+            raise InvalidInput(
+                "ends_on", f"the subscription's new term is recorded already and ends on {sub.ends_on}"
+            )
+        return sub.ends_on
+    if sub.ends_on != renewal.term_ends_on:
+        raise Conflict(
+            f"the subscription now ends on {sub.ends_on}, not on this renewal's term end "
+            f"({renewal.term_ends_on}): record its term on the subscription and decline this renewal"
+        )
+    if term.ends_on is None:
+        raise InvalidInput("ends_on", "required: when the term renewed outside the hub ends")
+    starts = term.starts_on or renewal.term_ends_on + timedelta(days=1)
+    if starts <= renewal.term_ends_on:
+        raise InvalidInput(
+            "starts_on", f"the new term must start after the renewed one ends ({renewal.term_ends_on})"
+        )
+    if term.ends_on < starts:
+        raise InvalidInput("ends_on", f"must not be before the new term starts ({starts})")
+    clash = await session.execute(
+        select(SubscriptionTerm.id).where(
+            SubscriptionTerm.subscription_id == sub.id, SubscriptionTerm.starts_on == starts
+        )
+    )
+    if clash.first() is not None:
+        raise InvalidInput("starts_on", f"the subscription has a term starting on {starts} already")
+    how = "by the vendor" if term.renewed_by is TermRenewedBy.auto_vendor else "by hand"
+    added = SubscriptionTerm(
+        subscription_id=sub.id,
+        starts_on=starts,
+        ends_on=term.ends_on,
+        quantity=term.quantity if term.quantity is not None else sub.quantity,
+        unit_cost=term.unit_cost if term.unit_cost is not None else sub.unit_cost,
+        currency=sub.currency,
+        renewed_by=term.renewed_by,
+        renewal_id=renewal.id,
+        note=f"renewed outside the hub ({how}){': ' + note if note else ''}"[:20_000],
+    )
+    session.add(added)
+    before = {
+        "starts_on": str(sub.starts_on),
+        "ends_on": str(sub.ends_on),
+        "quantity": sub.quantity,
+        "unit_cost": str(sub.unit_cost),
+    }
+    sub.starts_on, sub.ends_on = added.starts_on, added.ends_on
+    sub.quantity, sub.unit_cost = added.quantity, added.unit_cost
+    record(
+        session,
+        principal,
+        AuditAction.update,
+        subject_type="subscription",
+        subject_id=sub.id,
+        client_id=sub.client_id,
+        before=before,
+        after={
+            "starts_on": str(sub.starts_on),
+            "ends_on": str(sub.ends_on),
+            "quantity": sub.quantity,
+            "unit_cost": str(sub.unit_cost),
+        },
+        meta={
+            "action": "renewal.resolved",
+            "renewal_id": str(renewal.id),
+            "renewed_by": term.renewed_by.value,
+        },
+    )
+    return term.ends_on
+
+
 # -- signed approval links (the client approves without an account) -------------------------
 
 
@@ -170,10 +417,8 @@ async def create_approval_link(
     principal.require_admin()
     if renewal.state != RenewalState.awaiting_approval:
         raise Conflict(f"renewal {renewal.id} is {renewal.state.value}, not waiting for approval")
-    expires = (now + LINK_LIFETIME).isoformat()
-    payload = json.dumps({"r": str(renewal.id), "v": renewal.version, "exp": expires})
-    # Fernet tokens are authenticated encryption: unforgeable and opaque to the holder.
-    token = secret_box(session).encrypt(payload)
+    token, claims = links.issue(keyring_of(session), renewal.id, renewal.version, principal.actor, now)
+    expires = claims.expires_at.isoformat()
     record(
         session,
         principal,
@@ -186,28 +431,67 @@ async def create_approval_link(
     return ApprovalLinkToken(token, expires)
 
 
-async def renewal_of_link(session: AsyncSession, token: str, now: datetime) -> tuple[Renewal, str]:
-    """The renewal a link approves, while the link is valid; any malformed, forged,
-    expired or outdated link answers as not found."""
+async def link_of(session: AsyncSession, token: str, now: datetime) -> tuple[Renewal, links.LinkClaims]:
+    """The renewal a link approves and the link's claims, while the link is valid; any
+    malformed, forged, expired, spent or outdated link answers as not found."""
     try:
-        data = json.loads(secret_box(session).decrypt(token))
-        renewal_id, version, expires = uuid.UUID(data["r"]), int(data["v"]), str(data["exp"])
-    except Exception:  # any malformed or forged token answers the same
+        claims = links.read(keyring_of(session), token, now)
+    except links.InvalidLink:
         raise NotFound("approval link not found") from None
-    if expires < now.isoformat():
-        raise NotFound("approval link expired")
-    renewal = await session.get(Renewal, renewal_id)
-    if renewal is None or renewal.version != version or renewal.state != RenewalState.awaiting_approval:
-        raise NotFound("approval link no longer valid (the renewal changed)")
-    return renewal, expires
+    renewal = await session.get(Renewal, claims.renewal_id)
+    if (
+        renewal is None
+        or renewal.version != claims.version
+        or renewal.state != RenewalState.awaiting_approval
+    ):
+        raise NotFound("approval link not found")
+    return renewal, claims
+
+
+async def renewal_of_link(session: AsyncSession, token: str, now: datetime) -> tuple[Renewal, str]:
+    renewal, claims = await link_of(session, token, now)
+    return renewal, claims.expires_at.isoformat()
+
+
+async def approval_view(session: AsyncSession, renewal: Renewal, expires_at: str) -> ApprovalClientView:
+    """The approval page's content, in the client-safe projection: for a line the client
+    pays the vendor directly its price is the vendor's quote; for a resold one the MSP's
+    price; for one the fee covers, none."""
+    sub = await session.get(Subscription, renewal.subscription_id)
+    if sub is None:
+        raise NotFound("approval link not found")
+    vendor = (
+        await session.execute(
+            select(Vendor.name)
+            .join(VendorAccount, VendorAccount.vendor_id == Vendor.id)
+            .where(VendorAccount.id == sub.vendor_account_id)
+        )
+    ).scalar_one()
+    unit_cost = renewal.quoted_price if renewal.quoted_price is not None else sub.unit_cost
+    f = figures(sub.payer, unit_cost, sub.client_unit_price, renewal.quantity, sub.billing_period)
+    return ApprovalClientView(
+        renewal=RenewalClientRead.model_validate(renewal),
+        product=sub.product,
+        vendor=vendor,
+        quantity=renewal.quantity,
+        billing_period=sub.billing_period.value,
+        currency=renewal.currency or sub.currency,
+        pays=f.pays.value,
+        unit_price=f.unit_price,
+        period_price=f.period_price,
+        expires_at=expires_at,
+    )
 
 
 async def approve_by_link(session: AsyncSession, token: str, now: datetime) -> Renewal:
-    renewal, _ = await renewal_of_link(session, token, now)
-    client = Principal(actor="client via signed approval link", role=SYSTEM.role)
+    renewal, claims = await link_of(session, token, now)
+    client = await session.get(Client, renewal.client_id)
+    who = client.slug if client is not None else str(renewal.client_id)
+    # The audit names who approved: the client, through a link an admin made.
+    actor = f"client:{who} via approval link from {claims.created_by}"[:200]
     return await decide(
         session,
-        client,
+        Principal(actor=actor, role=SYSTEM.role),
         renewal,
         version=renewal.version,
         approve=True,
@@ -226,5 +510,6 @@ __all__ = [
     "get_controls",
     "renewal_of_link",
     "renewals",
+    "resolve",
     "update_controls",
 ]

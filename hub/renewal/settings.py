@@ -28,6 +28,16 @@ class RenewalSettings(BaseSettings):
     retry_max_seconds: float = Field(default=3600.0, ge=0)
     # How soon to read the vendor's end date again when an order placed has not moved it.
     confirm_recheck_seconds: float = Field(default=60.0, ge=0)
+    # A lost answer is resent only on proof that no order exists. A vendor whose order list
+    # lags, or that keeps no reference, may be unable to prove it for a while: look again
+    # every `unproven_recheck_seconds`, and after `absence_proof_wait_seconds` (or the
+    # adapter's declared order visibility lag plus the in-flight grace, if longer) escalate
+    # to a person with the evidence. Never a guess.
+    unproven_recheck_seconds: float = Field(default=120.0, gt=0)
+    absence_proof_wait_seconds: float = Field(default=3600.0, gt=0)
+    # Reads of the vendor's term after an order was found before escalating "the end date
+    # never moved" (asynchronous provisioning can take a while).
+    max_confirm_reads: int = Field(default=30, ge=1, le=10_000)
 
     @property
     def send_margin(self) -> timedelta:
@@ -40,6 +50,14 @@ class RenewalSettings(BaseSettings):
     @property
     def confirm_recheck(self) -> timedelta:
         return timedelta(seconds=self.confirm_recheck_seconds)
+
+    @property
+    def unproven_recheck(self) -> timedelta:
+        return timedelta(seconds=self.unproven_recheck_seconds)
+
+    @property
+    def absence_proof_wait(self) -> timedelta:
+        return timedelta(seconds=self.absence_proof_wait_seconds)
 
     def retry_delay(self, attempt: int) -> timedelta:
         return timedelta(seconds=min(self.retry_max_seconds, self.retry_base_seconds * 2 ** min(attempt, 7)))

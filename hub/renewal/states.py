@@ -5,6 +5,8 @@ from __future__ import annotations
 from hub.models.enums import RenewalState
 
 # Nothing more happens to a renewal in these states.
-TERMINAL = frozenset({RenewalState.confirmed, RenewalState.escalated, RenewalState.declined})
+TERMINAL = frozenset(
+    {RenewalState.confirmed, RenewalState.escalated, RenewalState.declined, RenewalState.resolved}
+)
 # The executor has a next step for these (a person has one for awaiting_approval).
 ACTIVE = frozenset(RenewalState) - TERMINAL - {RenewalState.awaiting_approval}

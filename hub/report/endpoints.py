@@ -7,13 +7,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from hub.deps import PrincipalDep, SessionDep
+from hub.deps import PrincipalDep, RuntimeDep, SessionDep
+from hub.errors import NotFound
 from hub.kit.schema import Input
 from hub.kit.time import today as current_day
+from hub.renewal.forecast import forecast
+from hub.renewal.schemas import Forecast, ForecastParams
 from hub.report import service
 from hub.report.cache import CachedReport, ReportCache
-from hub.report.csv_export import spend_csv, upcoming_csv
-from hub.report.schemas import SpendReport, UpcomingPage
+from hub.report.csv_export import client_spend_csv, forecast_csv, spend_csv, upcoming_csv
+from hub.report.schemas import ClientSpendReport, SpendReport, UpcomingPage
+from hub.terms.client_view import project_spend
 
 router = APIRouter(tags=["reports"])
 CSV = "text/csv; charset=utf-8"
@@ -60,7 +64,7 @@ _CSV_DOC: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/clients/{client_id}/spend",
-    response_model=SpendReport,
+    response_model=SpendReport | ClientSpendReport,
     operation_id="get_client_spend",
     summary="Who do we pay for what: every vendor, service and cost of one client",
     responses=_CSV_DOC,
@@ -82,6 +86,17 @@ async def client_spend(
         cached = CachedReport(fingerprint, report, orjson.dumps(report))
         cache.put(client.id, cached)
     report = cached.report
+    if principal.is_client:
+        # The client's own view: what it pays, never the MSP's cost (hub.terms.client_view).
+        own = project_spend(report)
+        if wants_csv(request, format):
+            name = f"spend-{own['client']['slug']}.csv"
+            return Response(
+                client_spend_csv(own),
+                media_type=CSV,
+                headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            )
+        return _json(own)
     if wants_csv(request, format):
         name = f"spend-{report['client']['slug']}.csv"
         return Response(
@@ -136,4 +151,35 @@ async def upcoming_renewals(
     )
     return _json(
         {"items": items, "total": total, "limit": limit, "offset": offset, "within_days": within_days}
+    )
+
+
+# -- the renewal forecast (here, not in hub.renewal: a report reads the renewal module, the
+# renewal module does not depend on reports) ----------------------------------------------
+
+
+@router.get(
+    "/forecast",
+    response_model=Forecast,
+    operation_id="get_renewal_forecast",
+    summary="What renews in the next N months, at what cost, paid by whom (JSON or CSV)",
+    responses={200: {"content": {"text/csv": {}}}},
+    tags=["renewals"],
+)
+async def get_forecast(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    params: Annotated[ForecastParams, Query()],
+) -> Response:
+    if params.client_id is not None and principal.client_id not in (None, params.client_id):
+        raise NotFound(f"client {params.client_id} not found")
+    body = await forecast(
+        session, principal, today=runtime.today(), months=params.months, client_id=params.client_id
+    )
+    if params.format == "csv" or (params.format is None and "text/csv" in request.headers.get("accept", "")):
+        return Response(forecast_csv(body["lines"]), media_type="text/csv; charset=utf-8")
+    return Response(
+        orjson.dumps(Forecast.model_validate(body).model_dump(mode="json")), media_type="application/json"
     )

@@ -3,7 +3,7 @@ directly (hot paths); tests check the two agree."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Ref(BaseModel):
@@ -31,6 +31,7 @@ class ClientSummary(ClientRef):
     status: str
     default_currency: str
     timezone: str
+    locale: str
 
 
 class SpendLine(BaseModel):
@@ -77,6 +78,50 @@ class SpendReport(BaseModel):
     totals: list[SpendTotal]
 
 
+class ClientSpendLine(BaseModel):
+    """A line as the client sees it: `pays` says whose price (vendor, msp, included); the
+    prices are what the client pays, null where the managed-service fee covers it."""
+
+    vendor: VendorRef
+    account: AccountRef
+    subscription_id: str
+    product: str
+    sku: str | None
+    kind: str
+    category: str
+    quantity: int
+    currency: str
+    billing_period: str
+    payer: str
+    pays: str
+    unit_price: str | None
+    period_price: str | None
+    monthly: str | None
+    yearly: str | None
+    starts_on: str
+    ends_on: str | None
+    cancel_by: str | None
+    notice_days: int
+    renewal_type: str
+    lapsed: bool
+
+
+class ClientSpendTotal(BaseModel):
+    currency: str
+    lines: int
+    monthly: str
+    yearly: str
+    monthly_by_pays: dict[str, str]
+    included_lines: int
+
+
+class ClientSpendReport(BaseModel):
+    client: ClientSummary
+    as_of: str
+    lines: list[ClientSpendLine]
+    totals: list[ClientSpendTotal]
+
+
 class UpcomingItem(BaseModel):
     kind: str
     id: str
@@ -93,6 +138,10 @@ class UpcomingItem(BaseModel):
     payer: str | None
     renewal_type: str | None
     cancel_by: str | None
+    renewal_route_problem: str | None = Field(
+        description="an auto-renew subscription that will escalate instead of ordering, and why "
+        "(no vendor connection, no vendor subscription id, an adapter that cannot order)"
+    )
 
 
 class UpcomingPage(BaseModel):

@@ -7,6 +7,7 @@ import heapq
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,8 +27,10 @@ from hub.models import (
     VendorAccount,
     Warranty,
 )
-from hub.models.enums import ClientStatus, SubscriptionStatus
+from hub.models.enums import ClientStatus, RenewalType, SubscriptionStatus
+from hub.renewal.route_check import route_problems
 from hub.report.engine import build_spend
+from hub.terms.client_view import figures
 from hub.terms.engine import cancel_by
 
 _SPEND_COLUMNS = (
@@ -63,6 +66,7 @@ def client_summary(client: Client) -> dict[str, Any]:
         "status": client.status.value,
         "default_currency": client.default_currency,
         "timezone": client.timezone,
+        "locale": client.locale,
     }
 
 
@@ -173,6 +177,7 @@ def _sources(scope: uuid.UUID | None) -> dict[str, _Source]:
             Subscription.category,
             Subscription.quantity,
             Subscription.unit_cost,
+            Subscription.client_unit_price,
             Subscription.currency,
             Subscription.billing_period,
             Subscription.payer,
@@ -233,7 +238,7 @@ def _sources(scope: uuid.UUID | None) -> dict[str, _Source]:
     return out
 
 
-def _item(kind: str, row: Any, day: date) -> dict[str, Any]:
+def _item(kind: str, row: Any, day: date, client_view: bool = False) -> dict[str, Any]:
     item: dict[str, Any] = {
         "kind": kind,
         "id": str(row.id),
@@ -250,17 +255,22 @@ def _item(kind: str, row: Any, day: date) -> dict[str, Any]:
         "payer": None,
         "renewal_type": None,
         "cancel_by": None,
+        "renewal_route_problem": None,
     }
     if kind == "subscription":
-        cost = row.unit_cost * row.quantity
+        cost: Decimal | None = row.unit_cost * row.quantity
+        per_month = monthly(cost, row.billing_period) if cost is not None else None
+        if client_view:  # what the client pays, never the MSP's cost (hub.terms.client_view)
+            f = figures(row.payer, row.unit_cost, row.client_unit_price, row.quantity, row.billing_period)
+            cost, per_month = f.period_price, f.monthly
         item.update(
             vendor={"id": str(row.vendor_id), "name": row.vendor_name},
             title=row.product,
             category=row.category.value,
-            cost=format_amount(cost),
+            cost=format_amount(cost) if cost is not None else None,
             currency=row.currency,
             billing_period=row.billing_period.value,
-            monthly=format_amount(monthly(cost, row.billing_period)),
+            monthly=format_amount(per_month) if per_month is not None else None,
             payer=row.payer.value,
             renewal_type=row.renewal_type.value,
             cancel_by=cancel_by(row.ends_on, row.notice_days).isoformat(),  # type: ignore[union-attr]
@@ -327,4 +337,14 @@ async def upcoming(
         streams.append([((r.ends_on, kind, str(r.id)), kind, r) for r in rows])
     merged = heapq.merge(*streams, key=lambda t: t[0])
     page = list(merged)[offset : None if limit is None else offset + limit]
-    return [_item(kind, row, day) for _, kind, row in page], int(total)
+    items = [_item(kind, row, day, principal.is_client) for _, kind, row in page]
+    if principal.is_client:
+        return items, int(total)  # how the MSP orders its renewals is its own business
+    # Weeks ahead, not at the deadline: an auto-renewal with no route to order it says so.
+    auto = [
+        i for i in items if i["kind"] == "subscription" and i["renewal_type"] == RenewalType.auto_hub.value
+    ]
+    problems = await route_problems(session, (uuid.UUID(i["id"]) for i in auto))
+    for item in auto:
+        item["renewal_route_problem"] = problems.get(uuid.UUID(item["id"]))
+    return items, int(total)

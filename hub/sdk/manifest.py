@@ -17,6 +17,9 @@ CONTRACT_VERSION = 1
 """Bumped when the contract changes incompatibly; an adapter declares the one it targets."""
 
 SLUG = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+# A config field whose name says it holds a URL or a host.
+ENDPOINT_NAME = re.compile(r"(^|_)(url|uri|host|hostname|endpoint|server|address)s?$")
+HOST_PATTERN = re.compile(r"^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
 
 # The hub's vendor categories (hub.models.enums.VendorCategory), repeated here because
 # hub.sdk imports nothing else of the hub; a test keeps the two equal.
@@ -61,6 +64,14 @@ class Manifest:
     offer, each with the written reason: they raise `UnsupportedOperation`, and the
     conformance suite checks that they do and that every other one works."""
     docs_url: str | None = None
+    endpoint_fields: tuple[str, ...] = ()
+    """Config fields that decide where the credentials are sent and whom the adapter
+    trusts there (base URLs, token URLs, hosts, TLS settings). Changing any of them drops
+    the stored secrets: they must be sent again with the change."""
+    official_hosts: tuple[str, ...] = ()
+    """The vendor's own hosts an endpoint field may name (`api.vendor.com`, `*.vendor.com`
+    for any subdomain, `*` for adapters of devices the client owns, whose address is the
+    client's). Any other host needs an admin (and fresh secrets)."""
 
     def problems(self) -> list[str]:
         """What is wrong with this manifest (empty when valid)."""
@@ -86,6 +97,22 @@ class Manifest:
                 found.append(f"unsupported operation {operation!r} is not optional in {sorted(optional)}")
             if len(reason.strip()) < 15:
                 found.append(f"unsupported operation {operation!r} needs a written reason")
+        return found + self._endpoint_problems()
+
+    def _endpoint_problems(self) -> list[str]:
+        found = []
+        fields = self.config_model.model_fields
+        for name in self.endpoint_fields:
+            if name not in fields:
+                found.append(f"endpoint field {name!r} is not a config field")
+        for name in fields:
+            if ENDPOINT_NAME.search(name) and name not in self.endpoint_fields:
+                found.append(f"config field {name!r} names a URL or host: list it in endpoint_fields")
+        if self.endpoint_fields and not self.official_hosts:
+            found.append("declares endpoint fields but no official_hosts")
+        for pattern in self.official_hosts:
+            if not HOST_PATTERN.match(pattern):
+                found.append(f"official host {pattern!r} must be a host name, '*.suffix' or '*'")
         return found
 
 

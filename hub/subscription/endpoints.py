@@ -1,14 +1,19 @@
 import uuid
+from typing import Any
 
+from hub.api.projection import json_response
 from hub.api.router import crud_router
 from hub.deps import PrincipalDep, SessionDep
+from hub.models.enums import Payer
 from hub.subscription.print_usage import print_usage
 from hub.subscription.schemas import (
     PrintUsage,
+    SubscriptionClientRead,
     SubscriptionCreate,
     SubscriptionFilters,
     SubscriptionRead,
     SubscriptionUpdate,
+    TermClientRead,
     TermCreate,
     TermRead,
 )
@@ -23,6 +28,7 @@ router = crud_router(
     plural="subscriptions",
     tag="subscriptions",
     read=SubscriptionRead,
+    client_read=SubscriptionClientRead,
     create=SubscriptionCreate,
     update=SubscriptionUpdate,
     filters=SubscriptionFilters,
@@ -31,12 +37,25 @@ router = crud_router(
 
 @router.get(
     "/{item_id}/terms",
-    response_model=list[TermRead],
+    response_model=list[TermRead] | list[TermClientRead],
     operation_id="list_subscription_terms",
     summary="Term history of a subscription, oldest first",
 )
-async def list_terms(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[TermRead]:
-    return [TermRead.model_validate(t) for t in await subscriptions.terms(session, principal, item_id)]
+async def list_terms(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
+    terms = await subscriptions.terms(session, principal, item_id)
+    if not principal.is_client:
+        return json_response([TermRead.model_validate(t).model_dump(mode="json") for t in terms])
+    sub = await subscriptions.get(session, principal, item_id)
+    # A term records the vendor's price: the client's own only when it pays the vendor.
+    direct = sub.payer is Payer.client_direct
+    return json_response(
+        [
+            TermClientRead.model_validate(
+                {**TermRead.model_validate(t).model_dump(), "unit_price": t.unit_cost if direct else None}
+            ).model_dump(mode="json")
+            for t in terms
+        ]
+    )
 
 
 @router.post(
@@ -60,4 +79,8 @@ async def add_term(
 )
 async def get_print_usage(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> PrintUsage:
     sub = await subscriptions.get(session, principal, item_id)
-    return PrintUsage.model_validate(await print_usage(session, sub))
+    usage = PrintUsage.model_validate(await print_usage(session, sub))
+    if principal.is_client and sub.payer is not Payer.client_direct:
+        # The page price on the plan is the vendor's to the MSP: not the client's to see.
+        usage = usage.model_copy(update={"price_per_page": None, "overage_cost": None})
+    return usage

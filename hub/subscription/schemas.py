@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, computed_field, field_validator
+from pydantic import AfterValidator, Field, computed_field, field_validator, model_validator
 
 from hub.api.crud import ListParams
-from hub.kit.fields import Amount, CurrencyCode, LongText, NonNegativeAmount
+from hub.kit.fields import Amount, CurrencyCode, LongText, NonNegativeAmount, one_line
 from hub.kit.money import BillingPeriod, monthly, yearly
 from hub.kit.schema import Input, Output, UpdateInput, ends_after_start
 from hub.models.enums import (
@@ -21,10 +21,12 @@ from hub.models.enums import (
     VendorCategory,
 )
 from hub.renewal.schemas import RenewalPolicy
+from hub.terms.client_view import Pays, figures
 from hub.terms.engine import cancel_by
 
 Quantity = int
-Product = str
+Product = Annotated[str, AfterValidator(one_line)]
+OneLineSku = Annotated[str, AfterValidator(one_line), Field(max_length=120)]
 
 
 class PageCounter(StrEnum):
@@ -56,7 +58,7 @@ class SubscriptionCreate(Input):
     category: VendorCategory | None = Field(None, description="defaults to the vendor's category")
     kind: SubscriptionKind = SubscriptionKind.licence
     product: Product = Field(min_length=1, max_length=300)
-    sku: str | None = Field(None, max_length=120)
+    sku: OneLineSku | None = None
     quantity: Quantity = Field(1, ge=0, le=1_000_000)
     unit_cost: NonNegativeAmount = Field(description="cost of one unit for one billing period")
     client_unit_price: NonNegativeAmount | None = Field(
@@ -82,7 +84,7 @@ class SubscriptionUpdate(UpdateInput):
     category: VendorCategory | None = None
     kind: SubscriptionKind | None = None
     product: Product | None = Field(None, min_length=1, max_length=300)
-    sku: str | None = Field(None, max_length=120)
+    sku: OneLineSku | None = None
     quantity: Quantity | None = Field(None, ge=0, le=1_000_000)
     unit_cost: NonNegativeAmount | None = None
     client_unit_price: NonNegativeAmount | None = None
@@ -125,7 +127,10 @@ class SubscriptionRead(Output):
     status: SubscriptionStatus
     cancelled_at: datetime | None
     source: RecordSource
-    external_id: str | None
+    connection_id: uuid.UUID | None = Field(
+        description="the connection it is linked through (renewals order there)"
+    )
+    external_id: str | None = Field(description="the vendor's id of the linked vendor subscription")
     last_synced_at: datetime | None
     notes: str
     created_at: datetime
@@ -153,6 +158,58 @@ class SubscriptionRead(Output):
         return cancel_by(self.ends_on, self.notice_days)
 
 
+class SubscriptionClientRead(Output):
+    """A subscription as its client sees it (hub.terms.client_view): what the client pays
+    (`pays`: the vendor's price, the MSP's price, or included in the managed-service fee),
+    never the MSP's cost, renewal policy, sync bookkeeping or notes."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    vendor_account_id: uuid.UUID
+    category: VendorCategory
+    kind: SubscriptionKind
+    product: str
+    sku: str | None
+    quantity: int
+    seats_used: int | None
+    currency: str
+    billing_period: BillingPeriod
+    payer: Payer
+    pays: Pays
+    unit_price: Amount | None = Field(
+        description="what the client pays per unit and period; null if included"
+    )
+    period_price: Amount | None
+    monthly: Amount | None
+    yearly: Amount | None
+    starts_on: date
+    ends_on: date | None
+    cancel_by: date | None
+    renewal_type: RenewalType
+    notice_days: int
+    status: SubscriptionStatus
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @model_validator(mode="before")
+    @classmethod
+    def _project(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        f = figures(data.payer, data.unit_cost, data.client_unit_price, data.quantity, data.billing_period)
+        return {
+            **{k: getattr(data, k) for k in cls.model_fields if hasattr(data, k) and k != "monthly"},
+            "pays": f.pays,
+            "unit_price": f.unit_price,
+            "period_price": f.period_price,
+            "monthly": f.monthly,
+            "yearly": f.yearly,
+            "cancel_by": cancel_by(data.ends_on, data.notice_days),
+        }
+
+
 class SubscriptionFilters(ListParams):
     client_id: uuid.UUID | None = None
     vendor_id: uuid.UUID | None = None
@@ -175,6 +232,21 @@ class TermCreate(Input):
     quantity: Quantity | None = Field(None, ge=0, le=1_000_000)
     unit_cost: NonNegativeAmount | None = None
     note: LongText = ""
+
+
+class TermClientRead(Output):
+    """A past or current term as the client sees it: its own price only when it pays the
+    vendor directly (the term records the vendor's price)."""
+
+    id: int
+    subscription_id: uuid.UUID
+    starts_on: date
+    ends_on: date | None
+    quantity: int
+    unit_price: Amount | None
+    currency: str
+    renewed_by: TermRenewedBy
+    created_at: datetime
 
 
 class TermRead(Output):

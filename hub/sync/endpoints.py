@@ -93,6 +93,7 @@ async def list_tenants(
     principal: PrincipalDep,
     params: Annotated[TenantFilters, Query()],
 ) -> Any:
+    principal.require_staff()  # the MSP's mapping of vendor tenants: no client's business
     await connections.get(session, principal, item_id)
     stmt = select(TenantMapping).where(TenantMapping.connection_id == item_id)
     if params.mapped is not None:
@@ -171,6 +172,8 @@ async def map_tenant(
 async def list_discrepancies(
     session: SessionDep, principal: PrincipalDep, params: Annotated[DiscrepancyFilters, Query()]
 ) -> Any:
+    # Where the MSP's records and a vendor's disagree is the MSP's work list, not the client's.
+    principal.require_staff()
     stmt = scope_to_client(select(Discrepancy), principal, Discrepancy.client_id)
     if principal.client_id is not None:
         stmt = stmt.where(Discrepancy.client_id.is_not(None))

@@ -20,6 +20,9 @@ Facts written into the hub (only where the match is unambiguous):
   `last_synced_at`, and `missing_since` when the vendor no longer lists it; a licence's
   `seats_used` is written on it. Quantities (seats paid) and dates are never overwritten:
   they are flagged;
+- hub subscriptions are never linked by sync: unlinked ones that match a listed vendor
+  subscription of their client's tenant are proposed (`hub.link.proposals`), and a
+  technician accepts or rejects each;
 - a printer status record gives a print plan of that printer (a subscription whose
   `print_allowance` names the asset) its first counter reading of the current term, once
   per term (`term_start_reading`); the latest reading stays in the vendor record.
@@ -37,20 +40,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import record as audit
 from hub.auth.principal import Principal
 from hub.connection import health, secrets
 from hub.connection.service import apply_outcome
-from hub.db import runtime_of, secret_box
+from hub.db import keyring_of, runtime_of
 from hub.jobs import enqueue
 from hub.kit.time import utcnow
+from hub.link.proposals import propose_links
 from hub.models import Asset, Connection, Domain, Subscription, VendorAccount, Warranty
 from hub.models.enums import AuditAction, ConnectionScope, Role, WarrantySource
 from hub.models.job import Job, JobState
@@ -71,6 +75,9 @@ log = logging.getLogger("hub.sync")
 
 SYNC_TASK = SyncConnection.kind
 ASSET_KINDS = frozenset({"warranty", "firmware", "assets", "printer_status"})
+# Records about a domain (a registrar's list): the client is whoever holds that domain in the
+# hub, since a registrar account (a Gandi organisation) is usually the MSP's, for everyone.
+DOMAIN_KINDS = frozenset({"domains"})
 CHUNK = 500
 
 
@@ -159,7 +166,7 @@ async def plan(session: AsyncSession, connection_id: uuid.UUID) -> Plan | None:
     spec = runtime_of(session).connections.spec_for(connection.adapter_slug)
     if spec is None:
         return None
-    stored = secrets.decrypt(secret_box(session), connection.config_encrypted)
+    stored = secrets.decrypt(keyring_of(session), connection.config_encrypted)
     config: BaseModel | None = None
     error: BaseException | None = None
     try:
@@ -233,6 +240,7 @@ async def collect(p: Plan, runtime: HubRuntime) -> Collected:
                 Capability.assets: ("assets", "list_assets"),
                 Capability.firmware: ("firmware", "list_firmware"),
                 Capability.mail_domains: ("mail_domains", "list_mail_domains"),
+                Capability.domains: ("domains", "list_domains"),
                 Capability.printer_status: ("printer_status", "list_printers"),
             }
             for cap, (kind, method) in streams.items():
@@ -311,9 +319,20 @@ async def store(
     tenant_clients = await _map_tenants(session, connection, tenants, now, seen_all="tenants" in collected)
     serials = {r.external_id for kind, items in collected.items() if kind in ASSET_KINDS for r in items}
     assets = await _assets_by_serial(session, serials)
-    stats = await _upsert_records(session, connection, collected, tenant_clients, assets, now)
+    names = {r.external_id for kind, items in collected.items() if kind in DOMAIN_KINDS for r in items}
+    stats = await _upsert_records(
+        session,
+        connection,
+        collected,
+        tenant_clients,
+        assets,
+        now,
+        domains=await _domain_owners(session, names),
+    )
     hub = await _write_hub_facts(session, connection, collected, assets, now)
     found, resolved = await _discrepancies(session, connection, collected, tenant_clients, now)
+    # Proposed, never made: a technician accepts or rejects each (hub.link.proposals).
+    links = await propose_links(session, connection.id, now)
     await apply_outcome(
         session,
         connection,
@@ -323,7 +342,7 @@ async def store(
         success_at=now,
     )
     connection.next_sync_at = now + timedelta(minutes=settings.interval_minutes)
-    stats.update(hub, discrepancies_open=found, discrepancies_resolved=resolved)
+    stats.update(hub, **links, discrepancies_open=found, discrepancies_resolved=resolved)
     audit(
         session,
         system_principal(actor),
@@ -475,12 +494,26 @@ async def _assets_by_serial(session: AsyncSession, serials: set[str]) -> dict[st
     return {serial: refs[0] for serial, refs in found.items() if len(refs) == 1}
 
 
+async def _domain_owners(session: AsyncSession, names: set[str]) -> dict[str, uuid.UUID]:
+    """Domain name -> the client holding it in the hub (a name held by two: neither)."""
+    found: dict[str, set[uuid.UUID]] = defaultdict(set)
+    ordered = sorted(names)
+    for i in range(0, len(ordered), CHUNK):
+        rows = await session.execute(
+            select(Domain.name, Domain.client_id).where(Domain.name.in_(ordered[i : i + CHUNK]))
+        )
+        for name, client_id in rows:
+            found[name].add(client_id)
+    return {name: next(iter(ids)) for name, ids in found.items() if len(ids) == 1}
+
+
 def _client_of(
     connection: Connection,
     kind: str,
     payload: dict[str, Any],
     tenant_clients: dict[str, uuid.UUID | None],
     assets: dict[str, AssetRef],
+    domains: dict[str, uuid.UUID],
 ) -> uuid.UUID | None:
     if connection.scope is ConnectionScope.client:
         return connection.client_id
@@ -489,6 +522,8 @@ def _client_of(
     if kind in ASSET_KINDS:
         ref = assets.get(payload["external_id"])
         return ref.client_id if ref else None
+    if kind in DOMAIN_KINDS:
+        return domains.get(payload["external_id"])
     tenant = payload.get("tenant_external_id")
     return tenant_clients.get(tenant) if tenant else None
 
@@ -502,6 +537,7 @@ async def _upsert_records(
     now: datetime,
     *,
     mark_missing: bool = True,
+    domains: dict[str, uuid.UUID] | None = None,
 ) -> dict[str, Any]:
     """`mark_missing` False: a partial read (some serials looked up), which proves nothing
     about the records it did not ask for."""
@@ -527,7 +563,7 @@ async def _upsert_records(
             seen.add(item.external_id)
             payload = item.model_dump(mode="json")
             digest = engine.content_hash(payload)
-            client = _client_of(connection, kind, payload, tenant_clients, assets)
+            client = _client_of(connection, kind, payload, tenant_clients, assets, domains or {})
             tenant = payload.get("tenant_external_id") if kind != "tenants" else item.external_id
             old = existing.get((kind, item.external_id))
             if old is None:
@@ -624,32 +660,65 @@ async def _write_hub_facts(
         if latest and asset.firmware_latest != latest[:80]:
             asset.firmware_latest = latest[:80]
             counts["firmware_latest_written"] += 1
+    # Subscription facts first, with Core statements (no ORM object of a subscription is
+    # loaded before them); the print readings below go through the ORM (and its version).
+    counts.update(await _write_subscription_facts(session, connection, collected, now))
     counts["print_readings_written"] = await _write_print_readings(session, collected, assets)
-    # Subscriptions: seen (or gone) at the vendor.
+    await session.flush()
+    return counts
+
+
+async def _write_subscription_facts(
+    session: AsyncSession, connection: Connection, collected: Collected, now: datetime
+) -> dict[str, int]:
+    """What the vendor says about the hub subscriptions it lists (or no longer lists).
+
+    `last_synced_at` and `missing_since` are sync's bookkeeping: no person edits them and
+    the spend report does not show them, so they are written without touching `version`
+    or `updated_at`. Moving the version on every sync made every PATCH of a person who
+    read the subscription before it a 409, and a sync beside a renewal fail with
+    StaleDataError. `seats_used` is a value people read and act on: when it changes,
+    the row's version and updated_at move too, so that a person's edit made on the old
+    reading is refused (409) and re-read. Neither statement checks the version itself:
+    sync writes only columns nobody else writes, so it cannot overwrite anyone's edit."""
     ids = {r.external_id for kind in ("subscriptions", "license_usage") for r in collected.get(kind, [])}
-    subs = await _hub_subscriptions(session, connection)
     used = {
         r.external_id: int(getattr(r, "seats_used"))  # noqa: B009 - records of other kinds lack it
         for r in collected.get("license_usage", [])
         if getattr(r, "seats_used", None) is not None
     }
-    counts["subscriptions_seen"] = 0
-    for ext, sub in subs.items():
+    listing = "subscriptions" in collected or "license_usage" in collected
+    seen: list[uuid.UUID] = []
+    gone: list[uuid.UUID] = []
+    seats: list[dict[str, Any]] = []
+    for ext, sub in (await _hub_subscriptions(session, connection)).items():
         if ext in ids:
-            sub.last_synced_at = now
-            sub.missing_since = None
-            counts["subscriptions_seen"] += 1
+            seen.append(sub.id)
             if ext in used and sub.seats_used != used[ext]:
-                sub.seats_used = used[ext]
-                counts["seats_used_written"] += 1
-        elif (
-            sub.connection_id == connection.id
-            and sub.missing_since is None
-            and ("subscriptions" in collected or "license_usage" in collected)
-        ):
-            sub.missing_since = now
-    await session.flush()
-    return counts
+                seats.append({"sub_id": sub.id, "seats": used[ext]})
+        elif listing and sub.connection_id == connection.id and sub.missing_since is None:
+            gone.append(sub.id)
+    table = cast(Table, Subscription.__table__)
+    # `updated_at` is named so that its onupdate (a person-visible change) does not fire.
+    bookkeeping = {"updated_at": table.c.updated_at}
+    for i in range(0, len(seen), CHUNK):
+        await session.execute(
+            update(table)
+            .where(table.c.id.in_(seen[i : i + CHUNK]))
+            .values(last_synced_at=now, missing_since=None, **bookkeeping)
+        )
+    for i in range(0, len(gone), CHUNK):
+        await session.execute(
+            update(table).where(table.c.id.in_(gone[i : i + CHUNK])).values(missing_since=now, **bookkeeping)
+        )
+    if seats:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("sub_id"))
+            .values(seats_used=bindparam("seats"), version=table.c.version + 1, updated_at=now),
+            seats,
+        )
+    return {"subscriptions_seen": len(seen), "seats_used_written": len(seats)}
 
 
 WarrantyKey = tuple[uuid.UUID, str, Any]  # asset, level, start
@@ -753,18 +822,51 @@ async def _write_print_readings(
     return written
 
 
-async def _hub_subscriptions(session: AsyncSession, connection: Connection) -> dict[str, Subscription]:
+@dataclass(frozen=True)
+class HubSubscriptionRow:
+    """The columns of a hub subscription sync reads (plain values: no ORM object, so no
+    version check can trip on a row a person or a renewal changed meanwhile)."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    connection_id: uuid.UUID | None
+    quantity: int
+    ends_on: date | None
+    seats_used: int | None
+    missing_since: datetime | None
+
+
+async def _hub_subscriptions(session: AsyncSession, connection: Connection) -> dict[str, HubSubscriptionRow]:
     """Hub subscriptions this connection's records may describe, by external id: those of
     this connection, and unattached ones; an external id held by two is ambiguous."""
-    stmt = select(Subscription).where(
+    stmt = select(
+        Subscription.external_id,
+        Subscription.id,
+        Subscription.client_id,
+        Subscription.connection_id,
+        Subscription.quantity,
+        Subscription.ends_on,
+        Subscription.seats_used,
+        Subscription.missing_since,
+    ).where(
         Subscription.external_id.is_not(None),
         (Subscription.connection_id == connection.id) | Subscription.connection_id.is_(None),
     )
     if connection.scope is ConnectionScope.client:
         stmt = stmt.where(Subscription.client_id == connection.client_id)
-    found: dict[str, list[Subscription]] = defaultdict(list)
-    for sub in (await session.execute(stmt)).scalars():
-        found[str(sub.external_id)].append(sub)
+    found: dict[str, list[HubSubscriptionRow]] = defaultdict(list)
+    for row in await session.execute(stmt):
+        found[str(row.external_id)].append(
+            HubSubscriptionRow(
+                row.id,
+                row.client_id,
+                row.connection_id,
+                row.quantity,
+                row.ends_on,
+                row.seats_used,
+                row.missing_since,
+            )
+        )
     return {ext: subs[0] for ext, subs in found.items() if len(subs) == 1}
 
 

@@ -1,5 +1,5 @@
 from hub.api.router import crud_router
-from hub.vendor.schemas import VendorCreate, VendorFilters, VendorRead, VendorUpdate
+from hub.vendor.schemas import VendorClientRead, VendorCreate, VendorFilters, VendorRead, VendorUpdate
 from hub.vendor.service import VendorService
 
 vendors = VendorService()
@@ -11,6 +11,7 @@ router = crud_router(
     plural="vendors",
     tag="vendors",
     read=VendorRead,
+    client_read=VendorClientRead,
     create=VendorCreate,
     update=VendorUpdate,
     filters=VendorFilters,

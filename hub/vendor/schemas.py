@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, time
+from typing import Annotated
 
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
@@ -35,7 +36,7 @@ class SupportChannel(Input):
     value: ShortText = Field(min_length=1, description="number, address or URL")
     hours: OpeningHours | None = Field(None, description="null means around the clock")
     timezone: TimeZoneName = "Europe/Rome"
-    notes: ShortText = ""
+    notes: Annotated[str, Field(max_length=300)] = ""
 
     @model_validator(mode="after")
     def _value_fits_kind(self) -> SupportChannel:
@@ -85,7 +86,7 @@ class VendorUpdate(UpdateInput):
     notes: LongText | None = None
 
 
-class VendorRead(Output):
+class VendorClientRead(Output):
     id: uuid.UUID
     name: str
     category: VendorCategory
@@ -93,10 +94,13 @@ class VendorRead(Output):
     support_channels: list[SupportChannel]
     default_response_sla_hours: int | None
     escalation_levels: list[EscalationLevel]
-    notes: str
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+class VendorRead(VendorClientRead):
+    notes: str
 
 
 class VendorFilters(ListParams):

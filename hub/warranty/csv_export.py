@@ -7,6 +7,8 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from hub.kit.csvsafe import safe_row
+
 COLUMNS = (
     "client",
     "client_slug",
@@ -22,13 +24,6 @@ COLUMNS = (
     "warranty_source",
     "asset_id",
 )
-
-
-def _safe(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to a spreadsheet: never run one from data.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def review_csv(items: Iterable[Mapping[str, Any]]) -> str:
@@ -51,5 +46,5 @@ def review_csv(items: Iterable[Mapping[str, Any]]) -> str:
             i["warranty_source"] or "",
             i["id"],
         )
-        writer.writerow([_safe(v) for v in row])
+        writer.writerow(safe_row(row))
     return out.getvalue()

@@ -29,6 +29,7 @@ from hub.kit.time import today, utcnow
 from hub.models import ApiToken
 from hub.models.enums import Role
 from hub.settings import Settings
+from hub.terms.client_view import FORBIDDEN_KEYS
 from tests import factories as f
 from tests.conftest import make_token
 from tests.sync.helpers import Vendor, run_queued_syncs, test_registry, vendor
@@ -43,6 +44,11 @@ PROBLEM_JSON = "application/problem+json"
 #       "write"  changes something: viewers are refused, whoever's the object
 #       "upcoming", "audit": the cross-client reports, scoped like lists
 #       "staff"  MSP-internal views (the job queue): staff only, viewers get 403
+#       "staff_list", "staff_read": the MSP's own work on a client's objects (reminders to its
+#                technicians, webhooks to its PSA, vendor tenant mappings, discrepancies
+#                between its records and a vendor's, a subscription's renewal route through
+#                its connections): lists and reads refused to viewers (403, whoever's the
+#                object), served to staff
 #       "admin"  admin-only actions (approving renewals, the renewal switchboard)
 #       "report" a cross-client report that is not a page of rows (the forecast)
 #       "public" no token: a signed link carries its own authority (renewal approval)
@@ -83,6 +89,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     # A subscription that is no print plan answers status "not_a_print_plan" (a 200).
     ("GET", "/subscriptions/{item_id}/print-usage"): ("read", "subscriptions"),
     ("POST", "/subscriptions/{item_id}/terms"): ("write", "subscriptions"),
+    ("POST", "/subscriptions/{item_id}/link"): ("write", "subscriptions"),
+    ("POST", "/subscriptions/{item_id}/unlink"): ("write", "subscriptions"),
+    # What connections see of vendor subscriptions is the MSP's business: staff only.
+    ("GET", "/link-proposals"): ("staff", "link-proposals"),
+    ("POST", "/link-proposals/{proposal_id}/accept"): ("write", "link-proposals"),
+    ("POST", "/link-proposals/{proposal_id}/reject"): ("write", "link-proposals-to-reject"),
+    ("GET", "/vendor-subscriptions/unknown"): ("staff", "vendor-subscriptions"),
+    ("POST", "/vendor-subscriptions/adopt"): ("write", "vendor-subscriptions"),
     ("GET", "/assets"): ("list", "assets"),
     ("POST", "/assets"): ("write", "assets"),
     ("GET", "/assets/{item_id}"): ("read", "assets"),
@@ -118,9 +132,13 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/renewals"): ("list", "renewals"),
     ("GET", "/renewals/{renewal_id}"): ("read", "renewals"),
     ("POST", "/renewals/{renewal_id}/decline"): ("write", "renewals"),
+    ("POST", "/renewals/{renewal_id}/resolve"): ("write", "renewals"),
     ("POST", "/renewals/{renewal_id}/approve"): ("admin", "renewals"),
     ("POST", "/renewals/{renewal_id}/approval-link"): ("admin", "renewals"),
     ("GET", "/renewals/controls"): ("staff", "renewals"),
+    ("GET", "/subscriptions/{item_id}/renewal-route"): ("staff_read", "subscriptions"),
+    ("PUT", "/subscriptions/{item_id}/renewal-route"): ("write", "subscriptions"),
+    ("DELETE", "/subscriptions/{item_id}/renewal-route"): ("write", "subscriptions"),
     ("PUT", "/renewals/controls"): ("admin", "renewals"),
     ("POST", "/renewals/plan"): ("admin", "renewals"),
     ("GET", "/forecast"): ("report", "forecast"),
@@ -133,16 +151,16 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/connections/{item_id}"): ("write", "connections"),
     ("POST", "/connections/{item_id}/test"): ("write", "connections"),
     ("POST", "/connections/{item_id}/sync"): ("write", "connections"),
-    ("GET", "/connections/{item_id}/tenants"): ("read", "connections"),
+    ("GET", "/connections/{item_id}/tenants"): ("staff_read", "connections"),
     ("PUT", "/connections/{item_id}/tenants/{external_id}"): ("write", "connections"),
     ("GET", "/adapters"): ("staff", "adapters"),
-    ("GET", "/discrepancies"): ("list", "discrepancies"),
-    ("GET", "/notices"): ("list", "notices"),
+    ("GET", "/discrepancies"): ("staff_list", "discrepancies"),
+    ("GET", "/notices"): ("staff_list", "notices"),
     ("POST", "/notices/{item_id}/acknowledge"): ("write", "notices"),
     ("POST", "/notices/{item_id}/snooze"): ("write", "notices"),
-    ("GET", "/webhooks"): ("list", "webhooks"),
+    ("GET", "/webhooks"): ("staff_list", "webhooks"),
     ("POST", "/webhooks"): ("write", "webhooks"),
-    ("GET", "/webhooks/{item_id}"): ("read", "webhooks"),
+    ("GET", "/webhooks/{item_id}"): ("staff_read", "webhooks"),
     ("PATCH", "/webhooks/{item_id}"): ("write", "webhooks"),
     ("DELETE", "/webhooks/{item_id}"): ("write", "webhooks"),
     ("GET", "/calendar/feeds"): ("list", "calendar/feeds"),
@@ -155,6 +173,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/notify/ladders"): ("write", "notify/ladders"),
 }
 
+# A resold subscription's price to the MSP and to the client (odd figures: findable in text).
+MSP_COST = "31.17"
+CLIENT_PRICE = "45.83"
+
 # Webhook targets of the world (never called: nothing listens on port 9).
 WEBHOOK_URL = "http://127.0.0.1:9/hook"
 WEBHOOK_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
@@ -162,8 +184,13 @@ WEBHOOK_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
 
 @pytest.fixture(autouse=True)
 def webhook_targets(runtime):
-    """Webhooks of the world point at loopback, so loopback is on the allow-list."""
-    runtime.use_settings(notify={"webhook_allowed_hosts": "127.0.0.1"})
+    """Webhooks of the world point at loopback, so loopback is on the allow-list; and the
+    matrix sends hundreds of bad tokens from one address on purpose, so the failed-auth
+    rate limit (tests/auth) is off here."""
+    runtime.use_settings(
+        notify={"webhook_allowed_hosts": "127.0.0.1"},
+        auth={"failures_per_address": 0, "failures_per_token": 0},
+    )
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -252,8 +279,18 @@ async def build_world(api: httpx.AsyncClient) -> World:
             starts_on=_in(-300),
             ends_on=_in(10),
             renewal_type="auto_hub",
+            # The MSP buys at MSP_COST and resells at CLIENT_PRICE: a client sees the latter only.
+            unit_cost=MSP_COST,
+            client_unit_price=CLIENT_PRICE,
         )
         add("subscriptions", side, sub["id"])
+        # Two more that look like licences of the client's own connection: sync proposes
+        # to link them (one to accept, one to reject).
+        for product, quantity in (("Firewall", 3), ("Backup", 2)):
+            also = await f.subscription(
+                api, accounts[0], product=product, quantity=quantity, starts_on=_in(-300), ends_on=_in(20)
+            )
+            add("subscriptions", side, also["id"])
         asset = await f.asset(api, cid, name=f"srv-{side.lower()}", vendor_account_id=accounts[0])
         add("assets", side, asset["id"])
         w = await api.post(
@@ -340,7 +377,23 @@ def connection_config(partner_id: str) -> dict[str, Any]:
                     "name": "AV",
                     "paid": 1,
                     "used": 2,
-                }
+                },
+                {
+                    "id": f"L2-{partner_id}",
+                    "tenant": f"T-{partner_id}",
+                    "code": "FW",
+                    "name": "Firewall",
+                    "paid": 3,
+                    "used": 1,
+                },
+                {
+                    "id": f"L3-{partner_id}",
+                    "tenant": f"T-{partner_id}",
+                    "code": "BK",
+                    "name": "Backup",
+                    "paid": 2,
+                    "used": 2,
+                },
             ],
         )
     return vendor.config(partner_id)
@@ -358,6 +411,21 @@ async def _connections_of_the_world(api: httpx.AsyncClient, a: str, b: str, add:
         json={"name": "MSP-wide", "adapter_slug": "testvendor", "config": connection_config("P-MSP")},
     )
     assert msp.status_code == 201, msp.text
+    # A distributor that can order renewals (never called: nothing here syncs or orders).
+    pax8 = await api.post(
+        "/connections",
+        json={
+            "name": "Distributor",
+            "adapter_slug": "pax8",
+            "config": {
+                "client_id": "pax8-id",
+                "client_secret": "pax8-secret",
+                "order_email": "ops@msp.example",
+            },
+        },
+    )
+    assert pax8.status_code == 201, pax8.text
+    _VENDOR["pax8_connection"] = pax8.json()["id"]
     app = api._transport.app  # type: ignore[attr-defined]
     await run_queued_syncs(app.state.runtime.sessionmaker)
     for side, cid in (("A", a), ("B", b)):
@@ -365,6 +433,13 @@ async def _connections_of_the_world(api: httpx.AsyncClient, a: str, b: str, add:
         assert found, f"expected a discrepancy of client {side}"
         for d in found:
             add("discrepancies", side, d["id"])
+        proposed = (await api.get("/link-proposals", params={"client_id": cid})).json()["items"]
+        by_record = {p["external_id"]: p["id"] for p in proposed}
+        assert by_record.keys() == {f"L2-P-{side}", f"L3-P-{side}"}, proposed
+        add("link-proposals", side, by_record[f"L2-P-{side}"])
+        add("link-proposals-to-reject", side, by_record[f"L3-P-{side}"])
+        # The client's first licence: no hub subscription is linked to it or proposed for it.
+        add("vendor-subscriptions", side, f"L-P-{side}")
 
 
 def like_a_server(app: Any, http: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -438,6 +513,15 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         # E-mail is not configured in these tests: the test reports "not delivered", a 200.
         "notify/test": {"channel": "email", "to": "tech@msp.example"},
         "notify/ladders": {"scope": "category", "key": "backup", "days": [30, 7, 1]},
+        # POST /vendor-subscriptions/adopt: the licence names no price, so the body does.
+        "vendor-subscriptions": {
+            "connection_id": w.obj("connections", side),
+            "external_id": w.obj("vendor-subscriptions", side),
+            "confirm": True,
+            "vendor_account_id": w.obj("vendor-accounts", side),
+            "unit_cost": "4.00",
+            "billing_period": "yearly",
+        },
     }[resource]
 
 
@@ -462,14 +546,31 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/subscriptions/{item_id}/terms"): lambda: {"version": 1, "ends_on": _in(800)},
     ("POST", "/renewals/{renewal_id}/decline"): lambda: {"version": 1, "note": "not this year"},
     ("POST", "/renewals/{renewal_id}/approve"): lambda: {"version": 1},
+    ("POST", "/renewals/{renewal_id}/resolve"): lambda: {"version": 1, "outcome": "will_not_renew"},
     ("POST", "/renewals/{renewal_id}/approval-link"): lambda: None,
     ("PUT", "/renewals/controls"): lambda: {"lead_days": 14},
+    ("PUT", "/subscriptions/{item_id}/renewal-route"): lambda: {
+        "order_connection_id": _VENDOR["pax8_connection"],
+        "order_ref": "pax8-sub-1",
+    },
     ("POST", "/renewals/plan"): lambda: None,
     ("POST", "/connections/{item_id}/test"): lambda: None,
     ("POST", "/connections/{item_id}/sync"): lambda: None,
     ("PUT", "/connections/{item_id}/tenants/{external_id}"): lambda: {"client_id": None},
     ("POST", "/notices/{item_id}/acknowledge"): lambda: None,
     ("POST", "/notices/{item_id}/snooze"): lambda: {"until": (utcnow() + timedelta(days=3)).isoformat()},
+}
+
+
+# Action bodies that name other objects of the same client.
+SIDE_BODIES: dict[tuple[str, str], Callable[[World, str], dict[str, Any]]] = {
+    # The licence of the client's own connection (synced, in its client's tenant).
+    ("POST", "/subscriptions/{item_id}/link"): lambda w, side: {
+        "version": 1,
+        "connection_id": w.obj("connections", side),
+        "external_id": f"L-P-{side}",
+    },
+    ("POST", "/subscriptions/{item_id}/unlink"): lambda w, side: {"version": 1},
 }
 
 
@@ -480,7 +581,9 @@ def request_for(route: tuple[str, str], w: World, side: str) -> tuple[str, str, 
     body: dict[str, Any] | None = None
     if "{" in path:
         url = fill(path, w.obj(resource, side)).replace("{external_id}", f"T-P-{side}")
-        if route in ACTION_BODIES:
+        if route in SIDE_BODIES:
+            body = SIDE_BODIES[route](w, side)
+        elif route in ACTION_BODIES:
             body = ACTION_BODIES[route]()
         elif method == "PATCH":
             body = {"version": 1, **PATCH_BODIES[resource]}
@@ -511,7 +614,7 @@ async def snapshot(api: httpx.AsyncClient) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for method, path in ALL_ROUTES:
         kind, _ = _kind((method, path))
-        if method != "GET" or "{" in path or kind not in ("list", "upcoming", "audit"):
+        if method != "GET" or "{" in path or kind not in ("list", "staff_list", "upcoming", "audit"):
             continue
         params = {"include_archived": True} if path == "/clients" else {}
         if kind == "upcoming":
@@ -671,8 +774,9 @@ async def test_viewer_sees_only_its_own_audit_events(app, api):
         asked_for_b = await list_all(viewer, "/audit", client_id=w.b)
         of_b_subject = await list_all(viewer, "/audit", subject_id=w.obj("subscriptions", "B"))
     everything = await list_all(api, "/audit")
-    assert own and all(e["client_id"] == w.a for e in own)
-    assert {e["id"] for e in own} == {e["id"] for e in everything if e["client_id"] == w.a}
+    # A viewer reads its activity log: entries of A's events only (those it is told about).
+    assert own and {e["id"] for e in own} <= {e["id"] for e in everything if e["client_id"] == w.a}
+    assert all(set(e) >= {"who", "what", "object", "summary", "occurred_at"} for e in own)
     assert asked_for_b == [] and of_b_subject == []
     # Staff events without a client (the vendor catalogue) are not a viewer's business.
     assert any(e["client_id"] is None for e in everything)
@@ -736,12 +840,12 @@ async def test_staff_read_every_clients_objects(app, api, role):
         for route in ALL_ROUTES:
             kind, resource = _kind(route)
             path = route[1]
-            if kind == "read":
+            if kind in ("read", "staff_read"):
                 for side in ("A", "B"):
                     r = await staff.get(fill(path, w.obj(resource, side)))
                     if r.status_code != 200:
                         failures.append(f"GET {path} of {side}'s: {r.status_code} {r.text[:200]}")
-            elif kind == "list":
+            elif kind in ("list", "staff_list"):
                 ids = {str(i["id"]) for i in await list_all(staff, path)}
                 expected = w.rows[resource]["A"] | w.rows[resource]["B"]
                 if not expected <= ids:
@@ -755,6 +859,15 @@ async def test_staff_read_every_clients_objects(app, api, role):
                     failures.append(f"GET {path}: clients seen {clients}")
         # A vendor nobody has an account with is still in the staff's catalogue.
         assert (await staff.get(f"/vendors/{w.unused_vendor}")).status_code == 200
+        # Staff get the full shape, not the client's subset of it.
+        for path, key in STAFF_ONLY_KEYS.items():
+            url = fill(path, w.obj(path.split("/")[1], "A")) if "{" in path else path
+            got = await staff.get(url, params={"limit": 1000} if "{" not in path else None)
+            body = got.json()
+            item = body["items"][0] if isinstance(body, dict) and "items" in body else body
+            item = item[0] if isinstance(item, list) else item
+            if key not in item:
+                failures.append(f"GET {path}: {key} missing from the staff's answer")
     assert not failures, "\n".join(failures)
 
 
@@ -788,6 +901,27 @@ async def test_staff_only_routes_refuse_viewers_and_serve_staff(app, api):
     async with caller(app, await make_token(app, Role.technician)) as tech:
         for method, path in staff_routes:
             assert (await tech.request(method, path)).status_code == 200, path
+
+
+async def test_staff_read_routes_refuse_viewers_whatever_the_object_and_serve_staff(app, api):
+    routes = [route for route in ALL_ROUTES if _kind(route)[0] == "staff_read"]
+    assert routes
+    w = await build_world(api)
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for method, path in routes:
+            resource = _kind((method, path))[1]
+            for side in ("A", "B"):
+                r = await viewer.request(method, fill(path, w.obj(resource, side)))
+                assert r.status_code == 403 and r.headers["content-type"] == PROBLEM_JSON, (
+                    path,
+                    side,
+                    r.text,
+                )
+    async with caller(app, await make_token(app, Role.technician)) as tech:
+        for method, path in routes:
+            resource = _kind((method, path))[1]
+            for side in ("A", "B"):
+                assert (await tech.request(method, fill(path, w.obj(resource, side)))).status_code == 200
 
 
 async def test_admin_only_routes_refuse_viewers_and_technicians_and_change_nothing(app, api):
@@ -865,3 +999,105 @@ async def test_feed_routes_need_a_valid_unrevoked_feed_token_and_answer_404_othe
             if any(i in good.text for r_ in ("subscriptions", "domains") for i in w.rows[r_]["B"]):
                 failures.append(f"{route}: B's items in A's feed")
     assert not failures, "\n".join(failures)
+
+
+async def test_staff_work_lists_and_reads_refuse_viewers_whoever_the_object(app, api):
+    w = await build_world(api)
+    failures = []
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for route in ALL_ROUTES:
+            kind, resource = _kind(route)
+            if kind == "staff_list":
+                urls = [route[1]]
+            elif kind == "staff_read":
+                urls = [fill(route[1], w.obj(resource, side)) for side in ("A", "B")]
+            else:
+                continue
+            for url in urls:
+                r = await viewer.get(url)
+                if r.status_code != 403 or r.headers.get("content-type") != PROBLEM_JSON:
+                    failures.append(f"GET {url}: {r.status_code} {r.text[:200]}")
+    assert not failures, "\n".join(failures)
+
+
+# --- the client-safe projection (issue 11 §6) ------------------------------------------
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+STAFF_ONLY_KEYS = {
+    "/subscriptions/{item_id}": "unit_cost",
+    "/subscriptions": "unit_cost",
+    "/subscriptions/{item_id}/terms": "unit_cost",
+    "/connections/{item_id}": "config",
+    "/connections": "config",
+    "/clients/{item_id}": "notes",
+    "/renewals/{renewal_id}": "quoted_price",
+    "/renewals": "quoted_price",
+    "/audit": "meta",
+}
+
+CLIENT_KINDS = ("list", "read", "upcoming", "audit", "report")
+
+
+async def test_every_answer_to_a_client_is_the_client_safe_projection(app, api):
+    """On every route a client user can reach, JSON and CSV alike: no MSP cost or margin,
+    no connection internals, no raw audit change sets or meta, no notes; the MSP's buy
+    price appears nowhere, the client's own price where it pays."""
+    w = await build_world(api)
+    # Activity the client may be told about, and some it may not: the MSP's cost changed.
+    sub_a = w.obj("subscriptions", "A")
+    current = (await api.get(f"/subscriptions/{sub_a}")).json()
+    r = await api.patch(f"/subscriptions/{sub_a}", json={"version": current["version"], "quantity": 3})
+    assert r.status_code == 200, r.text
+    r = await api.patch(
+        f"/subscriptions/{sub_a}", json={"version": r.json()["version"], "unit_cost": "31.18"}
+    )
+    assert r.status_code == 200, r.text
+    failures: list[str] = []
+    bodies: list[str] = []
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        for route in ALL_ROUTES:
+            kind, resource = _kind(route)
+            if route[0] != "GET" or kind not in CLIENT_KINDS:
+                continue
+            url = fill(route[1], w.obj(resource, "A")) if kind == "read" else route[1]
+            variants: list[dict[str, Any]] = [{}]
+            if "format" in query_parameters(route):
+                variants.append({"format": "csv"})
+            for params in variants:
+                got = await viewer.get(url, params=params)
+                if got.status_code != 200:
+                    failures.append(f"GET {url} {params}: {got.status_code} {got.text[:200]}")
+                    continue
+                bodies.append(got.text)
+                if params:
+                    header = got.text.lstrip("\ufeff").splitlines()[0].lower()
+                    cells = {c.strip().strip('"') for c in header.replace(";", ",").split(",")}
+                    found = cells & FORBIDDEN_KEYS
+                else:
+                    found = _keys(got.json()) & FORBIDDEN_KEYS
+                if found:
+                    failures.append(f"GET {url} {params}: forbidden keys {sorted(found)}")
+                if any(cost in got.text for cost in ("31.17", "31,17", "31.18", "31,18")):
+                    failures.append(f"GET {url} {params}: the MSP's buy price is in the answer")
+    assert not failures, "\n".join(failures)
+    spend = (
+        await caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))).get(
+            f"/clients/{w.a}/spend"
+        )
+    ).json()
+    line = next(ln for ln in spend["lines"] if ln["subscription_id"] == sub_a)
+    assert line["pays"] == "msp" and line["unit_price"] == CLIENT_PRICE
+    # The activity log tells the quantity change, not the cost change.
+    async with caller(app, await make_token(app, Role.client_viewer, client_id=uuid.UUID(w.a))) as viewer:
+        activity = (await viewer.get("/audit", params={"subject_id": sub_a, "limit": 1000})).json()["items"]
+    summaries = [a["summary"] for a in activity]
+    assert any("quantity" in s and "Product A" in s for s in summaries), summaries
+    assert not any("cost" in s for s in summaries), summaries

@@ -166,6 +166,12 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("daily cap not a number", {"msp_daily_cap": "lots"}, "msp_daily_cap"),
         Bad("unknown currency", {"cap_currency": "XYZ"}, "cap_currency"),
         Bad("paused not a boolean", {"paused": "maybe"}, "paused"),
+        Bad("margin switch null", {"approve_negative_margin": None}, "approve_negative_margin"),
+        Bad("margin switch not a boolean", {"approve_negative_margin": "maybe"}, "approve_negative_margin"),
+        Bad("paused null", {"paused": None}, "paused"),
+        Bad("lead days null", {"lead_days": None}, "lead_days"),
+        Bad("price cap null", {"price_cap_pct": None}, "price_cap_pct"),
+        Bad("cap currency null", {"cap_currency": None}, "cap_currency"),
         Bad("unknown field", {"pause": True}, "pause"),
         Bad("body is null", raw=b"null", field="body"),
     ],
@@ -190,9 +196,13 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("owner not a uuid", {"owner_user_id": "me"}, "owner_user_id"),
         Bad("notes too long", {"notes": "n" * 20_001}, "notes"),
         Bad("nul character in name", {"name": "Acme\x00Ltd"}, "name", status=(201, 422)),
+        Bad("line break in name", {"name": "Acme\r\nX-Injected: 1"}, "name"),
+        Bad("tab in name", {"name": "Acme\tLtd"}, "name"),
+        Bad("unicode line separator in name", {"name": "Acme\u2028Ltd"}, "name"),
     ],
     ("PATCH", "/clients/{item_id}"): [
         Bad("name null", {"name": None}, "name"),
+        Bad("line break in name", {"name": "Acme\nLtd"}, "name"),
         Bad("name too long", {"name": LONG}, "name"),
         Bad("slug upper case", {"slug": "UPPER"}, "slug"),
         Bad("timezone unknown", {"timezone": "Europe/Atlantis"}, "timezone"),
@@ -201,6 +211,7 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("tier null", {"tier": None}, "tier"),
     ],
     ("POST", "/contacts"): [
+        Bad("line break in name", {"name": "Mario\r\nRossi"}, "name"),
         Bad("name missing", {"name": MISSING}, "name"),
         Bad("email invalid", {"email": "not-an-email"}, "email"),
         Bad("phone letters", {"phone": "call me"}, "phone"),
@@ -221,6 +232,7 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("moved to another client", lambda w: {"client_id": w.b}, "client_id"),
     ],
     ("POST", "/vendors"): [
+        Bad("line break in name", {"name": "Sophos\nBEGIN:VEVENT"}, "name"),
         Bad("category missing", {"category": MISSING}, "category"),
         Bad("category unknown", {"category": "magic"}, "category"),
         Bad("website not a url", {"website": "not a url"}, "website"),
@@ -296,6 +308,8 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("support pin too long", {"support_pin": "9" * 201}, "support_pin"),
     ],
     ("POST", "/subscriptions"): [
+        Bad("line break in product", {"product": "M365\r\nEND:VCALENDAR"}, "product"),
+        Bad("line break in sku", {"sku": "A\nB"}, "sku"),
         *BAD_PRINT_ALLOWANCE,
         Bad("account missing", {"vendor_account_id": MISSING}, "vendor_account_id"),
         Bad("account does not exist", {"vendor_account_id": str(uuid.uuid4())}, "vendor_account_id"),
@@ -353,6 +367,86 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
             lambda w: {"vendor_account_id": w.obj("vendor-accounts", "B")},
             "vendor_account_id",
         ),
+    ],
+    ("POST", "/subscriptions/{item_id}/link"): [
+        Bad("version missing", {"version": MISSING}, "version"),
+        Bad("version 0", {"version": 0}, "version"),
+        Bad("connection missing", {"connection_id": MISSING}, "connection_id"),
+        Bad("connection not a uuid", {"connection_id": "pax8"}, "connection_id"),
+        Bad("connection of nobody", {"connection_id": str(uuid.uuid4())}, "connection_id"),
+        Bad(
+            "another client's own connection",
+            lambda w: {"connection_id": w.obj("connections", "B"), "external_id": "L-P-B"},
+            "connection_id",
+        ),
+        Bad("external id missing", {"external_id": MISSING}, "external_id"),
+        Bad("external id empty", {"external_id": ""}, "external_id"),
+        Bad("external id too long", {"external_id": "x" * 201}, "external_id"),
+        Bad("external id with a line break", {"external_id": "L-P-A\nX"}, "external_id"),
+        Bad("external id not a string", {"external_id": 42}, "external_id"),
+        Bad("vendor subscription the connection does not see", {"external_id": "L-P-B"}, "external_id"),
+        Bad("stale version", {"version": 99}, status=409),
+    ],
+    ("POST", "/renewals/{renewal_id}/resolve"): [
+        Bad("version missing", {"version": MISSING}, "version"),
+        Bad("version 0", {"version": 0}, "version"),
+        Bad("outcome missing", {"outcome": MISSING}, "outcome"),
+        Bad("outcome unknown", {"outcome": "renewed"}, "outcome"),
+        Bad("a new term for a renewal that will not happen", {"ends_on": _in(400)}, "ends_on"),
+        Bad("renewed outside without its end", {"outcome": "renewed_outside"}, "ends_on"),
+        Bad("ends on not a date", {"outcome": "renewed_outside", "ends_on": "next year"}, "ends_on"),
+        Bad("quantity negative", {"outcome": "renewed_outside", "quantity": -1}, "quantity"),
+        Bad("unit cost negative", {"outcome": "renewed_outside", "unit_cost": "-1"}, "unit_cost"),
+        Bad("renewed by nobody", {"renewed_by": "nobody"}, "renewed_by"),
+        Bad("note too long", {"note": LONG}, "note"),
+        Bad("stale version", {"version": 99}, status=409),
+    ],
+    ("POST", "/vendor-subscriptions/adopt"): [
+        Bad("confirm missing", {"confirm": MISSING}, "confirm"),
+        Bad("confirm false", {"confirm": False}, "confirm"),
+        Bad("connection missing", {"connection_id": MISSING}, "connection_id"),
+        Bad("connection not a uuid", {"connection_id": "pax8"}, "connection_id"),
+        Bad("connection of nobody", {"connection_id": str(uuid.uuid4())}, "connection_id"),
+        Bad("external id missing", {"external_id": MISSING}, "external_id"),
+        Bad("external id the connection does not list", {"external_id": "L-P-B"}, "external_id"),
+        Bad("external id with a tab", {"external_id": "L-P\tA"}, "external_id"),
+        Bad(
+            "vendor account of another client",
+            lambda w: {"vendor_account_id": w.obj("vendor-accounts", "B")},
+            "vendor_account_id",
+        ),
+        Bad("vendor account not a uuid", {"vendor_account_id": "ACC-1"}, "vendor_account_id"),
+        Bad("unit cost negative", {"unit_cost": "-1"}, "unit_cost"),
+        Bad("unit cost text", {"unit_cost": "cheap"}, "unit_cost"),
+        Bad("no price anywhere", {"unit_cost": MISSING}, "unit_cost"),
+        Bad("billing period unknown", {"billing_period": "fortnightly"}, "billing_period"),
+        Bad("payer unknown", {"payer": "nobody"}, "payer"),
+        Bad("renewal type unknown", {"renewal_type": "magic"}, "renewal_type"),
+        Bad("notice days negative", {"notice_days": -1}, "notice_days"),
+        Bad("product empty", {"product": ""}, "product"),
+    ],
+    ("PUT", "/subscriptions/{item_id}/renewal-route"): [
+        Bad("order connection missing", {"order_connection_id": MISSING}, "order_connection_id"),
+        Bad("order connection not a uuid", {"order_connection_id": "pax8"}, "order_connection_id"),
+        Bad("order connection of nobody", {"order_connection_id": str(uuid.uuid4())}, "order_connection_id"),
+        Bad("a connection that cannot order", {}, "order_connection_id"),
+        Bad(
+            "another client's connection that cannot order",
+            lambda w: {"order_connection_id": w.obj("connections", "B")},
+            "order_connection_id",
+        ),
+        Bad("order ref missing", {"order_ref": MISSING}, "order_ref"),
+        Bad("order ref empty", {"order_ref": ""}, "order_ref"),
+        Bad("order ref too long", {"order_ref": "x" * 201}, "order_ref"),
+        Bad("confirm connection not a uuid", {"confirm_connection_id": "sophos"}, "confirm_connection_id"),
+        Bad("confirm ref empty", {"confirm_ref": ""}, "confirm_ref"),
+        Bad("register serial too long", {"register_serial": "S" * 101}, "register_serial"),
+        Bad("tenant ref not a string", {"order_tenant_ref": 42}, "order_tenant_ref"),
+    ],
+    ("POST", "/subscriptions/{item_id}/unlink"): [
+        Bad("version missing", {"version": MISSING}, "version"),
+        Bad("version 0", {"version": 0}, "version"),
+        Bad("version text", {"version": "latest"}, "version"),
     ],
     ("POST", "/subscriptions/{item_id}/terms"): [
         Bad("ends on missing", {"ends_on": MISSING}, "ends_on"),
@@ -659,6 +753,20 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
     version = (await api.get(f"/{resource}/{obj_id}")).json()["version"]
     if path.endswith("/terms"):
         return fill(path, obj_id), {"version": version, "ends_on": _in(800)}
+    if path.endswith("/resolve"):
+        return fill(path, obj_id), {"version": version, "outcome": "will_not_renew"}
+    if path.endswith("/link"):
+        return fill(path, obj_id), {
+            "version": version,
+            "connection_id": w.obj("connections", "A"),
+            "external_id": "L-P-A",
+        }
+    if path.endswith("/unlink"):
+        return fill(path, obj_id), {"version": version}
+    if path.endswith("/renewal-route"):
+        # The world's connections cannot order (the test vendor): every body is refused, the
+        # cases check that the refusal names what is wrong with it first.
+        return fill(path, obj_id), {"order_connection_id": w.obj("connections", "A"), "order_ref": "L-P-A"}
     if path.endswith("{external_id}"):
         return fill(path, obj_id).replace("{external_id}", "T-P-A"), {"client_id": None}
     return fill(path, obj_id), {"version": version, **PATCH_BODIES[resource]}

@@ -256,6 +256,7 @@ def test_demo_twice_duplicates_nothing_reuses_the_token_and_keeps_user_data(
 ):
     first = invoke("demo", "--no-serve")
     assert first.exit_code == 0, first.output
+    assert "API:" not in first.output and "Docs:" not in first.output, first.output  # nothing served
     token = first.stdout.splitlines()[-1]
     assert TOKEN_RE.fullmatch(token)
     token_file = settings.data_dir / DEMO_TOKEN_FILE

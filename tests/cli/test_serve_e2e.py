@@ -227,6 +227,8 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
         log = stderr_path.read_text()
         # uvicorn's graceful shutdown: the lifespan ran to its end (the engine was disposed).
         assert "Application shutdown complete" in log and "Finished server process" in log, log
+        # One SIGTERM, one shutdown told (the demo world's simulators once told it 8 times).
+        assert log.count("Shutting down") == 1 and log.count("Finished server process") == 1, log
         assert "Traceback" not in log, log
         # The demo world went down with the API: its ports are free again.
         assert "demo world stopped" in log, log

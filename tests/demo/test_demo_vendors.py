@@ -22,6 +22,7 @@ from hub.demo.vendors import (
     CLOUDFLARE,
     DELL,
     DELL_EXTENDED,
+    FORTICARE,
     FORTIOS,
     GRAPH,
     PAX8,
@@ -84,8 +85,9 @@ async def test_the_demo_syncs_every_simulated_vendor_and_shows_the_three_renewal
         GRAPH: sum(1 for p in CLIENTS if p.mail.value == "microsoft365"),
         CLOUDFLARE: len(CLIENTS),
         FORTIOS: firewalls,
+        FORTICARE: 1,
     }
-    assert {c["scope"] for c in listed if c["adapter_slug"] in (SOPHOS, PAX8, DELL)} == {"msp"}
+    assert {c["scope"] for c in listed if c["adapter_slug"] in (SOPHOS, PAX8, DELL, FORTICARE)} == {"msp"}
     assert all(c["client_id"] for c in listed if c["adapter_slug"] in (GRAPH, CLOUDFLARE, FORTIOS))
 
     # Records per connection: what each vendor holds for the demo clients.
@@ -95,12 +97,17 @@ async def test_the_demo_syncs_every_simulated_vendor_and_shows_the_three_renewal
     licences = len(sophos_clients) + sum(1 for p in sophos_clients if p.servers)
     assert sophos.records == {"license_usage": licences, "tenants": len(sophos_clients)}
     pax8 = by_name["Pax8 (partner)"]
-    assert pax8.records["tenants"] == pax8.tenants == pax8.mapped == 6 and pax8.records["subscriptions"] > 6
+    pax8_clients = sum(1 for c in prepared.vendors.clients.values() if "pax8" in c.accounts)
+    assert pax8_clients > 6  # the Microsoft resale clients, and those whose AV or firewall renews there
+    assert pax8.records["tenants"] == pax8.tenants == pax8.mapped == pax8_clients
+    assert pax8.records["subscriptions"] > pax8_clients
     dell = by_name["Dell TechDirect (warranty)"]
     dell_assets = sum(
         1 for c in prepared.vendors.clients.values() for a in c.assets if a.manufacturer == "Dell"
     )
     assert dell.records == {"warranty": dell_assets} and dell_assets > 20
+    forticare = by_name["FortiCare (MSP account)"]
+    assert forticare.records == {"assets": firewalls, "warranty": firewalls}, forticare
     for row in rows:
         if row.adapter == GRAPH:
             assert row.records["license_usage"] > 0 and row.records["mail_domains"] > 1, row
@@ -147,7 +154,29 @@ async def test_the_demo_syncs_every_simulated_vendor_and_shows_the_three_renewal
     assert waiting["state"] == "awaiting_approval" and "above the 10% cap" in waiting["reason"]
     refused = renewals[str(subs[REFUSED])]
     assert refused["state"] == "escalated" and "refused" in refused["reason"]
-    assert sum(prepared.vendors.pax8.orders_per_term.values()) == 1  # only the confirmed one
+    routed = {str(licence.subscription_id): licence for licence in prepared.routed}
+    due_routed = [r for r in renewals.values() if r["subscription_id"] in routed]
+    # One order for the confirmed Keeper renewal, one per routed licence due: no other.
+    assert sum(prepared.vendors.pax8.orders_per_term.values()) == 1 + len(due_routed)
+    assert not prepared.vendors.pax8.duplicate_terms()
+
+    # Antivirus and firewall renewals ordered at Pax8 and confirmed by the vendor's read-back.
+    kinds = Counter(
+        "sophos" if routed[r["subscription_id"]].sophos_licence else "fortigate" for r in due_routed
+    )
+    assert kinds["sophos"] >= 1 and kinds["fortigate"] >= 1, kinds
+    registered = dict(prepared.vendors.forticare.registrations)
+    for renewal in due_routed:
+        licence = routed[renewal["subscription_id"]]
+        assert renewal["state"] == "confirmed", renewal
+        assert renewal["new_term_ends_on"] > renewal["term_ends_on"]
+        route = (await api.get(f"/subscriptions/{renewal['subscription_id']}/renewal-route")).json()
+        assert route["explicit"] and route["order_ref"] == licence.pax8_subscription, route
+        if licence.sophos_licence:
+            _, at_sophos = prepared.vendors.sophos.licence(licence.sophos_licence.rpartition("/")[2])
+            assert at_sophos["endDate"] == renewal["new_term_ends_on"]  # read back where it lives
+        else:
+            assert renewal["registration_code"] == registered[licence.serial]
 
     # Reminders are queued in the ledger.
     notices = await _all(api, "/notices")
@@ -172,6 +201,7 @@ async def test_a_second_demo_creates_no_connection_renewal_or_order_twice(
     assert after == before
     assert len(await _all(api, "/subscriptions")) == subscriptions
     assert sum(second_prepared.vendors.pax8.orders_per_term.values()) == 0
+    assert second_prepared.vendors.forticare.registrations == []
     assert second.notices == 0
     async with app.state.runtime.sessionmaker() as session:
         assert not (await session.execute(select(OAuthToken))).all(), "the simulators' tokens are dropped"

@@ -211,8 +211,8 @@ def test_row_with_more_cells_than_columns_is_refused(tmp_path: Path, db: Engine)
     code, payload = invoke_json(tmp_path, "clients", content)
     assert code == 1
     # Trailing empty cells are fine; the other rows are still validated; a quoted cell
-    # spanning two text lines is one spreadsheet row.
-    assert errors_of(payload) == [(2, None), (4, "slug")]
+    # spanning two text lines is one spreadsheet row (line 4), and a name is one line.
+    assert errors_of(payload) == [(2, None), (4, "name"), (4, "slug")]
     assert payload["errors"][0]["message"] == "the row has 3 cells but the header names 2"
     assert count(db, Client) == 0
 

@@ -34,6 +34,9 @@ FAST = {
     "HUB_JOBS_BACKOFF_BASE_SECONDS": "0.05",
     "HUB_JOBS_BACKOFF_MAX_SECONDS": "0.2",
     "HUB_JOBS_SHUTDOWN_GRACE_SECONDS": "5",
+    # A worker refuses settings that could send an order after its lease ended: with 1 s
+    # leases the send margin must be shorter.
+    "HUB_RENEWAL_SEND_MARGIN_SECONDS": "0.2",
 }
 
 

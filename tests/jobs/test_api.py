@@ -35,7 +35,8 @@ def _with_jobs(app: Any) -> Any:
 
 @pytest.fixture
 async def jobs_app(settings: Settings) -> AsyncIterator[Any]:
-    app = _with_jobs(create_app(settings=settings))
+    # /metrics is off unless turned on (HUB_METRICS), as a deployment with a scraper does.
+    app = _with_jobs(create_app(settings=settings.model_copy(update={"metrics": True})))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from hub.models import AuditEvent, NoticeDelivery, WebhookEndpoint
 from hub.models.notify import DeliveryState
 from hub.notify import delivery, signing
-from hub.notify.targets import AllowList, TargetRefused, resolve_allowed
+from hub.notify.targets import AllowList, TargetRefused, check_url, resolve_allowed
 from tests import factories as f
 from tests.notify.conftest import Receiver, at, in_session, run_day
 
@@ -143,3 +144,43 @@ async def test_the_test_action_reports_delivery_and_failure(api, receiver):
     assert r.json() == {**r.json(), "delivered": False, "status_code": 500}
     r = await api.post("/notify/test", json={"channel": "webhook"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "webhook_id"
+
+
+# IPv6 addresses that reach an IPv4 host: judged by the IPv4 host (issue 11 §7.7).
+LOOPBACK_IN_DISGUISE = [
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:127.0.0.1",  # IPv4-mapped
+    "64:ff9b::7f00:1",  # NAT64 well-known prefix
+    "64:ff9b:1::7f00:1",  # NAT64 local-use prefix
+    "2002:7f00:1::",  # 6to4
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+    "::ffff:10.0.0.1",
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254 (cloud metadata)
+]
+
+
+@pytest.mark.parametrize("address", LOOPBACK_IN_DISGUISE)
+def test_an_ipv6_address_carrying_an_internal_ipv4_one_is_not_global(address: str) -> None:
+    # Even with all of global unicast IPv6 listed (2002::/16 lies inside 2000::/3).
+    allow = AllowList.parse(["hooks.example.com", "2000::/3"])
+    ip = ipaddress.ip_address(address)
+    assert not allow.address_allowed(ip, by_name=True)
+    assert not allow.address_allowed(ip, by_name=False)
+    with pytest.raises(TargetRefused):
+        check_url(f"http://[{address}]/hook", allow)
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [("64:ff9b::808:808", True), ("2606:4700::1111", True), ("8.8.8.8", True), ("::1", False)],
+)
+def test_public_addresses_stay_allowed_for_a_listed_name(address: str, allowed: bool) -> None:
+    allow = AllowList.parse(["hooks.example.com"])
+    assert allow.address_allowed(ipaddress.ip_address(address), by_name=True) is allowed
+
+
+def test_a_listed_ipv4_host_is_the_same_host_through_its_mapped_address() -> None:
+    allow = AllowList.parse(["127.0.0.2"])
+    assert check_url("http://[::ffff:127.0.0.2]:9/x", allow) == ("http", "::ffff:127.0.0.2")
+    with pytest.raises(TargetRefused):
+        check_url("http://[::ffff:127.0.0.1]:9/x", allow)

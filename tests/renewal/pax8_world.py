@@ -4,12 +4,11 @@ the connection into a Pax8 adapter. Jobs are claimed and run the way a worker ru
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,14 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.pax8 import spec as pax8_spec
 from adapters.pax8.simulator import Pax8Simulator, SimSubscription
-from hub.db import secret_box, session_scope
+from hub.connection.secrets import encrypt as encrypt_config
+from hub.db import keyring_of, session_scope
 from hub.jobs import JobContext, queue
 from hub.jobs.worker import run_task
 from hub.kit.time import utcnow
 from hub.models import Connection, Renewal, Subscription
 from hub.models.enums import ConnectionScope
+from hub.models.job import Job, JobState
 from hub.renewal import planner
-from hub.renewal.planner import ADVANCE, queue_due
+from hub.renewal.planner import ADVANCE, dedupe_key, queue_due
 from hub.sdk import AdapterContext, MemoryTokenCache, RetryPolicy
 from tests import factories as f
 from tests.conftest import runtime_from
@@ -47,13 +48,17 @@ class Pax8World:
         return self.sim.renewals_of(self.subs[hub_sub_id].id)
 
 
-def opener_for(sim: Pax8Simulator, base_url: str) -> Callable[..., Any]:
-    tokens = MemoryTokenCache(utcnow)
+def opener_for(
+    sim: Pax8Simulator, base_url: str, clock: Callable[[], datetime] = utcnow
+) -> Callable[..., Any]:
+    """The Pax8 adapter on the simulator, configured as the simulator declares itself
+    (its order list's lag), on `clock` (the runtime's, in a test that moves time)."""
+    tokens = MemoryTokenCache(clock)
 
     @asynccontextmanager
     async def open_renewer(_connection_id: uuid.UUID) -> AsyncIterator[Any]:
         async with httpx.AsyncClient() as http:
-            ctx = AdapterContext(http=http, tokens=tokens, retry=FAST, timeout=3.0)
+            ctx = AdapterContext(http=http, tokens=tokens, retry=FAST, timeout=3.0, clock=clock)
             adapter = pax8_spec.create(sim.config(base_url), ctx)
             try:
                 yield adapter
@@ -73,7 +78,7 @@ async def build(
             adapter_slug="pax8",
             scope=ConnectionScope.msp,
             account_ref=f"pax8-{uuid.uuid4().hex[:8]}",
-            config_encrypted=secret_box(session).encrypt(json.dumps(sim.config(base_url))),
+            config_encrypted=encrypt_config(keyring_of(session), sim.config(base_url)),
         )
         session.add(connection)
         await session.flush()
@@ -164,10 +169,16 @@ async def renewal_of(sm: SM, hub_sub_id: str) -> Renewal:
 
 
 async def time_passes(sm: SM, renewal_id: uuid.UUID) -> None:
-    """The sender's deadline and the in-flight grace are over (instead of waiting ~50 s)."""
+    """The sender's deadline and the in-flight grace are over (instead of waiting ~50 s):
+    on the renewal, and on the follow-up job the executor scheduled for then."""
     async with session_scope(sm) as session:
         await session.execute(
             update(Renewal)
             .where(Renewal.id == renewal_id)
             .values(send_not_after=utcnow() - timedelta(hours=1), next_action_at=utcnow())
+        )
+        await session.execute(
+            update(Job)
+            .where(Job.dedupe_key == dedupe_key(renewal_id), Job.state == JobState.queued)
+            .values(run_at=utcnow())
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import math
 import os
 import signal
 import subprocess
@@ -41,8 +41,9 @@ import psutil
 from sqlalchemy import Table, func, select, text
 
 from adapters.pax8.simulator import CLIENT_ID, CLIENT_SECRET, ORDER_EMAIL
+from hub.connection.secrets import encrypt as encrypt_config
 from hub.db import create_engine, make_sessionmaker, session_scope
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring
 from hub.kit.time import utcnow
 from hub.models import AuditEvent, Client, Connection, Notice, Renewal, Subscription, Vendor, VendorAccount
 from hub.models.base import Base
@@ -74,6 +75,11 @@ TIMING = {
     "HUB_RENEWAL_RETRY_BASE_SECONDS": "0.5",
     "HUB_RENEWAL_RETRY_MAX_SECONDS": "5",
     "HUB_RENEWAL_CONFIRM_RECHECK_SECONDS": "1",
+    # A lagging order list: look again every second; a person after a minute.
+    "HUB_RENEWAL_UNPROVEN_RECHECK_SECONDS": "1",
+    "HUB_RENEWAL_ABSENCE_PROOF_WAIT_SECONDS": "60",
+    # Delayed provisioning: keep reading the term back for up to two minutes.
+    "HUB_RENEWAL_MAX_CONFIRM_READS": "120",
     # The adapter: a 3 s HTTP timeout; reads retried quickly, the order itself only on 429
     # (VendorHttp's rule for writes).
     "HUB_ADAPTER_HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT),
@@ -99,6 +105,9 @@ class StormConfig:
     rates: dict[int | str, float] | None = None  # None: storm_sim.STORM_RATES
     timeout: float = 600.0
     seed: int = 6
+    # The simulator's forgetful modes (see storm_sim.SimProcess); the connection declares
+    # the order list's lag, as an operator who measured it would.
+    modes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,7 +181,8 @@ class StormResult:
         cfg = self.config
         lines = [
             f"lost-response storm on {self.database}: {cfg.clients} clients, {self.due} subscriptions due, "
-            f"{cfg.workers} worker process(es) x {cfg.concurrency}",
+            f"{cfg.workers} worker process(es) x {cfg.concurrency}"
+            + (f"; Pax8 modes {cfg.modes}" if cfg.modes else ""),
             f"  wall time          {self.wall_seconds:.1f} s from planning to the last renewal settled "
             f"(workers started in {self.workers_start_seconds:.1f} s; seeding {self.seed_seconds:.1f} s)",
             f"  renewals/s         {self.renewals_per_second:.1f}",
@@ -180,7 +190,8 @@ class StormResult:
             f"  orders at Pax8     {self.orders} for {self.planned} renewals; "
             f"duplicates {len(self.duplicates)}, early {len(self.early)}, missed {len(self.missed)}",
             f"  lost answers       {self.injected.get('commit_then_fail', 0)} dropped after the order, "
-            f"{self.reconciled_found} found again by reference; {self.reconciled_not_found} lookups proved "
+            f"{self.reconciled_found} found again (by reference, or by what was ordered when the vendor "
+            f"keeps none); {self.reconciled_not_found} lookups proved "
             "nothing was ordered (then sent again)",
             f"  injected faults    {self.injected} on {self.real_order_posts} real order POSTs "
             f"({self.requests} requests in all)",
@@ -202,13 +213,13 @@ def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def seed(url: str, base_url: str, subs: list[SimSub]) -> int:
+def seed(url: str, base_url: str, subs: list[SimSub], order_list_lag: float = 0.0) -> int:
     """Bulk-insert the hub side of the simulator's partner; returns subscriptions added."""
     engine = h.sync_engine(url)
     now = utcnow()
     stamps = {"created_at": now, "updated_at": now, "version": 1}
     vendor_id, connection_id = uuid.uuid4(), uuid.uuid4()
-    box = SecretBox([TEST_KEY.encode()])
+    keyring = Keyring([TEST_KEY.encode()])
     clients: dict[str, uuid.UUID] = {}
     accounts: dict[str, uuid.UUID] = {}
     client_rows, account_rows = [], []
@@ -286,7 +297,7 @@ def seed(url: str, base_url: str, subs: list[SimSub]) -> int:
                         "adapter_slug": "pax8",
                         "scope": ConnectionScope.msp,
                         "account_ref": "pax8-storm",
-                        "config_encrypted": box.encrypt(json.dumps(pax8_config(base_url))),
+                        "config_encrypted": encrypt_config(keyring, pax8_config(base_url, order_list_lag)),
                         **stamps,
                     }
                 ],
@@ -332,7 +343,7 @@ def _table(model: type[Base]) -> Table:
 # -- the run ------------------------------------------------------------------------------
 
 
-def pax8_config(base_url: str) -> dict[str, Any]:
+def pax8_config(base_url: str, order_list_lag: float = 0.0) -> dict[str, Any]:
     """The storm's Pax8 connection: the simulator's credentials, on loopback only."""
     host = urlsplit(base_url).hostname or ""
     if not host.startswith("127."):
@@ -343,6 +354,7 @@ def pax8_config(base_url: str) -> dict[str, Any]:
         "order_email": ORDER_EMAIL,
         "token_url": f"{base_url}/v1/token",
         "api_url": f"{base_url}/v1",
+        "order_visibility_lag_seconds": math.ceil(order_list_lag),
     }
 
 
@@ -354,7 +366,7 @@ async def _drive(url: str, limit: float, on_tick: Callable[[int], None] | None) 
     """Plan, then queue due renewals every TICK_SECONDS until every renewal is settled.
     Returns (planned, seconds)."""
     engine = create_engine(Settings(database_url=url))
-    sm = make_sessionmaker(engine, SecretBox([TEST_KEY.encode()]))
+    sm = make_sessionmaker(engine, Keyring([TEST_KEY.encode()]))
     started = time.perf_counter()
     try:
         async with session_scope(sm) as session:
@@ -442,9 +454,10 @@ def run(
         rates=cfg.rates,
         slow_seconds=cfg.slow_seconds,
         seed=cfg.seed,
+        modes=cfg.modes,
     ) as sim:
         t = time.perf_counter()
-        result.due = seed(url, sim.base_url, sim.subs)
+        result.due = seed(url, sim.base_url, sim.subs, cfg.modes.get("order_list_lag", 0.0))
         result.seed_seconds = time.perf_counter() - t
         say(f"seeded {result.due} subscriptions in {result.seed_seconds:.1f} s; starting workers")
         env = worker_env(url, workdir)

@@ -61,6 +61,7 @@ def _serve(
     rates: dict[int | str, float],
     slow_seconds: float,
     seed: int,
+    modes: dict[str, Any],
     conn: Any,
     stop: Any,
 ) -> None:
@@ -69,7 +70,7 @@ def _serve(
     from adapters.pax8.simulator import Pax8Simulator
     from hub.sdk.testing import RandomFaults
 
-    sim = Pax8Simulator(scale=scale, ends_within_days=ends_within_days, activation_seconds=0)
+    sim = Pax8Simulator(scale=scale, ends_within_days=ends_within_days, activation_seconds=0, **modes)
     sim.faults.random = RandomFaults(
         dict(rates), seed=seed, method="POST", path=ORDER_PATH, query=r"^$", latency=slow_seconds
     )
@@ -121,7 +122,10 @@ class SimProcess:
         rates: dict[int | str, float] | None = None,
         slow_seconds: float = 1.0,
         seed: int = 6,
+        modes: dict[str, Any] | None = None,
     ) -> None:
+        """`modes`: the Pax8 simulator's forgetful behaviours (`keep_order_email=False`,
+        `provisioning_delay=s`, `order_list_lag=s`)."""
         ctx = mp.get_context("spawn")
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -137,6 +141,7 @@ class SimProcess:
                 STORM_RATES if rates is None else rates,
                 slow_seconds,
                 seed,
+                dict(modes or {}),
                 child,
                 self._stop,
             ),

@@ -58,7 +58,8 @@ def test_a_long_plan_is_listed_in_full_as_plain_columns(cli_env: Settings) -> No
         "total",
         "payer",
         "renewal",
+        "route",
     ]
     rows = [line for line in lines[3:] if line.startswith("Planner Client")]
-    assert len(rows) == n and all(row.rstrip().endswith("planned") for row in rows)
+    assert len(rows) == n and all(row.split()[-2:] == ["planned", "ok"] for row in rows)
     assert time.perf_counter() - started < 10

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -46,9 +45,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.pax8.simulator import Pax8Simulator, SimSubscription
+from hub.connection.secrets import encrypt as encrypt_config
 from hub.db import session_scope
 from hub.jobs.worker import run_task
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring
 from hub.models import Client, Connection, Renewal, Subscription, Vendor, VendorAccount
 from hub.models.enums import ConnectionScope, RenewalState, RenewalType, SubscriptionStatus
 from hub.renewal import alerts, planner
@@ -102,8 +102,8 @@ class World:
         self.runtime = HubRuntime(
             Settings(database_url=database.url),
             clock=CLOCK,
-            secrets=SecretBox([conftest.TEST_KEY.encode()]),
-            renewers=w.opener_for(self.sim, self.base),
+            secrets=Keyring([conftest.TEST_KEY.encode()]),
+            renewers=w.opener_for(self.sim, self.base, CLOCK),
         )
         self.sm: async_sessionmaker[AsyncSession] = self.runtime.sessionmaker
         self.accounts: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
@@ -123,7 +123,7 @@ class World:
         vendor_id = uuid.uuid4()
         async with session_scope(self.sm) as session:
             await session.execute(insert(Vendor).values(id=vendor_id, name="Pax8", category="distributor"))
-            box = SecretBox([conftest.TEST_KEY.encode()])
+            keyring = Keyring([conftest.TEST_KEY.encode()])
             await session.execute(
                 insert(Connection).values(
                     id=self.connection_id,
@@ -131,7 +131,7 @@ class World:
                     adapter_slug="pax8",
                     scope=ConnectionScope.msp,
                     account_ref="pax8-sm",
-                    config_encrypted=box.encrypt(json.dumps(self.sim.config(self.base))),
+                    config_encrypted=encrypt_config(keyring, self.sim.config(self.base)),
                 )
             )
             for n, company in enumerate(self.sim.companies.values()):
@@ -260,6 +260,21 @@ class RenewalMachine(RuleBasedStateMachine):
             self.world.close()
 
     # -- rules ------------------------------------------------------------------------
+
+    @initialize(
+        keeps_reference=st.booleans(),
+        provisioning_hours=st.sampled_from([0, 0, 2, 30]),
+        list_lag_hours=st.sampled_from([0, 0, 1, 26]),
+    )
+    @guarded
+    def vendor_behaviour(self, keeps_reference: bool, provisioning_hours: int, list_lag_hours: int) -> None:
+        """What this example's Pax8 is like (issue 11 §1): it may keep no reference of ours,
+        apply an accepted order hours later (past the next simulated day, or within it), and
+        list new orders late; the connection declares the lag, as its operator would."""
+        sim = self.world.sim
+        sim.keep_order_email = keeps_reference
+        sim.provisioning_delay = provisioning_hours * 3600.0
+        sim.order_list_lag = list_lag_hours * 3600.0
 
     @initialize(target=subs, ends_in=st.integers(1, 20))
     @guarded

@@ -145,6 +145,15 @@ async def test_csv_neutralises_spreadsheet_formulas(api):
     assert '\'=HYPERLINK("http://x")' in products
 
 
+async def test_csv_neutralises_a_formula_after_a_semicolon_as_eu_spreadsheets_split_there(api):
+    w = await f.world(api)
+    await f.subscription(api, w["account"]["id"], product='Acme;=HYPERLINK("http://x")')
+    text = (await api.get(f"/clients/{w['client']['id']}/spend", params={"format": "csv"})).text
+    # Read as a spreadsheet set to ';' reads it: every cell, none a formula.
+    cells = [cell.strip().strip('"') for line in text.splitlines() for cell in line.split(";")]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")], cells
+
+
 async def test_spend_of_unknown_client_is_404(api):
     r = await api.get("/clients/00000000-0000-0000-0000-000000000000/spend")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

@@ -27,7 +27,8 @@ SM = async_sessionmaker[AsyncSession]
 
 @pytest.fixture
 def test_registry(runtime: HubRuntime) -> Registry:
-    runtime.adapters = Registry({testvendor.SLUG: testvendor.spec}, {})
+    # The installed adapters and the test adapter beside them.
+    runtime.adapters = Registry({**runtime.adapters.specs, testvendor.SLUG: testvendor.spec}, {})
     return runtime.adapters
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.connection.tokens import DbTokenCache
 from hub.db import create_engine, make_sessionmaker
-from hub.kit.crypto import SecretBox
+from hub.kit.crypto import Keyring
 from hub.kit.time import utcnow
 from hub.models.sync import OAuthToken
 from hub.sdk import AccessToken, AdapterContext, ClientCredentials
@@ -30,7 +30,7 @@ async def test_eight_workers_needing_a_token_make_one_token_request(settings, se
         async with serve_on_loopback(sim.app) as base, httpx.AsyncClient(trust_env=False) as http:
 
             async def one_worker(engine) -> str:  # type: ignore[no-untyped-def]
-                cache = DbTokenCache(make_sessionmaker(engine, SecretBox([TEST_KEY.encode()])))
+                cache = DbTokenCache(make_sessionmaker(engine, Keyring([TEST_KEY.encode()])))
                 ctx = AdapterContext(http=http, tokens=cache)
                 auth = ClientCredentials(
                     ctx,

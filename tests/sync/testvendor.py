@@ -97,8 +97,14 @@ class AcmeAdapter:
                 external_id=s["id"],
                 tenant_external_id=s["tenant"],
                 product_name=s["name"],
+                sku=s.get("sku"),
                 quantity=s["quantity"],
+                unit_cost=s.get("price"),
+                currency=s.get("currency"),
+                billing_term=s.get("billing"),
+                start_date=s.get("start"),
                 end_date=s.get("end"),
+                auto_renew=s.get("auto_renew"),
                 status="active",
             )
 
@@ -149,6 +155,9 @@ spec = AdapterSpec(
         config_model=AcmeConfig,
         account_ref_field="partner_id",
         simulator="tests.sync.testvendor:AcmeSimulator",
+        endpoint_fields=("base_url",),
+        # The tests run its simulator on loopback, allowed by HUB_ADAPTER_ALLOW_HOSTS.
+        official_hosts=("api.testcorp.example",),
     ),
     factory=AcmeAdapter,
 )

@@ -231,3 +231,13 @@ async def test_the_cli_review_prints_the_same_list(app, api, dell, cli_env):
     assert table.exit_code == 0 and "CN3RJ62" in table.stdout and "UNKNWN1" in table.stdout
     missing = await asyncio.to_thread(invoke, "warranties", "review", "--client", "nobody")
     assert missing.exit_code == 1
+
+
+async def test_the_review_csv_neutralises_a_formula_after_a_semicolon(api):
+    c = await f.client(api)
+    await f.asset(api, c["id"], name='srv;=HYPERLINK("http://x")', manufacturer="Acme;+cmd|'/C calc'!A0")
+    text = (await api.get("/warranties/review", params={"format": "csv"})).text
+    assert "srv" in text
+    # Read as a spreadsheet set to ';' reads it: every cell, none a formula.
+    cells = [cell.strip().strip('"') for line in text.splitlines() for cell in line.split(";")]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@")], cells

@@ -1,0 +1,13 @@
+"""The technicians' console: every page reads and acts through the same services as the
+API, under the signed-in user's principal."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub.web.console import admin, checks, clients, connections, renewals, today, vendors
+from hub.web.pages import PageRoute
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+for module in (today, clients, vendors, renewals, connections, checks, admin):
+    router.include_router(module.router)
