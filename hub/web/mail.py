@@ -23,7 +23,12 @@ RESET = N_(
 
 
 def link(runtime: HubRuntime, path: str) -> str:
-    return runtime.settings.notify.public_url.rstrip("/") + path
+    """An absolute link for an e-mail or an out-of-band hand-over. Never built from the
+    request's Host header: a forged Host on "forgot password" would mail the victim a
+    link to the attacker's site. Without HUB_PUBLIC_URL, the address `hub serve` listens on."""
+    settings = runtime.settings
+    base = settings.notify.public_url or f"http://{settings.core.host}:{settings.core.port}"
+    return base.rstrip("/") + path
 
 
 async def send_link(runtime: HubRuntime, user: User, *, purpose: str, url: str) -> None:

@@ -19,6 +19,7 @@ from hub.models.enums import AuditAction, Role, UserTokenPurpose
 from hub.models.job import JobState
 from hub.notify.schemas import NoticeFilters
 from hub.notify.service import notices
+from hub.web import mail
 from hub.web.auth_pages import send_or_log
 from hub.web.console.access import admin, client_names
 from hub.web.pages import Ctx, Form, PageRoute, redirect, render
@@ -121,7 +122,7 @@ async def invite(ctx: Ctx, form: Form) -> Response:
     if await send_or_log(runtime, user, "invite", path):
         return redirect(ctx, "/console/users?notice=user_invited")
     # No mail server: the admin hands the link over another way (shown once, never stored).
-    return await _users_page(ctx, link=runtime.settings.notify.public_url.rstrip("/") + path)
+    return await _users_page(ctx, link=mail.link(runtime, path))
 
 
 async def _target(session: object, user_id: uuid.UUID) -> User:
@@ -166,4 +167,4 @@ async def send_reset(user_id: uuid.UUID, ctx: Ctx, form: Form) -> Response:
     path = f"/reset/{token}"
     if await send_or_log(runtime, user, "reset", path):
         return redirect(ctx, "/console/users?notice=reset_sent")
-    return await _users_page(ctx, link=runtime.settings.notify.public_url.rstrip("/") + path)
+    return await _users_page(ctx, link=mail.link(runtime, path))
