@@ -20,7 +20,8 @@ from hub.deps import RuntimeDep
 from hub.errors import NotFound
 
 STATIC = Path(__file__).resolve().parent / "static"
-SWAGGER = "/static/swagger-ui"
+# Not under /static: that prefix is the web console's mount, which would shadow these.
+SWAGGER = "/docs-assets/swagger-ui"
 # The docs page needs its own styles inline (Swagger UI sets style attributes) and data:
 # images (its icons); scripts come from the hub only.
 DOCS_CSP = (
@@ -41,7 +42,7 @@ _PAGE = f"""<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="{SWAGGER}/swagger-ui-bundle.js"></script>
-<script src="/static/docs-init.js"></script>
+<script src="/docs-assets/docs-init.js"></script>
 </body>
 </html>
 """
@@ -66,7 +67,7 @@ async def openapi_document(request: Request, runtime: RuntimeDep) -> Response:
     return JSONResponse(request.app.openapi())
 
 
-@router.get("/static/docs-init.js")
+@router.get("/docs-assets/docs-init.js")
 async def docs_init(runtime: RuntimeDep) -> Response:
     _require_docs(runtime)
     return Response((STATIC / "docs-init.js").read_bytes(), media_type="text/javascript")

@@ -34,7 +34,7 @@ class _Assets(HTMLParser):
 
 async def test_docs_openapi_and_metrics_are_off_by_default(app):
     async with anonymous(app) as http:
-        for path in ("/docs", "/openapi.json", "/static/swagger-ui/swagger-ui-bundle.js", "/metrics"):
+        for path in ("/docs", "/openapi.json", "/docs-assets/swagger-ui/swagger-ui-bundle.js", "/metrics"):
             r = await http.get(path)
             assert r.status_code == 404, path
             assert r.headers["content-type"] == "application/problem+json"
@@ -61,7 +61,7 @@ async def test_the_docs_page_loads_every_asset_from_the_hub_itself(app, runtime)
                     u for u in re.findall(r"url\(([^)]*)\)", asset.text) if "//" in u and "data:" not in u
                 ]
                 assert not external, external
-        init = (await http.get("/static/docs-init.js")).text
+        init = (await http.get("/docs-assets/docs-init.js")).text
         assert '"/openapi.json"' in init and "validatorUrl: null" in init
         document = await http.get("/openapi.json")
     assert document.status_code == 200 and "/api/v1/clients" in document.json()["paths"]

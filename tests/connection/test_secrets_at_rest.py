@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 from hub.cli import app as cli
 from hub.connection.rotate import encrypted_columns
 from hub.kit.crypto import Keyring, Purpose, SecretBox, SecretDecryptionError
-from hub.models import VendorAccount
+from hub.auth.users import begin_totp
+from hub.models import User, VendorAccount
+from hub.models.enums import Role
 from hub.models.base import Base
 from tests import factories as f
 from tests.conftest import TEST_KEY
@@ -71,7 +73,7 @@ def test_every_encrypted_column_of_the_models_declares_its_purpose():
     assert {c.purpose for c in encrypted_columns()} == set(Purpose) - {Purpose.approval_link}
 
 
-async def _store_one_of_each(api: httpx.AsyncClient, vendor: Any) -> None:
+async def _store_one_of_each(api: httpx.AsyncClient, vendor: Any, sessionmaker: Any) -> None:
     vendor.sim.partner("P1")
     conn = await create_connection(api, vendor.config("P1"))
     assert (await api.post(f"/connections/{conn['id']}/test")).json()["ok"]  # stores an OAuth token
@@ -82,6 +84,11 @@ async def _store_one_of_each(api: httpx.AsyncClient, vendor: Any) -> None:
         "/webhooks", json={"name": "PSA", "url": "http://127.0.0.1:9/h", "secret": WEBHOOK_SECRET}
     )
     assert hook.status_code == 201, hook.text
+    async with sessionmaker() as session:  # a TOTP secret, as a user enrolling stores it
+        user = User(email="tech@msp.example", name="Tech", role=Role.technician)
+        session.add(user)
+        begin_totp(session, user)
+        await session.commit()
 
 
 def _env(settings: Any, key: str) -> dict[str, str]:
@@ -96,8 +103,8 @@ def _env(settings: Any, key: str) -> dict[str, str]:
 async def test_secrets_rotate_reencrypts_every_encrypted_column_under_the_newest_key(
     app, api, settings, vendor
 ):
-    await _store_one_of_each(api, vendor)
     sm = app.state.runtime.sessionmaker
+    await _store_one_of_each(api, vendor, sm)
     # One value still under the bare key, as an install upgraded from before per-purpose keys has.
     async with sm() as session:
         account = (await session.execute(select(VendorAccount))).scalar_one()
