@@ -15,13 +15,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from hub.auth.users import begin_totp
 from hub.cli import app as cli
 from hub.connection.rotate import encrypted_columns
 from hub.kit.crypto import Keyring, Purpose, SecretBox, SecretDecryptionError
-from hub.auth.users import begin_totp
 from hub.models import User, VendorAccount
-from hub.models.enums import Role
 from hub.models.base import Base
+from hub.models.enums import Role
 from tests import factories as f
 from tests.conftest import TEST_KEY
 from tests.sync.helpers import create_connection
