@@ -33,6 +33,26 @@ from hub.settings import Settings, normalise_database_url
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 TEST_KEY = Fernet.generate_key().decode()
+# Fixtures through which a test reaches the database under test.
+_DATABASE_FIXTURES = frozenset({"database", "_template"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that touch the database.
+
+    The suite runs twice in CI (SQLite, then PostgreSQL); a test that never opens the
+    database under test (a parser, a simulator, the DNS wire format) would prove the same
+    thing twice. A test reaching PostgreSQL by itself says so with @pytest.mark.postgres."""
+    if not PG_URL:
+        return
+    keep, drop = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        uses_db = bool(names & _DATABASE_FIXTURES) or item.get_closest_marker("postgres") is not None
+        (keep if uses_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _pg_admin_url(url: str) -> str:

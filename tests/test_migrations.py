@@ -26,6 +26,9 @@ from hub.db import create_engine, make_sessionmaker
 from hub.models import Base, Contact
 from hub.settings import Settings, normalise_database_url, sync_database_url
 
+# Reaches PostgreSQL itself (HUB_TEST_DATABASE_URL), not through the database fixture.
+pytestmark = pytest.mark.postgres
+
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
 HUB_TABLES = set(Base.metadata.tables)
 

@@ -22,6 +22,9 @@ from hub.kit.time import utcnow
 from tests import conftest
 from tests.jobs import helpers as h
 
+# Reaches PostgreSQL itself (HUB_TEST_DATABASE_URL), not through the database fixture.
+pytestmark = pytest.mark.postgres
+
 SWEEP = float(h.FAST["HUB_JOBS_SWEEP_SECONDS"])
 
 
