@@ -523,7 +523,7 @@ async def notify_technician(
             state=NoticeState.issued,
             days=0,
             due_on=now.date(),
-            summary=(f"{facts.name}: " if facts else "") + notice.summary[:450],
+            summary=((f"{facts.name}: " if facts else "") + notice.summary)[:500],
             created_at=now,
         )
         .on_conflict_do_nothing()
