@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -24,8 +26,9 @@ from hub.check.findings import Severity
 from hub.check.kinds.dkim import DkimParams
 from hub.check.settings import CheckSettings
 from hub.check.workers import dnsbl_in_workers, domains_in_workers, options_for, run_loop
-from hub.kit.console import progress_bar
+from hub.kit.console import fail, progress_bar
 from hub.kit.fields import normalise_domain
+from hub.kit.textfile import FileProblem, content_lines, load_json, read_text
 
 app = typer.Typer(help="Mail, DNS, block-list, expiry and firmware checks.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -112,23 +115,90 @@ def make_settings(
     return settings.model_copy(update=update)
 
 
-def _read_lines(path: Path) -> list[str]:
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return [line for line in lines if line]
+# RFC 6376 §3.1: a selector is one or more DNS labels (underscores are seen in the wild).
+_SELECTOR = re.compile(
+    r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$"
+)
+# Columns of a spreadsheet export (a space inside a name is a bad name, reported per line).
+_COLUMNS = re.compile(r"[,;\t]")
+
+
+def read_targets(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line, text) of a one-per-line file: comments (`#`) and blank lines skipped; an
+    empty list, or a line with columns (a spreadsheet export), is a FileProblem naming
+    the line."""
+    lines = content_lines(read_text(path))
+    if not lines:
+        raise FileProblem(str(path), 1, f"no {what} in the file (one per line; '#' starts a comment)")
+    for number, content in lines:
+        columns = len(_COLUMNS.split(content))
+        if columns > 1:
+            raise FileProblem(
+                str(path), number, f"one {what} per line expected, found {columns} columns: {content[:60]!r}"
+            )
+    return lines
+
+
+def _selector(name: str, line: int, text: str) -> str:
+    if not _SELECTOR.match(text):
+        raise FileProblem(
+            name, line, f"{text[:60]!r} is not a DKIM selector (DNS labels: letters, digits, '-')"
+        )
+    return text
+
+
+def _domain(name: str, line: int, text: str) -> str:
+    try:
+        return normalise_domain(text)
+    except ValueError as exc:
+        raise FileProblem(name, line, f"{text[:60]!r} is not a domain name: {exc}") from None
 
 
 def read_selectors(path: Path) -> dict[str, list[str]]:
-    """JSON `{"example.com": ["s1", "s2"], "*": ["for-every-domain"]}`, or text lines
-    `example.com s1 s2`."""
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("{"):
-        raw = json.loads(text)
-        return {("*" if k == "*" else normalise_domain(k)): [str(s) for s in v] for k, v in raw.items()}
+    """DKIM selectors, as text lines: `selector` (used for every domain), `example.com s1
+    s2` (that domain's), `* s1 s2` (every domain's); or JSON `{"example.com": ["s1"],
+    "*": ["s2"]}`. Anything else is a FileProblem naming the line."""
+    name, text = str(path), read_text(path)
     selectors: dict[str, list[str]] = {}
-    for line in _read_lines(path):
-        name, *names = line.replace(",", " ").split()
-        selectors.setdefault("*" if name == "*" else normalise_domain(name), []).extend(names)
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        raw, lines = load_json(text, name)
+        for key, value in raw.items():
+            line = lines.get(key, 1)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise FileProblem(name, line, f'{key!r}: expected a list of selectors, e.g. ["selector1"]')
+            domain = "*" if key == "*" else _domain(name, line, key)
+            selectors.setdefault(domain, []).extend(_selector(name, line, v) for v in value)
+    else:
+        for line, content in content_lines(text):
+            first, *rest = content.replace(",", " ").split()
+            if not rest:  # a plain list: one selector per line, for every domain
+                selectors.setdefault("*", []).append(_selector(name, line, first))
+                continue
+            domain = "*" if first == "*" else _domain(name, line, first)
+            selectors.setdefault(domain, []).extend(_selector(name, line, v) for v in rest)
+    if not selectors:
+        raise FileProblem(name, 1, "no selectors in the file (one per line, or 'domain s1 s2' lines)")
     return selectors
+
+
+def read_zones(path: Path) -> list[Zone]:
+    """ZONES.json: a list of zone objects; a problem names the line of its entry."""
+    name = str(path)
+    raw, lines = load_json(read_text(path), name)
+    if not isinstance(raw, list):
+        raise FileProblem(name, 1, 'expected a JSON list of zones, e.g. [{"zone": "zen.spamhaus.org"}]')
+    if not raw:
+        raise FileProblem(name, 1, "no zones in the file")
+    zones = []
+    for index, entry in enumerate(raw):
+        try:
+            zones.append(Zone.model_validate(entry))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            reason = f"zone {index + 1}: {where + ': ' if where else ''}{first['msg']}"
+            raise FileProblem(name, lines.get(index, 1), reason) from None
+    return zones
 
 
 def render_report(report: DomainReport, console: Console) -> None:
@@ -221,7 +291,10 @@ def domains_command(
     nameserver: NameserverOpt = None,
     dkim_selectors: Annotated[
         Path | None,
-        typer.Option("--dkim-selectors", help="selectors per domain (JSON or 'domain s1 s2' lines)"),
+        typer.Option(
+            "--dkim-selectors",
+            help="DKIM selectors: one per line (every domain), 'domain s1 s2' lines, or JSON",
+        ),
     ] = None,
     rdap_base: RdapBaseOpt = None,
     rdap_bootstrap: RdapBootstrapOpt = None,
@@ -232,14 +305,20 @@ def domains_command(
 ) -> None:
     """Checks every domain in FILE; writes {"domain": ..., "findings": [codes]} per line."""
     settings = make_settings(nameserver, timeout, rdap_base, rdap_bootstrap, concurrency)
-    selectors = read_selectors(dkim_selectors) if dkim_selectors else {}
+    try:
+        selectors = read_selectors(dkim_selectors) if dkim_selectors else {}
+        lines = read_targets(file, "domain")
+    except FileProblem as exc:
+        fail(str(exc))
     domains: list[str] = []
     invalid: list[dict[str, Any]] = []
-    for raw in _read_lines(file):
+    # A name that is not a domain is reported in its output line: one typo does not stop
+    # a bulk run (a file that is not a list of domains does, above).
+    for number, raw in lines:
         try:
             domains.append(normalise_domain(raw))
         except ValueError as exc:
-            invalid.append({"domain": raw, "findings": [], "unknown": [], "error": str(exc)})
+            invalid.append({"domain": raw, "findings": [], "unknown": [], "error": f"line {number}: {exc}"})
     domains = list(dict.fromkeys(domains))
     workers = _workers(workers, len(domains))
 
@@ -300,10 +379,10 @@ def dnsbl_command(
     if window:
         settings = settings.model_copy(update={"dnsbl_window": window})
     try:
-        zones = [Zone.model_validate(z) for z in json.loads(zones_path.read_text(encoding="utf-8"))]
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--zones") from None
-    targets = list(dict.fromkeys(_read_lines(file)))
+        zones = read_zones(zones_path)
+        targets = list(dict.fromkeys(text for _, text in read_targets(file, "address or domain")))
+    except FileProblem as exc:
+        fail(str(exc))
     # One process already runs well past 10,000 lookups/s (the bulk path); a second one
     # pays its start-up (~1 s on a busy 2-core machine) and shares the cores with the
     # server, so by default it is used only for runs long enough to win that back.

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.api.crud import CrudService, Resource, equals
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM, Principal
+from hub.check import policy
 from hub.check.context import CheckContext
 from hub.check.engine import run_kind
 from hub.check.findings import Evaluation, Severity, evaluation
@@ -31,6 +32,7 @@ from hub.check.kinds.registry import KINDS, get_kind
 from hub.check.schemas import RunCheck
 from hub.check.settings import CheckSettings
 from hub.client.service import ClientService, require_client
+from hub.db import runtime_of
 from hub.errors import Conflict, InvalidInput
 from hub.jobs import enqueue
 from hub.kit.time import utcnow
@@ -38,9 +40,12 @@ from hub.models import Asset, Domain, Endpoint
 from hub.models.check import Check, CheckRun
 from hub.models.enums import AuditAction, CheckStatus, CheckTarget
 from hub.models.job import Job, JobState
+from hub.notify.ledger import ClientNotice, notify_technician
 
 RUN_TASK = RunCheck.kind
 STATUS_CHANGED = "check.status_changed"
+# The notices of a check's transitions (subject_id: the check's id).
+CHECK_SUBJECT = "check"
 # Checks enqueued per schedule tick: bounded so one tick is one short transaction; the
 # rest are due at the next tick.
 SCHEDULE_BATCH = 2_000
@@ -291,6 +296,7 @@ async def record_run(
     previous = check.status
     check.last_run_at = finished
     check.next_run_at = finished + timedelta(seconds=check.interval_seconds)
+    check.status_runs = (check.status_runs or 0) + 1 if result.status == previous else 1
     if result.status != previous:
         check.status = result.status
         check.status_changed_at = finished
@@ -311,11 +317,49 @@ async def record_run(
                 "codes": result.codes,
             },
         )
+    await _alert(session, check, result, finished)
     kind = KINDS.get(check.kind)
     if kind is not None:
         await _update_target(session, check, kind.target_update(result), finished)
     await session.flush()
     return run
+
+
+async def _alert(session: AsyncSession, check: Check, result: Evaluation, now: datetime) -> None:
+    """Tell the client's technician of a settled status change (hub.check.policy), once:
+    the notice is named by the check's transition count, so the ledger refuses a second
+    copy of the same transition (a retried run whose first attempt did commit)."""
+    runtime = runtime_of(session)
+    change = policy.transition(
+        check.settled_status,
+        check.status,
+        check.status_runs,
+        check.status_changed_at,
+        now,
+        runtime.settings.check.damping,
+    )
+    if change is None:
+        return
+    check.settled_status = change.after
+    if not change.notify:
+        return
+    check.transitions = (check.transitions or 0) + 1
+    target = await _load_target(session, check.target_type, check.target_ref)
+    what = target.subject if target is not None else check.target_ref
+    summary = f"{check.kind} check of {what} {change.describe()}"
+    if not change.recovery:
+        reasons = result.codes or result.unknown
+        if reasons:
+            summary += ": " + ", ".join(reasons)
+    before = change.before.value if change.before else "new"
+    notice = ClientNotice(
+        subject_type=CHECK_SUBJECT,
+        subject_id=str(check.id),
+        client_id=check.client_id,
+        threshold=f"{check.transitions}:{before}>{change.after.value}",
+        summary=summary,
+    )
+    await notify_technician(session, notice, now, runtime.settings.notify)
 
 
 async def _update_target(session: AsyncSession, check: Check, update: TargetUpdate, at: datetime) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hub.check.policy import Damping
+
 # Selectors the big mail providers publish by default; tried for every domain on top of the
 # domain's own (RFC 6376 leaves selector names free, so any list is a guess).
 DEFAULT_DKIM_SELECTORS = ("selector1", "selector2", "google", "default", "k1", "s1", "s2", "dkim")
@@ -53,4 +55,14 @@ class CheckSettings(BaseSettings):
     # Extra CA bundle for TLS endpoint checks (a client's private CA); empty: system store.
     tls_ca_file: str = ""
 
+    # Flap damping of the alerts (hub.check.policy): a check's new status is told to the
+    # client's technician once it has held for this many consecutive runs, or for this many
+    # minutes since its first run (0: runs only), whichever comes first.
+    check_alert_runs: int = Field(default=3, ge=1, le=1000)
+    check_alert_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
+
     _split_nameservers = field_validator("dns_nameservers", "dkim_default_selectors", mode="before")(_split)
+
+    @property
+    def damping(self) -> Damping:
+        return Damping(runs=self.check_alert_runs, minutes=self.check_alert_minutes)

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.kit.textfile import STDIN, FileProblem, load_json, read_text
+
 adapters_app = typer.Typer(help="Installed vendor adapters.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of adapter records and configs.", no_args_is_help=True)
 out = Console()
@@ -104,8 +106,9 @@ def _principal() -> Any:
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(1)
+    from hub.kit.console import fail
+
+    fail(message)
 
 
 @connections_app.command("list")
@@ -151,9 +154,9 @@ def create_connection(
     client: Annotated[str | None, typer.Option(help="client slug for a client-scoped connection")] = None,
 ) -> None:
     """Create a connection; the config is validated by the adapter and stored encrypted."""
-    import json
     import sys
 
+    from rich.markup import escape
     from sqlalchemy import select
 
     from hub.connection.schemas import ConnectionCreate
@@ -161,11 +164,13 @@ def create_connection(
     from hub.errors import HubError
     from hub.models import Client
 
-    raw = sys.stdin.read() if str(config) == "-" else config.read_text()
+    name = "<stdin>" if str(config) == STDIN else str(config)
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        _fail(f"the config is not JSON: {exc.msg} (line {exc.lineno})")
+        data, lines = load_json(read_text(config, stdin=sys.stdin.buffer), name)
+        if not isinstance(data, dict):
+            raise FileProblem(name, 1, "the config must be a JSON object of the adapter's fields")
+    except FileProblem as exc:
+        _fail(escape(str(exc)))
 
     async def _create(runtime: Any) -> str:
         async with runtime.unit_of_work() as session:
@@ -181,7 +186,12 @@ def create_connection(
     try:
         created_id = _run(_create)
     except HubError as exc:
-        _fail(exc.detail)
+        field = str(exc.errors[0].get("field", "")) if exc.errors else ""
+        if field == "config" or field.startswith("config."):
+            # A refused field of the file: its line, as for a file that does not parse.
+            key = field.removeprefix("config").removeprefix(".").split(".", 1)[0]
+            _fail(escape(str(FileProblem(name, lines.get(key, 1), exc.detail))))
+        _fail(escape(exc.detail))
     print(created_id)
 
 

@@ -95,7 +95,7 @@ def _run(kind: ImportKind, table: CsvTable, *, source: str, dry_run: bool, err: 
 
 def _report(result: ImportResult, file: Path, *, as_json: bool, err: Console) -> None:
     if result.errors:
-        err.print(_error_table(result.errors))
+        err.print(_error_table(result.errors, file.name))
         if len(result.errors) > MAX_SHOWN_ERRORS:
             err.print(f"... and {len(result.errors) - MAX_SHOWN_ERRORS} more errors (--json lists all)")
     err.print(_summary(result, file.name), soft_wrap=True)
@@ -103,10 +103,14 @@ def _report(result: ImportResult, file: Path, *, as_json: bool, err: Console) ->
         print(json.dumps(result.as_json()))
 
 
-def _error_table(errors: list[RowError]) -> Table:
-    table = Table("line", "field", "reason", title="errors", title_justify="left")
+def _error_table(errors: list[RowError], name: str) -> Table:
+    table = Table(title="errors", title_justify="left")
+    # file:line, as compilers write it: editors and terminals jump to it.
+    table.add_column("where", no_wrap=True)
+    table.add_column("field")
+    table.add_column("reason")
     for e in errors[:MAX_SHOWN_ERRORS]:
-        table.add_row(str(e.line), escape(e.field or ""), escape(e.message))
+        table.add_row(escape(f"{name}:{e.line}"), escape(e.field or ""), escape(e.message))
     return table
 
 

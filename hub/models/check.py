@@ -31,6 +31,13 @@ class Check(Entity, Base):
     status_changed_at: Mapped[datetime | None]
     last_run_at: Mapped[datetime | None]
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Flap damping of the alerts (hub.check.policy): how many consecutive runs reported
+    # `status`, the last status that held long enough to be told (None: none yet), and how
+    # many transitions were told (it names each one in the notice ledger, so a transition
+    # is recorded once however often its run is retried).
+    status_runs: Mapped[int] = mapped_column(default=0, server_default="0")
+    settled_status: Mapped[CheckStatus | None] = mapped_column(str_enum(CheckStatus, "check_settled_status"))
+    transitions: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CheckRun(BigIntPk, Base):

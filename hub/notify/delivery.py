@@ -133,7 +133,14 @@ async def send_digests(unit: UnitOfWork, now: datetime, settings: NotifySettings
         for row in rows:
             notice = notices[row.notice_id]
             text = notice.summary or f"{notice.subject_type.replace('_', ' ')}: {notice.threshold}"
-            line = email.DigestLine(notice.id, notice.subject_type, notice.subject_id, text, notice.days)
+            line = email.DigestLine(
+                notice.id,
+                notice.subject_type,
+                notice.subject_id,
+                text,
+                notice.days,
+                alert=notice.ends_on is None,
+            )
             by_target[row.target].append((row.id, line))
     for target, entries in sorted(by_target.items()):
         msg = email.render_digest(settings, target, now.date(), [line for _, line in entries])
@@ -149,9 +156,15 @@ async def send_digests(unit: UnitOfWork, now: datetime, settings: NotifySettings
     return result
 
 
+# The event type of a notice by its subject type (anything else is a dated reminder or a
+# renewal alert, "reminder.due").
+EVENT_TYPES = {"check": "check.status_changed"}
+
+
 def payload(notice: Notice, *, test: bool = False) -> dict[str, Any]:
+    event = EVENT_TYPES.get(notice.subject_type, "reminder.due")
     return {
-        "type": "reminder.test" if test else "reminder.due",
+        "type": "reminder.test" if test else event,
         "timestamp": datetime.now(UTC).isoformat(),
         "data": {
             "notice_id": notice.id,

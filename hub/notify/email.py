@@ -19,25 +19,36 @@ from jinja2 import Environment, select_autoescape
 from hub.notify.settings import NotifySettings
 
 _TEXT = """\
-{{ lines|length }} renewal reminder{{ "s" if lines|length != 1 }} for {{ day }}:
+{% if alerts %}{{ alerts|length }} alert{{ "s" if alerts|length != 1 }} for {{ day }}:
+{% for line in alerts %}
+- {{ line.summary }}
+{%- endfor %}
+{% if lines %}
+{% endif %}{% endif -%}
+{% if lines %}{{ lines|length }} renewal reminder{{ "s" if lines|length != 1 }} for {{ day }}:
 {% for line in lines %}
 - {{ line.summary }}{% if line.days >= 0 %} ({{ line.days }} day{{ "s" if line.days != 1 }} left){% endif %}
 {%- endfor %}
-
+{% endif %}
 Acknowledge or snooze a reminder in the hub to stop it (POST /api/v1/notices/{id}/acknowledge).
-{% for line in lines %}
+{% for line in alerts + lines %}
   #{{ line.notice_id }}: {{ line.subject_type }} {{ line.subject_id }}
 {%- endfor %}
 """
 
 _HTML = """\
 <html><body>
-<p>{{ lines|length }} renewal reminder{{ "s" if lines|length != 1 }} for {{ day }}:</p>
+{% if alerts %}<p>{{ alerts|length }} alert{{ "s" if alerts|length != 1 }} for {{ day }}:</p>
+<ul>
+{% for line in alerts %}<li>{{ line.summary }} <small>#{{ line.notice_id }}</small></li>
+{% endfor %}</ul>
+{% endif -%}
+{% if lines %}<p>{{ lines|length }} renewal reminder{{ "s" if lines|length != 1 }} for {{ day }}:</p>
 <ul>
 {% for line in lines %}<li>{{ line.summary }}{% if line.days >= 0 %} ({{ line.days }} days left){% endif %}
  <small>#{{ line.notice_id }}</small></li>
 {% endfor %}</ul>
-<p>Acknowledge or snooze a reminder in the hub to stop it.</p>
+{% endif %}<p>Acknowledge or snooze a reminder in the hub to stop it.</p>
 </body></html>
 """
 
@@ -54,6 +65,9 @@ class DigestLine:
     subject_id: str
     summary: str
     days: int
+    # Not a dated reminder (a check's status change, a renewal waiting for a person):
+    # listed first, without a count of days.
+    alert: bool = False
 
 
 class EmailNotConfigured(Exception):
@@ -64,12 +78,18 @@ def render_digest(settings: NotifySettings, to: str, day: date, lines: Sequence[
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to
-    count = len(lines)
-    msg["Subject"] = f"[vendor hub] {count} renewal reminder{'s' if count != 1 else ''} for {day.isoformat()}"
+    alerts = sorted((line for line in lines if line.alert), key=lambda line: line.notice_id)
+    reminders = sorted((line for line in lines if not line.alert), key=lambda line: (line.days, line.summary))
+    parts = []
+    if reminders:
+        parts.append(f"{len(reminders)} renewal reminder{'s' if len(reminders) != 1 else ''}")
+    if alerts:
+        parts.append(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}")
+    msg["Subject"] = f"[vendor hub] {' and '.join(parts) or 'nothing'} for {day.isoformat()}"
     msg["Message-ID"] = make_msgid(domain="vendor-hub.invalid")
-    ordered = sorted(lines, key=lambda line: (line.days, line.summary))
-    msg.set_content(_text_template.render(day=day.isoformat(), lines=ordered))
-    msg.add_alternative(_html_template.render(day=day.isoformat(), lines=ordered), subtype="html")
+    context = {"day": day.isoformat(), "lines": reminders, "alerts": alerts}
+    msg.set_content(_text_template.render(**context))
+    msg.add_alternative(_html_template.render(**context), subtype="html")
     return msg
 
 

@@ -277,14 +277,19 @@ def summary(subject: Subject, threshold: engine.Threshold, client: str) -> str:
     return f"{client}: {subject.title}: {what}"[:500]
 
 
+def technician(facts: ClientFacts, settings: NotifySettings) -> list[str]:
+    """The technician who owns the client, else the fallback address (else nobody)."""
+    if facts.owner_email:
+        return [facts.owner_email]
+    if settings.notify_fallback_email:
+        return [settings.notify_fallback_email.lower()]
+    return []
+
+
 def recipients(subject: Subject, facts: ClientFacts, settings: NotifySettings) -> list[str]:
     """The technician who owns the client (else the fallback address), and the client's
     billing contacts for what the client pays directly."""
-    out = []
-    if facts.owner_email:
-        out.append(facts.owner_email)
-    elif settings.notify_fallback_email:
-        out.append(settings.notify_fallback_email.lower())
+    out = technician(facts, settings)
     if subject.client_pays:
         out.extend(facts.billing_emails)
     return list(dict.fromkeys(out))
@@ -487,3 +492,54 @@ async def _queue(
         .on_conflict_do_nothing()
     )
     await session.execute(stmt)
+
+
+@dataclass(frozen=True)
+class ClientNotice:
+    """A notice another module raises for a client's technician (a check's status
+    transition): `threshold` names the event, so raising it again is a no-op."""
+
+    subject_type: str
+    subject_id: str
+    client_id: uuid.UUID
+    threshold: str
+    summary: str
+
+
+async def notify_technician(
+    session: AsyncSession, notice: ClientNotice, now: datetime, settings: NotifySettings
+) -> int | None:
+    """Record the notice and queue its deliveries (the client's technician by e-mail, in
+    the next digest; the client's and the MSP-wide webhooks) in the caller's transaction.
+    Returns the notice's id, or None when it was recorded before (nothing is queued)."""
+    facts = (await client_facts(session, [notice.client_id])).get(notice.client_id)
+    stmt = (
+        _insert(session, Notice)
+        .values(
+            subject_type=notice.subject_type,
+            subject_id=notice.subject_id,
+            client_id=notice.client_id,
+            threshold=notice.threshold[:40],
+            state=NoticeState.issued,
+            days=0,
+            due_on=now.date(),
+            summary=((f"{facts.name}: " if facts else "") + notice.summary)[:500],
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(Notice.id)
+    )
+    notice_id: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    if notice_id is None:
+        return None
+    for address in technician(facts, settings) if facts else []:
+        await _queue(session, notice_id, NoticeChannel.email, address, None, now)
+    hooks = await session.execute(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.active.is_(True),
+            (WebhookEndpoint.client_id.is_(None)) | (WebhookEndpoint.client_id == notice.client_id),
+        )
+    )
+    for hook in hooks.scalars():
+        await _queue(session, notice_id, NoticeChannel.webhook, str(hook.id), hook.id, now)
+    return notice_id

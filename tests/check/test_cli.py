@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from hub.check.cli import app
 from tests.check.dns_server import DnsTestServer
 from tests.check.http_server import RdapTestServer, rdap_domain
-from tests.check.world import publish, txt
+from tests.check.world import STRONG_KEY, publish, txt
 
 runner = CliRunner()
 
@@ -97,6 +97,42 @@ def test_domains_writes_one_line_per_domain(dns_server: DnsTestServer, tmp_path:
     assert lines["custom-dkim.test"]["findings"] == ["dkim_revoked", "dkim_missing"]
     assert lines["not a domain"]["error"]
     assert "3 domains" in result.stderr
+
+
+def test_a_plain_list_of_selectors_applies_to_every_domain(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    # Two domains signing only with a selector the defaults do not guess.
+    for name in ("k9-one.test", "k9-two.test"):
+        publish(dns_server, name, {("selector1._domainkey", "TXT"): []})
+        dns_server.add(f"k9._domainkey.{name}", "TXT", txt(f"v=DKIM1; k=rsa; p={STRONG_KEY}"))
+    domains = tmp_path / "domains.txt"
+    domains.write_text("k9-one.test\nk9-two.test\n")
+    selectors = tmp_path / "selectors.txt"
+    out = tmp_path / "out.jsonl"
+
+    def findings(selector_lines: str) -> dict[str, list[str]]:
+        selectors.write_text(selector_lines)
+        args = ["domains", str(domains), "-n", dns_server.address, "--out", str(out), "--no-rdap"]
+        result = runner.invoke(app, [*args, "--dkim-selectors", str(selectors)])
+        assert result.exit_code == 0, result.output
+        return {line["domain"]: line["findings"] for line in map(json.loads, out.read_text().splitlines())}
+
+    assert findings("# selectors we use everywhere\nnot-k9\n") == {
+        "k9-one.test": ["dkim_missing"],
+        "k9-two.test": ["dkim_missing"],
+    }
+    assert findings("# selectors we use everywhere\nk9\n") == {"k9-one.test": [], "k9-two.test": []}
+
+
+def test_a_selectors_file_that_is_not_one_names_the_line(tmp_path: Path) -> None:
+    domains = tmp_path / "domains.txt"
+    domains.write_text("example.test\n")
+    selectors = tmp_path / "selectors.txt"
+    selectors.write_text("selector1\nexample.test s1\nnot_a_domain! s2\n")
+    args = ["domains", str(domains), "-n", "127.0.0.1:9", "--out", str(tmp_path / "o"), "--no-rdap"]
+    result = runner.invoke(app, [*args, "--dkim-selectors", str(selectors)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{selectors}:3: 'not_a_domain!' is not a domain name" in " ".join(result.stderr.split())
 
 
 def test_dnsbl_command_writes_listings_and_zone_errors(dns_server: DnsTestServer, tmp_path: Path) -> None:

@@ -18,7 +18,17 @@ from hub.check.kinds.tags import parse_tags
 if TYPE_CHECKING:
     from hub.check.context import CheckContext
 
-_VERSION = re.compile(r"^\s*v\s*=\s*DMARC1\s*(;|$)", re.IGNORECASE)
+# RFC 7489 §6.3-6.4: the record starts with the tag "v" (a tag name, any case) whose value
+# is exactly "DMARC1" ("MUST match precisely"), then ";" or the end.
+_VERSION = re.compile(r"^\s*[vV]\s*=\s*DMARC1\s*(;|$)")
+# A TXT record at _dmarc that is not a DMARC record but was meant as one: it names DMARC
+# (a misspelt or mis-cased version, out of order), or carries a policy (p=). Anything else
+# there (a verification token, an SPF record put at the wrong name) is not DMARC at all.
+# Receivers discard it (§6.6.3); the technician is told it is broken, not that none exists.
+_ATTEMPT = re.compile(r"dmarc|(^|[;\s])p\s*=", re.IGNORECASE)
+_VERSION_RUNS_ON = re.compile(r"^\s*[vV]\s*=\s*DMARC1\s+(\S.*)$", re.DOTALL)
+# A value that runs on into the next tag: "p=reject rua=mailto:..." (a ';' left out).
+_RUN_ON = re.compile(r"\s([A-Za-z][A-Za-z0-9_]*)\s*=")
 _POLICIES = frozenset({"none", "quarantine", "reject"})
 _URI = re.compile(r"^[a-z][a-z0-9+.\-]*:[^!]+(?:![0-9]+[kmgt]?)?$", re.IGNORECASE)
 _FO = frozenset({"0", "1", "d", "s"})
@@ -26,6 +36,35 @@ _FO = frozenset({"0", "1", "d", "s"})
 
 def is_dmarc(text: str) -> bool:
     return _VERSION.match(text) is not None
+
+
+def looks_like_dmarc(text: str) -> bool:
+    """A record meant as DMARC that receivers will not read as one (see `_ATTEMPT`)."""
+    return not is_dmarc(text) and _ATTEMPT.search(text) is not None
+
+
+def why_not_dmarc(text: str) -> list[str]:
+    """Why a record meant as DMARC is not one: the version tag first, then whatever else
+    is wrong with its tags."""
+    pairs, _ = parse_tags(text)
+    runs_on = _VERSION_RUNS_ON.match(text)
+    reasons: list[str] = []
+    if runs_on:
+        reasons.append(
+            f"a ';' is missing after 'v=DMARC1' (the version runs on into {runs_on.group(1)[:40]!r})"
+        )
+    elif not pairs or pairs[0][0].lower() != "v":
+        first = f"{pairs[0][0]}=" if pairs else text.strip()[:40]
+        has_v = any(name.lower() == "v" for name, _ in pairs)
+        reasons.append(
+            f"'v=DMARC1' must be the first tag, but the record begins with {first!r}"
+            if has_v
+            else f"the record has no 'v=DMARC1' tag (it begins with {first!r})"
+        )
+    else:
+        reasons.append(f"the version is {pairs[0][1]!r}; it must be exactly 'DMARC1'")
+    rest = parse_dmarc(text).errors
+    return reasons + [r for r in rest if "'v=DMARC1'" not in r and "'v=' and" not in r]
 
 
 class DmarcParams(Params):
@@ -62,8 +101,12 @@ def organisational_guess(domain: str) -> str:
 def parse_dmarc(text: str) -> DmarcRecord:
     pairs, errors = parse_tags(text)
     tags = dict(pairs)
-    if not pairs or pairs[0][0] != "v":
+    if not pairs or pairs[0][0].lower() != "v":
         errors.append("'v=DMARC1' must be the first tag")
+    for name, value in pairs:
+        run_on = _RUN_ON.search(value)
+        if run_on:
+            errors.append(f"a ';' is missing between '{name}=' and '{run_on.group(1)}='")
     policy = tags.get("p")
     if policy is None:
         errors.append("the required 'p' tag is missing")
@@ -114,15 +157,69 @@ def authorisation_name(policy_domain: str, report_domain: str) -> str:
     return f"{normalise(policy_domain)}._report._dmarc.{normalise(report_domain)}"
 
 
-def _selected(data: DmarcData) -> tuple[str | None, list[str], list[str]]:
-    """The domain where the policy was found, its DMARC records, and lookup errors."""
+@dataclass
+class Selected:
+    """What the lookups found: the domain whose _dmarc holds the policy and its DMARC
+    records; else the records meant as DMARC that are not (`broken`, at `domain`); and
+    the reason the lookup failed, if it did."""
+
+    domain: str | None = None
+    records: list[str] = field(default_factory=list)
+    broken: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _selected(data: DmarcData) -> Selected:
     for name, lookup in data.lookups:
         if lookup.failed:
-            return None, [], [lookup.reason(f"_dmarc.{name}", "TXT")]
+            return Selected(errors=[lookup.reason(f"_dmarc.{name}", "TXT")])
         records = [t for t in lookup.records if is_dmarc(t)]
         if records:
-            return name, records, []
-    return None, [], []
+            return Selected(name, records)
+        broken = [t for t in lookup.records if looks_like_dmarc(t)]
+        if broken:
+            return Selected(name, broken=broken)
+    return Selected()
+
+
+def _broken_finding(data: DmarcData, found: Selected) -> Finding:
+    """A record meant as DMARC that receivers discard: reported as a syntax error (the
+    technician must know one is published and wrong), saying what receivers do with it."""
+    record = found.broken[0]
+    reasons = why_not_dmarc(record)
+    organisation = organisational_guess(data.domain)
+    if found.domain != organisation:
+        effect = f"they fall back to the policy of {organisation}, if it has one"
+    else:
+        effect = f"no DMARC policy applies to {data.domain}"
+    return finding(
+        "dmarc_syntax_error",
+        f"_dmarc.{found.domain} has a broken DMARC record: {reasons[0]}. Receivers discard a record "
+        f"that does not begin with 'v=DMARC1' (RFC 7489 §6.6.3): {effect}",
+        record=record,
+        errors=reasons,
+        found_at=f"_dmarc.{found.domain}",
+    )
+
+
+def _invalid_finding(policy_domain: str, text: str, record: DmarcRecord) -> Finding:
+    """A DMARC record with bad tags, with what receivers do about it (§6.6.3)."""
+    policy = record.tags.get("p")
+    if policy is None or policy.lower() not in _POLICIES:
+        valid_rua = any(_URI.match(u) for u in record.uris("rua"))
+        effect = (
+            "receivers read it as p=none (RFC 7489 §6.6.3: a record without a valid p with a valid rua)"
+            if valid_rua
+            else "receivers apply no DMARC policy (RFC 7489 §6.6.3: no valid p and no valid rua)"
+        )
+    else:
+        effect = "receivers may ignore the tags they cannot read"
+    return finding(
+        "dmarc_syntax_error",
+        f"DMARC record of {policy_domain} is invalid: {record.errors[0]}; {effect}",
+        record=text,
+        errors=record.errors,
+    )
 
 
 def _external_findings(
@@ -179,9 +276,10 @@ class DmarcCheck(CheckKind[DmarcParams, DmarcData]):
         for name in candidates:
             lookup = await ctx.dns.lookup(f"_dmarc.{name}", "TXT")
             data.lookups.append((name, lookup))
-            if lookup.failed or any(is_dmarc(t) for t in lookup.records):
+            if lookup.failed or any(is_dmarc(t) or looks_like_dmarc(t) for t in lookup.records):
                 break
-        policy_domain, records, _ = _selected(data)
+        found = _selected(data)
+        policy_domain, records = found.domain, found.records
         if policy_domain is not None and len(records) == 1:
             record = parse_dmarc(records[0])
             report_domains = sorted(
@@ -199,9 +297,12 @@ class DmarcCheck(CheckKind[DmarcParams, DmarcData]):
         return data
 
     def evaluate(self, data: DmarcData, params: DmarcParams, now: datetime) -> Evaluation:
-        policy_domain, records, errors = _selected(data)
-        if errors:
-            return evaluation([], errors)
+        found = _selected(data)
+        policy_domain, records = found.domain, found.records
+        if found.errors:
+            return evaluation([], found.errors)
+        if found.broken:
+            return evaluation([_broken_finding(data, found)])
         if policy_domain is None:
             return evaluation(
                 [finding("dmarc_missing", f"no DMARC record at _dmarc.{data.domain}", domain=data.domain)]
@@ -218,16 +319,7 @@ class DmarcCheck(CheckKind[DmarcParams, DmarcData]):
             )
         record = parse_dmarc(records[0])
         if record.errors:
-            return evaluation(
-                [
-                    finding(
-                        "dmarc_syntax_error",
-                        f"DMARC record of {policy_domain} is invalid: {record.errors[0]}",
-                        record=records[0],
-                        errors=record.errors,
-                    )
-                ]
-            )
+            return evaluation([_invalid_finding(policy_domain, records[0], record)])
         tags = record.tags
         inherited = policy_domain != data.domain
         # A subdomain without its own record gets the organisation's `sp` (§6.6.3).
