@@ -51,7 +51,10 @@ def classify(text: str) -> Query:
     raw = text.strip()
     host = raw
     if "://" in raw:
-        host = urlsplit(raw).hostname or raw
+        try:
+            host = urlsplit(raw).hostname or raw
+        except ValueError:  # "http://[not-an-address": not a URL after all
+            host = raw
     elif "@" in raw and " " not in raw:
         host = raw.rsplit("@", 1)[1]
     host = host.strip().strip("[]").rstrip(".")
