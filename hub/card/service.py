@@ -513,7 +513,7 @@ async def _by_ip(
             select(Asset).where(
                 Asset.client_id == client_id,
                 Asset.management_address.is_not(None),
-                Asset.management_address.contains(ip),
+                func.lower(Asset.management_address).contains(ip.lower()),
             )
         )
     ).scalars()
