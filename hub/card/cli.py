@@ -59,6 +59,8 @@ def who(
         print(json.dumps({**answer, "support_pins": pins} if reveal_pin else answer, indent=2))
         return
     if not answer["matches"]:
+        if what is None:
+            fail("this client has no vendor account yet")
         fail(f"nothing of this client matches '{what}' (a vendor, domain, serial, IP or account number)")
     if what is None:
         out.print(_overview(answer))
