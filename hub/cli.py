@@ -111,6 +111,15 @@ def _register_warranties() -> None:
 
 _register_warranties()
 
+
+def _register_who() -> None:
+    from hub.card.cli import who
+
+    app.command("who")(who)
+
+
+_register_who()
+
 err = Console(stderr=True)
 out = Console()
 
@@ -519,6 +528,7 @@ def demo(
     from hub.demo.checks import check_rows, start_checks, stop_checks
     from hub.demo.dataset import load_demo
     from hub.demo.logins import LOGINS_FILE, ensure_logins
+    from hub.demo.pins import ensure_support_pins
     from hub.demo.renewals import renewal_rows
     from hub.demo.vendors import SERVICES as VENDOR_SERVICES
     from hub.demo.vendors import connection_rows
@@ -528,6 +538,7 @@ def demo(
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
     summary = run_in_unit(load_demo, settings)
+    run_in_unit(ensure_support_pins, settings)  # encrypted: needs the runtime's keyring
     token = ensure_demo_token(settings)
     logins = run_in_unit(lambda s: ensure_logins(s, settings.data_dir), settings)
     host, port = host or settings.host, port or settings.port

@@ -28,6 +28,13 @@ class VendorAccountCreate(Input):
     support_pin: SecretStr | None = _PIN
     account_holder: ShortText | None = None
     authorised_by: ShortText | None = Field(None, description="who may authorise changes")
+    authorised_contact_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=20, description="the client's contacts who may authorise changes"
+    )
+    support_level: ShortText | None = Field(
+        None,
+        description="the contract's support level (matched to the vendor's sla_levels), e.g. \"Premier\"",
+    )
     notice_email: EmailStr | None = Field(None, description="where the vendor sends notices")
     external_ref: str | None = Field(None, max_length=200, description="vendor-side tenant id")
     notes: LongText = ""
@@ -41,6 +48,8 @@ class VendorAccountUpdate(UpdateInput):
     )
     account_holder: ShortText | None = None
     authorised_by: ShortText | None = None
+    authorised_contact_ids: list[uuid.UUID] | None = Field(None, max_length=20)
+    support_level: ShortText | None = None
     notice_email: EmailStr | None = None
     external_ref: str | None = Field(None, max_length=200)
     notes: LongText | None = None
@@ -57,6 +66,8 @@ class VendorAccountClientRead(Output):
     contract_number: str | None
     account_holder: str | None
     authorised_by: str | None
+    authorised_contact_ids: list[uuid.UUID]
+    support_level: str | None
     notice_email: str | None
     created_at: datetime
     updated_at: datetime
@@ -73,6 +84,8 @@ class VendorAccountRead(Output):
     support_pin_changed_at: datetime | None
     account_holder: str | None
     authorised_by: str | None
+    authorised_contact_ids: list[uuid.UUID]
+    support_level: str | None
     notice_email: str | None
     external_ref: str | None
     notes: str

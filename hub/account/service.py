@@ -14,7 +14,7 @@ from hub.db import secret_box
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
-from hub.models import Asset, Domain, Subscription, Vendor, VendorAccount, VendorCase
+from hub.models import Asset, Contact, Domain, Subscription, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction
 
 
@@ -36,6 +36,7 @@ class VendorAccountService(CrudService[VendorAccount]):
             "category": _vendor_category,
             "q": contains_text(VendorAccount.account_number, VendorAccount.contract_number),
         },
+        json_fields=frozenset({"authorised_contact_ids"}),
         references=(
             Reference(Subscription.vendor_account_id, "subscriptions"),
             Reference(Asset.vendor_account_id, "assets"),
@@ -56,6 +57,30 @@ class VendorAccountService(CrudService[VendorAccount]):
         )
         values["support_pin_changed_at"] = utcnow()
         return values
+
+    async def _check_authorisers(
+        self, session: AsyncSession, client_id: uuid.UUID, values: dict[str, Any]
+    ) -> None:
+        """Who may authorise changes must be people of the account's own client."""
+        wanted = values.get("authorised_contact_ids")
+        if wanted is None:
+            if "authorised_contact_ids" in values:
+                raise InvalidInput("authorised_contact_ids", "cannot be null; send [] to clear it")
+            return
+        ids = [uuid.UUID(str(i)) for i in wanted]
+        found = set(
+            (
+                await session.execute(
+                    select(Contact.id).where(Contact.id.in_(ids), Contact.client_id == client_id)
+                )
+            ).scalars()
+        )
+        for n, contact_id in enumerate(ids):
+            if contact_id not in found:
+                raise InvalidInput(
+                    f"authorised_contact_ids.{n}", f"no contact {contact_id} of this account's client"
+                )
+        values["authorised_contact_ids"] = list(dict.fromkeys(str(i) for i in ids))
 
     async def _unique_number(
         self,
@@ -82,6 +107,7 @@ class VendorAccountService(CrudService[VendorAccount]):
         if await session.get(Vendor, values["vendor_id"]) is None:
             raise InvalidInput("vendor_id", f"no vendor with id {values['vendor_id']}")
         await self._unique_number(session, values["client_id"], values["vendor_id"], values["account_number"])
+        await self._check_authorisers(session, values["client_id"], values)
         return self._apply_pin(session, values)
 
     async def prepare_update(
@@ -93,6 +119,7 @@ class VendorAccountService(CrudService[VendorAccount]):
             await self._unique_number(
                 session, obj.client_id, obj.vendor_id, changes["account_number"], skip=obj.id
             )
+        await self._check_authorisers(session, obj.client_id, changes)
         return self._apply_pin(session, changes)
 
     async def reveal_pin(self, session: AsyncSession, principal: Principal, obj_id: uuid.UUID) -> str:

@@ -130,27 +130,122 @@ VENDORS: tuple[VendorSpec, ...] = (
 VENDORS_BY_KEY: Mapping[str, VendorSpec] = {v.key: v for v in VENDORS}
 
 
-def _hours(always_on: bool) -> dict[str, Any] | None:
-    # None means around the clock, as the Vendor.support_channels contract says.
-    if always_on:
-        return None
-    return {"days": list(WEEKDAYS), "opens": "08:30", "closes": "18:00"}
+_IT_HOLIDAYS = {"country": "IT", "subdivision": None}
+# An Italian desk closes for lunch: two intervals a day, in the `weekly` shape.
+_DESK_WEEK = {day: ["08:30-13:00", "14:00-18:00"] for day in WEEKDAYS}
 
 
 def support_channels(spec: VendorSpec, index: int) -> list[dict[str, Any]]:
+    """A phone line (around the clock for security and infrastructure vendors, else office
+    hours with a lunch break, closed on Italian public holidays), the e-mail desk, the
+    portal, the API where there is one, and for hardware makers a priority line reserved
+    to their top support level."""
     office = {"days": list(WEEKDAYS), "opens": "09:00", "closes": "17:30"}
-    channels: list[dict[str, Any]] = [
-        _channel("phone", f"+39 02 0000 {100 + index:04d}", _hours(spec.always_on)),
-        _channel("email", f"support@{spec.host}", office, "Apertura ticket via e-mail"),
-        _channel("portal", f"https://support.{spec.key}.example.net", None),
-    ]
+    phone = f"+39 02 0000 {100 + index:04d}"
+    if spec.always_on:
+        channels = [_channel("phone", phone, label="Assistenza 24/7")]
+    else:
+        channels = [_channel("phone", phone, weekly=_DESK_WEEK, holidays=_IT_HOLIDAYS, label="Assistenza")]
+    channels += [
+        _channel("email", f"support@{spec.host}", hours=office, holidays=_IT_HOLIDAYS,
+                 notes="Apertura ticket via e-mail"),
+        _channel("portal", f"https://support.{spec.key}.example.net"),
+    ]  # fmt: skip
     if spec.api:
-        channels.append(_channel("api", f"https://api.{spec.key}.example.net/v1", None))
+        channels.append(_channel("api", f"https://api.{spec.key}.example.net/v1"))
+    top = PRIORITY_LEVEL.get(spec.key)
+    if top is not None:
+        channels.insert(
+            0, _channel("phone", f"+39 02 0000 {400 + index:04d}", label=f"Linea {top}", levels=[top])
+        )
     return channels
 
 
-def _channel(kind: str, value: str, hours: dict[str, Any] | None, notes: str = "") -> dict[str, Any]:
-    return {"kind": kind, "value": value, "hours": hours, "timezone": TIMEZONE, "notes": notes}
+def _channel(
+    kind: str,
+    value: str,
+    *,
+    hours: dict[str, Any] | None = None,
+    weekly: dict[str, list[str]] | None = None,
+    holidays: dict[str, Any] | None = None,
+    label: str = "",
+    levels: list[str] | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    # hours and weekly both None mean around the clock (hub.vendor.schemas.Schedule).
+    return {
+        "kind": kind,
+        "value": value,
+        "label": label,
+        "hours": hours,
+        "weekly": weekly,
+        "timezone": TIMEZONE,
+        "holidays": holidays,
+        "levels": levels or [],
+        "notes": notes,
+    }
+
+
+# The hardware makers' top level, which has its own phone line.
+PRIORITY_LEVEL: Mapping[str, str] = {
+    "dell": "ProSupport Plus",
+    "hpe": "Tech Care Critical",
+    "fortinet": "FortiCare Elite",
+}
+
+# What the warranty levels of the demo's devices promise (matched by hub.card.engine:
+# "ProSupport Plus 4H" is "ProSupport Plus"): first response, resolution, on site, and
+# whether the clock runs around the clock or on office hours.
+_LEVELS: Mapping[str, tuple[tuple[str, str | None, str | None, bool, bool], ...]] = {
+    "dell": (("ProSupport Plus", "30m", "4h", True, True),
+             ("ProSupport", "2h", "nbd", True, False),
+             ("Basic Hardware", "business_hours:8", "business_days:3", False, False)),
+    "hpe": (("Tech Care Critical", "30m", "6h", True, True),
+            ("Tech Care Essential", "2h", "4h", True, True),
+            ("Garanzia a vita limitata", "nbd", None, False, False)),
+    "fortinet": (("FortiCare Elite", "15m", None, False, True),
+                 ("FortiCare Premium", "1h", None, False, True)),
+    "watchguard": (("Standard Support", "4h", None, False, True),),
+    "lenovo": (("Premier Support", "business_hours:2", "nbd", True, False),),
+    "synology": (("Extended Warranty Plus", "business_days:2", None, False, False),),
+    "apc": (("Advantage Ultra", "nbd", "business_days:3", True, False),),
+    "kyocera": (("Full service noleggio", "business_hours:8", "business_hours:16", True, False),),
+    "ricoh": (("Full service noleggio", "business_hours:8", "business_hours:16", True, False),),
+    "ubiquiti": (("Garanzia hardware limitata", "business_days:2", None, False, False),),
+    "wildix": (("Garanzia hardware", "nbd", None, False, False),),
+}  # fmt: skip
+
+
+def account_level(spec: VendorSpec, tier: ServiceTier) -> str | None:
+    """The level a client's contract with the vendor buys (VendorAccount.support_level):
+    none with a hardware maker (each device's warranty carries it), else by the client's
+    service tier."""
+    if spec.key in _LEVELS:
+        return None
+    return "Standard" if tier is ServiceTier.good else "Premium"
+
+
+def sla_levels(spec: VendorSpec) -> list[dict[str, Any]]:
+    """The levels the vendor sells: the devices' warranty levels for hardware makers;
+    a Standard and a Premium level for everyone else (Standard answers within the
+    catalogue's response hours, Premium within a quarter of them, around the clock)."""
+    office = {"weekly": _DESK_WEEK, "holidays": _IT_HOLIDAYS}
+    around = {"weekly": None, "holidays": None}
+    if spec.key in _LEVELS:
+        return [
+            {"level": level, "aliases": [], "first_response": first, "resolution": resolution,
+             "onsite": onsite, "hours": None, "timezone": TIMEZONE, **(around if always else office)}
+            for level, first, resolution, onsite, always in _LEVELS[spec.key]
+        ]  # fmt: skip
+    standard = f"{spec.sla_hours}h" if spec.always_on else f"business_hours:{spec.sla_hours}"
+    premium = f"{max(1, spec.sla_hours // 4)}h"
+    return [
+        {"level": "Standard", "aliases": ["Base"], "first_response": standard, "resolution": None,
+         "onsite": False, "hours": None, "timezone": TIMEZONE, **(around if spec.always_on else office)},
+        {"level": "Premium", "aliases": ["Gold"], "first_response": premium,
+         "resolution": f"{spec.sla_hours * 2}h", "onsite": False, "hours": None, "timezone": TIMEZONE,
+         **around},
+    ]  # fmt: skip
 
 
 def escalation_levels(spec: VendorSpec) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ from hub.demo.catalogue import (
     ClientProfile,
     ModelSpec,
     ProductSpec,
+    account_level,
     escalation_levels,
+    sla_levels,
     support_channels,
     vendor_contacts,
 )
@@ -178,6 +180,7 @@ async def _vendors(session: AsyncSession, rows: _Rows, summary: DemoSummary) -> 
             support_channels=support_channels(spec, index),
             default_response_sla_hours=spec.sla_hours,
             escalation_levels=escalation_levels(spec),
+            sla_levels=sla_levels(spec),
             notes="Dati di esempio (demo).",
         )
         rows.vendors.append(vendor)
@@ -261,6 +264,7 @@ class _ClientBuilder:
         self.accounts: dict[str, uuid.UUID] = {}
         self.subscription_ends: dict[str, date | None] = {}
         self.asset_count = 0
+        self.authorisers: list[str] = []
 
     def build(self) -> None:
         self._client()
@@ -295,9 +299,12 @@ class _ClientBuilder:
 
     def _contacts(self) -> None:
         for n, (person, roles) in enumerate(self.p.contacts, start=1):
+            contact_id = uuid.uuid4()
+            if "authorised_requester" in roles:
+                self.authorisers.append(str(contact_id))
             self.rows.contacts.append(
                 Contact(
-                    id=uuid.uuid4(),
+                    id=contact_id,
                     client_id=self.client_id,
                     name=person,
                     email=self._email(person),
@@ -334,6 +341,8 @@ class _ClientBuilder:
                 contract_number=f"{spec.account_prefix}-C{self.rng.randint(10_000, 99_999)}",
                 account_holder=self.p.name,
                 authorised_by=self._authoriser(),
+                authorised_contact_ids=list(self.authorisers),
+                support_level=account_level(spec, self.p.tier),
                 notice_email=f"amministrazione@{self.p.slug}.example.com",
                 external_ref=self._external_ref(key),
             )

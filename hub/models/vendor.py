@@ -21,11 +21,17 @@ class Vendor(Entity, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     category: Mapped[VendorCategory] = mapped_column(str_enum(VendorCategory, "vendor_category"), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
-    # [{kind, value, hours: {days, opens, closes} | null, timezone, notes}]
+    # [{kind, value, label, hours: {days, opens, closes} | null, weekly: {mon: ["HH:MM-HH:MM"]}
+    #   | null, timezone, holidays: {country, subdivision} | null, levels: [entitlement], notes}]
+    # (hub.vendor.schemas.SupportChannel); hours and weekly both null: around the clock.
     support_channels: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     default_response_sla_hours: Mapped[int | None]
     # [{level, name, contact, after_hours}]
     escalation_levels: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    # What each support level the vendor sells promises: [{level, aliases, first_response,
+    # resolution, hours, weekly, timezone, holidays}] (hub.vendor.schemas.SlaLevel); matched
+    # against an account's support level and an asset's warranty level by the card.
+    sla_levels: Mapped[list[dict[str, Any]]] = mapped_column(default=list, server_default="[]")
     notes: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -43,6 +49,12 @@ class VendorAccount(Entity, Base):
     support_pin_changed_at: Mapped[datetime | None]
     account_holder: Mapped[str | None] = mapped_column(String(200))
     authorised_by: Mapped[str | None] = mapped_column(String(300))
+    # The client's contacts the vendor accepts change requests from (ids of Contact rows
+    # of this account's client; hub.account.service checks them).
+    authorised_contact_ids: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # The support level this account's contract buys (e.g. "Premier"): its SLA is the
+    # vendor's sla_levels entry of that name.
+    support_level: Mapped[str | None] = mapped_column(String(120))
     notice_email: Mapped[str | None] = mapped_column(String(320))
     external_ref: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")

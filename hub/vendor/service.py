@@ -20,7 +20,7 @@ class VendorService(CrudService[Vendor]):
         sort_fields={"name": Vendor.name, "category": Vendor.category, "created_at": Vendor.created_at},
         default_sort="name",
         filters={"category": equals(Vendor.category), "q": contains_text(Vendor.name)},
-        json_fields=frozenset({"support_channels", "escalation_levels", "website"}),
+        json_fields=frozenset({"support_channels", "escalation_levels", "sla_levels", "website"}),
         references=(
             Reference(VendorAccount.vendor_id, "vendor accounts"),
             Reference(Contact.vendor_id, "contacts"),
@@ -57,7 +57,7 @@ class VendorService(CrudService[Vendor]):
     async def prepare_update(
         self, session: AsyncSession, principal: Principal, obj: Vendor, changes: dict[str, Any]
     ) -> dict[str, Any]:
-        for key in ("name", "category", "support_channels", "escalation_levels"):
+        for key in ("name", "category", "support_channels", "escalation_levels", "sla_levels"):
             if key in changes and changes[key] is None:
                 raise InvalidInput(key, "cannot be null")
         if "name" in changes and changes["name"] != obj.name:

@@ -126,6 +126,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/checks/{item_id}/runs"): ("read", "checks"),
     ("POST", "/checks/{item_id}/run"): ("write", "checks"),
     ("GET", "/clients/{client_id}/health"): ("read", "clients"),
+    # The "who to call" card: a client user gets its client-safe card (hub.card.schemas);
+    # {vendor_id} is the vendor both clients have an account with (see `fill`).
+    ("GET", "/clients/{client_id}/vendors/{vendor_id}/card"): ("read", "clients"),
+    ("GET", "/clients/{client_id}/who"): ("read", "clients"),
     ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
     ("GET", "/audit"): ("audit", "audit"),
     ("GET", "/jobs"): ("staff", "jobs"),
@@ -254,6 +258,7 @@ async def build_world(api: httpx.AsyncClient) -> World:
     shared = await f.vendor(api, name="Sophos")
     b_only = await f.vendor(api, name="Only-B Telecom", category="telephony")
     unused = await f.vendor(api, name="Nobody Uses Me", category="other")
+    _VENDOR["shared_vendor"] = shared["id"]
     ids: dict[str, dict[str, str]] = {}
     rows: dict[str, dict[str, set[str]]] = {}
 
@@ -469,6 +474,8 @@ def fill(path: str, obj_id: str) -> str:
     """The path with its (single) id parameter set."""
     head, _, rest = path.partition("{")
     _, _, tail = rest.partition("}")
+    # A second id (the card's vendor) is the vendor both clients have an account with.
+    tail = tail.replace("{vendor_id}", _VENDOR.get("shared_vendor", "{vendor_id}"))
     return head + obj_id + tail if rest else path
 
 
