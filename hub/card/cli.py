@@ -17,8 +17,10 @@ from rich.text import Text
 
 from hub.kit.console import fail
 
-out = Console()
-err = Console(stderr=True)
+
+def _out() -> Console:
+    # Made per call: a console made at import keeps the terminal width of that moment.
+    return Console()
 
 
 def who(
@@ -63,10 +65,10 @@ def who(
             fail("this client has no vendor account yet")
         fail(f"nothing of this client matches '{what}' (a vendor, domain, serial, IP or account number)")
     if what is None:
-        out.print(_overview(answer))
+        _out().print(_overview(answer))
         return
     for match in answer["matches"]:
-        out.print(_card_panel(match, pins))
+        _out().print(_card_panel(match, pins))
 
 
 async def _client_id(session: Any, text: str) -> uuid.UUID | None:

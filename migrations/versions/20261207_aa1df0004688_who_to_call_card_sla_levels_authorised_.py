@@ -2,7 +2,7 @@
 contract buys and the client contacts who may authorise changes.
 
 Revision ID: aa1df0004688
-Revises: 2e1b9a9289b8
+Revises: 87a342024600
 Create Date: 2026-12-07 09:55:58.973223
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "aa1df0004688"
-down_revision: str | None = "2e1b9a9289b8"
+down_revision: str | None = "87a342024600"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
