@@ -280,3 +280,41 @@ def test_charts_scale_to_the_largest_value_and_escape_labels():
     assert abs(widths[0] - 4 * widths[1]) <= 4
     empty = charts.columns("m", "Months", [charts.Bar("Jan", Decimal(0), "€0.00")], "€0.00")
     assert 'role="img"' in empty and "€0.00" in empty
+
+
+@pytest.fixture
+async def pax8(runtime):
+    from adapters.pax8.simulator import Pax8Simulator
+    from hub.sdk.testing import serve_on_loopback
+    from tests.renewal import pax8_world as w
+
+    sim = Pax8Simulator(scale=(2, 3), ends_within_days=10, activation_seconds=0)
+    async with serve_on_loopback(sim.app) as base:
+        runtime.renewers = w.opener_for(sim, base)
+        yield sim, base
+
+
+async def test_a_renewal_approved_in_the_portal_is_ordered_once_by_the_renewal_engine(
+    app, api, runtime, pax8
+):
+    from tests.renewal import pax8_world as w
+    from tests.renewal.test_approval_links import waiting_for_approval
+
+    wd, renewal = await waiting_for_approval(app, api, pax8)
+    client_id = next(v for k, v in wd.client_ids.items() if not k.endswith(":account"))
+    await make_user(runtime, "boss@pax8client.example", Role.client_admin, client_id=client_id)
+    async with browser(app) as boss:
+        await sign_in(boss, "boss@pax8client.example")
+        page = await boss.get("/portal")
+        assert f'id="renewal-{renewal.id}"' in page.text
+        assert str(renewal.quoted_price) not in page.text  # the MSP's quote is not the client's price
+        r = await boss.post(
+            f"/portal/renewals/{renewal.id}/approve",
+            data={"csrf_token": csrf_of(page.text), "version": _version(page.text, str(renewal.id))},
+        )
+        assert r.status_code == 303
+    sm = runtime.sessionmaker
+    await w.run_due(sm)
+    done = await w.renewal_of(sm, str(renewal.subscription_id))
+    assert done.state is RenewalState.confirmed and done.decided_by == "user:boss@pax8client.example"
+    assert wd.orders_for(str(renewal.subscription_id)) == 1

@@ -28,6 +28,7 @@ from hub.web.portal.overview import (
     CASE_WORDS,
     CHECK_WORDS,
     OTHER_CHECK,
+    PAYS_SHORT,
     PAYS_WORDS,
     RENEWS_WORDS,
     STATUS_WORDS,
@@ -37,6 +38,8 @@ from hub.web.portal.overview import (
 from hub.web.security import PageContext
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+PAYS_WORDS_KEYED = {f"pays:{k}": v for k, v in PAYS_WORDS.items()}
+RENEWS_WORDS_KEYED = {f"renews:{k}": v for k, v in RENEWS_WORDS.items()}
 
 PAYS_TONES = {"vendor": "a", "msp": "b", "included": "c"}
 
@@ -58,7 +61,7 @@ def _charts(ctx: PageContext, view: Overview) -> dict[str, Markup]:
         return fmt.money(value, cur)
 
     category = [charts.Bar(_(k), v, money(v)) for k, v in view.by_category.items()]
-    payers = [charts.Bar(_(PAYS_WORDS[k]), v, money(v), PAYS_TONES[k]) for k, v in view.by_pays.items()]
+    payers = [charts.Bar(_(PAYS_SHORT[k]), v, money(v), PAYS_TONES[k]) for k, v in view.by_pays.items()]
     months = [charts.Bar(fmt.date(m, "MMM yy"), v, money(v), "d") for m, v in view.months]
     top = max((v for _m, v in view.months), default=Decimal(0))
     return {
@@ -75,9 +78,13 @@ async def _page(ctx: PageContext, principal: Principal, **extra: Any) -> Respons
         view = await overview(
             session, principal, ctx.runtime.today(), getattr(ctx.request.app.state, "spend_cache", None)
         )
+    _ = ctx.gettext
     return render(
         ctx,
         "portal/home.html",
+        # Words repeated on every row, translated once per page rather than per row.
+        words={k: _(v) for k, v in {**PAYS_WORDS_KEYED, **RENEWS_WORDS_KEYED}.items()}
+        | {c: _(c) for c in {line["category"] for line in view.lines}},
         client=view.client,
         view=view,
         charts=_charts(ctx, view),

@@ -15,10 +15,10 @@ from decimal import Decimal
 from markupsafe import Markup
 
 WIDTH = 640
-LABEL_WIDTH = 200
-ROW = 30
-BAR = 18
-COLUMNS_HEIGHT = 220
+LABEL_WIDTH = 180
+ROW = 34
+BAR = 22
+COLUMNS_HEIGHT = 180
 AXIS_GAP = 34  # below the columns: the month labels
 
 
@@ -30,7 +30,7 @@ class Bar:
     tone: str = "a"  # a colour class of hub.css: chart-a ... chart-d
 
 
-def _short(label: str, limit: int = 26) -> str:
+def _short(label: str, limit: int = 20) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 

@@ -43,6 +43,8 @@ PAYS_WORDS = {
     "msp": N_("Through us"),
     "included": N_("Included in your managed-service fee"),
 }
+# The same, short enough for a chart's label.
+PAYS_SHORT = {"vendor": N_("Vendors, directly"), "msp": N_("Through us"), "included": N_("included")}
 RENEWS_WORDS = {
     "none": N_("ends, not renewed"),
     "manual": N_("renewed on request"),
