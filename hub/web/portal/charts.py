@@ -15,10 +15,11 @@ from decimal import Decimal
 from markupsafe import Markup
 
 WIDTH = 640
+COLUMNS_WIDTH = 960  # drawn across the page: a wider canvas keeps its text at the page's size
 LABEL_WIDTH = 180
 ROW = 34
 BAR = 22
-COLUMNS_HEIGHT = 180
+COLUMNS_HEIGHT = 200
 AXIS_GAP = 34  # below the columns: the month labels
 
 
@@ -56,9 +57,11 @@ _AXIS = Markup(
 )
 
 
-def _frame(chart_id: str, title: str, height: int, items: Sequence[Bar], body: Markup) -> Markup:
+def _frame(
+    chart_id: str, title: str, height: int, items: Sequence[Bar], body: Markup, width: int = WIDTH
+) -> Markup:
     desc = "; ".join(f"{b.label}: {b.text}" for b in items)
-    return _FRAME.format(id=chart_id, width=WIDTH, height=height, title=title, desc=desc, body=body)
+    return _FRAME.format(id=chart_id, width=width, height=height, title=title, desc=desc, body=body)
 
 
 def bars(chart_id: str, title: str, items: Sequence[Bar]) -> Markup:
@@ -90,12 +93,12 @@ def bars(chart_id: str, title: str, items: Sequence[Bar]) -> Markup:
 def columns(chart_id: str, title: str, items: Sequence[Bar], top_text: str) -> Markup:
     """One column per item (months), on a baseline, with the scale's top written once."""
     top = max((b.value for b in items), default=Decimal(0))
-    left, plot = 8, WIDTH - 16
+    left, plot = 8, COLUMNS_WIDTH - 16
     step = plot / max(len(items), 1)
     width = max(step * 0.7, 4)
     height = COLUMNS_HEIGHT - AXIS_GAP - 20
     base = COLUMNS_HEIGHT - AXIS_GAP
-    parts = [_AXIS.format(left=left, base=base, right=WIDTH - 8, top=top_text)]
+    parts = [_AXIS.format(left=left, base=base, right=COLUMNS_WIDTH - 8, top=top_text)]
     for i, b in enumerate(items):
         x = left + i * step + (step - width) / 2
         h = float(height * b.value / top) if top > 0 and b.value > 0 else 0.0
@@ -113,7 +116,7 @@ def columns(chart_id: str, title: str, items: Sequence[Bar], top_text: str) -> M
                 tick_y=base + 16,
             )
         )
-    return _frame(chart_id, title, COLUMNS_HEIGHT, items, Markup("").join(parts))
+    return _frame(chart_id, title, COLUMNS_HEIGHT, items, Markup("").join(parts), COLUMNS_WIDTH)
 
 
 __all__ = ["Bar", "bars", "columns"]
