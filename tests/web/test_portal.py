@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from hub.kit.time import today
 from hub.models import AuditEvent, Check, Renewal, VendorCase
 from hub.models.enums import CaseChannel, CaseStatus, RenewalState, Role
+from hub.web import i18n
 from hub.web.portal import charts
 from tests import factories as f
 from tests.web.conftest import browser, csrf_of, make_user, sign_in
@@ -128,7 +129,12 @@ async def test_the_portal_shows_what_the_client_pays_and_nothing_of_the_msp_or_o
     for chart in ("chart-category", "chart-payer", "chart-months"):
         assert f'aria-labelledby="{chart}-t {chart}-d"' in html
     assert "<script" not in html.split("</head>")[1]  # the charts need no script
-    # Next renewal and cancel-by of the direct line (ends in 200 days, 60 days' notice).
+    # Next renewal and cancel-by of the direct line (ends in 200 days, 60 days' notice),
+    # in the reader's format.
+    fmt = i18n.Formats(locale)
+    ends = today() + timedelta(days=200)
+    row = html[html.index("Fibre 1 Gbit Alfa Srl") :].split("</tr>")[0]
+    assert fmt.date(ends + timedelta(days=1)) in row and fmt.date(ends - timedelta(days=60)) in row
     assert 'id="renewal-' + world["renewal_a"] + '"' in html
 
 
