@@ -2,7 +2,8 @@
 in its own prices (never the MSP's cost, never another client), the charts are images
 with a title and a table beside them, the page passes axe-core with no serious
 violation, weighs under 200 KB, and a renewal approved there is approved for the
-renewal engine. HUB_SCREENSHOT_DIR=docs/screenshots also saves the README's picture."""
+renewal engine; the other client's admin sees none of it and cannot decide it.
+HUB_SCREENSHOT_DIR=docs/screenshots also saves the README's picture."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import update
 
+from hub.auth import users
+from hub.auth.principal import CLI
 from hub.kit.time import today
 from hub.models import Renewal
-from hub.models.enums import RenewalState
+from hub.models.enums import RenewalState, Role
 from hub.runtime import HubRuntime
 from tests.web.browser.conftest import axe_violations
 from tests.web.conftest import PASSWORD
@@ -101,6 +104,16 @@ def _enrich(hub) -> str:
                 .where(Renewal.id == uuid.UUID(renewal["id"]))
                 .values(state=RenewalState.awaiting_approval, next_action_at=None)
             )
+            if await users.by_email(session, "boss@beta.example") is None:
+                beta = await users.create_user(
+                    session,
+                    CLI,
+                    email="boss@beta.example",
+                    name="Beta boss",
+                    role=Role.client_admin,
+                    client_id=uuid.UUID(hub.world.b),
+                )
+                users.set_password(beta, PASSWORD, runtime.now())
 
     # Playwright's own loop runs in this thread: the database write runs in another.
     with ThreadPoolExecutor(1) as pool:
@@ -108,14 +121,18 @@ def _enrich(hub) -> str:
     return renewal["id"]
 
 
+def _sign_in(page, hub, email: str) -> None:
+    page.goto(hub.url + "/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def test_a_client_admin_reads_its_portal_and_approves_a_renewal(watched, hub):
     renewal_id = _enrich(hub)
     page = watched
     page.set_viewport_size({"width": 1200, "height": 900})
-    page.goto(hub.url + "/")
-    page.get_by_label("E-mail").fill("boss@alfa.example")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page, hub, "boss@alfa.example")
     page.wait_for_url(re.compile(r"/portal$"))
     html = page.content()
     assert "Microsoft 365 Business Premium" in html and "€264.00" in html  # 12 x 22.00, the client's price
@@ -139,4 +156,18 @@ def test_a_client_admin_reads_its_portal_and_approves_a_renewal(watched, hub):
     with httpx.Client(base_url=hub.url + "/api/v1", headers={"Authorization": f"Bearer {hub.token}"}) as api:
         renewal = api.get(f"/renewals/{renewal_id}").json()
     assert renewal["state"] == "approved" and renewal["decided_by"] == "user:boss@alfa.example"
+    # Beta's administrator sees Beta only, and cannot decide Alfa's renewal.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/sign-in"))
+    _sign_in(page, hub, "boss@beta.example")
+    page.wait_for_url(re.compile(r"/portal$"))
+    html = page.content()
+    assert page.get_by_role("heading", level=1).inner_text() == "Beta Spa"
+    assert "Alfa Srl" not in html and "Microsoft 365 Business Premium" not in html and hub.world.a not in html
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for renewal in (renewal_id, hub.world.renewal_a):
+        answer = page.request.post(
+            f"{hub.url}/portal/renewals/{renewal}/decline", form={"csrf_token": token, "version": "1"}
+        )
+        assert answer.status == 404
     assert page.errors == [] and page.outside == []
