@@ -116,11 +116,11 @@ async def test_the_portal_shows_what_the_client_pays_and_nothing_of_the_msp_or_o
     if locale == "en":
         assert "€600.00" in html and "€50.00" in html and "€120.00" in html and "€1,440.00" in html
         assert "Included in your managed-service fee" in html and "Through us" in html
-        assert "Renewals waiting for your approval" in html
+        assert "Renewals waiting for your approval" in html and "€600.00 a year" in html
     else:
         assert "600,00\xa0€" in html and "1.440,00\xa0€" in html
         assert "Incluso nel canone di gestione" in html
-        assert "Rinnovi in attesa della tua approvazione" in html
+        assert "Rinnovi in attesa della tua approvazione" in html and "600,00\xa0€ all'anno" in html
     assert "Intercept X Alfa Srl" in html and "Fibre 1 Gbit Alfa Srl" in html
     for leaked in (*MSP_COSTS, *NOTES, "Beta Spa", "Sophos B", world["b"], world["renewal_b"]):
         assert leaked not in html, leaked

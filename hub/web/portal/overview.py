@@ -45,6 +45,15 @@ PAYS_WORDS = {
 }
 # The same, short enough for a chart's label.
 PAYS_SHORT = {"vendor": N_("Vendors, directly"), "msp": N_("Through us"), "included": N_("included")}
+# A renewal's price per billing period: "€745.20 a year".
+PERIOD_WORDS = {
+    "monthly": N_("a month"),
+    "quarterly": N_("a quarter"),
+    "semiannual": N_("every six months"),
+    "yearly": N_("a year"),
+    "biennial": N_("every two years"),
+    "triennial": N_("every three years"),
+}
 RENEWS_WORDS = {
     "none": N_("ends, not renewed"),
     "manual": N_("renewed on request"),
