@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python -m tests.bench.bench_jobs --db both
 	$(BIN)/python -m tests.bench.bench_checks
 	$(BIN)/python -m tests.bench.bench_renewals --planner && $(BIN)/python -m tests.bench.bench_renewals
+	$(BIN)/python -m tests.bench.bench_portal
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.client.service import require_client
 from hub.db import runtime_of, secret_box
-from hub.errors import InvalidInput, NotFound
+from hub.errors import Forbidden, InvalidInput, NotFound
 from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
 from hub.models import (
@@ -256,12 +256,23 @@ async def create_feed(
         principal.require_admin()
         longest = now + timedelta(days=runtime.settings.notify.all_client_feed_days)
         expires_at = min(expires_at or longest, longest)
+    return await _new_feed(session, principal, data.name, data.client_id, data.user_id, expires_at)
+
+
+async def _new_feed(
+    session: AsyncSession,
+    principal: Principal,
+    name: str,
+    client_id: uuid.UUID | None,
+    user_id: uuid.UUID | None,
+    expires_at: datetime | None,
+) -> tuple[CalendarFeed, str]:
     prefix = f"{FEED_PREFIX}{secrets.token_hex(4)}"
     token = f"{prefix}_{secrets.token_urlsafe(32)}"
     feed = CalendarFeed(
-        name=data.name,
-        client_id=data.client_id,
-        user_id=data.user_id,
+        name=name,
+        client_id=client_id,
+        user_id=user_id,
         prefix=prefix,
         token_hash=_hash(token),
         created_by=principal.actor,
@@ -276,9 +287,43 @@ async def create_feed(
         subject_type="calendar_feed",
         subject_id=feed.id,
         client_id=feed.client_id,
-        after={"name": feed.name, "prefix": prefix, "user_id": str(data.user_id) if data.user_id else None},
+        after={"name": feed.name, "prefix": prefix, "user_id": str(user_id) if user_id else None},
     )
     return feed, token
+
+
+OWN_FEED_DAYS = 365
+
+
+async def create_own_feed(session: AsyncSession, principal: Principal) -> tuple[CalendarFeed, str]:
+    """A client administrator's calendar link of its own client (the portal), for a
+    year. Only the hash is kept, so the URL is shown once; a new one revokes the links
+    this person made before (a lost URL is replaced, never two left working)."""
+    if principal.client_id is None or principal.role is not Role.client_admin:
+        raise Forbidden("a calendar link is made by the client's administrator")
+    now = runtime_of(session).now()
+    earlier = await session.execute(
+        select(CalendarFeed).where(
+            CalendarFeed.client_id == principal.client_id,
+            CalendarFeed.created_by == principal.actor,
+            CalendarFeed.revoked_at.is_(None),
+        )
+    )
+    for old in earlier.scalars():
+        old.revoked_at = now
+        record(
+            session,
+            principal,
+            AuditAction.delete,
+            subject_type="calendar_feed",
+            subject_id=old.id,
+            client_id=old.client_id,
+            before={"prefix": old.prefix},
+        )
+    client = await require_client(session, principal, principal.client_id)
+    return await _new_feed(
+        session, principal, client.name, principal.client_id, None, now + timedelta(days=OWN_FEED_DAYS)
+    )
 
 
 async def revoke_feed(session: AsyncSession, principal: Principal, feed_id: uuid.UUID) -> None:

@@ -6,6 +6,7 @@ decides about a renewal goes through here, whether it comes from the API or the 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from hub.api.crud import CrudService, Resource, equals, refuse_nulls
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM, Principal
 from hub.db import keyring_of
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.jobs.queue import bring_forward
 from hub.models import (
     Client,
@@ -29,7 +30,7 @@ from hub.models import (
     Vendor,
     VendorAccount,
 )
-from hub.models.enums import AuditAction, RenewalResolution, RenewalState, RenewalType, TermRenewedBy
+from hub.models.enums import AuditAction, RenewalResolution, RenewalState, RenewalType, Role, TermRenewedBy
 from hub.renewal import alerts, links
 from hub.renewal.schemas import ApprovalClientView, RenewalClientRead
 from hub.renewal.states import ACTIVE
@@ -457,6 +458,13 @@ async def approval_view(session: AsyncSession, renewal: Renewal, expires_at: str
     """The approval page's content, in the client-safe projection: for a line the client
     pays the vendor directly its price is the vendor's quote; for a resold one the MSP's
     price; for one the fee covers, none."""
+    return ApprovalClientView(**(await client_offer(session, renewal)), expires_at=expires_at)
+
+
+async def client_offer(session: AsyncSession, renewal: Renewal) -> dict[str, Any]:
+    """What a renewal asks the client to approve, in the client-safe projection (the
+    approval link's page and the portal show the same): the service, its vendor, the
+    quantity and what the client will pay per period."""
     sub = await session.get(Subscription, renewal.subscription_id)
     if sub is None:
         raise NotFound("approval link not found")
@@ -469,18 +477,39 @@ async def approval_view(session: AsyncSession, renewal: Renewal, expires_at: str
     ).scalar_one()
     unit_cost = renewal.quoted_price if renewal.quoted_price is not None else sub.unit_cost
     f = figures(sub.payer, unit_cost, sub.client_unit_price, renewal.quantity, sub.billing_period)
-    return ApprovalClientView(
-        renewal=RenewalClientRead.model_validate(renewal),
-        product=sub.product,
-        vendor=vendor,
-        quantity=renewal.quantity,
-        billing_period=sub.billing_period.value,
-        currency=renewal.currency or sub.currency,
-        pays=f.pays.value,
-        unit_price=f.unit_price,
-        period_price=f.period_price,
-        expires_at=expires_at,
-    )
+    return {
+        "renewal": RenewalClientRead.model_validate(renewal),
+        "product": sub.product,
+        "vendor": vendor,
+        "quantity": renewal.quantity,
+        "billing_period": sub.billing_period.value,
+        "currency": renewal.currency or sub.currency,
+        "pays": f.pays.value,
+        "unit_price": f.unit_price,
+        "period_price": f.period_price,
+    }
+
+
+async def decide_as_client(
+    session: AsyncSession,
+    principal: Principal,
+    renewal_id: uuid.UUID,
+    *,
+    version: int,
+    approve: bool,
+    now: datetime,
+) -> Renewal:
+    """A client's own answer to a renewal waiting for its approval (the portal): only a
+    client admin, only its own client's renewal (another client's is not found), only
+    while it waits. Then the same transition as an admin's (`decide`): an approved
+    renewal is ordered by its next step."""
+    if not principal.is_client or principal.role is not Role.client_admin:
+        raise Forbidden("approving or declining a renewal needs the client's administrator")
+    renewal = await renewals.get(session, principal, renewal_id)
+    if renewal.state is not RenewalState.awaiting_approval:
+        raise Conflict(f"renewal {renewal.id} is {renewal.state.value}: it is not waiting for your approval")
+    note = "approved by the client" if approve else "declined by the client"
+    return await decide(session, principal, renewal, version=version, approve=approve, note=note, now=now)
 
 
 async def approve_by_link(session: AsyncSession, token: str, now: datetime) -> Renewal:
@@ -504,9 +533,11 @@ __all__ = [
     "CONTROL_DEFAULTS",
     "RenewalService",
     "approve_by_link",
+    "client_offer",
     "controls_for_update",
     "create_approval_link",
     "decide",
+    "decide_as_client",
     "get_controls",
     "renewal_of_link",
     "renewals",

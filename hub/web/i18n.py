@@ -50,14 +50,26 @@ def negotiate(accept_language: str | None) -> str:
 
 
 class Formats:
-    """Formatting for one locale (Jinja filters)."""
+    """Formatting for one locale (Jinja filters). The Locale is parsed once (Babel parses
+    a locale name on every call: most of the time of a page with hundreds of amounts), and
+    dates and amounts, which repeat, are remembered (bounded)."""
 
     def __init__(self, locale: str, tz: str = "Europe/Rome") -> None:
-        self.locale = locale
+        self.locale = Locale.parse(locale)
         self.tz = ZoneInfo(tz)
+        self._dates: dict[tuple[date, str], str] = {}
+        self._money: dict[tuple[str, str], str] = {}
 
     def date(self, value: date | None, fmt: str = "medium") -> str:
-        return format_date(value, fmt, locale=self.locale) if value is not None else "—"
+        if value is None:
+            return "—"
+        key = (value, fmt)
+        found = self._dates.get(key)
+        if found is None:
+            if len(self._dates) > 10_000:  # bounded: a long-lived process sees every day
+                self._dates.clear()
+            found = self._dates[key] = format_date(value, fmt, locale=self.locale)
+        return found
 
     def datetime(self, value: datetime | None, fmt: str = "medium") -> str:
         if value is None:
@@ -67,7 +79,13 @@ class Formats:
     def money(self, value: Decimal | str | None, currency: str) -> str:
         if value is None:
             return "—"
-        return format_currency(Decimal(value), currency, locale=self.locale)
+        key = (str(value), currency)
+        found = self._money.get(key)
+        if found is None:
+            if len(self._money) > 50_000:
+                self._money.clear()
+            found = self._money[key] = format_currency(Decimal(value), currency, locale=self.locale)
+        return found
 
     def number(self, value: int | Decimal | None) -> str:
         return format_decimal(value, locale=self.locale) if value is not None else "—"

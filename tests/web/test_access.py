@@ -63,6 +63,9 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/console/users/{user_id}/sign-out-everywhere"): "admin",
     ("POST", "/console/users/{user_id}/reset"): "admin",
     ("GET", "/portal"): "client",
+    ("POST", "/portal/renewals/{renewal_id}/approve"): "client",
+    ("POST", "/portal/renewals/{renewal_id}/decline"): "client",
+    ("POST", "/portal/calendar"): "client",
 }
 
 
@@ -200,7 +203,7 @@ async def test_technicians_get_403_on_admin_pages_and_staff_pages_render(app, ap
                     if r.status_code != 200:
                         failures.append(f"{who} GET {url}: {r.status_code} {r.text[:200]}")
             if kind == "client":
-                r = await tech.get(url)
+                r = await (tech.get(url) if method == "GET" else tech.post(url, data={"csrf_token": token}))
                 if r.status_code != 404:
                     failures.append(f"technician {method} {url}: {r.status_code}")
     assert not failures, "\n".join(failures)

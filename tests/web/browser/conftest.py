@@ -66,6 +66,7 @@ class Hub:
     token: str
     world: Any
     totp_secret: str
+    settings: Any = None  # the hub's Settings: a test opens its own runtime on the same database
 
 
 async def _prepare(settings: Settings, url: str) -> tuple[str, str]:
@@ -134,7 +135,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
     world = asyncio.run(seed())
     try:
-        yield Hub(url, token, world, secret)
+        yield Hub(url, token, world, secret, settings)
     finally:
         server.should_exit = True
         thread.join(10)

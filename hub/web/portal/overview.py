@@ -1,0 +1,312 @@
+"""What the portal shows a client user, read through the client-safe functions only:
+the spend report projected by `hub.terms.client_view.project_spend` (what the client
+pays: the vendor's price, the MSP's price, or included), the renewal forecast computed for
+a client principal (the same projection), the renewals waiting for the client's approval
+as `hub.renewal.service.client_offer` shows them, the checks in plain words, the vendor
+cases' client-safe fields, and the client's calendar links (`FeedClientRead`).
+
+Nothing here reads a cost, a margin, a note or another client's row: every query is
+scoped by the principal's client, never by anything in the request."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.auth.principal import Principal
+from hub.check.enums import CheckStatus, CheckTarget
+from hub.models import Asset, Check, Domain, Endpoint, Vendor, VendorAccount, VendorCase
+from hub.models.enums import RenewalState
+from hub.notify import service as notify
+from hub.notify.schemas import FeedClientRead
+from hub.renewal.forecast import forecast
+from hub.renewal.schemas import RenewalFilters
+from hub.renewal.service import client_offer, renewals
+from hub.report.cache import CachedReport, ReportCache
+from hub.report.service import build_spend_report, spend_fingerprint, visible_client
+from hub.terms.client_view import project_spend
+from hub.web.labels import N_
+
+FORECAST_MONTHS = 12
+CASES_SHOWN = 50
+
+# Who pays, in the client's words (the keys are hub.terms.client_view.Pays).
+PAYS_WORDS = {
+    "vendor": N_("You pay the vendor directly"),
+    "msp": N_("Through us"),
+    "included": N_("Included in your managed-service fee"),
+}
+# The same, short enough for a chart's label.
+PAYS_SHORT = {"vendor": N_("Vendors, directly"), "msp": N_("Through us"), "included": N_("included")}
+# A renewal's price per billing period: "€745.20 a year".
+PERIOD_WORDS = {
+    "monthly": N_("a month"),
+    "quarterly": N_("a quarter"),
+    "semiannual": N_("every six months"),
+    "yearly": N_("a year"),
+    "biennial": N_("every two years"),
+    "triennial": N_("every three years"),
+}
+RENEWS_WORDS = {
+    "none": N_("ends, not renewed"),
+    "manual": N_("renewed on request"),
+    "auto_vendor": N_("renews automatically"),
+    "auto_hub": N_("we renew it for you"),
+}
+# What a check looks after, in plain words; %(target)s is the domain, device or address.
+CHECK_WORDS = {
+    "spf": N_("Who may send e-mail as %(target)s"),
+    "dkim": N_("The signature of e-mail sent from %(target)s"),
+    "dmarc": N_("Protection of %(target)s against forged e-mail"),
+    "mx": N_("E-mail delivery to %(target)s"),
+    "dnsbl": N_("The reputation of your mail server %(target)s"),
+    "domain_expiry": N_("The registration of the domain %(target)s"),
+    "tls_cert": N_("The security certificate of %(target)s"),
+    "firmware": N_("The software of %(target)s"),
+    "dns_zone": N_("The DNS records of %(target)s"),
+    "tlsrpt": N_("Reports on secure e-mail delivery to %(target)s"),
+}
+OTHER_CHECK = N_("Check %(kind)s of %(target)s")
+STATUS_WORDS = {
+    CheckStatus.fail: N_("needs attention: we are on it"),
+    CheckStatus.warn: N_("works, and could be safer"),
+    CheckStatus.unknown: N_("could not be verified the last time"),
+}
+CASE_WORDS = {
+    "draft": N_("being prepared"),
+    "open": N_("open"),
+    "waiting_vendor": N_("waiting for the vendor"),
+    "waiting_client": N_("waiting for you"),
+    "resolved": N_("resolved"),
+    "closed": N_("closed"),
+}
+
+
+@dataclass
+class Offer:
+    """A renewal waiting for the client's approval, as `client_offer` shows it."""
+
+    renewal: Any  # RenewalClientRead
+    product: str
+    vendor: str
+    quantity: int
+    billing_period: str
+    currency: str
+    pays: str
+    unit_price: Decimal | None
+    period_price: Decimal | None
+
+
+@dataclass
+class HealthLine:
+    kind: str
+    target: str
+    status: CheckStatus
+
+
+@dataclass
+class Overview:
+    client: Any  # the client row (visible to the principal)
+    currency: str  # the client's own currency: the charts are in it
+    lines: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    by_category: dict[str, Decimal]
+    by_pays: dict[str, Decimal]
+    included: int
+    other_currencies: list[str]
+    months: list[tuple[date, Decimal]]
+    forecast_total: Decimal
+    offers: list[Offer]
+    checks: dict[CheckStatus, int]
+    attention: list[HealthLine]
+    cases: list[dict[str, Any]]
+    cases_total: int
+    feeds: list[FeedClientRead] = field(default_factory=list)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def with_dates(line: dict[str, Any]) -> dict[str, Any]:
+    """A client spend line with its dates as dates (the page formats them per locale):
+    `ends`, `cancel`, and `next`, the day the next term starts (None when it ends and is
+    not renewed, or has no end)."""
+    ends = _day(line["ends_on"])
+    renews = ends is not None and line["renewal_type"] != "none"
+    return {
+        **line,
+        "ends": ends,
+        "cancel": _day(line["cancel_by"]),
+        "next": ends + timedelta(days=1) if renews and ends is not None else None,
+    }
+
+
+async def spend_of(
+    session: AsyncSession, principal: Principal, client_id: uuid.UUID, day: date, cache: ReportCache | None
+) -> tuple[Any, dict[str, Any]]:
+    """The client row and its spend report as the client sees it; the staff report is
+    cached exactly as the API caches it (by the client's fingerprint)."""
+    client = await visible_client(session, principal, client_id)
+    fingerprint = await spend_fingerprint(session, client, day)
+    cached = cache.get(client.id, fingerprint) if cache is not None else None
+    if cached is None:
+        report = await build_spend_report(session, client, day)
+        cached = CachedReport(fingerprint, report, b"")
+        if cache is not None:
+            cache.put(client.id, cached)
+    return client, project_spend(cached.report)
+
+
+def _shares(lines: list[dict[str, Any]], currency: str) -> tuple[dict[str, Decimal], dict[str, Decimal], int]:
+    by_category: dict[str, Decimal] = defaultdict(Decimal)
+    by_pays: dict[str, Decimal] = {"vendor": Decimal(0), "msp": Decimal(0)}
+    included = 0
+    for line in lines:
+        if line["pays"] == "included":
+            included += 1
+        if line["currency"] != currency or line["monthly"] is None:
+            continue
+        by_category[line["category"]] += Decimal(line["monthly"])
+        by_pays[line["pays"]] += Decimal(line["monthly"])
+    ordered = dict(sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])))
+    return ordered, by_pays, included
+
+
+async def _offers(session: AsyncSession, principal: Principal) -> list[Offer]:
+    waiting, _ = await renewals.list(
+        session, principal, RenewalFilters(state=RenewalState.awaiting_approval, limit=100)
+    )
+    return [Offer(**(await client_offer(session, r))) for r in waiting]
+
+
+async def _names(session: AsyncSession, checks: list[Check]) -> dict[str, str]:
+    refs: dict[CheckTarget, set[uuid.UUID]] = defaultdict(set)
+    for c in checks:
+        if c.target_type is not CheckTarget.ip:
+            try:
+                refs[c.target_type].add(uuid.UUID(c.target_ref))
+            except ValueError:
+                continue
+    names: dict[str, str] = {}
+    for target, model, column in (
+        (CheckTarget.domain, Domain, Domain.name),
+        (CheckTarget.asset, Asset, Asset.name),
+        (CheckTarget.endpoint, Endpoint, Endpoint.host),
+    ):
+        if refs[target]:
+            rows = await session.execute(select(model.id, column).where(model.id.in_(refs[target])))
+            names.update({str(i): n for i, n in rows.all()})
+    return names
+
+
+async def health(
+    session: AsyncSession, client_id: uuid.UUID
+) -> tuple[dict[CheckStatus, int], list[HealthLine]]:
+    """Checks per status, and every enabled check that is not passing, named by what it
+    looks after (in the template's words) and its target's name."""
+    counts = dict.fromkeys(CheckStatus, 0)
+    rows = await session.execute(
+        select(Check.status, func.count())
+        .where(Check.client_id == client_id, Check.enabled.is_(True))
+        .group_by(Check.status)
+    )
+    for status, n in rows.all():
+        counts[status] = n
+    shown = (CheckStatus.fail, CheckStatus.warn, CheckStatus.unknown)
+    bad = list(
+        (
+            await session.execute(
+                select(Check)
+                .where(Check.client_id == client_id, Check.enabled.is_(True), Check.status.in_(shown))
+                .limit(200)
+            )
+        ).scalars()
+    )
+    names = await _names(session, bad)
+    rank = {CheckStatus.fail: 0, CheckStatus.warn: 1, CheckStatus.unknown: 2}
+    lines = [HealthLine(c.kind, names.get(c.target_ref, c.target_ref), c.status) for c in bad]
+    lines.sort(key=lambda h: (rank[h.status], h.target, h.kind))
+    return counts, lines
+
+
+async def cases(session: AsyncSession, client_id: uuid.UUID) -> tuple[list[dict[str, Any]], int]:
+    """The vendor cases handled for the client: client-safe fields only (no description,
+    no vendor reference, no events: the timeline comes with the case module)."""
+    where = (VendorCase.client_id == client_id,)
+    total = (await session.execute(select(func.count()).select_from(VendorCase).where(*where))).scalar_one()
+    if not total:
+        return [], 0
+    rows = await session.execute(
+        select(
+            VendorCase.title,
+            VendorCase.status,
+            VendorCase.severity,
+            VendorCase.opened_at,
+            VendorCase.resolved_at,
+            Vendor.name,
+        )
+        .join(VendorAccount, VendorAccount.id == VendorCase.vendor_account_id)
+        .join(Vendor, Vendor.id == VendorAccount.vendor_id)
+        .where(*where)
+        .order_by(VendorCase.created_at.desc())
+        .limit(CASES_SHOWN)
+    )
+    shown = [
+        {
+            "title": r[0],
+            "status": r[1].value,
+            "severity": r[2].value,
+            "opened_at": r[3],
+            "resolved_at": r[4],
+            "vendor": r[5],
+        }
+        for r in rows.all()
+    ]
+    return shown, int(total)
+
+
+async def overview(
+    session: AsyncSession, principal: Principal, day: date, cache: ReportCache | None = None
+) -> Overview:
+    assert principal.client_id is not None  # the portal refuses anyone else before this
+    client_id = principal.client_id
+    client, spend = await spend_of(session, principal, client_id, day, cache)
+    currency = client.default_currency
+    by_category, by_pays, included = _shares(spend["lines"], currency)
+    ahead = await forecast(session, principal, today=day, months=FORECAST_MONTHS, client_id=client_id)
+    months = [
+        (date.fromisoformat(m["month"] + "-01"), Decimal(m["totals"].get(currency, 0)))
+        for m in ahead["by_month"]
+    ]
+    counts, attention = await health(session, client_id)
+    shown_cases, cases_total = await cases(session, client_id)
+    feeds = await notify.list_feeds(session, principal, client_id=client_id, include_revoked=False)
+    return Overview(
+        client=client,
+        currency=currency,
+        lines=[with_dates(line) for line in spend["lines"]],
+        totals=spend["totals"],
+        by_category=by_category,
+        by_pays=by_pays,
+        included=included,
+        other_currencies=sorted({t["currency"] for t in spend["totals"]} - {currency}),
+        months=months,
+        forecast_total=Decimal(ahead["totals"].get(currency, 0)),
+        offers=await _offers(session, principal),
+        checks=counts,
+        attention=attention,
+        cases=shown_cases,
+        cases_total=cases_total,
+        feeds=[FeedClientRead.model_validate(f) for f in feeds],
+    )
+
+
+__all__ = ["Overview", "overview", "with_dates"]
