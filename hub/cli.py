@@ -111,6 +111,15 @@ def _register_warranties() -> None:
 
 _register_warranties()
 
+
+def _register_lines() -> None:
+    from hub.line.cli import app as lines_app
+
+    app.add_typer(lines_app, name="lines")
+
+
+_register_lines()
+
 err = Console(stderr=True)
 out = Console()
 
