@@ -130,6 +130,7 @@ class LineService(CrudService[IspLine]):
     async def update(
         self, session: AsyncSession, principal: Principal, obj_id: uuid.UUID, data: UpdateInput
     ) -> IspLine:
+        principal.require_staff()  # before the read: a viewer is refused whoever's the line
         before = builtins.list((await self.get(session, principal, obj_id)).address_blocks)
         line = await super().update(session, principal, obj_id, data)
         if line.address_blocks != before:
