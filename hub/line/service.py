@@ -34,7 +34,7 @@ from hub.line.schemas import ProbeFilters, ProbeLine, checked_addresses
 from hub.line.settings import LineSettings
 from hub.models import Client, IspLine, LineProbe
 from hub.models.check import Check
-from hub.models.enums import AuditAction, CheckTarget
+from hub.models.enums import AuditAction, CheckTarget, ClientStatus
 from hub.models.job import Job, JobState
 from hub.models.line import LineState
 
@@ -371,7 +371,9 @@ async def schedule_due(session: AsyncSession, now: datetime, settings: LineSetti
     Returns the number of new jobs."""
     due = await session.execute(
         select(IspLine)
+        .join(Client, Client.id == IspLine.client_id)
         .where(
+            Client.status == ClientStatus.active,  # an archived client's lines are not probed
             IspLine.probe_enabled.is_(True),
             (IspLine.next_probe_at.is_(None)) | (IspLine.next_probe_at <= now),
         )

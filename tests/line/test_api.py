@@ -131,3 +131,10 @@ async def test_an_address_shared_by_two_lines_keeps_its_checks_while_one_line_ha
     assert await checks_of(api, second["id"]) == {("ptr", "198.51.100.7")}
     assert (await api.delete(f"/lines/{first['id']}")).status_code == 204
     assert await checks_of(api, second["id"]) == {("ptr", "198.51.100.7")}
+
+
+async def test_an_isp_account_with_a_line_cannot_be_deleted(api: httpx.AsyncClient) -> None:
+    owner = await isp(api)
+    await line(api, owner)
+    r = await api.delete(f"/vendor-accounts/{owner.account['id']}")
+    assert r.status_code == 409 and "1 ISP lines" in r.text

@@ -129,6 +129,9 @@ async def test_the_schedule_queues_each_due_line_once_and_forgets_old_probes(
     due = await line(api, owner, circuit_id="DUE", probe_targets=target)
     await line(api, owner, circuit_id="NO-TARGETS")
     await line(api, owner, circuit_id="PAUSED", probe_targets=target, probe_enabled=False)
+    archived = await isp(api)
+    await line(api, archived, circuit_id="ARCHIVED", probe_targets=target)
+    assert (await api.delete(f"/clients/{archived.client['id']}")).status_code == 204
     now = runtime.now()
     async with runtime.unit_of_work() as session:
         session.add(
