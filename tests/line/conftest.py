@@ -59,7 +59,7 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def short_probe(runtime: HubRuntime) -> None:
     runtime.use_settings(line={"connect_timeout_seconds": 1.0})
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from hub.db import session_scope
@@ -26,6 +27,7 @@ from hub.runtime import HubRuntime
 from tests.line.conftest import Listener, isp, line
 
 OWNER = "test-worker"
+pytestmark = pytest.mark.usefixtures("short_probe")
 
 
 async def probe(app: Any, api: httpx.AsyncClient, line_id: str) -> dict[str, Any]:
