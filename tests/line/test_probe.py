@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import session_scope
-from hub.jobs import JobContext, queue
+from hub.jobs import JobContext, enqueue, queue
+from hub.jobs.registry import load_tasks
 from hub.jobs.worker import run_task
 from hub.line.evidence import outage_evidence
+from hub.line.schemas import ScheduleLineProbes
 from hub.line.service import STATE_CHANGED, schedule_due
 from hub.models import IspLine, LineProbe
 from hub.models.job import Job
@@ -157,3 +159,20 @@ async def test_the_schedule_queues_each_due_line_once_and_forgets_old_probes(
     assert [j["line_id"] for j in jobs] == [due["id"]]
     assert kept == 0
     assert next_at == now + timedelta(seconds=300)
+
+
+async def test_the_minute_tick_is_a_periodic_job_that_queues_the_due_probes(
+    app: Any, api: httpx.AsyncClient, listener: Listener
+) -> None:
+    tick = load_tasks()["line.schedule"]
+    assert tick.cron == "* * * * *"
+    owner = await isp(api)
+    made = await line(api, owner, probe_targets=[{"host": "127.0.0.1", "ports": [listener.port]}])
+    runtime: HubRuntime = app.state.runtime
+    async with runtime.unit_of_work() as session:
+        await enqueue(session, ScheduleLineProbes())
+    for kind in ("line.schedule", "line.probe"):
+        async with session_scope(runtime.sessionmaker) as session:
+            [job] = await queue.claim(session, OWNER, [kind], 1, timedelta(seconds=30))
+        await run_task(JobContext.of(runtime, job, OWNER))
+    assert (await api.get(f"/lines/{made['id']}")).json()["state"] == "up"
