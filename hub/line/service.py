@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.api.crud import CrudService, Resource, contains_text, equals
 from hub.asset.service import require_account_of_client
@@ -339,10 +340,19 @@ async def record_round(
         sum(r.ok for r in results), len(results), line.consecutive_failures, line.failures_for_down
     )
     previous = line.state
-    line.consecutive_failures = outcome.consecutive_failures
-    line.last_probed_at = at
-    line.next_probe_at = at + timedelta(seconds=line.probe_interval_seconds)
-    if outcome.state != previous:
+    bookkeeping = {
+        "consecutive_failures": outcome.consecutive_failures,
+        "last_probed_at": at,
+        "next_probe_at": at + timedelta(seconds=line.probe_interval_seconds),
+    }
+    if outcome.state == previous:
+        # The probe's own bookkeeping: no new version, so a person's edit made on what they
+        # read is not refused after every round (CONTRIBUTING, "Caches").
+        await _bookkeep(session, line, bookkeeping)
+    else:
+        # A state is what people read and act on: it moves the version like any change.
+        for key, value in bookkeeping.items():
+            setattr(line, key, value)
         line.state = outcome.state
         line.state_changed_at = at
         record(
@@ -365,6 +375,18 @@ async def record_round(
     return line.state
 
 
+async def _bookkeep(session: AsyncSession, line: IspLine, values: dict[str, Any]) -> None:
+    """Writes the probe's bookkeeping columns without moving `version` or `updated_at`."""
+    await session.execute(
+        update(IspLine)
+        .where(IspLine.id == line.id)
+        .values(**values, updated_at=IspLine.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    for key, value in values.items():
+        set_committed_value(line, key, value)
+
+
 async def schedule_due(session: AsyncSession, now: datetime, settings: LineSettings) -> int:
     """Queues a probe of every due line that has targets (one job per line), moves each
     one's next probe an interval on, and deletes probes older than the history kept.
@@ -381,8 +403,10 @@ async def schedule_due(session: AsyncSession, now: datetime, settings: LineSetti
         .limit(settings.schedule_batch)
     )
     added = 0
-    for line in due.scalars():
-        line.next_probe_at = now + timedelta(seconds=line.probe_interval_seconds)
+    for line in list(due.scalars()):
+        await _bookkeep(
+            session, line, {"next_probe_at": now + timedelta(seconds=line.probe_interval_seconds)}
+        )
         if not line.probe_targets:
             continue
         job_id = await enqueue(session, ProbeLine(line_id=line.id), dedupe_key=dedupe_key(line.id))

@@ -50,12 +50,15 @@ async def test_a_line_goes_up_degraded_down_and_up_again_as_its_listener_opens_a
     made = await line(
         api, owner, failures_for_down=2, probe_targets=[{"host": "127.0.0.1", "ports": [listener.port]}]
     )
-    states = [(await probe(app, api, made["id"]))["state"]]
+    seen = [await probe(app, api, made["id"])]
     await listener.close()
-    states += [(await probe(app, api, made["id"]))["state"] for _ in range(3)]
+    seen += [await probe(app, api, made["id"]) for _ in range(3)]
     await listener.open()
-    states.append((await probe(app, api, made["id"]))["state"])
-    assert states == ["up", "degraded", "down", "down", "up"]
+    seen.append(await probe(app, api, made["id"]))
+    assert [s["state"] for s in seen] == ["up", "degraded", "down", "down", "up"]
+    # A round that changes no state moves no version: an edit made meanwhile still applies.
+    assert seen[3]["version"] == seen[2]["version"] and seen[3]["last_probed_at"] > seen[2]["last_probed_at"]
+    assert seen[3]["consecutive_failures"] == 3
     assert listener.accepted == 2
 
     history = (await api.get(f"/lines/{made['id']}/probes")).json()
