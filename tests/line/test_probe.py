@@ -24,8 +24,10 @@ from hub.line.evidence import outage_evidence
 from hub.line.schemas import ScheduleLineProbes
 from hub.line.service import STATE_CHANGED, schedule_due
 from hub.models import IspLine, LineProbe
+from hub.models.enums import Role
 from hub.models.job import Job
 from hub.runtime import HubRuntime
+from tests.conftest import client_for, make_token
 from tests.line.conftest import Listener, isp, line
 
 OWNER = "test-worker"
@@ -179,3 +181,17 @@ async def test_the_minute_tick_is_a_periodic_job_that_queues_the_due_probes(
             [job] = await queue.claim(session, OWNER, [kind], 1, timedelta(seconds=30))
         await run_task(JobContext.of(runtime, job, OWNER))
     assert (await api.get(f"/lines/{made['id']}")).json()["state"] == "up"
+
+
+async def test_the_client_reads_in_its_activity_log_that_its_line_changed_state(
+    app: Any, api: httpx.AsyncClient, listener: Listener
+) -> None:
+    owner = await isp(api)
+    made = await line(api, owner, probe_targets=[{"host": "127.0.0.1", "ports": [listener.port]}])
+    await probe(app, api, made["id"])
+    token = await make_token(app, Role.client_viewer, client_id=uuid.UUID(owner.client["id"]))
+    async with client_for(app, token) as viewer:
+        log = (await viewer.get("/audit", params={"limit": 100})).json()["items"]
+    told = [e["summary"] for e in log if e["object_id"] == made["id"]]
+    assert any("changed state" in t and "internet line Office fibre" in t for t in told), told
+    assert not any("monthly cost" in t for t in told)
