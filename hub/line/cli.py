@@ -1,9 +1,10 @@
-"""`hub lines list|add|show|probe`: a client's ISP lines from the terminal."""
+"""`hub lines list|add|show|probe|import`: a client's ISP lines from the terminal."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -318,3 +319,31 @@ def probe_now(
         out.print(f"{r['target']:<45} {shown}")
     style = STATE_STYLE[data["state"]]
     out.print(f"state: [{style}]{data['state']}[/{style}]")
+
+
+@app.command("import")
+def import_csv(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only, write nothing")] = False,
+) -> None:
+    """Import lines from CSV, all or nothing (columns: `hub.line.csv_import`)."""
+    from hub.line.csv_import import import_lines
+
+    async def run(runtime: HubRuntime) -> tuple[int, list[str]]:
+        async with runtime.unit_of_work() as session:
+            result = await import_lines(session, path.read_bytes())
+            if result.errors or dry_run:
+                await session.rollback()
+            return result.created, [
+                f"line {e.line}{f' [{e.field}]' if e.field else ''}: {e.message}" for e in result.errors
+            ]
+
+    from hub.runtime import run_command
+
+    created, errors = run_command(run)
+    if errors:
+        err = Console(stderr=True, soft_wrap=True)
+        for message in errors:
+            err.print(message, highlight=False, markup=False)
+        fail(f"{len(errors)} problem(s); nothing was imported")
+    out.print(f"{created} line(s) {'would be imported (dry run)' if dry_run else 'imported'}")

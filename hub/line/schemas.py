@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, computed_field, field_validator
+from pydantic import AfterValidator, Field, computed_field, field_serializer, field_validator
 
 from hub.api.crud import ListParams
 from hub.domain.schemas import Host
@@ -178,6 +178,11 @@ class LineClientRead(Output):
     created_at: datetime
     updated_at: datetime
     version: int
+
+    @field_serializer("bandwidth_down_mbps", "bandwidth_up_mbps")
+    def _mbps(self, value: Decimal | None) -> str | None:
+        # "100.5", not the column's "100.500"; "1000", not "1E+3".
+        return None if value is None else f"{value.normalize():f}"
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -112,3 +112,43 @@ def test_bad_options_end_with_one_line_naming_the_problem(cli_env: None, setting
         assert r.exit_code == 1 and says in r.stderr and "Traceback" not in r.output, (extra, r.output)
     missing = invoke("lines", "show", "NO-SUCH-CIRCUIT")
     assert missing.exit_code == 1 and "no line with id or circuit id" in missing.stderr
+
+
+def test_import_lines_from_csv_all_or_nothing(cli_env: None, settings: Settings, tmp_path: Any) -> None:
+    isp_account(settings)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "client;isp_account;name;circuit_id;technology;address_blocks;monthly_cost\n"
+        "rossi;ISP-0042;Office;C-1;ftth;203.0.113.8/29;89,90\n"
+        "rossi;ISP-0042;Store;C-2;smoke;10.0.0.0/8;1.234\n"
+        "rossi;NOPE;Depot;C-3;fwa;;\n"
+    )
+    refused = invoke("lines", "import", str(bad))
+    assert refused.exit_code == 1
+    for expected in (
+        "line 3 [monthly_cost]",
+        "line 3 [technology]",
+        "line 4 [isp_account]",
+        "nothing was imported",
+    ):
+        assert expected in refused.stderr, refused.stderr
+    assert json.loads(invoke("lines", "list", "--json").stdout) == []
+
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "Client;ISP account;Name;Circuit ID;Technology;Bandwidth down Mbps;Address blocks;"
+        "Probe targets;Monthly cost\n"
+        "rossi;ISP-0042;Office;C-1;ftth;1000;203.0.113.8/30 2001:db8::25;127.0.0.1:9,443;89,90\n"
+        "rossi;ISP-0042;Backup;C-2;fwa;100,5;;;\n"
+    )
+    assert invoke("lines", "import", str(good), "--dry-run").exit_code == 0
+    assert json.loads(invoke("lines", "list", "--json").stdout) == []
+    done = invoke("lines", "import", str(good))
+    assert done.exit_code == 0 and "2 line(s) imported" in done.stdout
+    rows = {r["circuit_id"]: r for r in json.loads(invoke("lines", "list", "--json").stdout)}
+    assert rows["C-1"]["monthly_cost"] == "89.90" and rows["C-1"]["address_blocks"] == [
+        "203.0.113.8/30",
+        "2001:db8::25/128",
+    ]
+    assert rows["C-1"]["probe_targets"] == [{"host": "127.0.0.1", "ports": [9, 443]}]
+    assert rows["C-2"]["bandwidth_down_mbps"] == "100.5"
