@@ -32,6 +32,7 @@ def api_router() -> APIRouter:
     from hub.connection.endpoints import router as connections
     from hub.domain.endpoints import router as domains
     from hub.jobs.endpoints import router as jobs
+    from hub.line.endpoints import router as isp_lines
     from hub.link.endpoints import router as links
     from hub.notify.endpoints import router as notify
     from hub.renewal.endpoints import public_router as renewal_approvals
@@ -53,6 +54,7 @@ def api_router() -> APIRouter:
         assets,
         domains,
         checks,
+        isp_lines,
         reports,
         audit,
         jobs,

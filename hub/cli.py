@@ -120,6 +120,15 @@ def _register_who() -> None:
 
 _register_who()
 
+
+def _register_lines() -> None:
+    from hub.line.cli import app as lines_app
+
+    app.add_typer(lines_app, name="lines")
+
+
+_register_lines()
+
 err = Console(stderr=True)
 out = Console()
 

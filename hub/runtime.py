@@ -31,6 +31,7 @@ from hub.jobs.settings import JobSettings
 from hub.kit.console import fail
 from hub.kit.crypto import Keyring
 from hub.kit.time import utcnow
+from hub.line.settings import LineSettings
 from hub.notify.settings import NotifySettings
 from hub.renewal.settings import RenewalSettings
 from hub.sdk.capabilities import Renewer
@@ -59,6 +60,7 @@ class HubSettings:
     check: CheckSettings = field(default_factory=CheckSettings)
     adapters: AdapterSettings = field(default_factory=AdapterSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    line: LineSettings = field(default_factory=LineSettings)
 
     @classmethod
     def from_env(cls, core: Settings | None = None) -> HubSettings:

@@ -14,7 +14,7 @@ from hub.db import secret_box
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.kit.crypto import Purpose
 from hub.kit.time import utcnow
-from hub.models import Asset, Contact, Domain, Subscription, Vendor, VendorAccount, VendorCase
+from hub.models import Asset, Contact, Domain, IspLine, Subscription, Vendor, VendorAccount, VendorCase
 from hub.models.enums import AuditAction
 
 
@@ -44,6 +44,7 @@ class VendorAccountService(CrudService[VendorAccount]):
             Reference(Domain.dns_host_account_id, "domains (as DNS host)"),
             Reference(Domain.mail_host_account_id, "domains (as mail host)"),
             Reference(VendorCase.vendor_account_id, "vendor cases"),
+            Reference(IspLine.vendor_account_id, "ISP lines"),
         ),
     )
 

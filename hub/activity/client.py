@@ -31,6 +31,7 @@ SUBJECTS: dict[str, str] = {
     "check": "health check",
     "renewal": "renewal",
     "calendar_feed": "calendar feed",
+    "line": "internet line",
 }
 
 VENDOR_ACTIONS: dict[str, str] = {

@@ -19,6 +19,7 @@ from hub.check.schemas import CheckRead
 from hub.client.schemas import ClientClientRead, ContactClientRead
 from hub.domain.schemas import DomainRead, EndpointRead
 from hub.kit.schema import Output
+from hub.line.schemas import LineClientRead
 from hub.models import (
     ApiToken,
     Asset,
@@ -28,6 +29,7 @@ from hub.models import (
     Contact,
     Domain,
     Endpoint,
+    IspLine,
     Renewal,
     Subscription,
     VendorAccount,
@@ -68,6 +70,7 @@ _CLIENT_VIEWS: dict[str, type[Output]] = {
     "check": CheckRead,
     "renewal": RenewalClientRead,
     "calendar_feed": FeedClientRead,
+    "line": LineClientRead,
 }
 VISIBLE_FIELDS: dict[str, frozenset[str]] = {
     subject: frozenset(schema.model_fields) - {"created_at", "updated_at", "version"}
@@ -86,6 +89,7 @@ _NAMES: dict[str, tuple[Any, Any]] = {
     "check": (Check, Check.kind),
     "renewal": (Renewal, Renewal.term_ends_on),
     "calendar_feed": (CalendarFeed, CalendarFeed.name),
+    "line": (IspLine, IspLine.name),
 }
 
 

@@ -41,6 +41,7 @@ CODES: dict[str, Severity] = {
     "mx_ip_literal": S.error,
     "ptr_missing": S.warning,
     "ptr_mismatch": S.warning,
+    "ptr_unexpected": S.warning,
     # SPF (RFC 7208)
     "spf_missing": S.error,
     "spf_multiple_records": S.error,

@@ -30,6 +30,7 @@ from hub.demo.catalogue import (
     ClientProfile,
     ModelSpec,
     ProductSpec,
+    Site,
     account_level,
     escalation_levels,
     sla_levels,
@@ -43,6 +44,7 @@ from hub.models import (
     Contact,
     Domain,
     Endpoint,
+    IspLine,
     Subscription,
     SubscriptionTerm,
     Vendor,
@@ -57,8 +59,16 @@ from hub.models.enums import (
     TlsMode,
     VendorCategory,
 )
+from hub.models.line import LineTechnology
 
 SEED = 42
+# product key of a line -> technology, Mbps down, Mbps up
+LINE_SPECS: dict[str, tuple[LineTechnology, str, str]] = {
+    "fastweb.ftth": (LineTechnology.ftth, "1000", "300"),
+    "tim.ftth": (LineTechnology.ftth, "2500", "1000"),
+    "swisscom.ftth": (LineTechnology.ftth, "1000", "100"),
+    "eolo.backup": (LineTechnology.fwa, "100", "20"),
+}
 CENT = Decimal("0.01")
 # Vendors whose renewals the MSP orders at its distributor (hub.demo.routes).
 ROUTED_VENDORS = frozenset({"sophos", "fortinet"})
@@ -94,6 +104,7 @@ class DemoSummary:
     domains_skipped: int = 0
     endpoints_created: int = 0
     contacts_created: int = 0
+    lines_created: int = 0
 
     @property
     def created_anything(self) -> bool:
@@ -114,6 +125,7 @@ class _Rows:
     warranties: list[Warranty] = field(default_factory=list)
     domains: list[Domain] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
+    lines: list[IspLine] = field(default_factory=list)
     domains_skipped: int = 0
 
     def in_insert_order(self) -> list[list[Any]]:
@@ -128,6 +140,7 @@ class _Rows:
             self.warranties,
             self.domains,
             self.endpoints,
+            self.lines,
         ]
 
 
@@ -210,6 +223,7 @@ def _count(rows: _Rows, summary: DemoSummary) -> None:
     summary.domains_created = len(rows.domains)
     summary.endpoints_created = len(rows.endpoints)
     summary.contacts_created = len(rows.contacts)
+    summary.lines_created = len(rows.lines)
     summary.domains_skipped = rows.domains_skipped
 
 
@@ -275,6 +289,7 @@ class _ClientBuilder:
             self._subscription(line)
         self._assets()
         self._domains()
+        self._isp_lines()
 
     # -- client and people
 
@@ -355,6 +370,45 @@ class _ClientBuilder:
         if vendor_key == "google":
             return f"C0{self.rng.randint(1_000_000, 9_999_999)}"  # customer id
         return None
+
+    # -- ISP lines
+
+    def _isp_lines(self) -> None:
+        """Each site's line (and backup line) as an ISP line: documentation addresses
+        (203.0.113.0/24, 198.51.100.0/24 and 192.0.2.0/24), so a block-list or PTR check
+        never asks about anyone's real address. The first client's main line probes a
+        loopback port nothing listens on: it goes down after three rounds, the outage an
+        ISP case is opened from; the others have no probe target (nothing leaves the
+        machine)."""
+        for n, site in enumerate(self.p.sites):
+            k = self.index * 3 + n
+            block = f"203.0.113.{8 * k}/29" if k < 32 else f"198.51.100.{8 * (k - 32)}/29"
+            self._isp_line(site.isp, site, block, probe=self.index == 0 and n == 0)
+            if site.backup_line:
+                self._isp_line("eolo.backup", site, f"192.0.2.{10 + k}/32", probe=False)
+
+    def _isp_line(self, product_key: str, site: Site, block: str, *, probe: bool) -> None:
+        technology, down, up = LINE_SPECS[product_key]
+        product = PRODUCTS[product_key]
+        spec = VENDORS_BY_KEY[product.vendor]
+        backup = product_key == "eolo.backup"
+        self.rows.lines.append(
+            IspLine(
+                id=uuid.uuid4(),
+                client_id=self.client_id,
+                vendor_account_id=self.accounts[product.vendor],
+                name=f"{site.name} {'backup line' if backup else 'fibre'}",
+                circuit_id=f"{spec.account_prefix}-{self.rng.randint(0, 99_999_999):08d}",
+                technology=technology,
+                bandwidth_down_mbps=Decimal(down),
+                bandwidth_up_mbps=Decimal(up),
+                address_blocks=[block],
+                monthly_cost=FOREIGN_PRICES.get((product_key, site.currency), product.unit_cost),
+                cost_currency=site.currency,
+                probe_targets=[{"host": "127.0.0.1", "ports": [9]}] if probe else [],
+                failures_for_down=3,
+            )
+        )
 
     # -- subscriptions
 
@@ -646,7 +700,7 @@ def demo_tables() -> list[str]:
     return [
         m.__tablename__
         for m in (Vendor, Client, Contact, VendorAccount, Subscription, SubscriptionTerm,
-                  Asset, Warranty, Domain, Endpoint)
+                  Asset, Warranty, Domain, Endpoint, IspLine)
     ]  # fmt: skip
 
 

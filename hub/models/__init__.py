@@ -9,6 +9,7 @@ from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
+from hub.models.line import IspLine, LineProbe
 from hub.models.link import LinkProposal, ProposalState
 from hub.models.notify import CalendarFeed, NoticeDelivery, ReminderLadder, WebhookEndpoint
 from hub.models.renewal import Notice, Renewal, RenewalControls, RenewalRoute
@@ -32,9 +33,11 @@ __all__ = [
     "Discrepancy",
     "Domain",
     "Endpoint",
+    "IspLine",
     "Job",
     "JobCounter",
     "JobWorker",
+    "LineProbe",
     "LinkProposal",
     "Notice",
     "NoticeDelivery",

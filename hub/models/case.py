@@ -31,6 +31,7 @@ class VendorCase(Entity, Base):
     )
     asset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
     domain_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("domains.id", ondelete="SET NULL"))
+    line_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("isp_lines.id", ondelete="SET NULL"))
     check_run_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("check_runs.id", ondelete="SET NULL")
     )

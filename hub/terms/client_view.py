@@ -53,10 +53,14 @@ FORBIDDEN_KEYS = frozenset(
         "external_ref",
         "last_error",
         "client_unit_price",
+        "monthly_cost",
+        "contract_ref",
+        "probe_targets",
     }
 )
 """Keys that never appear in an answer to a client user (MSP costs and margins, connection
-internals, the raw audit's change sets and meta, the MSP's notes)."""
+internals, the raw audit's change sets and meta, the MSP's notes, what an ISP line costs
+the MSP and how it is probed)."""
 
 
 @dataclass(frozen=True)

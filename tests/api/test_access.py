@@ -130,6 +130,15 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     # {vendor_id} is the vendor both clients have an account with (see `fill`).
     ("GET", "/clients/{client_id}/vendors/{vendor_id}/card"): ("read", "clients"),
     ("GET", "/clients/{client_id}/who"): ("read", "clients"),
+    ("GET", "/lines"): ("list", "lines"),
+    ("POST", "/lines"): ("write", "lines"),
+    ("GET", "/lines/{item_id}"): ("read", "lines"),
+    ("PATCH", "/lines/{item_id}"): ("write", "lines"),
+    ("DELETE", "/lines/{item_id}"): ("write", "lines"),
+    # The probe history and the address checks of a line are the client's own to read.
+    ("GET", "/lines/{item_id}/probes"): ("read", "lines"),
+    ("GET", "/lines/{item_id}/checks"): ("read", "lines"),
+    ("POST", "/lines/{item_id}/probe"): ("write", "lines"),
     ("GET", "/renewals/upcoming"): ("upcoming", "renewals"),
     ("GET", "/audit"): ("audit", "audit"),
     ("GET", "/jobs"): ("staff", "jobs"),
@@ -321,6 +330,26 @@ async def build_world(api: httpx.AsyncClient) -> World:
         chk = await api.post("/checks", json={"client_id": cid, "kind": "spf", "target_ref": d["id"]})
         assert chk.status_code == 201, chk.text
         add("checks", side, chk.json()["id"])
+        # An ISP line (nothing listens on port 9) whose addresses get PTR checks.
+        ln = await api.post(
+            "/lines",
+            json={
+                "client_id": cid,
+                "vendor_account_id": accounts[0],
+                "name": f"Fibre {side}",
+                "circuit_id": f"CIR-{side}",
+                "technology": "ftth",
+                "address_blocks": ["203.0.113.8/31" if side == "A" else "198.51.100.8/31"],
+                "monthly_cost": MSP_COST,
+                "contract_ref": f"CTR-{side}",
+                "notes": "internal",
+                "probe_targets": [{"host": "127.0.0.1", "ports": [9]}],
+            },
+        )
+        assert ln.status_code == 201, ln.text
+        add("lines", side, ln.json()["id"])
+        for address_check in (await api.get(f"/lines/{ln.json()['id']}/checks")).json():
+            add("checks", side, address_check["id"])
         c = await api.post(
             "/contacts", json={"client_id": cid, "name": f"Person of {side}", "roles": ["primary"]}
         )
@@ -507,6 +536,13 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         "domains": {"client_id": cid, "name": f"new-{n}.example"},
         "endpoints": {"client_id": cid, "host": f"new-{n}.example"},
         "checks": {"client_id": cid, "kind": "dmarc", "target_ref": w.obj("domains", side)},
+        "lines": {
+            "client_id": cid,
+            "vendor_account_id": w.obj("vendor-accounts", side),
+            "name": f"Line {n}",
+            "circuit_id": f"N-{n}",
+            "technology": "fttc",
+        },
         "renewals": {"lead_days": 14},  # PUT /renewals/controls: the only body without an id
         "connections": {
             "name": f"New {n}",
@@ -543,6 +579,7 @@ PATCH_BODIES: dict[str, dict[str, Any]] = {
     "warranties": {"notes": "changed"},
     "domains": {"expected_mail_provider": "none"},
     "endpoints": {"port": 8443},
+    "lines": {"notes": "changed"},
     "connections": {"name": "Renamed"},
     "webhooks": {"name": "changed"},
 }
@@ -565,6 +602,7 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/connections/{item_id}/sync"): lambda: None,
     ("PUT", "/connections/{item_id}/tenants/{external_id}"): lambda: {"client_id": None},
     ("POST", "/notices/{item_id}/acknowledge"): lambda: None,
+    ("POST", "/lines/{item_id}/probe"): lambda: None,
     ("POST", "/notices/{item_id}/snooze"): lambda: {"until": (utcnow() + timedelta(days=3)).isoformat()},
 }
 

@@ -690,6 +690,49 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("host null", {"host": None}, "host"),
         Bad("domain of another client", lambda w: {"domain_id": w.obj("domains", "B")}, "domain_id"),
     ],
+    ("POST", "/lines"): [
+        Bad("account missing", {"vendor_account_id": MISSING}, "vendor_account_id"),
+        Bad(
+            "account of another client",
+            lambda w: {"vendor_account_id": w.obj("vendor-accounts", "B")},
+            "vendor_account_id",
+        ),
+        Bad("circuit with a newline", {"circuit_id": "C-1\nBcc: x"}, "circuit_id"),
+        Bad("technology unknown", {"technology": "smoke"}, "technology"),
+        Bad("block with host bits", {"address_blocks": ["203.0.113.9/29"]}, "address_blocks.0"),
+        Bad("block private", {"address_blocks": ["192.168.1.0/24"]}, "address_blocks.0"),
+        Bad("block not a string", {"address_blocks": [42]}, "address_blocks.0"),
+        Bad(
+            "probe port 0",
+            {"probe_targets": [{"host": "203.0.113.9", "ports": [0]}]},
+            "probe_targets.0.ports.0",
+        ),
+        Bad(
+            "probe without ports",
+            {"probe_targets": [{"host": "203.0.113.9", "ports": []}]},
+            "probe_targets.0.ports",
+        ),
+        Bad(
+            "probe host invalid",
+            {"probe_targets": [{"host": "-bad-", "ports": [443]}]},
+            "probe_targets.0.host",
+        ),
+        Bad("bandwidth zero", {"bandwidth_down_mbps": "0"}, "bandwidth_down_mbps"),
+        Bad("cost float noise", {"monthly_cost": 0.1 + 0.2}, "monthly_cost"),
+        Bad("cost negative", {"monthly_cost": "-1.00"}, "monthly_cost"),
+        Bad("threshold zero", {"failures_for_down": 0}, "failures_for_down"),
+        Bad("interval too short", {"probe_interval_seconds": 5}, "probe_interval_seconds"),
+    ],
+    ("PATCH", "/lines/{item_id}"): [
+        Bad("circuit null", {"circuit_id": None}, "circuit_id"),
+        Bad("technology null", {"technology": None}, "technology"),
+        Bad("blocks overlap", {"address_blocks": ["203.0.113.0/29", "203.0.113.4/32"]}, "address_blocks"),
+        Bad(
+            "account of another client",
+            lambda w: {"vendor_account_id": w.obj("vendor-accounts", "B")},
+            "vendor_account_id",
+        ),
+    ],
 }
 
 

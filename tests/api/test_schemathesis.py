@@ -83,7 +83,19 @@ async def _seed(api: httpx.AsyncClient) -> dict[str, str]:
     d = await f.domain(api, c["id"], registrar_account_id=a["id"])
     e = await api.post("/endpoints", json={"client_id": c["id"], "host": f"mail.{d['name']}"})
     contact = await api.post("/contacts", json={"client_id": c["id"], "name": "Anna Rossi"})
-    for r in (w, e, contact):
+    line = await api.post(
+        "/lines",
+        json={
+            "client_id": c["id"],
+            "vendor_account_id": a["id"],
+            "name": "Office fibre",
+            "circuit_id": "0031-FTTH-1",
+            "technology": "ftth",
+            "address_blocks": ["203.0.113.8/31"],
+            "probe_targets": [{"host": "127.0.0.1", "ports": [9]}],
+        },
+    )
+    for r in (w, e, contact, line):
         assert r.status_code == 201, r.text
     return {
         "clients": c["id"],
@@ -95,6 +107,7 @@ async def _seed(api: httpx.AsyncClient) -> dict[str, str]:
         "domains": d["id"],
         "endpoints": e.json()["id"],
         "contacts": contact.json()["id"],
+        "lines": line.json()["id"],
     }
 
 

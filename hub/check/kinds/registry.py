@@ -14,6 +14,7 @@ from hub.check.kinds.dnsbl import DnsblCheck
 from hub.check.kinds.domain_expiry import DomainExpiryCheck
 from hub.check.kinds.firmware import FirmwareCheck
 from hub.check.kinds.mx import MxCheck
+from hub.check.kinds.ptr import PtrCheck
 from hub.check.kinds.spf import SpfCheck
 from hub.check.kinds.tls_cert import TlsCheck
 from hub.check.kinds.tlsrpt import TlsRptCheck
@@ -28,6 +29,7 @@ KINDS: Mapping[str, AnyKind] = MappingProxyType(
         "tlsrpt": TlsRptCheck(),
         "domain_expiry": DomainExpiryCheck(),
         "dnsbl": DnsblCheck(),
+        "ptr": PtrCheck(),
         "tls_cert": TlsCheck(),
         "firmware": FirmwareCheck(),
     }

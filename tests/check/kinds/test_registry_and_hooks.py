@@ -24,7 +24,19 @@ from hub.check.kinds.registry import KINDS, get_kind
 
 def test_every_kind_is_registered_under_its_own_name_with_catalogued_codes() -> None:
     assert sorted(KINDS) == sorted(
-        ["dns_zone", "mx", "spf", "dmarc", "dkim", "tlsrpt", "domain_expiry", "dnsbl", "tls_cert", "firmware"]
+        [
+            "dns_zone",
+            "mx",
+            "spf",
+            "dmarc",
+            "dkim",
+            "tlsrpt",
+            "domain_expiry",
+            "dnsbl",
+            "ptr",
+            "tls_cert",
+            "firmware",
+        ]
     )
     for name, kind in KINDS.items():
         assert kind.name == name
