@@ -25,6 +25,7 @@ def api_router() -> APIRouter:
     from hub.account.endpoints import router as accounts
     from hub.activity.endpoints import router as audit
     from hub.asset.endpoints import router as assets
+    from hub.case.endpoints import router as cases
     from hub.check.endpoints import router as checks
     from hub.client.endpoints import router as clients
     from hub.connection.endpoints import adapters_router
@@ -62,6 +63,7 @@ def api_router() -> APIRouter:
     for sub in (connections, tenants_router, adapters_router, discrepancies_router):
         router.include_router(sub)
     router.include_router(notify)
+    router.include_router(cases)
     return router
 
 
