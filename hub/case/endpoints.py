@@ -6,7 +6,7 @@ import hmac
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 
 from hub.api.projection import json_response, respond, respond_page, shape
 from hub.case import inbound, service
@@ -36,6 +36,7 @@ from hub.kit.schema import Page
 
 router = APIRouter(tags=["cases"])
 MAX_INBOUND_BYTES = 25 * 1024 * 1024
+TriageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the triage item's id")]
 
 
 @router.get(
@@ -186,7 +187,7 @@ async def assign_triage(
     operation_id="dismiss_triage",
     summary="Dismiss a triaged message (kept, filed nowhere)",
 )
-async def dismiss_triage(item_id: int, session: SessionDep, principal: PrincipalDep) -> Any:
+async def dismiss_triage(item_id: TriageId, session: SessionDep, principal: PrincipalDep) -> Any:
     item = await inbound.dismiss(session, principal, item_id)
     return json_response(shape(principal, item, TriageRead, None))
 
@@ -199,7 +200,6 @@ async def dismiss_triage(item_id: int, session: SessionDep, principal: Principal
     response_model=InboundResult,
     operation_id="receive_case_mail",
     summary="A raw RFC 5322 message from the mail relay (X-Hub-Relay-Token), filed like a polled one",
-    openapi_extra={"requestBody": {"content": {"message/rfc822": {"schema": {"type": "string"}}}}},
 )
 async def receive_mail(
     request: Request,

@@ -37,6 +37,7 @@ from hub.models import CaseEvent, CaseMail, TriageItem, VendorAccount, VendorCas
 from hub.models.enums import AuditAction, CaseEventKind, CaseStatus, MailDirection, MailState, TriageState
 
 MANUAL = "manual"
+_TRIAGE_SORT = {"id": TriageItem.id, "-id": TriageItem.id.desc()}
 
 
 class DbLookup:

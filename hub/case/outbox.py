@@ -233,18 +233,17 @@ async def record_outcome(
 ) -> str:
     mail.attempts += 1
     kind = outcome.kind
+    detail = f"{outcome.code} {outcome.detail}" if outcome.code else outcome.detail
     if kind is SendKind.sent:
         mail.state, mail.sent_at, mail.last_error, mail.next_attempt_at = MailState.sent, now, None, None
     elif kind is SendKind.unknown:
-        mail.state, mail.last_error, mail.next_attempt_at = MailState.unknown, outcome.detail, None
-        _note(
-            session, mail, now, f"Delivery of '{mail.subject}' is uncertain ({outcome.detail}). Not resent."
-        )
+        mail.state, mail.last_error, mail.next_attempt_at = MailState.unknown, detail, None
+        _note(session, mail, now, f"Delivery of '{mail.subject}' is uncertain ({detail}). Not resent.")
     elif kind is SendKind.permanent or mail.attempts >= settings.outbox_max_attempts:
-        mail.state, mail.last_error, mail.next_attempt_at = MailState.dead, outcome.detail, None
-        _note(session, mail, now, f"'{mail.subject}' was not delivered: {outcome.detail}")
+        mail.state, mail.last_error, mail.next_attempt_at = MailState.dead, detail, None
+        _note(session, mail, now, f"'{mail.subject}' was not delivered: {detail}")
     else:
-        mail.state, mail.last_error = MailState.queued, outcome.detail
+        mail.state, mail.last_error = MailState.queued, detail
         mail.next_attempt_at = now + timedelta(seconds=settings.backoff(mail.attempts))
         return "retried"
     case = await session.get(VendorCase, mail.case_id) if mail.case_id is not None else None

@@ -51,7 +51,6 @@ from hub.errors import Conflict, InvalidInput, NotFound
 from hub.jobs import enqueue
 from hub.mail.case_numbers import compile_pattern
 from hub.mail.compose import parse_recipient
-from hub.mail.errors import MailInputError
 from hub.mail.identity import new_case_token
 from hub.models import (
     CaseAttachment,
@@ -265,7 +264,9 @@ async def submit(
             .all()
         )
         ctx = dict(context or {})
-        ctx["evidence"] = [line[2:] for line in case.description.splitlines() if line.startswith("- ")]
+        lines = case.description.splitlines()
+        ctx["evidence"] = [line[2:] for line in lines if line.startswith("- ")]
+        ctx["description"] = "\n".join(line for line in lines if not line.startswith("- ")).strip()
         await outbox.queue_message(
             session,
             case,
@@ -312,6 +313,21 @@ def _event(
     )
     session.add(event)
     return event
+
+
+def add_system_event(
+    session: AsyncSession,
+    case: VendorCase,
+    kind: CaseEventKind,
+    actor: str,
+    at: datetime,
+    body: str,
+    *,
+    visible: bool,
+    meta: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """An event the hub itself records (verification, chasers)."""
+    return _event(session, case, kind, actor, at, body, visible=visible, meta=meta)
 
 
 async def events_of(
@@ -513,14 +529,9 @@ async def put_mail_profile(
     if await session.get(Vendor, vendor_id) is None:
         raise NotFound(f"vendor {vendor_id} not found")
     if data.support_email:
-        _addresses("support_email", [data.support_email])
+        data.support_email = parse_recipient("support_email", data.support_email).addr_spec
     for i, regex in enumerate(data.case_number_patterns):
-        try:
-            compile_pattern(regex, f"case_number_patterns[{i}]")
-        except MailInputError:
-            raise
-        except ValueError as exc:
-            raise InvalidInput(f"case_number_patterns[{i}]", str(exc)) from None
+        compile_pattern(regex, f"case_number_patterns[{i}]")  # a MailInputError names the field
     check_calendar(data.calendar)
     values = data.model_dump()
     values["sla_first_response"] = check_entitlement(data.sla_first_response, "sla_first_response")

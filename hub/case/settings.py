@@ -46,6 +46,9 @@ class CaseSettings(BaseSettings):
     # token (X-Hub-Relay-Token); empty: the endpoint is off.
     relay_token: SecretStr = SecretStr("")
     chasers_enabled: bool = True
+    # A silent vendor past its target gets a chaser; the next level (escalation contact
+    # copied in, then the account manager) only after this long without an answer.
+    chaser_interval_seconds: float = Field(default=4 * 3600.0, ge=0)
 
     def identity(self) -> MailIdentity:
         return MailIdentity(
