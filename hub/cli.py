@@ -111,6 +111,15 @@ def _register_warranties() -> None:
 
 _register_warranties()
 
+
+def _register_cases() -> None:
+    from hub.case.cli import app as cases_app
+
+    app.add_typer(cases_app, name="cases")
+
+
+_register_cases()
+
 err = Console(stderr=True)
 out = Console()
 
