@@ -23,7 +23,9 @@ from hub.models import Client, VendorAccount, VendorCase
 from hub.models.enums import CaseStatus
 from hub.runtime import run_in_unit
 
-app = typer.Typer(help="Vendor cases: list, show, open, reply, log time, close.", no_args_is_help=True)
+app = typer.Typer(
+    help="Vendor cases: list, show, open, reply, log time, close, resend.", no_args_is_help=True
+)
 out = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
@@ -141,6 +143,10 @@ def show(case: CaseArg, as_json: JsonOpt = False) -> None:
             ],
             "clock": [{**c, "due_at": c["due_at"].isoformat()} for c in detail["clock"]],
             "minutes_charged": detail["minutes_charged"],
+            "mails": [
+                {"id": m.id, "kind": m.kind, "state": m.state.value, "subject": m.subject}
+                for m in detail["mails"]
+            ],
         }
 
     data = _run(fetch, write=False)
@@ -273,3 +279,22 @@ def close(
         return moved.status.value
 
     out.print(f"Case {case} is now {_run(act)}")
+
+
+@app.command("resend")
+def resend(
+    case: CaseArg,
+    mail_id: Annotated[
+        int, typer.Argument(help="the message's id (`hub cases show --json` lists them)", min=1)
+    ],
+) -> None:
+    """Send again a message whose delivery is unknown or that is dead (same bytes, same
+    Message-ID): the outbox never does this by itself."""
+    from hub.case import outbox
+
+    async def act(session: AsyncSession) -> str:
+        case_id = await _case_id(session, case)
+        mail = await outbox.resend(session, CLI, case_id, mail_id, service.now_of(session))
+        return mail.subject
+
+    out.print(f"Queued again: {_run(act)}")

@@ -175,7 +175,7 @@ async def list_triage(
     summary="File a triaged message on a case",
 )
 async def assign_triage(
-    item_id: int, body: TriageAssign, session: SessionDep, principal: PrincipalDep
+    item_id: TriageId, body: TriageAssign, session: SessionDep, principal: PrincipalDep
 ) -> Any:
     item = await inbound.assign(session, principal, item_id, body.case_id)
     return json_response(shape(principal, item, TriageRead, None))

@@ -28,7 +28,7 @@ from hub.case.policy import says_resolved
 from hub.case.schemas import InboundResult, TriageFilters, VerifyCase
 from hub.case.settings import CaseSettings
 from hub.case.timeline import ACTIVE
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound
 from hub.jobs import enqueue
 from hub.mail.classify import MessageKind
 from hub.mail.match import Action, CaseRef, Decision, Matcher, VendorRef
@@ -321,10 +321,11 @@ async def list_triage(
     )
     if params.state is not None:
         stmt = stmt.where(TriageItem.state == params.state)
+    order = _TRIAGE_SORT.get(params.sort or "id")
+    if order is None:
+        raise InvalidInput("sort", f"one of {', '.join(_TRIAGE_SORT)}", location="query")
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    rows = (
-        await session.execute(stmt.order_by(TriageItem.id).limit(params.limit).offset(params.offset))
-    ).all()
+    rows = (await session.execute(stmt.order_by(order).limit(params.limit).offset(params.offset))).all()
     items = []
     for item, sender, subject in rows:
         data = {c.key: getattr(item, c.key) for c in TriageItem.__table__.columns}

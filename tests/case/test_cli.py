@@ -46,9 +46,15 @@ async def test_a_technician_works_a_case_from_the_terminal(api: httpx.AsyncClien
     token = json.loads(opened.stdout)["token"]
     assert json.loads(opened.stdout)["status"] == "waiting_vendor"
 
-    listed = await hub(["cases", "list", "--client", w["client"]["slug"]])
+    listed = await hub(["cases", "list", "--client", w["client"]["slug"], "--json"])
     assert listed.exit_code == 0, listed.output
-    assert f"HUB-{token}" in listed.stdout and "Printer offline" in listed.stdout and "draft" in listed.stdout
+    rows = {r["token"]: (r["title"], r["status"]) for r in json.loads(listed.stdout)}
+    assert rows == {
+        token: ("Support for Dell R650 CLI0001", "waiting_vendor"),
+        draft["token"]: ("Printer offline", "draft"),
+    }
+    table = await hub(["cases", "list", "--state", "draft"])
+    assert table.exit_code == 0 and "Vendor cases" in table.stdout, table.output
 
     assert (await hub(["cases", "reply", f"HUB-{token}", "Any news?"])).exit_code == 0
     logged = await hub(["cases", "log", token, "--minutes", "25", "--visible"])
@@ -63,5 +69,9 @@ async def test_a_technician_works_a_case_from_the_terminal(api: httpx.AsyncClien
     assert refused.exit_code == 1 and "a draft case cannot become resolved" in refused.stderr
     closed = await hub(["cases", "close", token, "--note", "done by phone"])
     assert closed.exit_code == 0 and "closed" in closed.stdout, closed.output
+    queued = data["mails"][0]
+    assert queued["state"] == "queued"
+    not_lost = await hub(["cases", "resend", token, str(queued["id"])])
+    assert not_lost.exit_code == 1 and "only an unknown or dead message is resent" in not_lost.stderr
     missing = await hub(["cases", "show", "HUB-ZZZZZ"])
     assert missing.exit_code == 1 and "no case HUB-ZZZZZ" in missing.stderr
