@@ -454,6 +454,15 @@ async def reply(session: AsyncSession, principal: Principal, case_id: uuid.UUID,
         context={"message": data.body},
         cc=_addresses("cc", data.cc),
     )
+    record(
+        session,
+        principal,
+        AuditAction.vendor_action,
+        subject_type="vendor_case",
+        subject_id=case.id,
+        client_id=case.client_id,
+        meta={"action": "mail_queued", "mail_id": mail.id, "kind": "follow_up"},
+    )
     if case.status in (CaseStatus.open, CaseStatus.waiting_client):
         await move(session, principal, case, CaseStatus.waiting_vendor, now, "")
     return mail
