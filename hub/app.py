@@ -26,6 +26,7 @@ def api_router() -> APIRouter:
     from hub.activity.endpoints import router as audit
     from hub.asset.endpoints import router as assets
     from hub.card.endpoints import router as cards
+    from hub.case.endpoints import router as cases
     from hub.check.endpoints import router as checks
     from hub.client.endpoints import router as clients
     from hub.connection.endpoints import adapters_router
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         router.include_router(sub)
     router.include_router(notify)
     router.include_router(cards)
+    router.include_router(cases)
     return router
 
 

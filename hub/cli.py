@@ -129,6 +129,15 @@ def _register_lines() -> None:
 
 _register_lines()
 
+
+def _register_cases() -> None:
+    from hub.case.cli import app as cases_app
+
+    app.add_typer(cases_app, name="cases")
+
+
+_register_cases()
+
 err = Console(stderr=True)
 out = Console()
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth.settings import AuthSettings
+from hub.case.settings import CaseSettings
 from hub.check.settings import CheckSettings
 from hub.connection.opener import ConnectionOpener, HttpClients
 from hub.connection.settings import AdapterSettings
@@ -61,6 +62,7 @@ class HubSettings:
     adapters: AdapterSettings = field(default_factory=AdapterSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     line: LineSettings = field(default_factory=LineSettings)
+    case: CaseSettings = field(default_factory=CaseSettings)
 
     @classmethod
     def from_env(cls, core: Settings | None = None) -> HubSettings:

@@ -4,7 +4,16 @@ from hub.models.asset import Asset, Warranty
 from hub.models.audit import AuditEvent
 from hub.models.auth import ApiToken, AuthFailure, SignInThrottle, User, UserSession, UserToken
 from hub.models.base import Base
-from hub.models.case import CaseEvent, VendorCase
+from hub.models.case import (
+    CaseAttachment,
+    CaseChaser,
+    CaseEvent,
+    CaseMail,
+    MailboxCursor,
+    TriageItem,
+    VendorCase,
+    VendorMailProfile,
+)
 from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
 from hub.models.domain import Domain, Endpoint
@@ -24,7 +33,10 @@ __all__ = [
     "AuthFailure",
     "Base",
     "CalendarFeed",
+    "CaseAttachment",
+    "CaseChaser",
     "CaseEvent",
+    "CaseMail",
     "Check",
     "CheckRun",
     "Client",
@@ -39,6 +51,7 @@ __all__ = [
     "JobWorker",
     "LineProbe",
     "LinkProposal",
+    "MailboxCursor",
     "Notice",
     "NoticeDelivery",
     "OAuthToken",
@@ -51,12 +64,14 @@ __all__ = [
     "Subscription",
     "SubscriptionTerm",
     "TenantMapping",
+    "TriageItem",
     "User",
     "UserSession",
     "UserToken",
     "Vendor",
     "VendorAccount",
     "VendorCase",
+    "VendorMailProfile",
     "VendorRecord",
     "Warranty",
     "WebhookEndpoint",

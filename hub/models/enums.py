@@ -195,6 +195,33 @@ class CaseEventKind(enum.StrEnum):
     status_change = "status_change"
     escalation = "escalation"
     time_spent = "time_spent"
+    call_logged = "call_logged"
+    chaser = "chaser"
+    verification = "verification"
+
+
+class MailDirection(enum.StrEnum):
+    outbound = "outbound"
+    inbound = "inbound"
+
+
+class MailState(enum.StrEnum):
+    """An outbound message in the outbox (`queued` -> `sending` -> `sent`, or back to
+    `queued` with backoff, `dead` after the last attempt or a permanent refusal, `unknown`
+    when the server may have it: never resent without a person); `received` for inbound."""
+
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    unknown = "unknown"
+    dead = "dead"
+    received = "received"
+
+
+class TriageState(enum.StrEnum):
+    open = "open"
+    filed = "filed"
+    dismissed = "dismissed"
 
 
 class Role(enum.StrEnum):

@@ -184,7 +184,25 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/notify/test"): ("write", "notify/test"),
     ("GET", "/notify/ladders"): ("staff", "notify/ladders"),
     ("POST", "/notify/ladders"): ("write", "notify/ladders"),
+    ("GET", "/cases"): ("list", "cases"),
+    ("POST", "/cases"): ("write", "cases"),
+    ("GET", "/cases/{item_id}"): ("read", "cases"),
+    ("POST", "/cases/{item_id}/events"): ("write", "cases"),
+    ("POST", "/cases/{item_id}/status"): ("write", "cases"),
+    ("POST", "/cases/{item_id}/reply"): ("write", "cases"),
+    ("PUT", "/cases/{item_id}/chasers"): ("write", "cases"),
+    # The mail relay: no bearer token, its own shared secret (X-Hub-Relay-Token); see
+    # tests/case/test_inbound.py.
+    ("POST", "/cases/inbound"): ("public", "cases"),
+    ("GET", "/vendors/{item_id}/case-mail"): ("staff_read", "vendors"),
+    ("PUT", "/vendors/{item_id}/case-mail"): ("write", "vendors"),
+    # Triaged mail belongs to no client until a technician files it.
+    ("GET", "/triage"): ("staff_list", "triage"),
+    ("POST", "/triage/{item_id}/assign"): ("write", "triage"),
+    ("POST", "/triage/{item_id}/dismiss"): ("write", "triage-to-dismiss"),
 }
+
+RELAY_TOKEN = "relay-" + "x" * 32
 
 # A resold subscription's price to the MSP and to the client (odd figures: findable in text).
 MSP_COST = "31.17"
@@ -203,6 +221,7 @@ def webhook_targets(runtime):
     runtime.use_settings(
         notify={"webhook_allowed_hosts": "127.0.0.1"},
         auth={"failures_per_address": 0, "failures_per_token": 0},
+        case={"relay_token": RELAY_TOKEN, "mail_domain": "msp.example", "from_address": "cases@msp.example"},
     )
 
 
@@ -364,6 +383,19 @@ async def build_world(api: httpx.AsyncClient) -> World:
         feed = await api.post("/calendar/feeds", json={"client_id": cid, "name": f"Renewals of {side}"})
         assert feed.status_code == 201, feed.text
         add("calendar/feeds", side, feed.json()["id"])
+        case = await api.post(
+            "/cases",
+            json={
+                "vendor_account_id": accounts[0],
+                "asset_id": asset["id"],
+                "to": ["support@sophos.example"],
+                "submit": True,
+            },
+        )
+        assert case.status_code == 201, case.text
+        add("cases", side, case.json()["id"])
+        for resource in ("triage", "triage-to-dismiss"):
+            add(resource, side, await _triaged(api, f"{resource} of {side}"))
     # The auto-renew subscriptions end within the lead time: each side gets a renewal.
     assert (await api.post("/renewals/plan")).status_code == 200
     for renewal in (await api.get("/renewals", params={"limit": 1000})).json()["items"]:
@@ -384,6 +416,18 @@ async def build_world(api: httpx.AsyncClient) -> World:
     rows["contacts"].setdefault("vendor", set()).add(vc.json()["id"])
     await _connections_of_the_world(api, a["id"], b["id"], add)
     return World(a["id"], b["id"], ids, shared["id"], b_only["id"], unused["id"], rows)
+
+
+async def _triaged(api: httpx.AsyncClient, subject: str) -> str:
+    """A message from nobody we know about nothing we sent: it goes to triage."""
+    raw = (
+        f"From: someone@unknown.example\r\nTo: cases@msp.example\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{secrets.token_hex(8)}@unknown.example>\r\n\r\nHello?\r\n"
+    ).encode()
+    r = await api.post("/cases/inbound", content=raw, headers={"X-Hub-Relay-Token": RELAY_TOKEN})
+    assert r.status_code == 200 and r.json()["outcome"] == "triage", r.text
+    items = (await api.get("/triage", params={"limit": 1000})).json()["items"]
+    return str(next(i["id"] for i in items if i["mail_id"] == r.json()["mail_id"]))
 
 
 # Connections: each client has a client-scoped connection of the test adapter (tests/sync)
@@ -556,6 +600,7 @@ def create_body(resource: str, w: World, side: str) -> dict[str, Any]:
         # E-mail is not configured in these tests: the test reports "not delivered", a 200.
         "notify/test": {"channel": "email", "to": "tech@msp.example"},
         "notify/ladders": {"scope": "category", "key": "backup", "days": [30, 7, 1]},
+        "cases": {"vendor_account_id": w.obj("vendor-accounts", side), "title": f"New case {n}"},
         # POST /vendor-subscriptions/adopt: the licence names no price, so the body does.
         "vendor-subscriptions": {
             "connection_id": w.obj("connections", side),
@@ -604,6 +649,12 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/notices/{item_id}/acknowledge"): lambda: None,
     ("POST", "/lines/{item_id}/probe"): lambda: None,
     ("POST", "/notices/{item_id}/snooze"): lambda: {"until": (utcnow() + timedelta(days=3)).isoformat()},
+    ("POST", "/cases/{item_id}/events"): lambda: {"kind": "note", "body": "called the vendor"},
+    ("POST", "/cases/{item_id}/status"): lambda: {"status": "waiting_client"},
+    ("POST", "/cases/{item_id}/reply"): lambda: {"body": "Any news?"},
+    ("PUT", "/cases/{item_id}/chasers"): lambda: {"chasers_paused": True},
+    ("PUT", "/vendors/{item_id}/case-mail"): lambda: {"language": "it"},
+    ("POST", "/triage/{item_id}/dismiss"): lambda: None,
 }
 
 
@@ -616,6 +667,7 @@ SIDE_BODIES: dict[tuple[str, str], Callable[[World, str], dict[str, Any]]] = {
         "external_id": f"L-P-{side}",
     },
     ("POST", "/subscriptions/{item_id}/unlink"): lambda w, side: {"version": 1},
+    ("POST", "/triage/{item_id}/assign"): lambda w, side: {"case_id": w.obj("cases", side)},
 }
 
 

@@ -733,6 +733,66 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
             "vendor_account_id",
         ),
     ],
+    ("POST", "/cases"): [
+        Bad("account missing", {"vendor_account_id": MISSING}, "vendor_account_id"),
+        Bad("account not a uuid", {"vendor_account_id": "x"}, "vendor_account_id"),
+        Bad("account of nobody", {"vendor_account_id": str(uuid.uuid4())}, "vendor_account_id"),
+        Bad("title missing on a blank case", {"title": MISSING}, "title"),
+        Bad("title with a line break", {"title": "a\nb"}, "title"),
+        Bad("recipient not an address", {"to": ["support at vendor"]}, "to[0]"),
+        Bad("recipient with a header in it", {"to": ["a@b.example\r\nBcc: x@y.example"]}, "to[0]"),
+        Bad("entitlement unknown", {"sla_first_response": "asap"}, "sla_first_response"),
+        Bad("severity unknown", {"severity": "apocalyptic"}, "severity"),
+        Bad("asset of another client", lambda w: {"asset_id": w.obj("assets", "B")}, "asset_id"),
+        Bad(
+            "subscription of another client",
+            lambda w: {"subscription_id": w.obj("subscriptions", "B")},
+            "subscription_id",
+        ),
+        Bad("check run of nobody", {"check_run_id": 987654}, "check_run_id"),
+        Bad("check run not a number", {"check_run_id": "last"}, "check_run_id"),
+        Bad(
+            "two sources at once",
+            lambda w: {"asset_id": w.obj("assets", "A"), "subscription_id": w.obj("subscriptions", "A")},
+            "body",
+        ),
+    ],
+    ("POST", "/cases/{item_id}/events"): [
+        Bad("kind unknown", {"kind": "gossip"}, "kind"),
+        Bad("note without text", {"body": ""}, ("body", "")),
+        Bad("minutes negative", {"kind": "time_spent", "minutes": -5}, "minutes"),
+        Bad("minutes over a day", {"kind": "time_spent", "minutes": 100_000}, "minutes"),
+        Bad("time without minutes", {"kind": "time_spent"}, ("body", "")),
+    ],
+    ("POST", "/cases/{item_id}/status"): [
+        Bad("status missing", {"status": MISSING}, "status"),
+        Bad("status unknown", {"status": "sideways"}, "status"),
+        Bad("note too long", {"note": LONG}, "note"),
+    ],
+    ("POST", "/cases/{item_id}/reply"): [
+        Bad("body missing", {"body": MISSING}, "body"),
+        Bad("body empty", {"body": ""}, "body"),
+        Bad("copy not an address", {"cc": ["nobody"]}, "cc[0]"),
+    ],
+    ("PUT", "/cases/{item_id}/chasers"): [
+        Bad("flag missing", {"chasers_paused": MISSING}, "chasers_paused"),
+        Bad("flag not a boolean", {"chasers_paused": "perhaps"}, "chasers_paused"),
+    ],
+    ("PUT", "/vendors/{item_id}/case-mail"): [
+        Bad("language unknown", {"language": "klingon"}, "language"),
+        Bad("support address invalid", {"support_email": "support"}, "support_email"),
+        Bad(
+            "pattern without a number group",
+            {"case_number_patterns": ["CASE-\\d+"]},
+            "case_number_patterns[0]",
+        ),
+        Bad("calendar zone unknown", {"calendar": {"timezone": "Mars/Olympus"}}, "calendar.timezone"),
+        Bad("entitlement unknown", {"sla_resolution": "whenever"}, "sla_resolution"),
+    ],
+    ("POST", "/triage/{item_id}/assign"): [
+        Bad("case missing", {"case_id": MISSING}, "case_id"),
+        Bad("case not a uuid", {"case_id": "the first one"}, "case_id"),
+    ],
 }
 
 
@@ -791,6 +851,16 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
     if "{" not in path:
         return path, create_body(resource, w, "A")
     obj_id = w.obj(resource, "A")
+    no_version = {
+        "/cases/{item_id}/events": {"kind": "note", "body": "called the vendor"},
+        "/cases/{item_id}/status": {"status": "waiting_client"},
+        "/cases/{item_id}/reply": {"body": "Any news?"},
+        "/cases/{item_id}/chasers": {"chasers_paused": True},
+        "/vendors/{item_id}/case-mail": {"language": "it"},
+        "/triage/{item_id}/assign": {"case_id": w.obj("cases", "A")},
+    }
+    if path in no_version:
+        return fill(path, obj_id), no_version[path]
     if path.endswith("/snooze"):
         return fill(path, obj_id), {"until": (today() + timedelta(days=3)).isoformat() + "T08:00:00Z"}
     version = (await api.get(f"/{resource}/{obj_id}")).json()["version"]
@@ -998,8 +1068,8 @@ async def test_bad_ids_in_paths_are_refused_on_every_route(app, api, bad_id):
         expected = Bad(bad_id, field=param)
         if ROUTES[(method, path)][0] == "feed":
             expected = Bad(bad_id, status=404)  # a capability token: anything unknown is a 404
-        elif path.startswith("/notices/") and bad_id.isdigit() and int(bad_id) > 0:
-            expected = Bad(bad_id, field=param, status=404)  # notice ids are integers: a valid one, unknown
+        elif path.startswith(("/notices/", "/triage/")) and bad_id.isdigit() and int(bad_id) > 0:
+            expected = Bad(bad_id, field=param, status=404)  # integer ids: a valid one, unknown
         problems += check_refusal(r, expected, what, field_in="path")
     assert not problems, "\n".join(problems)
     assert (await api.get("/audit", params={"limit": 1})).json()["total"] == audit_before

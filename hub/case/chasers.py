@@ -1,0 +1,125 @@
+"""Chasers: a vendor silent past its target gets a follow-up, by itself, once per level
+and resolution cycle (the `case_chasers` ledger is unique on case, cycle and level):
+level 1 reminds the vendor's support, level 2 copies the next escalation contact in,
+level 3 the last one (the account manager). Each is an outbox message and an escalation
+event on the timeline; a technician can pause a case's chasers.
+
+A level is due when the case waits on the vendor, its target is past (`vendor_sla_due_at`)
+and the previous level was sent at least `chaser_interval_seconds` ago."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.case import outbox, service
+from hub.case.settings import CaseSettings
+from hub.models import CaseChaser, Vendor, VendorAccount, VendorCase
+from hub.models.enums import CaseChannel, CaseEventKind, CaseStatus
+
+MAX_LEVEL = 3
+ACTOR = "chaser"
+
+
+def escalation_contacts(vendor: Vendor) -> list[tuple[str, str]]:
+    """(name, e-mail) of the vendor's escalation levels that have an e-mail, by level."""
+    levels = sorted(vendor.escalation_levels or [], key=lambda x: int(x.get("level") or 0))
+    out = []
+    for item in levels:
+        contact = str(item.get("contact") or "").strip()
+        if "@" in contact and " " not in contact:
+            out.append((str(item.get("name") or contact), contact))
+    return out
+
+
+async def _last(session: AsyncSession, case: VendorCase) -> tuple[int, datetime | None]:
+    row = (
+        await session.execute(
+            select(func.max(CaseChaser.level), func.max(CaseChaser.sent_at)).where(
+                CaseChaser.case_id == case.id, CaseChaser.cycle == case.cycle
+            )
+        )
+    ).one()
+    return int(row[0] or 0), row[1]
+
+
+async def chase(session: AsyncSession, now: datetime, settings: CaseSettings) -> list[tuple[str, int]]:
+    """Queue the chasers due now; returns (case id, level) of each."""
+    if not settings.chasers_enabled:
+        return []
+    due = (
+        await session.execute(
+            select(VendorCase).where(
+                VendorCase.status == CaseStatus.waiting_vendor,
+                VendorCase.chasers_paused.is_(False),
+                VendorCase.channel == CaseChannel.email,
+                VendorCase.vendor_sla_due_at <= now,
+            )
+        )
+    ).scalars()
+    sent: list[tuple[str, int]] = []
+    for case in list(due):
+        level = await _chase_one(session, case, now, settings)
+        if level:
+            sent.append((str(case.id), level))
+    return sent
+
+
+async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, settings: CaseSettings) -> int:
+    last_level, last_at = await _last(session, case)
+    account = await session.get(VendorAccount, case.vendor_account_id)
+    vendor = await session.get(Vendor, account.vendor_id) if account else None
+    if vendor is None or not case.to_addresses:
+        return 0
+    contacts = escalation_contacts(vendor)
+    top = min(MAX_LEVEL, 1 + len(contacts))
+    level = last_level + 1
+    if level > top:
+        return 0
+    if last_at is not None and now - last_at < timedelta(seconds=settings.chaser_interval_seconds):
+        return 0
+    name, cc = contacts[level - 2] if level > 1 else ("", "")
+    try:
+        async with session.begin_nested():
+            ledger = CaseChaser(case_id=case.id, cycle=case.cycle, level=level, sent_at=now)
+            session.add(ledger)
+            await session.flush()
+    except IntegrityError:
+        return 0  # another run chased this level meanwhile
+    context: dict[str, Any] = {
+        "level": level,
+        "opened_on": f"{case.opened_at:%Y-%m-%d}" if case.opened_at else "",
+        "target": case.sla_first_response if case.first_response_at is None else case.sla_resolution,
+        "escalation_contact": f"{name} <{cc}>" if cc else "",
+        "first_response_missing": case.first_response_at is None,
+    }
+    mail = await outbox.queue_message(
+        session,
+        case,
+        "chaser",
+        now,
+        settings,
+        context=context,
+        cc=[cc] if cc else [],
+        event_kind=CaseEventKind.chaser,
+        event_body=f"Chaser level {level} sent to the vendor" + (f", copying {name}" if cc else ""),
+        event_meta={"level": level, "cycle": case.cycle},
+    )
+    ledger.mail_id = mail.id
+    if level > 1:
+        service.add_system_event(
+            session,
+            case,
+            CaseEventKind.escalation,
+            ACTOR,
+            now,
+            f"Escalated to level {level}: {name}",
+            visible=True,
+            meta={"level": level, "contact": cc},
+        )
+    await session.flush()
+    return level

@@ -1,0 +1,221 @@
+# mypy: disable-error-code="valid-type,unused-ignore"
+"""Routes of vendor cases (`/cases`), the triage queue (`/triage`), vendors' mail
+profiles and the mail relay's inbound endpoint. Thin: parse, call the service, shape."""
+
+import hmac
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request
+
+from hub.api.projection import json_response, respond, respond_page, shape
+from hub.case import inbound, service
+from hub.case.schemas import (
+    CaseClientRead,
+    CaseControls,
+    CaseCreate,
+    CaseDetailClientRead,
+    CaseDetailRead,
+    CaseEventCreate,
+    CaseEventRead,
+    CaseFilters,
+    CaseRead,
+    CaseReply,
+    CaseTransition,
+    InboundResult,
+    MailProfileRead,
+    MailProfileWrite,
+    MailRead,
+    TriageAssign,
+    TriageFilters,
+    TriageRead,
+)
+from hub.deps import PrincipalDep, RuntimeDep, SessionDep
+from hub.errors import Forbidden, InvalidInput, Unauthorized
+from hub.kit.schema import Page
+
+router = APIRouter(tags=["cases"])
+MAX_INBOUND_BYTES = 25 * 1024 * 1024
+TriageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the triage item's id")]
+
+
+@router.get(
+    "/cases",
+    response_model=Page[CaseRead] | Page[CaseClientRead],
+    operation_id="list_cases",
+    summary="List vendor cases (filters: client, vendor, state, breaching)",
+)
+async def list_cases(
+    session: SessionDep, principal: PrincipalDep, params: Annotated[CaseFilters, Query()]
+) -> Any:
+    items, total = await service.cases.list(session, principal, params)
+    return respond_page(principal, items, total, params.limit, params.offset, CaseRead, CaseClientRead)
+
+
+@router.post(
+    "/cases",
+    response_model=CaseRead,
+    status_code=201,
+    operation_id="create_case",
+    summary="Open a case: blank, or from a failing check run, an asset or a subscription (evidence attached)",
+)
+async def create_case(body: CaseCreate, session: SessionDep, principal: PrincipalDep) -> Any:
+    case = await service.create_case(session, principal, body)
+    return respond(principal, case, CaseRead, None, status_code=201)
+
+
+@router.get(
+    "/cases/{item_id}",
+    response_model=CaseDetailRead | CaseDetailClientRead,
+    operation_id="get_case",
+    summary="A case with its timeline, attachments and the vendor's clock",
+)
+async def get_case(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
+    return respond(
+        principal, await service.detail(session, principal, item_id), CaseDetailRead, CaseDetailClientRead
+    )
+
+
+@router.post(
+    "/cases/{item_id}/events",
+    response_model=CaseEventRead,
+    status_code=201,
+    operation_id="add_case_event",
+    summary="Add a note, a logged call or logged time (internal or client-visible)",
+)
+async def add_event(
+    item_id: uuid.UUID, body: CaseEventCreate, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    event = await service.add_event(session, principal, item_id, body)
+    return respond(principal, event, CaseEventRead, None, status_code=201)
+
+
+@router.post(
+    "/cases/{item_id}/status",
+    response_model=CaseRead,
+    operation_id="change_case_status",
+    summary="Move a case: open (sends the first message), waiting on either side, resolved, closed, reopen",
+    responses={409: {"description": "the transition is not allowed from the case's state"}},
+)
+async def change_status(
+    item_id: uuid.UUID, body: CaseTransition, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    return respond(principal, await service.transition(session, principal, item_id, body), CaseRead, None)
+
+
+@router.post(
+    "/cases/{item_id}/reply",
+    response_model=MailRead,
+    status_code=201,
+    operation_id="reply_on_case",
+    summary="Write to the vendor on the case's thread (through the outbox)",
+)
+async def reply(item_id: uuid.UUID, body: CaseReply, session: SessionDep, principal: PrincipalDep) -> Any:
+    mail = await service.reply(session, principal, item_id, body)
+    return respond(principal, mail, MailRead, None, status_code=201)
+
+
+@router.put(
+    "/cases/{item_id}/chasers",
+    response_model=CaseRead,
+    operation_id="set_case_chasers",
+    summary="Pause or resume the automatic chasers of a case",
+)
+async def set_chasers(
+    item_id: uuid.UUID, body: CaseControls, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    case = await service.set_chasers(session, principal, item_id, body.chasers_paused)
+    return respond(principal, case, CaseRead, None)
+
+
+@router.get(
+    "/vendors/{item_id}/case-mail",
+    response_model=MailProfileRead,
+    operation_id="get_vendor_case_mail",
+    summary="How a vendor is reached and recognised by mail",
+)
+async def get_mail_profile(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Any:
+    profile = await service.get_mail_profile(session, principal, item_id)
+    return respond(principal, profile, MailProfileRead, None)
+
+
+@router.put(
+    "/vendors/{item_id}/case-mail",
+    response_model=MailProfileRead,
+    operation_id="put_vendor_case_mail",
+    summary="Set a vendor's case mail: language, support address, domains, case-number patterns, SLA",
+)
+async def put_mail_profile(
+    item_id: uuid.UUID, body: MailProfileWrite, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    profile = await service.put_mail_profile(session, principal, item_id, body)
+    return respond(principal, profile, MailProfileRead, None)
+
+
+# --- triage --------------------------------------------------------------------------------
+
+
+@router.get(
+    "/triage",
+    response_model=Page[TriageRead],
+    operation_id="list_triage",
+    summary="Inbound messages no case could be sure of",
+)
+async def list_triage(
+    session: SessionDep, principal: PrincipalDep, params: Annotated[TriageFilters, Query()]
+) -> Any:
+    items, total = await inbound.list_triage(session, principal, params)
+    return respond_page(principal, items, total, params.limit, params.offset, TriageRead, None)
+
+
+@router.post(
+    "/triage/{item_id}/assign",
+    response_model=TriageRead,
+    operation_id="assign_triage",
+    summary="File a triaged message on a case",
+)
+async def assign_triage(
+    item_id: TriageId, body: TriageAssign, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    item = await inbound.assign(session, principal, item_id, body.case_id)
+    return json_response(shape(principal, item, TriageRead, None))
+
+
+@router.post(
+    "/triage/{item_id}/dismiss",
+    response_model=TriageRead,
+    operation_id="dismiss_triage",
+    summary="Dismiss a triaged message (kept, filed nowhere)",
+)
+async def dismiss_triage(item_id: TriageId, session: SessionDep, principal: PrincipalDep) -> Any:
+    item = await inbound.dismiss(session, principal, item_id)
+    return json_response(shape(principal, item, TriageRead, None))
+
+
+# --- the mail relay ------------------------------------------------------------------------
+
+
+@router.post(
+    "/cases/inbound",
+    response_model=InboundResult,
+    operation_id="receive_case_mail",
+    summary="A raw RFC 5322 message from the mail relay (X-Hub-Relay-Token), filed like a polled one",
+)
+async def receive_mail(
+    request: Request,
+    runtime: RuntimeDep,
+    x_hub_relay_token: Annotated[str | None, Header()] = None,
+) -> Any:
+    expected = runtime.settings.case.relay_token.get_secret_value()
+    if not expected:
+        raise Forbidden("the mail relay endpoint is off (HUB_CASE_RELAY_TOKEN is not set)")
+    if not x_hub_relay_token or not hmac.compare_digest(x_hub_relay_token.encode(), expected.encode()):
+        raise Unauthorized("the relay token (X-Hub-Relay-Token) is missing or wrong")
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidInput("body", "a raw RFC 5322 message is required", location="body")
+    if len(raw) > MAX_INBOUND_BYTES:
+        raise InvalidInput("body", f"larger than {MAX_INBOUND_BYTES} bytes", location="body")
+    async with runtime.unit_of_work() as session:
+        result = await inbound.ingest(session, raw, runtime.now(), runtime.settings.case)
+    return json_response(result.model_dump(mode="json"))

@@ -1,0 +1,57 @@
+"""Background jobs of vendor cases.
+
+- `case.outbox` (every minute, and queued with each new message): send what is due.
+- `case.poll` (every minute): file new mail of the cases mailbox.
+- `case.verify`: re-run the check a case was opened from (close the loop).
+- `case.chase` (every 5 minutes): chasers for silent vendors past their targets.
+"""
+
+from __future__ import annotations
+
+from hub.case import chasers, outbox, poller, verify
+from hub.case.schemas import ChaseVendors, PollCaseMailbox, SendCaseMail, VerifyCase
+from hub.check import service as checks
+from hub.jobs import JobContext, task
+
+
+@task(SendCaseMail, cron="* * * * *", max_attempts=2, timeout_seconds=300)
+async def send_mail(ctx: JobContext, payload: SendCaseMail) -> None:
+    await outbox.send_due(ctx.session, ctx.runtime.now(), ctx.runtime.settings.case)
+    async with ctx.finish():
+        pass
+
+
+@task(PollCaseMailbox, cron="* * * * *", max_attempts=2, timeout_seconds=600)
+async def poll_mailbox(ctx: JobContext, payload: PollCaseMailbox) -> None:
+    await poller.poll(ctx.session, ctx.runtime.now, ctx.runtime.settings.case)
+    async with ctx.finish():
+        pass
+
+
+@task(VerifyCase, max_attempts=3, timeout_seconds=600)
+async def verify_case(ctx: JobContext, payload: VerifyCase) -> None:
+    """Read (short), run the check with no transaction open, then store the run and act
+    on it with the job's fenced completion."""
+    async with ctx.session(write=False) as session:
+        plan = await verify.plan(session, payload.case_id)
+    if plan is None:
+        async with ctx.finish():
+            return
+    started = ctx.runtime.now()
+    result = await checks.execute(plan, ctx.runtime.settings.check)
+    async with ctx.finish() as session:
+        await verify.apply(
+            session,
+            payload.case_id,
+            plan.check_id,
+            result,
+            started,
+            ctx.runtime.now(),
+            ctx.runtime.settings.case,
+        )
+
+
+@task(ChaseVendors, cron="*/5 * * * *", max_attempts=2, timeout_seconds=300)
+async def chase(ctx: JobContext, payload: ChaseVendors) -> None:
+    async with ctx.finish() as session:
+        await chasers.chase(session, ctx.runtime.now(), ctx.runtime.settings.case)
