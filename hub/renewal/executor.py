@@ -46,12 +46,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
 from hub.jobs import JobContext
-from hub.models import Client, Renewal, RenewalRoute, Subscription, SubscriptionTerm, VendorAccount
+from hub.models import (
+    Client,
+    Renewal,
+    RenewalControls,
+    RenewalRoute,
+    Subscription,
+    SubscriptionTerm,
+    VendorAccount,
+)
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
 from hub.renewal.policy import Policy, Resale, decide
 from hub.renewal.routes import Route, route_of
-from hub.renewal.service import PAUSED_REASON, get_controls
+from hub.renewal.service import CONTROL_DEFAULTS, PAUSED_REASON, get_controls
 from hub.renewal.states import ACTIVE, TERMINAL
 from hub.sdk.capabilities import Capability, ContractRegistrar, OrderTracker, Renewer, TermReadBack
 from hub.sdk.capabilities import order_visibility_lag as declared_lag
@@ -131,22 +139,23 @@ class Snapshot:
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
     row = (
         await session.execute(
-            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute)
+            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute, RenewalControls.paused)
             .join(Subscription, Subscription.id == Renewal.subscription_id)
             .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
             .outerjoin(RenewalRoute, RenewalRoute.subscription_id == Subscription.id)
+            # The switchboard's one row, in the same statement (missing: the defaults).
+            .outerjoin(RenewalControls, RenewalControls.id == 1)
             .where(Renewal.id == renewal_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    renewal, sub, tenant, route_row = row
+    renewal, sub, tenant, route_row, paused = row
     route = route_of(route_row, sub, tenant)
     if route_row is None and renewal.connection_id is not None:
         # The connection the planner recorded (a subscription re-linked since keeps its
         # renewal on the connection it was planned with).
         route = Route(renewal.connection_id, route.order_ref, route.tenant_ref)
-    controls = await get_controls(session)
     return Snapshot(
         renewal_id=renewal.id,
         state=renewal.state,
@@ -163,7 +172,7 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         send_not_after=renewal.send_not_after,
         reconcile_attempts=renewal.reconcile_attempts,
         attempts=renewal.attempts,
-        paused=controls.paused,
+        paused=CONTROL_DEFAULTS["paused"] if paused is None else paused,
         subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
         auto_renew_on=sub.renewal_type.value == "auto_hub",
         subscription_ends_on=sub.ends_on,
@@ -184,6 +193,12 @@ def _quoted_product(approvals: list[dict[str, Any]] | None) -> str | None:
 
 
 async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Policy:
+    return (await policy_and_resale(session, subscription_id))[0]
+
+
+async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -> tuple[Policy, Resale]:
+    """The policy in force for the subscription (switchboard, then client, then subscription
+    overrides) and what the client pays for it (for the margin check), in two statements."""
     controls = await get_controls(session)
     base = Policy(
         lead_days=controls.lead_days,
@@ -194,26 +209,20 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         cap_currency=controls.cap_currency,
         approve_negative_margin=controls.approve_negative_margin,
     )
-    sub_policy, client_policy = (
+    sub_policy, client_policy, payer, price, currency = (
         await session.execute(
-            select(Subscription.renewal_policy, Client.renewal_policy)
+            select(
+                Subscription.renewal_policy,
+                Client.renewal_policy,
+                Subscription.payer,
+                Subscription.client_unit_price,
+                Subscription.currency,
+            )
             .join(Client, Client.id == Subscription.client_id)
             .where(Subscription.id == subscription_id)
         )
     ).one()
-    return base.overridden(client_policy).overridden(sub_policy)
-
-
-async def resale_of(session: AsyncSession, subscription_id: uuid.UUID) -> Resale:
-    """What the client pays for the subscription (for the margin check of a quote)."""
-    payer, price, currency = (
-        await session.execute(
-            select(Subscription.payer, Subscription.client_unit_price, Subscription.currency).where(
-                Subscription.id == subscription_id
-            )
-        )
-    ).one()
-    return Resale(payer, price, currency)
+    return base.overridden(client_policy).overridden(sub_policy), Resale(payer, price, currency)
 
 
 async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
@@ -421,8 +430,7 @@ class Executor:
             renewal = await self._current(session, snap)
             if renewal is None or renewal.state != RenewalState.planned:
                 return False
-            policy = await policy_for(session, snap.subscription_id)
-            resale = await resale_of(session, snap.subscription_id)
+            policy, resale = await policy_and_resale(session, snap.subscription_id)
             client_spent, msp_spent = await spent_today_by(
                 session, quote.currency, renewal.client_id, self.now()
             )
