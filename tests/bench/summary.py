@@ -120,7 +120,11 @@ def main() -> None:
         "start-up",
         "hub check domains, 1 domain wall (CPU)",
         "< 0.5 s",
-        f"{side(b_start, 'check', unit=' s')} ({side(b_start, 'check_cpu', unit=' s')})" if b_start else "-",
+        f"{side(b_start, 'check', unit=' s')} ({side(b_start, 'check_cpu', unit=' s')})"
+        if b_start
+        else "{wall_s} s ({cpu_s} s) (2026-12-07, loaded)".format(
+            **rec["measured_2026_12_07"]["check_one_domain"]
+        ),
         f"{side(startup['after'], 'check', unit=' s')} ({side(startup['after'], 'check_cpu', unit=' s')})",
     )
     b_cost = cost.get("before", {}).get("per_renewal", {})
