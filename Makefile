@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint format check-migrations bench clean
+.PHONY: run test install lint format check-migrations bench bench-table clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -43,12 +43,24 @@ format: install
 check-migrations: install
 	@tmp=$$(mktemp -d); HUB_DATA_DIR=$$tmp $(BIN)/hub db upgrade && HUB_DATA_DIR=$$tmp $(BIN)/hub db check; rc=$$?; rm -rf $$tmp; exit $$rc
 
+# Every benchmark, then issue 14's table of figures with targets and 'before' values
+# (BENCH_BEFORE=DIR: a checkout of the commit to compare with, measured in the same run).
+# `make bench-table` measures only the quick figures (start-up, one renewal's cost).
+BENCH_RESULTS := var/bench
+BENCH_TABLE = $(BIN)/python -m tests.bench.summary --results $(BENCH_RESULTS) $(if $(BENCH_BEFORE),--before $(BENCH_BEFORE))
+
 bench: install
-	$(BIN)/python -m tests.bench.bench_api --db both
+	mkdir -p $(BENCH_RESULTS)
+	$(BIN)/python -m tests.bench.bench_api --db both --out $(BENCH_RESULTS)/api.json
 	$(BIN)/python -m tests.bench.bench_jobs --db both
-	$(BIN)/python -m tests.bench.bench_checks
-	$(BIN)/python -m tests.bench.bench_renewals --planner && $(BIN)/python -m tests.bench.bench_renewals
+	$(BIN)/python -m tests.bench.bench_checks --json $(BENCH_RESULTS)/checks.json
+	$(BIN)/python -m tests.bench.bench_renewals --planner
+	-$(BIN)/python -m tests.bench.bench_renewals --json $(BENCH_RESULTS)/storm.json
 	$(BIN)/python -m tests.bench.bench_portal
+	$(BENCH_TABLE)
+
+bench-table: install
+	$(BENCH_TABLE)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -71,6 +71,13 @@ def api_router() -> APIRouter:
     return router
 
 
+def app_from_environment() -> FastAPI:
+    """What each process of `hub serve --workers N` serves (uvicorn's factory): the settings,
+    and the embedded worker's concurrency, come from the environment the command set."""
+    settings = HubSettings.from_env()
+    return create_app(settings=settings, worker_concurrency=settings.jobs.embedded_concurrency)
+
+
 def create_app(
     runtime: HubRuntime | None = None,
     *,

@@ -8,22 +8,29 @@ import sys
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from hub.kit.console import fail, progress_bar
-from hub.runtime import run_command, run_in_unit
-from hub.settings import Settings, sync_database_url
+from hub.kit.lazy_cli import LazyCommands
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
 
 T = TypeVar("T")
 
+# Every command group is imported only when it runs: `hub --help` lists them from here
+# without importing the ORM, FastAPI or the adapters (tests/cli/test_startup.py).
+# One line per group: name, `module:attribute` (a typer.Typer, or a command function),
+# the line `hub --help` shows. See CONTRIBUTING.md ("a `hub` command").
+commands = LazyCommands()
 app = typer.Typer(
     help="Vendor hub: the MSP's single point of contact with every vendor.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=commands.group_class(),
 )
 db_app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -33,110 +40,44 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(export_app, name="export")
 
 
-def _register_import() -> None:
-    from hub.importer.cli import app as import_app
-
-    app.add_typer(import_app, name="import", help="Import vendors, clients and subscriptions from CSV.")
-
-
-_register_import()
-
-
-def _register_check() -> None:
-    from hub.check.cli import app as check_app
-
-    app.add_typer(check_app, name="check", help="Mail, DNS, block-list, expiry and firmware checks.")
-
-
-_register_check()
-
-
-def _register_jobs() -> None:
-    from hub.jobs.cli import app as jobs_app
-    from hub.jobs.cli import worker
-
-    app.add_typer(jobs_app, name="jobs", help="Background jobs: list, show, retry, cancel, workers.")
-    app.command("worker")(worker)
-
-
-_register_jobs()
-
-
-def _register_adapters() -> None:
-    from hub.connection.cli import adapters_app, connections_app, schemas_app, secrets_app
+def _connections_app() -> typer.Typer:
+    """`hub connections`, with `sync` from the sync module (connection cannot import sync)."""
+    from hub.connection.cli import connections_app
     from hub.sync.cli import sync_connection
 
     connections_app.command("sync")(sync_connection)
-    app.add_typer(adapters_app, name="adapters")
-    app.add_typer(schemas_app, name="schemas")
-    app.add_typer(connections_app, name="connections")
-    app.add_typer(secrets_app, name="secrets")
+    return connections_app
 
 
-_register_adapters()
+commands.add("import", "hub.importer.cli:app", "Import vendors, clients and subscriptions from CSV.")
+commands.add("check", "hub.check.cli:app", "Mail, DNS, block-list, expiry and firmware checks.")
+commands.add("jobs", "hub.jobs.cli:app", "Background jobs: list, show, retry, cancel, workers.")
+commands.add(
+    "worker",
+    "hub.jobs.cli:worker",
+    "Run background jobs (no API) until SIGTERM; in-flight jobs finish or are released.",
+)
+commands.add("adapters", "hub.connection.cli:adapters_app", "Installed vendor adapters.")
+commands.add("schemas", "hub.connection.cli:schemas_app", "JSON Schemas of adapter records and configs.")
+commands.add("connections", _connections_app, "Vendor connections: list, create, test, sync, delete.")
+commands.add("secrets", "hub.connection.cli:secrets_app", "Encrypted secrets at rest.")
+commands.add("renewals", "hub.renewal.cli:app", "Automatic renewals: plan, run, list, pause.")
+commands.add(
+    "subscriptions",
+    "hub.link.cli:app",
+    "Subscriptions: link them to the vendor subscriptions connections see.",
+)
+commands.add("notify", "hub.notify.cli:app", "Reminders: run now, or test a channel.")
+commands.add(
+    "warranties", "hub.warranty.cli:app", "Warranties: the quarterly review, and the daily vendor lookup."
+)
 
 
-def _register_renewals() -> None:
-    from hub.renewal.cli import app as renewals_app
-
-    app.add_typer(renewals_app, name="renewals")
-
-
-_register_renewals()
-
-
-def _register_subscriptions() -> None:
-    from hub.link.cli import app as subscriptions_app
-
-    app.add_typer(subscriptions_app, name="subscriptions")
-
-
-_register_subscriptions()
-
-
-def _register_notify() -> None:
-    from hub.notify.cli import app as notify_app
-
-    app.add_typer(notify_app, name="notify", help="Reminders: run now, or test a channel.")
-
-
-_register_notify()
-
-
-def _register_warranties() -> None:
-    from hub.warranty.cli import app as warranties_app
-
-    app.add_typer(warranties_app, name="warranties")
-
-
-_register_warranties()
-
-
-def _register_who() -> None:
-    from hub.card.cli import who
-
-    app.command("who")(who)
-
-
-_register_who()
-
-
-def _register_lines() -> None:
-    from hub.line.cli import app as lines_app
-
-    app.add_typer(lines_app, name="lines")
-
-
-_register_lines()
-
-
-def _register_cases() -> None:
-    from hub.case.cli import app as cases_app
-
-    app.add_typer(cases_app, name="cases")
-
-
-_register_cases()
+commands.add(
+    "who", "hub.card.cli:who", "Who to call: a client's vendor cards, found by vendor, domain, serial, IP."
+)
+commands.add("lines", "hub.line.cli:app", "ISP lines: list, add, show, probe, import.")
+commands.add("cases", "hub.case.cli:app", "Vendor cases: list, show, open, reply, log, close.")
 
 err = Console(stderr=True)
 out = Console()
@@ -145,38 +86,69 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output o
 
 
 def _settings() -> Settings:
+    from hub.settings import Settings
+
     return Settings()
 
 
 # --- serve ------------------------------------------------------------------------------
 
 
-def _serve(settings: Settings, host: str, port: int, worker_concurrency: int | None = None) -> None:
+def _serve(
+    settings: Settings, host: str, port: int, worker_concurrency: int | None = None, processes: int = 1
+) -> None:
     import uvicorn
 
-    from hub.app import create_app
     from hub.runtime import HubSettings
-    from hub.settings import KeyConfigurationError
 
     hub_settings = HubSettings.from_env(settings)
     if worker_concurrency is None:
         worker_concurrency = hub_settings.jobs.embedded_concurrency
+    if processes > 1 and settings.is_sqlite:
+        fail(
+            f"--workers {processes}: several API processes need PostgreSQL (HUB_DATABASE_URL); "
+            "SQLite takes one writer at a time, so serve it with one process (the default)",
+            code=2,
+        )
     problems = hub_settings.problems()
     if worker_concurrency and problems:
         fail("refusing to run jobs with these settings:\n- " + "\n- ".join(problems), code=2)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if processes > 1:
+        _serve_processes(settings, processes, worker_concurrency, options)
+        return
+    from hub.app import create_app
+    from hub.settings import KeyConfigurationError
+
     try:
         # The app owns its runtime: built here, closed by the app's lifespan.
         application = create_app(settings=hub_settings, worker_concurrency=worker_concurrency)
     except KeyConfigurationError as exc:
         fail(str(exc))
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-    )
+    uvicorn.run(application, **options)
+
+
+def _serve_processes(
+    settings: Settings, processes: int, worker_concurrency: int, options: dict[str, Any]
+) -> None:
+    """uvicorn's supervisor and `processes` children, each building its own app (and
+    runtime) from the environment: the embedded worker's concurrency is passed that way."""
+    import uvicorn
+
+    from hub.settings import KeyConfigurationError, load_keyring
+
+    try:
+        load_keyring(settings)  # a key problem is one line here, not a traceback per child
+    except KeyConfigurationError as exc:
+        fail(str(exc))
+    os.environ["HUB_JOBS_EMBEDDED_CONCURRENCY"] = str(worker_concurrency)
+    uvicorn.run("hub.app:app_from_environment", factory=True, workers=processes, **options)
 
 
 @app.command()
@@ -190,11 +162,20 @@ def serve(
         int | None,
         typer.Option(min=1, help="jobs the embedded worker runs at once (HUB_JOBS_EMBEDDED_CONCURRENCY)"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="API processes (PostgreSQL only when more than one); each runs its own embedded "
+            "job worker unless --no-worker",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (OpenAPI at /docs) with an embedded job worker (--no-worker: API only,
     when `hub worker` processes run the jobs)."""
     settings = _settings()
-    _serve(settings, host or settings.host, port or settings.port, concurrency if worker else 0)
+    _serve(settings, host or settings.host, port or settings.port, concurrency if worker else 0, workers)
 
 
 # --- db ---------------------------------------------------------------------------------
@@ -292,6 +273,7 @@ def tokens_create(
     from hub.auth.tokens import issue_token
     from hub.errors import HubError
     from hub.models.enums import Role
+    from hub.runtime import run_command
 
     lifetime = parse_lifetime(expires_in) if expires_in is not None else None
 
@@ -320,9 +302,11 @@ def tokens_create(
 def tokens_list(as_json: JsonOpt = False) -> None:
     """List tokens (prefixes only; secrets are never stored), with the client a viewer
     token is bound to and when each expires."""
+    from rich.table import Table
     from sqlalchemy import select
 
     from hub.models import ApiToken, Client
+    from hub.runtime import run_in_unit
 
     async def _list(session: Any) -> list[dict[str, Any]]:
         stmt = (
@@ -371,6 +355,7 @@ def tokens_revoke(prefix: str) -> None:
     """Revoke a token by its prefix (hub_xxxxxxxx)."""
     from hub.auth.tokens import revoke_token
     from hub.errors import HubError
+    from hub.runtime import run_in_unit
 
     try:
         run_in_unit(lambda s: revoke_token(s, prefix))
@@ -397,6 +382,7 @@ def export_spend(
     from hub.auth.principal import SYSTEM
     from hub.report.csv_export import spend_csv
     from hub.report.service import spend_report
+    from hub.runtime import run_in_unit
 
     async def _report(session: Any) -> dict[str, Any]:
         return await spend_report(session, SYSTEM, await _client_id_by_slug(session, client))
@@ -433,6 +419,7 @@ def seed(
 
     from hub import migrate
     from hub.seed.generator import seed_database
+    from hub.settings import sync_database_url
 
     settings = _settings()
     migrate.upgrade(settings.resolved_database_url)
@@ -478,6 +465,7 @@ def ensure_demo_token(settings: Settings) -> str:
     from hub.db import runtime_of
     from hub.errors import HubError
     from hub.models.enums import Role
+    from hub.runtime import run_in_unit
 
     path = settings.data_dir / DEMO_TOKEN_FILE
 
@@ -551,6 +539,7 @@ def demo(
     from hub.demo.vendors import SERVICES as VENDOR_SERVICES
     from hub.demo.vendors import connection_rows
     from hub.demo.world import DemoWorld, environment
+    from hub.runtime import run_command, run_in_unit
 
     _demo_environment()
     settings = _settings()
@@ -637,6 +626,8 @@ def demo(
 
 
 def _print_logins(logins: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
     for column in ("role", "e-mail", "password", "client"):
         table.add_column(column)
@@ -682,6 +673,8 @@ def _print_connections(rows: list[Any]) -> None:
 
 
 def _print_renewals(rows: list[Any]) -> None:
+    from rich.table import Table
+
     table = Table("client", "subscription", "term ends", "state", "why / new term", title="Demo renewals")
     for row in rows:
         style = _RENEWAL_STYLE.get(row.state, "")
@@ -698,6 +691,8 @@ _STATUS_STYLE = {"fail": "red", "unknown": "magenta", "warn": "yellow", "ok": "g
 def _print_check_summary(rows: list[Any]) -> None:
     """Every check that is not ok (the rest are counted): what a technician would open."""
     from collections import Counter
+
+    from rich.table import Table
 
     counts = Counter(row.status.value for row in rows)
     table = Table("client", "target", "kind", "status", title="Demo checks needing attention")

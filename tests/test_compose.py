@@ -64,6 +64,8 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
 def _assert_topology(services: dict[str, Any]) -> None:
     assert {"postgres", "api", "worker"} <= set(services)
     assert services["api"]["command"][:2] == ["hub", "serve"]
+    # The API container serves with several processes (PostgreSQL).
+    assert "--workers" in services["api"]["command"]
     hub_services = _hub_services(services)
     assert {"api", "worker"} <= set(hub_services)
     for name, service in hub_services.items():

@@ -45,6 +45,10 @@ class Pax8Adapter:
         self._commitments: dict[str, list[Commitment]] = {}
         self._product_names: dict[str, str] = {}
         self._products: dict[str, Product | None] = {}
+        # The subscription a quote of this run read, which the order then builds on (the
+        # renewal executor quotes and orders with one instance, seconds apart); read-backs
+        # never use it.
+        self._quoted: dict[str, Subscription] = {}
 
     def __repr__(self) -> str:
         return f"Pax8Adapter(client_id={self.config.client_id!r}, api_url={self.config.api_url!r})"
@@ -61,6 +65,7 @@ class Pax8Adapter:
         self._commitments.clear()
         self._product_names.clear()
         self._products.clear()
+        self._quoted.clear()
 
     @property
     def order_visibility_lag(self) -> timedelta:
@@ -139,6 +144,7 @@ class Pax8Adapter:
 
     async def quote(self, subscription_external_id: str, quantity: int | None = None) -> QuoteRecord:
         sub = await self.api.subscription(subscription_external_id)
+        self._quoted[sub.id] = sub
         wanted = quantity if quantity is not None else sub.quantity
         if wanted < 1:
             raise Rejected(f"Pax8: subscription {sub.id} has no seats to renew")
@@ -199,6 +205,8 @@ class Pax8Adapter:
 
     async def place_order(self, request: OrderRequest) -> OrderRecord:
         body, _ = await self._order_body(request)  # reads only: nothing sent yet
+        # A later order of this instance (after an answer was lost) reads afresh.
+        self._quoted.pop(request.subscription_external_id or "", None)
         try:
             placed = await self.api.create_order(body)
         except InvalidResponse as exc:
@@ -361,7 +369,9 @@ class Pax8Adapter:
         commitment_id = None
         billing_term = mapping.billing_term_for(request.term_months)
         if request.subscription_external_id:
-            sub = await self.api.subscription(request.subscription_external_id)
+            sub = self._quoted.get(request.subscription_external_id) or await self.api.subscription(
+                request.subscription_external_id
+            )
             if sub.company_id and sub.company_id != request.tenant_external_id:
                 raise Rejected(f"Pax8 subscription {sub.id} belongs to another company")
             if sub.product_id and sub.product_id != request.product_external_id:

@@ -7,14 +7,15 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from hub.check.dns.client import DnsClient
 from hub.check.kinds.base import AnyKind
 from hub.check.kinds.registry import KINDS
 from hub.check.settings import CheckSettings
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass
@@ -45,6 +46,8 @@ class CheckContext:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
+            import httpx  # a run without RDAP or HTTPS checks never loads it
+
             self._http = httpx.AsyncClient(timeout=self.settings.rdap_timeout, follow_redirects=True)
         return self._http
 

@@ -28,6 +28,7 @@ from hub.sdk.capabilities import PROTOCOLS, Adapter, Capability, Renewer
 from hub.sdk.context import AdapterContext, RetryPolicy, TlsClients, Verify
 from hub.sdk.errors import ConfigurationError, UnsupportedOperation
 from hub.sdk.manifest import AdapterSpec, secret_values
+from hub.sdk.oauth import AccessToken
 
 if TYPE_CHECKING:
     from hub.runtime import HubRuntime
@@ -110,6 +111,8 @@ def adapter_logger(slug: str, connection_id: Any, secrets: list[str]) -> logging
 class ConnectionOpener:
     def __init__(self, runtime: HubRuntime) -> None:
         self._runtime = runtime
+        # Tokens read or fetched by this process, by cache key (see DbTokenCache).
+        self._tokens: dict[str, AccessToken] = {}
 
     # -- the registry ----------------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class ConnectionOpener:
         settings = self._runtime.settings.adapters
         return AdapterContext(
             http=self._runtime.http.shared(),
-            tokens=DbTokenCache(self._runtime.sessionmaker, self._runtime.clock),
+            tokens=DbTokenCache(self._runtime.sessionmaker, self._runtime.clock, self._tokens),
             logger=logger,
             clock=self._runtime.clock,
             retry=retry or settings.retry_policy(),

@@ -37,11 +37,19 @@ def _sha256(value: str) -> str:
 
 
 class DbTokenCache:
+    """`memo`: usable tokens already read, shared by the caches of one process (the
+    connection opener's), so a token is read from the database once per process and expiry
+    rather than once per request. A token the vendor refused is dropped from it too."""
+
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = utcnow
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime] = utcnow,
+        memo: dict[str, AccessToken] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
+        self._memo: dict[str, AccessToken] = {} if memo is None else memo
         self.fetches = 0  # tokens this instance obtained from a vendor
 
     def __repr__(self) -> str:
@@ -60,6 +68,14 @@ class DbTokenCache:
         return token is not None and token.usable_at(self._clock())
 
     async def get_or_fetch(self, key: str, fetch: Callable[[], Awaitable[AccessToken]]) -> AccessToken:
+        token = self._memo.get(key)
+        if token is not None and self._usable(token):
+            return token
+        token = await self._fetched_or_stored(key, fetch)
+        self._memo[key] = token
+        return token
+
+    async def _fetched_or_stored(self, key: str, fetch: Callable[[], Awaitable[AccessToken]]) -> AccessToken:
         async with self._sessionmaker() as session:
             token = self._token_of(session, await session.get(OAuthToken, key))
         if token is not None and self._usable(token):
@@ -100,6 +116,9 @@ class DbTokenCache:
         return (await session.execute(stmt)).scalar_one()
 
     async def drop(self, key: str, token: AccessToken) -> None:
+        memo = self._memo.get(key)
+        if memo is not None and memo.value == token.value:
+            del self._memo[key]
         async with self._sessionmaker() as session:
             await begin_write(session)
             await session.execute(

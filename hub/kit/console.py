@@ -3,16 +3,21 @@ way to end a command with an error."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def progress_bar(console: Console, *, transient: bool = False) -> Progress:
     """A bar on `console` (stderr in the CLI, so stdout stays machine-readable). Rich
     draws nothing when the console is not a terminal, so pipes and logs get no noise."""
+    # Imported here: `hub --help` and commands without a bar do not pay for it.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

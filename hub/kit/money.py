@@ -12,32 +12,12 @@ from functools import cache
 from typing import Any
 
 import pycountry
-from sqlalchemy import BigInteger
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
 SCALE = Decimal("0.0001")
 CENT = Decimal("0.01")
-_FACTOR = 10_000
+FACTOR = 10_000
 # The largest amount storable in a signed 64-bit integer of 1/10,000 units, with margin.
 MAX_AMOUNT = Decimal("100000000000000")
-
-
-class Money(TypeDecorator[Decimal]):
-    """A Decimal column stored as BIGINT ten-thousandths."""
-
-    impl = BigInteger
-    cache_ok = True
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        return int(Decimal(value).quantize(SCALE, rounding=ROUND_HALF_EVEN) * _FACTOR)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return (Decimal(int(value)) / _FACTOR).quantize(SCALE)
 
 
 class BillingPeriod(enum.StrEnum):
@@ -101,3 +81,13 @@ def format_amount(value: Decimal) -> str:
     (35.5000 -> "35.50", 0.1234 -> "0.1234")."""
     cents = value.quantize(CENT)
     return format(cents if cents == value else value.normalize(), "f")
+
+
+def __getattr__(name: str) -> Any:
+    # The column type moved to hub.kit.types (so that this module needs no SQLAlchemy);
+    # migrations written before name it hub.kit.money.Money.
+    if name == "Money":
+        from hub.kit.types import Money
+
+        return Money
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

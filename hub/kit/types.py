@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from hub.kit.money import FACTOR, SCALE
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,3 +41,20 @@ class UTCDateTime(TypeDecorator[datetime]):
             return naive.replace(tzinfo=UTC)
         aware: datetime = value.astimezone(UTC)
         return aware
+
+
+class Money(TypeDecorator[Decimal]):
+    """A Decimal column stored as BIGINT ten-thousandths."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        return int(Decimal(value).quantize(SCALE, rounding=ROUND_HALF_EVEN) * FACTOR)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / FACTOR).quantize(SCALE)

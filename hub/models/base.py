@@ -11,9 +11,8 @@ from sqlalchemy import JSON, BigInteger, Column, Enum, Integer, MetaData, Text, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from hub.kit.crypto import Purpose
-from hub.kit.money import Money
 from hub.kit.time import utcnow
-from hub.kit.types import UTCDateTime
+from hub.kit.types import Money, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -31,25 +31,35 @@ fenced write, so a worker that lost its lease records nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import record
 from hub.auth.principal import SYSTEM
 from hub.jobs import JobContext
-from hub.models import Client, Renewal, RenewalRoute, Subscription, SubscriptionTerm, VendorAccount
+from hub.models import (
+    Client,
+    Renewal,
+    RenewalControls,
+    RenewalRoute,
+    Subscription,
+    SubscriptionTerm,
+    VendorAccount,
+)
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts
 from hub.renewal.policy import Policy, Resale, decide
 from hub.renewal.routes import Route, route_of
-from hub.renewal.service import PAUSED_REASON, get_controls
+from hub.renewal.service import CONTROL_DEFAULTS, PAUSED_REASON, get_controls
 from hub.renewal.states import ACTIVE, TERMINAL
 from hub.sdk.capabilities import Capability, ContractRegistrar, OrderTracker, Renewer, TermReadBack
 from hub.sdk.capabilities import order_visibility_lag as declared_lag
@@ -115,6 +125,8 @@ class Snapshot:
     unproven_since: datetime | None
     registration_code: str | None
     registered_at: datetime | None
+    # The product the last quote priced (what an order names), from `approvals`.
+    product_external_id: str | None = None
 
     @property
     def term_superseded(self) -> bool:
@@ -127,22 +139,23 @@ class Snapshot:
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
     row = (
         await session.execute(
-            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute)
+            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute, RenewalControls.paused)
             .join(Subscription, Subscription.id == Renewal.subscription_id)
             .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
             .outerjoin(RenewalRoute, RenewalRoute.subscription_id == Subscription.id)
+            # The switchboard's one row, in the same statement (missing: the defaults).
+            .outerjoin(RenewalControls, RenewalControls.id == 1)
             .where(Renewal.id == renewal_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    renewal, sub, tenant, route_row = row
+    renewal, sub, tenant, route_row, paused = row
     route = route_of(route_row, sub, tenant)
     if route_row is None and renewal.connection_id is not None:
         # The connection the planner recorded (a subscription re-linked since keeps its
         # renewal on the connection it was planned with).
         route = Route(renewal.connection_id, route.order_ref, route.tenant_ref)
-    controls = await get_controls(session)
     return Snapshot(
         renewal_id=renewal.id,
         state=renewal.state,
@@ -159,7 +172,7 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         send_not_after=renewal.send_not_after,
         reconcile_attempts=renewal.reconcile_attempts,
         attempts=renewal.attempts,
-        paused=controls.paused,
+        paused=CONTROL_DEFAULTS["paused"] if paused is None else paused,
         subscription_cancelled=sub.cancelled_at is not None or sub.status.value in {"cancelled", "expired"},
         auto_renew_on=sub.renewal_type.value == "auto_hub",
         subscription_ends_on=sub.ends_on,
@@ -168,10 +181,24 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         unproven_since=renewal.unproven_since,
         registration_code=renewal.registration_code,
         registered_at=renewal.registered_at,
+        product_external_id=_quoted_product(renewal.approvals),
     )
 
 
+def _quoted_product(approvals: list[dict[str, Any]] | None) -> str | None:
+    for approval in reversed(approvals or []):
+        if approval.get("product_external_id"):
+            return str(approval["product_external_id"])
+    return None
+
+
 async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Policy:
+    return (await policy_and_resale(session, subscription_id))[0]
+
+
+async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -> tuple[Policy, Resale]:
+    """The policy in force for the subscription (switchboard, then client, then subscription
+    overrides) and what the client pays for it (for the margin check), in two statements."""
     controls = await get_controls(session)
     base = Policy(
         lead_days=controls.lead_days,
@@ -182,26 +209,20 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
         cap_currency=controls.cap_currency,
         approve_negative_margin=controls.approve_negative_margin,
     )
-    sub_policy, client_policy = (
+    sub_policy, client_policy, payer, price, currency = (
         await session.execute(
-            select(Subscription.renewal_policy, Client.renewal_policy)
+            select(
+                Subscription.renewal_policy,
+                Client.renewal_policy,
+                Subscription.payer,
+                Subscription.client_unit_price,
+                Subscription.currency,
+            )
             .join(Client, Client.id == Subscription.client_id)
             .where(Subscription.id == subscription_id)
         )
     ).one()
-    return base.overridden(client_policy).overridden(sub_policy)
-
-
-async def resale_of(session: AsyncSession, subscription_id: uuid.UUID) -> Resale:
-    """What the client pays for the subscription (for the margin check of a quote)."""
-    payer, price, currency = (
-        await session.execute(
-            select(Subscription.payer, Subscription.client_unit_price, Subscription.currency).where(
-                Subscription.id == subscription_id
-            )
-        )
-    ).one()
-    return Resale(payer, price, currency)
+    return base.overridden(client_policy).overridden(sub_policy), Resale(payer, price, currency)
 
 
 async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
@@ -250,6 +271,28 @@ async def spent_today(
     return Decimal(total or 0)
 
 
+async def spent_today_by(
+    session: AsyncSession, currency: str, client_id: uuid.UUID, now: datetime
+) -> tuple[Decimal, Decimal]:
+    """(the client's, the MSP's) `spent_today`, in one statement."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    client, msp = (
+        await session.execute(
+            select(
+                func.coalesce(
+                    func.sum(case((Renewal.client_id == client_id, Renewal.quoted_total), else_=0)), 0
+                ),
+                func.coalesce(func.sum(Renewal.quoted_total), 0),
+            ).where(
+                Renewal.state.in_(COMMITTED_SPEND),
+                Renewal.submitted_at >= midnight,
+                Renewal.currency == currency,
+            )
+        )
+    ).one()
+    return Decimal(client or 0), Decimal(msp or 0)
+
+
 @dataclass(frozen=True)
 class ReadBack:
     """The term as the vendor shows it now, and what was read (for the audit trail)."""
@@ -280,8 +323,22 @@ class Executor:
         # (the HTTP timeout plus slack) before a lookup's "not found" is believed.
         self.in_flight_grace = self.settings.in_flight_grace
         self.confirm_recheck = self.settings.confirm_recheck
+        # The renewers opened by this run, by connection, kept open for its steps (quote,
+        # order, read back): one connection read, one token, and the adapter's per-run
+        # memos, instead of one of each per step.
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._open: dict[uuid.UUID, Renewer] = {}
 
     async def run(self, max_steps: int = 6) -> RenewalState | None:
+        async with contextlib.AsyncExitStack() as stack:
+            self._stack = stack
+            try:
+                return await self._steps(max_steps)
+            finally:
+                self._stack = None
+                self._open.clear()
+
+    async def _steps(self, max_steps: int) -> RenewalState | None:
         state: RenewalState | None = None
         for _ in range(max_steps):
             async with self.ctx.session(write=False) as session:
@@ -334,9 +391,20 @@ class Executor:
 
     # -- vendor steps -----------------------------------------------------------------
 
-    def _renewer(self, snap: Snapshot) -> Any:
-        assert snap.route.order_connection_id is not None
-        return self.renewers(snap.route.order_connection_id)
+    @contextlib.asynccontextmanager
+    async def _renewer(self, snap: Snapshot) -> AsyncIterator[Renewer]:
+        connection_id = snap.route.order_connection_id
+        assert connection_id is not None
+        renewer = self._open.get(connection_id)
+        if renewer is None and self._stack is None:  # a step run on its own
+            async with self.renewers(connection_id) as renewer:
+                yield renewer
+            return
+        if renewer is None:
+            assert self._stack is not None
+            renewer = await self._stack.enter_async_context(self.renewers(connection_id))
+            self._open[connection_id] = renewer
+        yield renewer
 
     async def quote(self, snap: Snapshot) -> bool:
         problem = snap.route.problem
@@ -362,16 +430,18 @@ class Executor:
             renewal = await self._current(session, snap)
             if renewal is None or renewal.state != RenewalState.planned:
                 return False
-            policy = await policy_for(session, snap.subscription_id)
-            resale = await resale_of(session, snap.subscription_id)
+            policy, resale = await policy_and_resale(session, snap.subscription_id)
+            client_spent, msp_spent = await spent_today_by(
+                session, quote.currency, renewal.client_id, self.now()
+            )
             decision = decide(
                 policy,
                 unit_price=quote.unit_price,
                 quantity=quote.quantity,
                 currency=quote.currency,
                 previous_unit_cost=renewal.previous_unit_cost,
-                client_spent_today=await spent_today(session, quote.currency, renewal.client_id, self.now()),
-                msp_spent_today=await spent_today(session, quote.currency, None, self.now()),
+                client_spent_today=client_spent,
+                msp_spent_today=msp_spent,
                 resale=resale,
             )
             self._store_quote(renewal, quote)
@@ -423,8 +493,9 @@ class Executor:
             return False
         request = self._order(snap, await self._product(snap))
         try:
+            # No dry run first: the vendor runs the same checks on the order itself, and a
+            # refused order is a 4xx on which nothing was placed (Rejected, escalated below).
             async with self._renewer(snap) as renewer:
-                await renewer.validate_order(request)  # the vendor's dry run: nothing is ordered
                 not_after = await self._claim_send(snap, request)
                 if not_after is None:
                     return False
@@ -501,13 +572,7 @@ class Executor:
             return renewal.send_not_after
 
     async def _product(self, snap: Snapshot) -> str | None:
-        async with self.ctx.session(write=False) as session:
-            renewal = await session.get(Renewal, snap.renewal_id)
-            assert renewal is not None
-        for approval in reversed(renewal.approvals or []):
-            if approval.get("product_external_id"):
-                return str(approval["product_external_id"])
-        return None
+        return snap.product_external_id
 
     # -- after the order: register, read back -------------------------------------------
 
@@ -604,6 +669,9 @@ class Executor:
             return ReadBack(term.ends_on, term.evidence)
         assert route.order_ref
         async with self._renewer(snap) as renewer:
+            if isinstance(renewer, TermReadBack):  # the term alone: no catalogue lookups
+                term = await renewer.read_term(route.order_ref)
+                return ReadBack(term.ends_on, term.evidence)
             sub = await renewer.get_subscription(route.order_ref)
         return ReadBack(sub.end_date, f"subscription {route.order_ref} ends on {sub.end_date}")
 
@@ -815,7 +883,7 @@ class Executor:
         async with self.ctx.fenced() as (session, _lease):
             renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
             if renewal is not None and renewal.state == RenewalState.approved:
-                # The dry run's answer was lost: nothing was ordered, try again later.
+                # Failed before the send was claimed: nothing was ordered, try again later.
                 renewal.last_error = reason[:1000]
                 renewal.next_action_at = self.now() + self.retry_delay(renewal.attempts)
                 return

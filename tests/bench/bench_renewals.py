@@ -121,14 +121,15 @@ async def _time_plan(url: str) -> tuple[float, int, float, int]:
     engine = create_engine(Settings(database_url=url))
     sm = make_sessionmaker(engine)
     try:
-        today = utcnow().date()
+        now = utcnow()
+        today = now.date()
         started = time.perf_counter()
         async with session_scope(sm) as session:
-            created = await planner.plan(session, today)
+            created = await planner.plan(session, today, now=now)
         first = time.perf_counter() - started
         started = time.perf_counter()
         async with session_scope(sm) as session:
-            again = await planner.plan(session, today)
+            again = await planner.plan(session, today, now=now)
         return first, created, time.perf_counter() - started, again
     finally:
         await engine.dispose()

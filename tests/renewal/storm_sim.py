@@ -12,8 +12,10 @@ faults it injected and every subscription's end date.
 from __future__ import annotations
 
 import multiprocessing as mp
+import re
 import socket
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -46,6 +48,8 @@ class SimReport:
     real_order_posts: int
     mock_order_posts: int
     ends_on: dict[str, date] = field(default_factory=dict)
+    # "METHOD /path" (ids as {id}, "?query" kept as "?") -> requests seen
+    by_endpoint: dict[str, int] = field(default_factory=dict)
 
     def duplicates(self) -> list[tuple[str, date]]:
         return [key for key, n in self.orders_per_term.items() if n > 1]
@@ -106,8 +110,16 @@ def _serve(
             real_order_posts=sum(1 for r in posts if "isMock" not in r.query),
             mock_order_posts=sum(1 for r in posts if "isMock" in r.query),
             ends_on={s.id: s.commitment_end for s in sim.subscriptions.values() if s.commitment_end},
+            by_endpoint=dict(Counter(_endpoint(r.method, r.path, r.query) for r in sim.requests)),
         )
     )
+
+
+_ID = re.compile(r"/[0-9a-fA-F-]{8,}(?=/|$)")
+
+
+def _endpoint(method: str, path: str, query: str) -> str:
+    return f"{method} {_ID.sub('/{id}', path)}" + ("?" if query else "")
 
 
 class SimProcess:

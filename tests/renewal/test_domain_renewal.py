@@ -23,10 +23,8 @@ from tests.renewal import pax8_world as w
 from tests.renewal.test_routes import audit_meta, connect, fast, settle
 from tests.sync.helpers import sync_now
 
-# The first POST is Gandi's dry run (`Dry-Run: 1`); the answer to the real one is lost.
-RENEW_LOST = Fault(
-    commit_then_fail=True, status=502, after=1, method="POST", path=r"^/v5/domain/domains/[^/]+/renew$"
-)
+# The renewal (no dry run is sent before it) is applied and its answer lost.
+RENEW_LOST = Fault(commit_then_fail=True, status=502, method="POST", path=r"^/v5/domain/domains/[^/]+/renew$")
 FQDN = "client-a.it"
 
 

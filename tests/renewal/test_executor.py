@@ -120,9 +120,8 @@ async def test_a_lost_answer_is_reconciled_by_our_reference_and_never_resent(app
     wd = await world(api, app, pax8)
     sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
-    # The first POST is the dry run (isMock); the second, the real order, is applied and
-    # its answer dropped.
-    wd.sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=r"^/v1/orders$", after=1))
+    # The order (no dry run is sent before it) is applied and its answer dropped.
+    wd.sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=r"^/v1/orders$"))
     await w.plan_and_queue(sm)
     await w.run_due(sm)
     renewal = await w.renewal_of(sm, hub_id)
@@ -149,9 +148,7 @@ async def test_a_crash_at_each_step_converges_to_exactly_one_order(app, api, run
     sm = app.state.runtime.sessionmaker
     [(hub_id, _)] = wd.subs.items()
     if point == "on_unknown":  # the answer is lost, then the worker dies before noting it
-        wd.sim.faults.add(
-            Fault(commit_then_fail=True, status=502, method="POST", path=r"^/v1/orders$", after=1)
-        )
+        wd.sim.faults.add(Fault(commit_then_fail=True, status=502, method="POST", path=r"^/v1/orders$"))
     crashed: list[str] = []
 
     async def die(name: str) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hub.connection.tokens import DbTokenCache
 from hub.db import create_engine, make_sessionmaker
@@ -69,3 +69,34 @@ async def test_drop_removes_only_the_token_the_caller_saw(sessionmaker):
     await cache.drop("k", old)  # a late worker dropping the token it saw: the new one stays
     assert (await cache.get_or_fetch("k", fetch_old)).value == "new-token"
     assert cache.fetches == 2
+
+
+async def test_a_process_reads_a_usable_token_once_and_forgets_it_when_refused(sessionmaker):
+    """The caches of one process (the connection opener's) share what they read: the row
+    deleted behind their back, a usable token is still served without a database read or a
+    fetch; a cache of another process reads the database. A refused token is forgotten."""
+    memo: dict[str, AccessToken] = {}
+    now = utcnow()
+    first = AccessToken("first-token", now + timedelta(hours=1), now)
+    second = AccessToken("second-token", now + timedelta(hours=1), now)
+
+    async def fetch_first() -> AccessToken:
+        return first
+
+    async def fetch_second() -> AccessToken:
+        return second
+
+    async def must_not_fetch() -> AccessToken:
+        raise AssertionError("fetched although the process holds a usable token")
+
+    assert await DbTokenCache(sessionmaker, memo=memo).get_or_fetch("k", fetch_first) == first
+    async with sessionmaker() as session:
+        await session.execute(delete(OAuthToken))
+        await session.commit()
+    assert await DbTokenCache(sessionmaker, memo=memo).get_or_fetch("k", must_not_fetch) == first
+    other_process = DbTokenCache(sessionmaker)
+    assert (await other_process.get_or_fetch("k", fetch_second)).value == "second-token"
+    await DbTokenCache(sessionmaker, memo=memo).drop("k", first)  # the vendor refused it
+    assert (await DbTokenCache(sessionmaker, memo=memo).get_or_fetch("k", must_not_fetch)).value == (
+        "second-token"
+    )

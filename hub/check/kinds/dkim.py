@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import load_der_public_key
-
 from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
@@ -95,6 +92,10 @@ def parse_key(selector: str, text: str) -> DkimKey:
             key.errors.append(f"an Ed25519 key is 32 bytes, p= holds {len(raw)}")
         key.bits = 256
         return key
+    # Imported here: a run that looks up no DKIM key does not load cryptography.
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
     try:
         public = load_der_public_key(raw)
     except ValueError:

@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from hub.check.dns.client import normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, evaluation, finding
@@ -87,6 +85,8 @@ async def _bootstrap(ctx: CheckContext) -> dict[str, Any]:
 
 
 async def fetch(ctx: CheckContext, domain: str) -> RdapData:
+    import httpx  # loaded by ctx.http already; not at import, for `hub check --no-rdap`
+
     data = RdapData(normalise(domain))
     try:
         base = ctx.settings.rdap_base_url or base_for(await _bootstrap(ctx), data.domain)

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-
 from hub.check.enums import CheckStatus, CheckTarget, TlsMode
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.kinds.base import CheckKind, EndpointTarget, Params, Target, TargetUpdate, expiry_fact
@@ -191,6 +189,8 @@ class TlsCheck(CheckKind[TlsParams, TlsData]):
             )
         if data.error or data.certificate is None:
             return evaluation([], [data.error or f"{where}: no certificate"])
+        from cryptography import x509  # only a TLS check needs it (start-up of `hub check`)
+
         cert = x509.load_der_x509_certificate(data.certificate)
         expires = cert.not_valid_after_utc
         evidence = {

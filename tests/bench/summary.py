@@ -1,0 +1,212 @@
+"""Issue 14's figures in one table: `python -m tests.bench.summary [--before DIR]`.
+
+Measures here, in this run, the figures that take a minute (CLI start-up, the cost of one
+renewal on the happy path), on both sides when `--before DIR` names a checkout of the
+commit to compare with (e.g. `git worktree add ../perf-before 4e5003e`; the two harness
+files the old tree lacks are copied into it, the code measured stays its own). The long
+benchmarks (`make bench` runs them first) leave their JSON in `--results` (var/bench);
+a figure with no result says how to get it. The 'before' of a figure not measured here is
+the recorded one (tests/bench/before.json: the issue's, or this machine's on 2026-12-07).
+The load average is printed with the figures: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.bench import bench_startup
+
+REPO = Path(__file__).resolve().parents[2]
+RECORDED = json.loads((Path(__file__).with_name("before.json")).read_text())["figures"]
+HARNESS = ["tests/bench/bench_renewal_cost.py", "tests/renewal/storm_sim.py", "tests/bench/bench_startup.py"]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _prepare_before(tree: Path) -> None:
+    for name in HARNESS:
+        source, target = REPO / name, tree / name
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            shutil.copyfile(source, target)
+            print(f"(harness {name} copied into {tree}; the code measured is that tree's)")
+
+
+def _renewal_cost(tree: Path, renewals: int) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.bench.bench_renewal_cost",
+                "--renewals",
+                str(renewals),
+                "--json",
+                out.name,
+            ],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{tree}: bench_renewal_cost failed:\n{done.stderr[-3000:]}")
+        return dict(json.loads(Path(out.name).read_text()))
+
+
+def _result(results: Path, name: str) -> dict[str, Any] | None:
+    path = results / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}{unit}" if value < 100 else f"{value:.0f}{unit}"
+    return f"{value}{unit}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--before", type=Path, help="checkout of the commit to compare with")
+    parser.add_argument("--results", type=Path, default=REPO / "var" / "bench")
+    parser.add_argument("--renewals", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    before_tree = args.before.resolve() if args.before else None
+    if before_tree:
+        _prepare_before(before_tree)
+
+    trees = {"after": REPO, **({"before": before_tree} if before_tree else {})}
+    load_start = _load()
+    startup = bench_startup.measure(trees, args.runs)
+    load_startup = _load()
+    cost = {side: _renewal_cost(tree, args.renewals) for side, tree in trees.items()}
+    load_cost = _load()
+
+    rec = RECORDED
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(area: str, figure: str, target: str, before: str, after: str) -> None:
+        rows.append((area, figure, target, before, after))
+
+    def side(figures: dict[str, Any], key: str, scale: float = 1.0, unit: str = "") -> str:
+        value = figures.get(key)
+        return _fmt(value * scale if value is not None else None, unit)
+
+    b_start = startup.get("before", {})
+    row(
+        "start-up",
+        "hub --help wall (CPU)",
+        "< 0.3 s",
+        f"{side(b_start, 'help', unit=' s')} ({side(b_start, 'help_cpu', unit=' s')})"
+        if b_start
+        else f"{rec['help_seconds']['value']} s (issue)",
+        f"{side(startup['after'], 'help', unit=' s')} ({side(startup['after'], 'help_cpu', unit=' s')})",
+    )
+    row(
+        "start-up",
+        "hub check domains, 1 domain wall (CPU)",
+        "< 0.5 s",
+        f"{side(b_start, 'check', unit=' s')} ({side(b_start, 'check_cpu', unit=' s')})"
+        if b_start
+        else "{wall_s} s ({cpu_s} s) (2026-12-07, loaded)".format(
+            **rec["measured_2026_12_07"]["check_one_domain"]
+        ),
+        f"{side(startup['after'], 'check', unit=' s')} ({side(startup['after'], 'check_cpu', unit=' s')})",
+    )
+    b_cost = cost.get("before", {}).get("per_renewal", {})
+    a_cost = cost["after"]["per_renewal"]
+    for key, label, target, recorded in (
+        ("cpu_ms", "renewal: hub CPU per renewal", "<= 30 ms", "renewal_cpu_ms"),
+        ("statements", "renewal: SQL statements (SQLite, BEGIN included)", "<= 12", "renewal_statements"),
+        ("requests", "renewal: vendor requests", "<= 4", "renewal_requests"),
+    ):
+        unit = " ms" if key == "cpu_ms" else ""
+        before = side(b_cost, key, unit=unit) if b_cost else f"{rec[recorded]['value']}{unit} (issue)"
+        row("renewals", label, target, before, side(a_cost, key, unit=unit))
+
+    storm = _result(args.results, "storm.json")
+    row(
+        "renewals",
+        "storm 10,000 renewals, 4 workers, PostgreSQL: wall",
+        "< 900 s",
+        f"> {rec['storm_seconds']['value']} s (issue, 5.6/s)",
+        f"{storm['wall_seconds']} s, {storm['renewals_per_second']}/s" if storm else "not run (make bench)",
+    )
+    row(
+        "renewals",
+        "storm: duplicates / misses",
+        "0 / 0",
+        "0 / 0 (issue)",
+        f"{storm['duplicates']} / {storm['missed']}" if storm else "not run (make bench)",
+    )
+    row(
+        "renewals",
+        "planner, 30,000 due (SQLite / PostgreSQL)",
+        "< 5 s each",
+        f"? / {rec['planner_pg_seconds']['value']} s (issue)",
+        "see bench_renewals --planner output",
+    )
+    row(
+        "jobs",
+        "PostgreSQL end to end, 4 workers",
+        ">= 600 jobs/s",
+        f"{rec['jobs_pg_per_second']['value']} jobs/s (issue)",
+        "see bench_jobs output",
+    )
+    row("jobs", "SQLite embedded", ">= 400 jobs/s", "-", "see bench_jobs output")
+    row("checks", "200 domains at 20 ms RTT, wall incl. start-up", "< 2 s", "-", "see bench_checks output")
+    row("checks", "2,000 / 10,000 domains vs checkdmarc", "report", "-", "see bench_checks output")
+    row(
+        "api",
+        "spend, SQLite, 1 process, 300 lines",
+        ">= 1,000 req/s",
+        f"{rec['spend_sqlite_rps']['value']} req/s (issue)",
+        "see bench_api output",
+    )
+    row("api", "upcoming p50, one at a time", "< 10 ms", "-", "see bench_api output")
+    row(
+        "api",
+        "p50/p99 at 10 and 50 concurrent; PostgreSQL scaling with --workers",
+        "report",
+        "-",
+        "see bench_api output",
+    )
+    row(
+        "memory",
+        "peak RSS API / worker; DB size per 10,000 subscriptions; growth 1x/5x/10x",
+        "linear",
+        "-",
+        "see bench_api output",
+    )
+
+    print()
+    print(
+        f"Issue 14 figures (load average: start {load_start}; after start-up {load_startup}; "
+        f"after renewal cost {load_cost})"
+    )
+    if before_tree:
+        print(f"'before' measured in this run from {before_tree}")
+    widths = [
+        max(len(r[i]) for r in [("area", "figure", "target", "before", "after"), *rows]) for i in range(5)
+    ]
+    header = ("area", "figure", "target", "before", "after")
+    for line in (header, tuple("-" * w for w in widths), *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
