@@ -335,7 +335,8 @@ def import_csv(
             if result.errors or dry_run:
                 await session.rollback()
             return result.created, [
-                f"line {e.line}{f' [{e.field}]' if e.field else ''}: {e.message}" for e in result.errors
+                f"{path.name}:{e.line}:{f' [{e.field}]' if e.field else ''} {e.message}"
+                for e in result.errors
             ]
 
     from hub.runtime import run_command

@@ -103,8 +103,9 @@ async def import_lines(
     """Validates every row, then (only when all are valid) creates the lines."""
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return LineImport(0, [RowError(1, None, "the file is not UTF-8 text; save it as 'CSV UTF-8'")])
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return LineImport(0, [RowError(line, None, "the file is not UTF-8 text; save it as 'CSV UTF-8'")])
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:

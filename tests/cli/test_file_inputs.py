@@ -89,6 +89,11 @@ INPUTS: dict[tuple[str, ...], Callable[[dict[str, Path], Path], FileInput]] = {
         b'  "page_size": "many"\n}\n',
         5,
     ),
+    ("lines", "import", "path"): lambda o, out: FileInput(
+        ["lines", "import", "{file}", "--dry-run"],
+        b"client,isp_account,name,circuit_id,technology,colour\n",
+        1,
+    ),
 }
 # Files the commands write, not read.
 OUTPUTS = {("check", "domains", "out_path"), ("check", "dnsbl", "out_path"), ("export", "spend", "output")}
@@ -97,9 +102,11 @@ OUTPUTS |= {("schemas", "export", "root")}
 
 def _path_params(command: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """(command path..., parameter) of every file parameter (typer has its own click)."""
-    if hasattr(command, "commands"):
-        for name, sub in command.commands.items():
-            yield from _path_params(sub, (*prefix, name))
+    if hasattr(command, "list_commands"):
+        # Through the group's own lookup: `hub` loads its command groups lazily.
+        ctx = type(command).context_class(command)
+        for name in command.list_commands(ctx):
+            yield from _path_params(command.get_command(ctx, name), (*prefix, name))
         return
     for param in command.params:
         if _is_file(param) and param.name:

@@ -126,9 +126,9 @@ def test_import_lines_from_csv_all_or_nothing(cli_env: None, settings: Settings,
     refused = invoke("lines", "import", str(bad))
     assert refused.exit_code == 1
     for expected in (
-        "line 3 [monthly_cost]",
-        "line 3 [technology]",
-        "line 4 [isp_account]",
+        "bad.csv:3: [monthly_cost]",
+        "bad.csv:3: [technology]",
+        "bad.csv:4: [isp_account]",
         "nothing was imported",
     ):
         assert expected in refused.stderr, refused.stderr
