@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from hub.case.clock import (
+from hub.kit.business_clock import (
     WEEKDAYS,
     BusinessCalendar,
     ClockError,

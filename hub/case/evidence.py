@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.check.enums import CheckStatus
 from hub.errors import InvalidInput
-from hub.models import Asset, Check, CheckRun, Domain, Subscription, VendorAccount, Warranty
+from hub.line.evidence import outage_evidence
+from hub.models import Asset, Check, CheckRun, Domain, IspLine, Subscription, VendorAccount, Warranty
 
 FAILING = frozenset({CheckStatus.fail, CheckStatus.warn})
 
@@ -155,4 +156,18 @@ async def from_subscription(
     }
     ev.files.append(("subscription.json", _json(data), "application/json"))
     ev.links["subscription_id"] = sub.id
+    return ev
+
+
+async def from_line(session: AsyncSession, client_id: uuid.UUID, line_id: uuid.UUID) -> Evidence:
+    """An ISP line: the circuit, its addresses and the recent probe rounds (hub.line.evidence)."""
+    line = await session.get(IspLine, line_id)
+    if line is None or line.client_id != client_id:
+        raise InvalidInput("line_id", "no line of this client with that id")
+    summary, files = await outage_evidence(session, line.id)
+    ev = Evidence(title=f"Circuit {line.circuit_id} ({line.name}) is {line.state.value}")
+    ev.lines.extend(x.strip() for x in summary.splitlines() if x.strip())
+    ev.files.extend((f.filename, f.content, f.content_type or "application/octet-stream") for f in files)
+    ev.context["circuit_id"] = line.circuit_id
+    ev.links["line_id"] = line.id
     return ev

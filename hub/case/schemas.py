@@ -42,6 +42,7 @@ class CaseCreate(Input):
     check_id: uuid.UUID | None = Field(None, description="a failing check: its latest run is the evidence")
     asset_id: uuid.UUID | None = None
     subscription_id: uuid.UUID | None = None
+    line_id: uuid.UUID | None = Field(None, description="an ISP line: circuit, addresses, probe history")
     domain_id: uuid.UUID | None = None
     to: list[str] = Field(
         default_factory=list, max_length=20, description="default: the vendor's support e-mail"
@@ -53,7 +54,8 @@ class CaseCreate(Input):
 
     @model_validator(mode="after")
     def _one_source(self) -> CaseCreate:
-        given = [n for n in ("check_run_id", "check_id", "asset_id", "subscription_id") if getattr(self, n)]
+        sources = ("check_run_id", "check_id", "asset_id", "subscription_id", "line_id")
+        given = [n for n in sources if getattr(self, n)]
         if len(given) > 1:
             raise ValueError(f"open a case from one thing at a time, not {' and '.join(given)}")
         return self
@@ -154,6 +156,7 @@ class CaseRead(CaseClientRead):
     subscription_id: uuid.UUID | None
     asset_id: uuid.UUID | None
     domain_id: uuid.UUID | None
+    line_id: uuid.UUID | None
     check_run_id: int | None
     description: str
     token: str | None
@@ -271,3 +274,7 @@ class VerifyCase(JobPayload, kind="case.verify"):
 
 class ChaseVendors(PeriodicPayload, kind="case.chase"):
     """Follow up with silent vendors past their targets."""
+
+
+class OpenOutageCases(PeriodicPayload, kind="case.line_outages"):
+    """Open a case with the ISP of each line that went down (once per outage)."""

@@ -4,7 +4,7 @@ subscription, evidence attached), their states, their timeline and the vendor's 
 States: draft -> open -> waiting_vendor <-> waiting_client -> resolved -> closed, and a
 resolved or closed case reopens. Every transition happens here (`transition`), so the
 rules hold for the API, the CLI, the inbound mail and the jobs alike. The vendor's clock
-(`hub.case.clock`, pure) is computed from the timeline on every write and read; the
+(`hub.kit.business_clock`, pure) is computed from the timeline on every write and read; the
 case keeps the instant that matters next (`vendor_sla_due_at`) so that "breaching" is a
 query."""
 
@@ -147,6 +147,8 @@ async def _evidence(session: AsyncSession, client_id: uuid.UUID, data: CaseCreat
         return await ev.from_asset(session, client_id, data.asset_id)
     if data.subscription_id is not None:
         return await ev.from_subscription(session, client_id, data.subscription_id)
+    if data.line_id is not None:
+        return await ev.from_line(session, client_id, data.line_id)
     return None
 
 

@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from hub.case import chasers, outbox, poller, verify
-from hub.case.schemas import ChaseVendors, PollCaseMailbox, SendCaseMail, VerifyCase
+from hub.case import chasers, outage, outbox, poller, verify
+from hub.case.schemas import ChaseVendors, OpenOutageCases, PollCaseMailbox, SendCaseMail, VerifyCase
 from hub.check import service as checks
 from hub.jobs import JobContext, task
 
@@ -55,3 +55,9 @@ async def verify_case(ctx: JobContext, payload: VerifyCase) -> None:
 async def chase(ctx: JobContext, payload: ChaseVendors) -> None:
     async with ctx.finish() as session:
         await chasers.chase(session, ctx.runtime.now(), ctx.runtime.settings.case)
+
+
+@task(OpenOutageCases, cron="* * * * *", max_attempts=2, timeout_seconds=300)
+async def open_outage_cases(ctx: JobContext, payload: OpenOutageCases) -> None:
+    async with ctx.finish() as session:
+        await outage.open_outage_cases(session, ctx.runtime.now())

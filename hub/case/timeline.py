@@ -1,6 +1,6 @@
 """A case's timeline as the vendor's clock sees it, and the clock's terms for a case.
 
-The clock itself (`hub.case.clock`) is pure and stores nothing; this module turns stored
+The clock itself (`hub.kit.business_clock`) is pure and stores nothing; this module turns stored
 `CaseEvent`s into its `ClockEvent`s and a vendor's mail profile into its `SlaTerms`."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.case.clock import (
+from hub.errors import InvalidInput
+from hub.kit.business_clock import (
     BusinessCalendar,
     ClockError,
     ClockEvent,
@@ -21,7 +22,6 @@ from hub.case.clock import (
     parse_calendar,
     parse_entitlement,
 )
-from hub.errors import InvalidInput
 from hub.models.enums import CaseEventKind, CaseStatus
 
 ACTIVE = frozenset({CaseStatus.open, CaseStatus.waiting_vendor, CaseStatus.waiting_client})

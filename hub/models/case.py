@@ -64,7 +64,7 @@ class VendorCase(Entity, Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     to_addresses: Mapped[list[str]] = mapped_column(default=list)
     cc_addresses: Mapped[list[str]] = mapped_column(default=list)
-    # Entitlement texts of the vendor's clock (hub.case.clock.parse_entitlement).
+    # Entitlement texts of the vendor's clock (hub.kit.business_clock.parse_entitlement).
     sla_first_response: Mapped[str | None] = mapped_column(String(40))
     sla_resolution: Mapped[str | None] = mapped_column(String(40))
     chasers_paused: Mapped[bool] = mapped_column(default=False)
@@ -105,7 +105,7 @@ class VendorMailProfile(Base):
     mail_domains: Mapped[list[str]] = mapped_column(default=list)
     # Regexes with a (?P<number>...) group for its case numbers (hub.mail.case_numbers).
     case_number_patterns: Mapped[list[str]] = mapped_column(default=list)
-    # hub.case.clock.parse_calendar's shape; None: around the clock.
+    # hub.kit.business_clock.parse_calendar's shape; None: around the clock.
     calendar: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     sla_first_response: Mapped[str | None] = mapped_column(String(40))
     sla_resolution: Mapped[str | None] = mapped_column(String(40))

@@ -2,7 +2,7 @@
 
 The vendor catalogue stores hours in two shapes (`hours`: one interval on some days;
 `weekly`: several intervals per day) with a time zone and optional public holidays; this
-is the one place that turns either into the clock's calendar (hub.case.clock), so the
+is the one place that turns either into the clock's calendar (hub.kit.business_clock), so the
 schemas validate with exactly what the card and the SLA clock later compute with."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hub.case.clock import BusinessCalendar, channel_calendar, parse_calendar
+from hub.kit.business_clock import BusinessCalendar, channel_calendar, parse_calendar
 
 DEFAULT_TIMEZONE = "Europe/Rome"
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from hub.api.crud import ListParams
-from hub.case.clock import ClockError, parse_calendar, parse_entitlement
+from hub.kit.business_clock import ClockError, parse_calendar, parse_entitlement
 from hub.kit.fields import LongText, Name, ShortText, TimeZoneName
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import SupportChannelKind, VendorCategory

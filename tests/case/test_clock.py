@@ -1,4 +1,4 @@
-"""The vendor's SLA clock (hub.case.clock): business-hours arithmetic over opening hours,
+"""The vendor's SLA clock (hub.kit.business_clock): business-hours arithmetic over opening hours,
 time zones, DST changes and holidays, the entitlement vocabulary, and targets computed
 from a case's history. Table-driven, plus property tests."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.case.clock import (
+from hub.kit.business_clock import (
     BusinessCalendar,
     BusinessDays,
     BusinessTime,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hub.case.clock import ClockEventKind as K
 from hub.case.policy import says_resolved
 from hub.case.timeline import clock_events
+from hub.kit.business_clock import ClockEventKind as K
 from hub.models.enums import CaseEventKind
 
 
