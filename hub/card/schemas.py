@@ -159,10 +159,22 @@ class DependentDomain(Output):
     roles: list[str] = Field(description="registrar, dns_host, mail_host")
 
 
+class DependentLine(Output):
+    id: uuid.UUID
+    name: str
+    circuit_id: str
+    technology: str
+    state: str
+    address_blocks: list[str]
+
+
 class Dependencies(Output):
     subscriptions: list[DependentSubscription]
     assets: list[DependentAsset]
     domains: list[DependentDomain]
+    lines: list[DependentLine] = Field(
+        default_factory=list, description="ISP lines on this vendor's accounts"
+    )
 
 
 # -- the card ---------------------------------------------------------------------------

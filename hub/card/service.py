@@ -7,6 +7,7 @@ and the search alike; `hub.api.projection` then picks what a client user sees.""
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from hub.models import (
     Contact,
     Domain,
     Endpoint,
+    IspLine,
     Subscription,
     Vendor,
     VendorAccount,
@@ -108,6 +110,17 @@ async def _card(session: AsyncSession, client: Client, vendor_id: uuid.UUID, now
             "domains": [
                 {"id": d.id, "name": d.name, "roles": [role.value for role in _roles_of(d, set(ids))]}
                 for d in domains
+            ],
+            "lines": [
+                {
+                    "id": line.id,
+                    "name": line.name,
+                    "circuit_id": line.circuit_id,
+                    "technology": line.technology.value,
+                    "state": line.state.value,
+                    "address_blocks": list(line.address_blocks or []),
+                }
+                for line in await _lines(session, ids)
             ],
         },
         "vendor_notes": vendor.notes,
@@ -532,6 +545,41 @@ async def _by_ip(
         domain = await session.get(Domain, endpoint.domain_id) if endpoint.domain_id else None
         if domain is not None:
             await _by_domain(session, client_id, domain.name, vendor_of, matches)
+    await _by_line_address(session, client_id, ip, vendor_of, matches)
+
+
+async def _lines(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> list[IspLine]:
+    stmt = select(IspLine).where(IspLine.vendor_account_id.in_(account_ids)).order_by(IspLine.name)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _by_line_address(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    ip: str,
+    vendor_of: dict[uuid.UUID, uuid.UUID],
+    matches: _Matches,
+) -> None:
+    """The ISP of a line whose public address block holds `ip`."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return
+    lines = (await session.execute(select(IspLine).where(IspLine.client_id == client_id))).scalars()
+    for line in lines:
+        for block in line.address_blocks or []:
+            network = ipaddress.ip_network(block, strict=False)
+            if (
+                address.version == network.version
+                and address in network
+                and line.vendor_account_id in vendor_of
+            ):
+                matches.add(
+                    vendor_of[line.vendor_account_id],
+                    f"line {line.name} (circuit {line.circuit_id}) holds {ip}",
+                    rank=0,
+                )
+                break
 
 
 async def _by_text(
@@ -552,6 +600,14 @@ async def _by_text(
     for asset in assets:
         if asset.vendor_account_id in vendor_of:
             matches.add(vendor_of[asset.vendor_account_id], f"serial {asset.serial} ({asset.name})", rank=0)
+    circuits = (
+        await session.execute(
+            select(IspLine).where(IspLine.client_id == client_id, func.lower(IspLine.circuit_id) == folded)
+        )
+    ).scalars()
+    for line in circuits:
+        if line.vendor_account_id in vendor_of:
+            matches.add(vendor_of[line.vendor_account_id], f"circuit {line.circuit_id} ({line.name})", rank=0)
     for account in accounts:
         for label, value in (
             ("account", account.account_number),

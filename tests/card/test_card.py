@@ -16,6 +16,7 @@ from hub.models.enums import CaseChannel, CaseStatus, CheckStatus, Role
 from hub.terms.client_view import FORBIDDEN_KEYS
 from tests import factories as f
 from tests.conftest import client_for, make_token
+from tests.line.conftest import isp, line
 
 # Wednesday 6 January 2027, 10:00 in Rome: Epiphany, a public holiday in Italy.
 HOLIDAY = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
@@ -441,3 +442,26 @@ async def test_only_the_accounts_own_clients_contacts_may_be_authorisers(api, se
         )
     )
     assert ok["authorised_contact_ids"] == [] and ok["support_level"] == "Premium"
+
+
+async def test_an_address_of_a_line_or_its_circuit_finds_the_isp_and_its_card_lists_the_line(api):
+    owner = await isp(api)
+    made = await line(api, owner, address_blocks=["198.51.100.0/29", "2001:db8:5::/48"])
+    who = f"/clients/{owner.client['id']}/who"
+    for q, why in (
+        ("198.51.100.6", "holds 198.51.100.6"),
+        ("2001:db8:5::1", "holds 2001:db8:5::1"),
+        ("0031-ftth-000123", "circuit 0031-FTTH-000123"),
+    ):
+        answer = _ok(await api.get(who, params={"q": q}))
+        assert answer["matches"][0]["vendor_name"] == owner.vendor["name"], q
+        assert any(why in reason for reason in answer["matches"][0]["why"]), (q, answer["matches"][0])
+    outside = _ok(await api.get(who, params={"q": "198.51.100.9"}))
+    assert all(owner.vendor["name"] != m["vendor_name"] for m in outside["matches"])
+    card = _ok(await api.get(f"/clients/{owner.client['id']}/vendors/{owner.vendor['id']}/card"))
+    [dependent] = card["depends_on"]["lines"]
+    assert (dependent["id"], dependent["circuit_id"], dependent["state"]) == (
+        made["id"],
+        "0031-FTTH-000123",
+        "unknown",
+    )
