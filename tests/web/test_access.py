@@ -66,6 +66,7 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/portal/renewals/{renewal_id}/approve"): "client",
     ("POST", "/portal/renewals/{renewal_id}/decline"): "client",
     ("POST", "/portal/calendar"): "client",
+    ("GET", "/portal/cases/{case_id}"): "client",
 }
 
 
@@ -116,6 +117,7 @@ async def _ids(api, runtime, world) -> dict[str, str]:
         "connection_id": str(uuid.uuid4()),
         "check_id": str(uuid.uuid4()),
         "user_id": str(uuid.uuid4()),
+        "case_id": str(uuid.uuid4()),
     }
 
 

@@ -2,7 +2,8 @@
 renewals waiting for the client's approval (approve or decline, through the same
 renewal service as the API; an approved renewal is then ordered by the renewal engine),
 the health of what the MSP checks in plain words, the vendor cases handled for the
-client, and its calendar link. Only the client-safe projection (`overview`)."""
+client (each with its client-visible timeline, `/portal/cases/{id}`), and its calendar
+link. Only the client-safe projection (`overview`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from hub.web.portal import charts
 from hub.web.portal.overview import (
     CASE_WORDS,
     CHECK_WORDS,
+    EVENT_WORDS,
     OTHER_CHECK,
     PAYS_SHORT,
     PAYS_WORDS,
@@ -34,6 +36,7 @@ from hub.web.portal.overview import (
     RENEWS_WORDS,
     STATUS_WORDS,
     Overview,
+    case_page,
     overview,
 )
 from hub.web.security import PageContext
@@ -77,7 +80,11 @@ def _charts(ctx: PageContext, view: Overview) -> dict[str, Markup]:
 async def _page(ctx: PageContext, principal: Principal, **extra: Any) -> Response:
     async with ctx.runtime.unit_of_work(write=False) as session:
         view = await overview(
-            session, principal, ctx.runtime.today(), getattr(ctx.request.app.state, "spend_cache", None)
+            session,
+            principal,
+            ctx.runtime.today(),
+            ctx.runtime.now(),
+            getattr(ctx.request.app.state, "spend_cache", None),
         )
     _ = ctx.gettext
     return render(
@@ -96,15 +103,49 @@ async def _page(ctx: PageContext, principal: Principal, **extra: Any) -> Respons
         period_words=PERIOD_WORDS,
         case_words=CASE_WORDS,
         other_check=OTHER_CHECK,
+        duration=_duration(ctx),
         status_words=STATUS_WORDS,
         statuses=CheckStatus,
         **extra,
     )
 
 
+def _duration(ctx: PageContext) -> Any:
+    """Minutes as "1 h 05 min" / "25 min" (the same in both languages)."""
+    _ = ctx.gettext
+
+    def duration(minutes: int | None) -> str:
+        if minutes is None:
+            return ""
+        hours, rest = divmod(minutes, 60)
+        if not hours:
+            return _("%(m)s min") % {"m": rest}
+        return _("%(h)s h %(m)02d min") % {"h": hours, "m": rest}
+
+    return duration
+
+
 @router.get("/portal")
 async def portal_home(ctx: Ctx) -> Response:
     return await _page(ctx, client_user(ctx))
+
+
+@router.get("/portal/cases/{case_id}")
+async def portal_case(case_id: uuid.UUID, ctx: Ctx) -> Response:
+    """One vendor case: the client-visible timeline (who contacted which vendor, when and
+    why), the vendor's first response against its target, the time charged. Another
+    client's case is the 404 page."""
+    principal = client_user(ctx)
+    async with ctx.runtime.unit_of_work(write=False) as session:
+        page = await case_page(session, principal, case_id)
+    return render(
+        ctx,
+        "portal/case.html",
+        page=page,
+        case_words=CASE_WORDS,
+        event_words=EVENT_WORDS,
+        duration=_duration(ctx),
+    )
 
 
 def _version(form: dict[str, str]) -> int:

@@ -10,10 +10,11 @@ scoped by the principal's client, never by anything in the request."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
+from hub.case import service as case_service
+from hub.case.schemas import CaseDetailClientRead, CaseFilters
+from hub.case.timeline import targets
 from hub.check.enums import CheckStatus, CheckTarget
-from hub.models import Asset, Check, Domain, Endpoint, Vendor, VendorAccount, VendorCase
+from hub.models import Asset, CaseEvent, Check, Domain, Endpoint, Vendor, VendorAccount
 from hub.models.enums import RenewalState
 from hub.notify import service as notify
 from hub.notify.schemas import FeedClientRead
@@ -87,6 +91,18 @@ CASE_WORDS = {
     "resolved": N_("resolved"),
     "closed": N_("closed"),
 }
+# A timeline's events in the client's words (the keys are CaseEventKind).
+EVENT_WORDS = {
+    "note": N_("Note"),
+    "email_out": N_("We wrote to the vendor"),
+    "email_in": N_("The vendor wrote"),
+    "status_change": N_("Status"),
+    "escalation": N_("Escalated"),
+    "time_spent": N_("Time spent"),
+    "call_logged": N_("Call with the vendor"),
+    "chaser": N_("Reminder to the vendor"),
+    "verification": N_("Verification"),
+}
 
 
 @dataclass
@@ -126,7 +142,7 @@ class Overview:
     offers: list[Offer]
     checks: dict[CheckStatus, int]
     attention: list[HealthLine]
-    cases: list[dict[str, Any]]
+    cases: list[CaseLine]
     cases_total: int
     feeds: list[FeedClientRead] = field(default_factory=list)
 
@@ -237,44 +253,166 @@ async def health(
     return counts, lines
 
 
-async def cases(session: AsyncSession, client_id: uuid.UUID) -> tuple[list[dict[str, Any]], int]:
-    """The vendor cases handled for the client: client-safe fields only (no description,
-    no vendor reference, no events: the timeline comes with the case module)."""
-    where = (VendorCase.client_id == client_id,)
-    total = (await session.execute(select(func.count()).select_from(VendorCase).where(*where))).scalar_one()
-    if not total:
-        return [], 0
+@dataclass
+class FirstResponse:
+    """The vendor's first response as the case's clock sees it (`hub.case.timeline.targets`).
+    `state`: "met" (answered within the target), "late" (answered past it), "awaited" (not
+    yet, still in time), "overdue" (not yet, past it), "paused" (waiting on the client),
+    "answered" / "none" (no agreed target: answered, or not yet)."""
+
+    state: str
+    minutes: int | None = None  # time to answer (clock time with a target, else wall time)
+    entitlement: str | None = None
+    due_at: datetime | None = None
+
+
+@dataclass
+class CaseLine:
+    id: uuid.UUID
+    title: str
+    vendor: str
+    status: str
+    opened_at: datetime | None
+    resolved_at: datetime | None
+    first: FirstResponse
+    minutes_charged: int
+
+
+def first_response(case: Any, clock: list[dict[str, Any]]) -> FirstResponse:
+    """From the case (`first_response_at`, `opened_at`) and its clock's targets."""
+    target = next((t for t in clock if t["target"] == "first_response"), None)
+    if target is None:
+        if case.first_response_at is not None and case.opened_at is not None:
+            wall = int((case.first_response_at - case.opened_at).total_seconds() // 60)
+            return FirstResponse("answered", minutes=max(wall, 0))
+        return FirstResponse("none")
+    entitlement, due = target["entitlement"], target["due_at"]
+    if target["met_at"] is not None:
+        state = "late" if target["breached"] else "met"
+        return FirstResponse(state, target["elapsed_minutes"], entitlement, due)
+    state = "overdue" if target["breached"] else "paused" if target["paused"] else "awaited"
+    return FirstResponse(state, None, entitlement, due)
+
+
+async def _vendor_names(session: AsyncSession, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not account_ids:
+        return {}
     rows = await session.execute(
-        select(
-            VendorCase.title,
-            VendorCase.status,
-            VendorCase.severity,
-            VendorCase.opened_at,
-            VendorCase.resolved_at,
-            Vendor.name,
-        )
-        .join(VendorAccount, VendorAccount.id == VendorCase.vendor_account_id)
+        select(VendorAccount.id, Vendor.name)
         .join(Vendor, Vendor.id == VendorAccount.vendor_id)
-        .where(*where)
-        .order_by(VendorCase.created_at.desc())
-        .limit(CASES_SHOWN)
+        .where(VendorAccount.id.in_(account_ids))
     )
-    shown = [
-        {
-            "title": r[0],
-            "status": r[1].value,
-            "severity": r[2].value,
-            "opened_at": r[3],
-            "resolved_at": r[4],
-            "vendor": r[5],
-        }
-        for r in rows.all()
-    ]
-    return shown, int(total)
+    return {i: n for i, n in rows.all()}
+
+
+async def _minutes_charged(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Minutes charged per case: the client-visible time, as `hub.case.service.detail` sums it."""
+    if not case_ids:
+        return {}
+    rows = await session.execute(
+        select(CaseEvent.case_id, func.coalesce(func.sum(CaseEvent.minutes_spent), 0))
+        .where(CaseEvent.case_id.in_(case_ids), CaseEvent.client_visible.is_(True))
+        .group_by(CaseEvent.case_id)
+    )
+    return {i: int(n or 0) for i, n in rows.all()}
+
+
+async def cases(session: AsyncSession, principal: Principal, now: datetime) -> tuple[list[CaseLine], int]:
+    """The vendor cases handled for the client, read as the API reads them for a client
+    principal (`hub.case.service.cases.list`, scoped to its client) with each case's clock
+    (`clock_of`, as `GET /cases/{id}` computes it): client-safe fields only."""
+    found, total = await case_service.cases.list(session, principal, CaseFilters(limit=CASES_SHOWN))
+    if not found:
+        return [], total
+    vendors = await _vendor_names(session, {c.vendor_account_id for c in found})
+    charged = await _minutes_charged(session, [c.id for c in found])
+    shown = []
+    for case in found:
+        clock = targets(await case_service.clock_of(session, case, now))
+        shown.append(
+            CaseLine(
+                id=case.id,
+                title=case.title,
+                vendor=vendors.get(case.vendor_account_id, ""),
+                status=case.status.value,
+                opened_at=case.opened_at,
+                resolved_at=case.resolved_at,
+                first=first_response(case, clock),
+                minutes_charged=charged.get(case.id, 0),
+            )
+        )
+    return shown, total
+
+
+# A status change reads "Status: open -> waiting_vendor. why" (hub.case.service.move).
+_STATUS_CHANGE = re.compile(r"^Status: (\w+) -> (\w+)(?:\. (.*))?$", re.DOTALL)
+# The hub's own actors: told as "us", never as an API token's prefix.
+_STAFF_PREFIX = "user:"
+
+
+@dataclass
+class TimelineLine:
+    kind: str
+    at: datetime
+    who: str | None  # None: the MSP's service desk
+    body: str
+    status: str | None  # the status it moved to, for a status change
+    minutes: int | None
+
+
+@dataclass
+class CasePage:
+    case: CaseDetailClientRead
+    vendor: str
+    first: FirstResponse
+    timeline: list[TimelineLine]
+
+
+def _scrub(text: str, token: str | None) -> str:
+    """Bodies of mail events carry the subject, tagged with the case's thread token: the
+    client reads them without it."""
+    if not token:
+        return text
+    return re.sub(r"\s*\[[^\]\s]*" + re.escape(token) + r"\]", "", text).replace(token, "")
+
+
+def _timeline_line(event: Any, token: str | None) -> TimelineLine:
+    kind = event.kind.value
+    body, status = _scrub(event.body, token), None
+    if kind == "status_change" and (m := _STATUS_CHANGE.match(body)):
+        status, body = m.group(2), (m.group(3) or "").strip()
+    if kind == "email_in":
+        who: str | None = event.actor
+    elif event.actor.startswith(_STAFF_PREFIX):
+        who = event.actor[len(_STAFF_PREFIX) :]
+    else:
+        who = None
+    return TimelineLine(kind, event.occurred_at, who, body, status, event.minutes_spent)
+
+
+async def case_page(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> CasePage:
+    """One case as `GET /cases/{id}` answers a client principal (`hub.case.service.detail`
+    projected on `CaseDetailClientRead`: the client-visible timeline only); another client's
+    case is not found."""
+    found = await case_service.detail(session, principal, case_id)
+    case = CaseDetailClientRead.model_validate(found)
+    token = found.get("token")
+    vendors = await _vendor_names(session, {case.vendor_account_id})
+    clock = [t.model_dump() for t in case.clock]
+    return CasePage(
+        case=case,
+        vendor=vendors.get(case.vendor_account_id, ""),
+        first=first_response(case, clock),
+        timeline=[_timeline_line(e, token) for e in case.timeline],
+    )
 
 
 async def overview(
-    session: AsyncSession, principal: Principal, day: date, cache: ReportCache | None = None
+    session: AsyncSession,
+    principal: Principal,
+    day: date,
+    now: datetime,
+    cache: ReportCache | None = None,
 ) -> Overview:
     assert principal.client_id is not None  # the portal refuses anyone else before this
     client_id = principal.client_id
@@ -287,7 +425,7 @@ async def overview(
         for m in ahead["by_month"]
     ]
     counts, attention = await health(session, client_id)
-    shown_cases, cases_total = await cases(session, client_id)
+    shown_cases, cases_total = await cases(session, principal, now)
     feeds = await notify.list_feeds(session, principal, client_id=client_id, include_revoked=False)
     return Overview(
         client=client,
@@ -309,4 +447,4 @@ async def overview(
     )
 
 
-__all__ = ["Overview", "overview", "with_dates"]
+__all__ = ["CasePage", "Overview", "case_page", "overview", "with_dates"]

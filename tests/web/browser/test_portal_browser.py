@@ -2,7 +2,8 @@
 in its own prices (never the MSP's cost, never another client), the charts are images
 with a title and a table beside them, the page passes axe-core with no serious
 violation, weighs under 200 KB, and a renewal approved there is approved for the
-renewal engine; the other client's admin sees none of it and cannot decide it.
+renewal engine; a vendor case's page shows its client-visible timeline and passes axe-core;
+the other client's admin sees none of it and cannot decide it or open the case.
 HUB_SCREENSHOT_DIR=docs/screenshots also saves the README's picture."""
 
 from __future__ import annotations
@@ -156,6 +157,27 @@ def test_a_client_admin_reads_its_portal_and_approves_a_renewal(watched, hub):
     with httpx.Client(base_url=hub.url + "/api/v1", headers={"Authorization": f"Bearer {hub.token}"}) as api:
         renewal = api.get(f"/renewals/{renewal_id}").json()
     assert renewal["state"] == "approved" and renewal["decided_by"] == "user:boss@alfa.example"
+    # A vendor case of Alfa: the list links its page, which shows the client-visible
+    # timeline only and passes axe-core too.
+    with httpx.Client(base_url=hub.url + "/api/v1", headers={"Authorization": f"Bearer {hub.token}"}) as api:
+        account = api.get("/vendor-accounts", params={"client_id": hub.world.a}).json()["items"][0]
+        case = api.post("/cases", json={"vendor_account_id": account["id"], "title": "Mail bounces"}).json()
+        for event in (
+            {
+                "kind": "call_logged",
+                "body": "Called the vendor's support",
+                "minutes": 20,
+                "client_visible": True,
+            },
+            {"kind": "note", "body": "MSP-ONLY remark"},
+        ):
+            assert api.post(f"/cases/{case['id']}/events", json=event).status_code == 201
+    page.goto(hub.url + "/portal")
+    page.get_by_role("link", name="Mail bounces").click()
+    page.wait_for_url(re.compile(r"/portal/cases/"))
+    html = page.content()
+    assert "Called the vendor's support" in html and "20 min" in html and "MSP-ONLY" not in html
+    assert axe_violations(page) == []
     # Beta's administrator sees Beta only, and cannot decide Alfa's renewal.
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(re.compile(r"/sign-in"))
@@ -164,6 +186,7 @@ def test_a_client_admin_reads_its_portal_and_approves_a_renewal(watched, hub):
     html = page.content()
     assert page.get_by_role("heading", level=1).inner_text() == "Beta Spa"
     assert "Alfa Srl" not in html and "Microsoft 365 Business Premium" not in html and hub.world.a not in html
+    assert page.request.get(f"{hub.url}/portal/cases/{case['id']}").status == 404
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     for renewal in (renewal_id, hub.world.renewal_a):
         answer = page.request.post(
