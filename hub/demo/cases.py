@@ -34,7 +34,7 @@ import dns.name
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
@@ -59,12 +59,13 @@ from hub.models import (
     Connection,
     Domain,
     IspLine,
+    TriageItem,
     Vendor,
     VendorAccount,
     VendorCase,
     VendorMailProfile,
 )
-from hub.models.enums import CaseChannel, CaseEventKind, CaseSeverity, Role, VendorCategory
+from hub.models.enums import CaseChannel, CaseEventKind, CaseSeverity, Role, TriageState, VendorCategory
 from hub.sdk.records import PartRequest
 
 DEMO = Principal(actor="demo", role=Role.admin)
@@ -102,7 +103,7 @@ class CaseRow:
 @dataclass
 class DemoCasesOutcome:
     created: int
-    triage: int
+    triage_open: int  # messages waiting in triage (the demo's own and any other)
     skipped: list[str]
     rows: list[CaseRow]
 
@@ -295,11 +296,11 @@ async def ensure_demo_cases(runtime: Any, world: DemoWorld) -> DemoCasesOutcome:
         if found is None
     ]
     created = 0
-    triage = 0
+    now = runtime.now()
     # Nothing missing that this database can make: no mail world at all.
     if all(have[key] for key, source in _PLANNED if source is None or getattr(plan, source) is not None):
         async with runtime.unit_of_work(write=False) as session:
-            return DemoCasesOutcome(0, 0, skipped, await case_rows(session, runtime.now()))
+            return DemoCasesOutcome(0, await _triage_open(session), skipped, await case_rows(session, now))
     personas: list[VendorPersona] = []
     if plan.spf and not have["spf"]:
         personas.append(_persona(plan.spf[2], "spf", (Step(1, "auto_ack"),)))
@@ -330,12 +331,17 @@ async def ensure_demo_cases(runtime: Any, world: DemoWorld) -> DemoCasesOutcome:
             check=world.check_overrides(),
         )
         try:
-            created, triage = await _make(runtime, world, mail, plan, have)
+            created = await _make(runtime, world, mail, plan, have)
         finally:
             runtime.settings = saved
     async with runtime.unit_of_work(write=False) as session:
         rows = await case_rows(session, runtime.now())
-    return DemoCasesOutcome(created, triage, skipped, rows)
+        return DemoCasesOutcome(created, await _triage_open(session), skipped, rows)
+
+
+async def _triage_open(session: AsyncSession) -> int:
+    found = await session.execute(select(func.count()).where(TriageItem.state == TriageState.open))
+    return int(found.scalar_one())
 
 
 async def _exchange(runtime: Any, mail: MailWorld) -> None:
@@ -346,9 +352,7 @@ async def _exchange(runtime: Any, mail: MailWorld) -> None:
     await poller.poll(units, runtime.now, runtime.settings.case)
 
 
-async def _make(
-    runtime: Any, world: DemoWorld, mail: MailWorld, plan: _Plan, have: dict[str, bool]
-) -> tuple[int, int]:
+async def _make(runtime: Any, world: DemoWorld, mail: MailWorld, plan: _Plan, have: dict[str, bool]) -> int:
     created = 0
     by_vendor = {p.name: p for p in mail.simulator.personas.values()}
     async with runtime.unit_of_work() as session:
@@ -409,13 +413,10 @@ async def _make(
     # A message nobody can place: no reference, an unknown sender (the same Message-ID
     # every run: a second demo's copy is recognised as a duplicate).
     await mail.imap.append(_unplaced_message(runtime.now()))
-    result = await poller.poll(
-        lambda: session_scope(runtime.sessionmaker), runtime.now, runtime.settings.case
-    )
-    triage = result.outcomes.get("triage", 0)
+    await poller.poll(lambda: session_scope(runtime.sessionmaker), runtime.now, runtime.settings.case)
     if plan.dell and not have["api"]:
         created += await _api_case(runtime, plan.dell)
-    return created, triage
+    return created
 
 
 async def _outage(runtime: Any, line_id: uuid.UUID) -> int:
