@@ -186,11 +186,10 @@ async def _plan(session: AsyncSession) -> _Plan:
     ).scalar_one_or_none()
     if connection is not None and asset is not None and asset.serial and asset.vendor_account_id:
         plan.dell = (asset.id, asset.vendor_account_id, asset.serial, connection)
-    line = (
-        await session.execute(
-            select(IspLine).where(IspLine.probe_targets != []).order_by(IspLine.circuit_id).limit(1)
-        )
-    ).scalar_one_or_none()
+    # The demo's probed line (the one probing a dead loopback port); JSON has no portable
+    # "not empty" test, so the few lines are read.
+    probed = (await session.execute(select(IspLine).order_by(IspLine.circuit_id))).scalars()
+    line = next((x for x in probed if x.probe_targets), None)
     if line is not None:
         isp = await session.get(VendorAccount, line.vendor_account_id)
         vendor = await session.get(Vendor, isp.vendor_id) if isp is not None else None
