@@ -5,16 +5,20 @@ adds nothing."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
+from hub.case import desk
 from hub.demo import cases as demo_cases
 from hub.demo import live as demo_live
 from hub.demo.checks import start_checks, stop_checks, world_plan
 from hub.demo.dataset import load_demo
 from hub.demo.world import DemoWorld
+from hub.errors import Conflict, InvalidInput
 from hub.kit.time import today
 
 
@@ -78,6 +82,11 @@ async def test_the_demo_shows_a_case_in_every_state_and_a_second_run_adds_none(
     api_case = by_title[demo_cases.API_TITLE]
     assert api_case["channel"] == "api" and api_case["status"] == "waiting_vendor"
     assert api_case["vendor_case_number"]
+    # Only a draft on the api channel goes through a vendor's API.
+    with pytest.raises(InvalidInput, match="api channel"):
+        await desk.open_through_api(runtime, demo_cases.DEMO, uuid.UUID(spf["id"]), uuid.uuid4())
+    with pytest.raises(Conflict, match="only a draft"):
+        await desk.open_through_api(runtime, demo_cases.DEMO, uuid.UUID(api_case["id"]), uuid.uuid4())
 
     # The line probing a dead port went down and opened its case with the ISP.
     [outage] = [c for c in listed if c["line_id"] is not None]
