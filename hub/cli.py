@@ -531,6 +531,7 @@ def demo(
 
     from hub import migrate
     from hub.demo import live as demo_live
+    from hub.demo.cases import ensure_demo_cases
     from hub.demo.checks import check_rows, start_checks, stop_checks
     from hub.demo.dataset import load_demo
     from hub.demo.logins import LOGINS_FILE, ensure_logins
@@ -582,6 +583,7 @@ def demo(
         )
         _print_connections(run_in_unit(lambda s: connection_rows(s, connection_ids), settings, write=False))
         _print_renewals(run_in_unit(renewal_rows, settings, write=False))
+        _print_cases(run_command(lambda rt: ensure_demo_cases(rt, world), settings))
         err.print(
             f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
             "(GET /api/v1/notices)"
@@ -670,6 +672,24 @@ def _print_connections(rows: list[Any]) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _print_cases(outcome: Any) -> None:
+    from rich.table import Table
+
+    table = Table("client", "vendor", "case", "state", "vendor's no.", title="Demo vendor cases")
+    for row in outcome.rows:
+        state = row.status + (f" ({row.channel})" if row.channel != "email" else "")
+        if row.breaching:
+            state += f", [red]breaching[/red], {row.chasers} chaser(s) sent"
+        table.add_row(row.client, row.vendor, row.title, state, row.vendor_case_number or "")
+    if table.row_count:
+        Console(stderr=True, width=None if err.is_terminal else 160).print(table)
+    err.print(
+        f"cases: {outcome.created} opened now, {outcome.triage_open} message(s) in triage "
+        "(GET /api/v1/cases, GET /api/v1/triage)"
+        + (f"; not in this database, so not shown: {', '.join(outcome.skipped)}" if outcome.skipped else "")
+    )
 
 
 def _print_renewals(rows: list[Any]) -> None:

@@ -288,7 +288,8 @@ def test_demo_twice_duplicates_nothing_reuses_the_token_and_keeps_user_data(
     assert _without(row_counts(settings), APPENDED_BY_EACH_DEMO) == _without(
         before_second, APPENDED_BY_EACH_DEMO
     )
-    assert row_counts(settings)["check_runs"] == 2 * before_second["check_runs"] > 0
+    # The first demo also re-ran one check: the re-verification of its resolved DMARC case.
+    assert row_counts(settings)["check_runs"] == 2 * before_second["check_runs"] - 1 > 0
     assert _clients(settings) == clients_before
     assert "Gallo Hotels (edited by the user)" in {c[2] for c in clients_before}
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
