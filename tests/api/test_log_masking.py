@@ -77,7 +77,9 @@ async def test_the_access_log_of_the_real_server_masks_feed_and_link_tokens(runt
     app = create_app(runtime)
     token = await make_token(app)
     async with _serve(app) as (base, captured):
-        async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+        # A wide timeout: the server shares a loaded machine with the rest of the suite.
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as http:
             c = (await http.post("/api/v1/clients", json={"name": "Alfa", "slug": "alfa"})).json()
             feed = (
                 await http.post("/api/v1/calendar/feeds", json={"client_id": c["id"], "name": "x"})

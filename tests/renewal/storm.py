@@ -170,9 +170,12 @@ class StormResult:
         if self.open_renewals:
             out.append(f"{self.open_renewals} renewal(s) left open: {self.states}; {self.stuck[:5]}")
         lost = self.injected.get("commit_then_fail", 0)
-        if self.reconciled_found != lost:
-            found = self.reconciled_found
-            out.append(f"{lost} answers dropped after the order but {found} found by reference")
+        # Each dropped answer must be found again. A "slow" answer may also reach the hub
+        # after its HTTP timeout on a starved machine: that order is then an unknown outcome
+        # too, rightly found again, so it may add to the count (never more than the slow ones).
+        found, slow = self.reconciled_found, self.injected.get("slow", 0)
+        if not lost <= found <= lost + slow:
+            out.append(f"{lost} answers dropped after the order ({slow} slow) but {found} found by reference")
         if self.planned != self.due:
             out.append(f"{self.due} subscriptions due but {self.planned} renewals planned")
         return out
