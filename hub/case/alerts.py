@@ -9,10 +9,11 @@ times the periodic job (`case.alerts`, every 5 minutes) sees the same state:
   does not start a new first response);
 - `breach:<cycle>:resolution`: the resolution target of a cycle is past (a reopened case
   starts a new cycle, and so may breach again);
-- `unowned:<cycle>`: the case is still active `unowned_alert_hours` after it opened (or
-  reopened) and no person has touched it: it was opened by the hub itself (a line outage)
-  and every event on its timeline is the hub's own (mail filed, outbox, chasers,
-  verification). A technician who writes a note, logs a call or moves the case owns it.
+- `unowned:<cycle>`: the case is still a draft or active `unowned_alert_hours` after it
+  was created (or reopened) and no person has touched it: it was opened by the hub itself
+  (a line outage) and every event on its timeline is the hub's own (mail filed, outbox,
+  chasers, verification). A technician who writes a note, logs a call or moves the case
+  owns it; a case a person opened is theirs from the start.
 
 Only a running clock breaches: a case waiting on the client (its clock paused), resolved or
 closed is never raised.
@@ -29,11 +30,15 @@ from hub.case import service
 from hub.case.settings import CaseSettings
 from hub.case.timeline import ACTIVE, CLOCK_RUNNING
 from hub.models import CaseEvent, Vendor, VendorAccount, VendorCase
+from hub.models.enums import CaseStatus
 from hub.notify.ledger import ClientNotice, notify_technician
 from hub.notify.settings import NotifySettings
 
 SUBJECT = "case"
 # Actors that are the hub itself, not a person (see hub.case.* ACTOR and hub.auth SYSTEM).
+# A draft the hub opened (a line outage whose ISP has no support address) waits for a
+# person to complete it: the most unowned case of all.
+UNOWNED_STATES = ACTIVE | {CaseStatus.draft}
 HUB_ACTORS = frozenset({"system", "mail", "outbox", "chaser", "verification"})
 
 
@@ -97,7 +102,10 @@ async def unowned(
     since = now - timedelta(hours=settings.unowned_alert_hours)
     candidates = (
         await session.execute(
-            select(VendorCase).where(VendorCase.status.in_(ACTIVE), VendorCase.opened_at <= since)
+            select(VendorCase).where(
+                VendorCase.status.in_(UNOWNED_STATES),
+                VendorCase.created_at <= since,
+            )
         )
     ).scalars()
     raised: list[tuple[str, str]] = []
@@ -108,7 +116,9 @@ async def unowned(
         if any(is_person(e.actor) for e in events):
             continue
         # The current cycle began at the last reopen (or at the opening).
-        started = max((e.occurred_at for e in events if _reopens(e)), default=case.opened_at)
+        started = max(
+            (e.occurred_at for e in events if _reopens(e)), default=case.opened_at or case.created_at
+        )
         if started is None or started > since:
             continue
         key = f"unowned:{case.cycle}"
