@@ -5,11 +5,12 @@ profiles and the mail relay's inbound endpoint. Thin: parse, call the service, s
 import hmac
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from hub.api.projection import json_response, respond, respond_page, shape
-from hub.case import inbound, service
+from hub.case import inbound, outbox, service
 from hub.case.schemas import (
     CaseClientRead,
     CaseControls,
@@ -37,6 +38,10 @@ from hub.kit.schema import Page
 router = APIRouter(tags=["cases"])
 MAX_INBOUND_BYTES = 25 * 1024 * 1024
 TriageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the triage item's id")]
+MailId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the outbound message's id")]
+AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the attachment's id")]
+# Types a browser would render or run: served as bytes to save, never inline.
+ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript")
 
 
 @router.get(
@@ -113,6 +118,61 @@ async def change_status(
 async def reply(item_id: uuid.UUID, body: CaseReply, session: SessionDep, principal: PrincipalDep) -> Any:
     mail = await service.reply(session, principal, item_id, body)
     return respond(principal, mail, MailRead, None, status_code=201)
+
+
+@router.post(
+    "/cases/{item_id}/mails/{mail_id}/resend",
+    response_model=MailRead,
+    operation_id="resend_case_mail",
+    summary="Send again a message whose delivery is unknown or that is dead (same bytes, same Message-ID)",
+    responses={409: {"description": "the message is not unknown or dead (e.g. already sent)"}},
+)
+async def resend_mail(
+    item_id: uuid.UUID, mail_id: MailId, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    mail = await outbox.resend(session, principal, item_id, mail_id, service.now_of(session))
+    return respond(principal, mail, MailRead, None)
+
+
+@router.get(
+    "/cases/{item_id}/attachments/{attachment_id}",
+    response_class=Response,
+    operation_id="download_case_attachment",
+    summary="Download a case's file (client users: the files of the client-visible timeline)",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_attachment(
+    item_id: uuid.UUID, attachment_id: AttachmentId, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    found = await service.attachment(session, principal, item_id, attachment_id)
+    return Response(
+        content=found.content,
+        media_type=download_type(found.content_type),
+        headers={
+            "Content-Disposition": content_disposition(found.filename),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+def download_type(stored: str) -> str:
+    """The stored type when it is a plain type/subtype a browser will not render as a
+    page; application/octet-stream otherwise (HTML, SVG, XML, scripts, malformed)."""
+    value = (stored or "").split(";", 1)[0].strip().lower()
+    kind, _, sub = value.partition("/")
+    if not kind or not sub or any(not (c.isalnum() or c in "+-.") for c in kind + sub):
+        return "application/octet-stream"
+    if any(word in value for word in ACTIVE_TYPES):
+        return "application/octet-stream"
+    return value
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback name and the RFC 6266 UTF-8 one."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback or 'attachment'}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @router.put(

@@ -276,5 +276,9 @@ class ChaseVendors(PeriodicPayload, kind="case.chase"):
     """Follow up with silent vendors past their targets."""
 
 
+class RaiseCaseAlerts(PeriodicPayload, kind="case.alerts"):
+    """Tell the client's technician of breaching and unowned cases (once each)."""
+
+
 class OpenOutageCases(PeriodicPayload, kind="case.line_outages"):
     """Open a case with the ISP of each line that went down (once per outage)."""

@@ -501,11 +501,12 @@ async def detail(session: AsyncSession, principal: Principal, case_id: uuid.UUID
     client_view = principal.is_client
     events = await events_of(session, case.id, client_view=client_view)
     files = (await session.execute(select(CaseAttachment).where(CaseAttachment.case_id == case.id))).scalars()
+    visible: set[int | None] = {None, *(e.id for e in events)}
     clock = await clock_of(session, case, now_of(session))
     out: dict[str, Any] = {c.key: getattr(case, c.key) for c in VendorCase.__table__.columns}
     out.update(
         timeline=events,
-        attachments=[a for a in files if a.client_visible or not client_view],
+        attachments=[a for a in files if not client_view or (a.client_visible and a.event_id in visible)],
         clock=targets(clock),
         minutes_charged=sum(e.minutes_spent or 0 for e in events if e.client_visible),
     )
@@ -525,9 +526,24 @@ async def attachment(
 ) -> CaseAttachment:
     case = await cases.get(session, principal, case_id)
     found = await session.get(CaseAttachment, attachment_id)
-    if found is None or found.case_id != case.id or (principal.is_client and not found.client_visible):
+    if (
+        found is None
+        or found.case_id != case.id
+        or (principal.is_client and not await _client_may_see(session, found))
+    ):
         raise NotFound(f"attachment {attachment_id} not found")
     return found
+
+
+async def _client_may_see(session: AsyncSession, found: CaseAttachment) -> bool:
+    """A client user reads a file marked client-visible whose event (if any) it can read
+    on the timeline too: a file on an internal note is internal whatever its own flag."""
+    if not found.client_visible:
+        return False
+    if found.event_id is None:
+        return True
+    event = await session.get(CaseEvent, found.event_id)
+    return event is None or event.client_visible
 
 
 # --- vendor mail profiles ------------------------------------------------------------------

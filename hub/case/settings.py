@@ -49,6 +49,10 @@ class CaseSettings(BaseSettings):
     # A silent vendor past its target gets a chaser; the next level (escalation contact
     # copied in, then the account manager) only after this long without an answer.
     chaser_interval_seconds: float = Field(default=4 * 3600.0, ge=0)
+    # Breaching and unowned cases are raised to the client's technician (hub.case.alerts);
+    # a case the hub opened that no person touched this long is unowned.
+    alerts_enabled: bool = True
+    unowned_alert_hours: float = Field(default=4.0, ge=0)
 
     def identity(self) -> MailIdentity:
         return MailIdentity(

@@ -4,12 +4,20 @@
 - `case.poll` (every minute): file new mail of the cases mailbox.
 - `case.verify`: re-run the check a case was opened from (close the loop).
 - `case.chase` (every 5 minutes): chasers for silent vendors past their targets.
+- `case.alerts` (every 5 minutes): breaching and unowned cases to the client's technician.
 """
 
 from __future__ import annotations
 
-from hub.case import chasers, outage, outbox, poller, verify
-from hub.case.schemas import ChaseVendors, OpenOutageCases, PollCaseMailbox, SendCaseMail, VerifyCase
+from hub.case import alerts, chasers, outage, outbox, poller, verify
+from hub.case.schemas import (
+    ChaseVendors,
+    OpenOutageCases,
+    PollCaseMailbox,
+    RaiseCaseAlerts,
+    SendCaseMail,
+    VerifyCase,
+)
 from hub.check import service as checks
 from hub.jobs import JobContext, task
 
@@ -61,3 +69,10 @@ async def chase(ctx: JobContext, payload: ChaseVendors) -> None:
 async def open_outage_cases(ctx: JobContext, payload: OpenOutageCases) -> None:
     async with ctx.finish() as session:
         await outage.open_outage_cases(session, ctx.runtime.now())
+
+
+@task(RaiseCaseAlerts, cron="*/5 * * * *", max_attempts=2, timeout_seconds=300)
+async def raise_alerts(ctx: JobContext, payload: RaiseCaseAlerts) -> None:
+    async with ctx.finish() as session:
+        settings = ctx.runtime.settings
+        await alerts.raise_alerts(session, ctx.runtime.now(), settings.case, settings.notify)

@@ -21,13 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.app import API_PREFIX, create_app
 from hub.auth.tokens import revoke_token, split_token
 from hub.kit.time import today, utcnow
-from hub.models import ApiToken
-from hub.models.enums import Role
+from hub.models import ApiToken, CaseMail
+from hub.models.enums import MailState, Role
 from hub.settings import Settings
 from hub.terms.client_view import FORBIDDEN_KEYS
 from tests import factories as f
@@ -191,6 +191,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/cases/{item_id}/status"): ("write", "cases"),
     ("POST", "/cases/{item_id}/reply"): ("write", "cases"),
     ("PUT", "/cases/{item_id}/chasers"): ("write", "cases"),
+    # A message in unknown state sent again (the world has one per case): staff only.
+    ("POST", "/cases/{item_id}/mails/{mail_id}/resend"): ("write", "cases"),
+    # A case's file: client users read the files of their client-visible timeline.
+    ("GET", "/cases/{item_id}/attachments/{attachment_id}"): ("read", "cases"),
     # The mail relay: no bearer token, its own shared secret (X-Hub-Relay-Token); see
     # tests/case/test_inbound.py.
     ("POST", "/cases/inbound"): ("public", "cases"),
@@ -394,6 +398,7 @@ async def build_world(api: httpx.AsyncClient) -> World:
         )
         assert case.status_code == 201, case.text
         add("cases", side, case.json()["id"])
+        await _nested_of_the_case(api, case.json()["id"])
         for resource in ("triage", "triage-to-dismiss"):
             add(resource, side, await _triaged(api, f"{resource} of {side}"))
     # The auto-renew subscriptions end within the lead time: each side gets a renewal.
@@ -416,6 +421,20 @@ async def build_world(api: httpx.AsyncClient) -> World:
     rows["contacts"].setdefault("vendor", set()).add(vc.json()["id"])
     await _connections_of_the_world(api, a["id"], b["id"], add)
     return World(a["id"], b["id"], ids, shared["id"], b_only["id"], unused["id"], rows)
+
+
+async def _nested_of_the_case(api: httpx.AsyncClient, case_id: str) -> None:
+    """The case's evidence file, and its first message put in the state a person resends
+    (`unknown`: the SMTP server's answer to the data was lost), as the outbox leaves it."""
+    got = (await api.get(f"/cases/{case_id}")).json()
+    [mail] = got["mails"]
+    attachment = got["attachments"][0]  # the evidence, on the client-visible first message
+    _NESTED[case_id] = {"mail_id": str(mail["id"]), "attachment_id": str(attachment["id"])}
+    app = api._transport.app  # type: ignore[attr-defined]
+    async with app.state.runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(CaseMail).where(CaseMail.id == mail["id"]).values(state=MailState.unknown)
+        )
 
 
 async def _triaged(api: httpx.AsyncClient, subject: str) -> str:
@@ -543,12 +562,21 @@ def caller(app: Any, token: str | None) -> httpx.AsyncClient:
     )
 
 
-def fill(path: str, obj_id: str) -> str:
-    """The path with its (single) id parameter set."""
+# The second id of a nested path (a case's message or file), by the first id; an id the
+# world does not know (a missing case) gets an id nothing has.
+_NESTED: dict[str, dict[str, str]] = {}
+
+
+def fill(path: str, obj_id: str, nested_of: str | None = None) -> str:
+    """The path with its id parameter set, and a second one where the path has one (that
+    of `nested_of` when given: a missing case asked for with B's message id)."""
     head, _, rest = path.partition("{")
     _, _, tail = rest.partition("}")
     # A second id (the card's vendor) is the vendor both clients have an account with.
     tail = tail.replace("{vendor_id}", _VENDOR.get("shared_vendor", "{vendor_id}"))
+    # A second id under the object (a case's message or file) is that object's own.
+    for name in ("mail_id", "attachment_id"):
+        tail = tail.replace("{" + name + "}", _NESTED.get(nested_of or obj_id, {}).get(name, str(2**62)))
     return head + obj_id + tail if rest else path
 
 
@@ -811,7 +839,7 @@ async def test_viewer_gets_404_for_every_object_of_another_client_same_as_a_miss
                 continue
             b_id, missing = w.obj(resource, "B"), str(uuid.uuid4())
             of_b = await viewer.get(fill(path, b_id))
-            of_nobody = await viewer.get(fill(path, missing))
+            of_nobody = await viewer.get(fill(path, missing, nested_of=b_id))
             own = await viewer.get(fill(path, w.obj(resource, "A")))
             if own.status_code != 200:
                 failures.append(f"GET {path} of A's own object: {own.status_code} {own.text[:200]}")
@@ -1178,6 +1206,8 @@ async def test_every_answer_to_a_client_is_the_client_safe_projection(app, api):
                     header = got.text.lstrip("\ufeff").splitlines()[0].lower()
                     cells = {c.strip().strip('"') for c in header.replace(";", ",").split(",")}
                     found = cells & FORBIDDEN_KEYS
+                elif "json" not in got.headers["content-type"]:  # a downloaded file
+                    found = set()
                 else:
                     found = _keys(got.json()) & FORBIDDEN_KEYS
                 if found:
