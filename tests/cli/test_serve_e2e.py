@@ -123,7 +123,8 @@ def test_hub_demo_serves_the_demo_over_http_and_stops_cleanly_on_sigterm(
         # key are created under the data directory). PostgreSQL: this test's database.
         "HUB_DATABASE_URL": database.url if database.kind == "postgresql" else "",
         "HUB_DATA_DIR": str(data_dir),
-        "HUB_SECRET_KEY": "",
+        # SQLite: none, as on a fresh clone. PostgreSQL refuses to start without one.
+        "HUB_SECRET_KEY": conftest.TEST_KEY if database.kind == "postgresql" else "",
         "HUB_LOG_LEVEL": "info",
     }
     stdout_path, stderr_path = tmp_path / "stdout.log", tmp_path / "stderr.log"

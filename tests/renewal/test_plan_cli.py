@@ -23,6 +23,8 @@ from tests.renewal import storm
 def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("HUB_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("HUB_DATA_DIR", str(settings.data_dir))
+    # PostgreSQL needs the key set (every process must share it); SQLite too, here.
+    monkeypatch.setenv("HUB_SECRET_KEY", settings.secret_key.get_secret_value())
     return settings
 
 
