@@ -34,12 +34,11 @@ from hub.check.settings import CheckSettings
 from hub.client.service import ClientService, require_client
 from hub.db import runtime_of
 from hub.errors import Conflict, InvalidInput
-from hub.jobs import enqueue
+from hub.jobs import enqueue, enqueue_or_join
 from hub.kit.time import utcnow
 from hub.models import Asset, Domain, Endpoint
 from hub.models.check import Check, CheckRun
 from hub.models.enums import AuditAction, CheckStatus, CheckTarget
-from hub.models.job import Job, JobState
 from hub.notify.ledger import ClientNotice, notify_technician
 
 RUN_TASK = RunCheck.kind
@@ -166,31 +165,23 @@ class CheckService(CrudService[Check]):
         principal.require_staff()
         check = await self.get(session, principal, check_id)
         key = dedupe_key(check.id)
-        for _ in range(3):
-            job_id = await enqueue(
-                session, RunCheck(check_id=check.id), dedupe_key=key, priority=ON_DEMAND_PRIORITY
+        joined = await enqueue_or_join(
+            session, RunCheck(check_id=check.id), dedupe_key=key, priority=ON_DEMAND_PRIORITY
+        )
+        if joined is None:
+            raise Conflict("the check's run keeps finishing as it is queued; try again")
+        job_id, created = joined
+        if created:
+            record(
+                session,
+                principal,
+                AuditAction.update,
+                subject_type="check",
+                subject_id=check.id,
+                client_id=check.client_id,
+                meta={"event": "check.run_requested", "job_id": job_id},
             )
-            if job_id is not None:
-                record(
-                    session,
-                    principal,
-                    AuditAction.update,
-                    subject_type="check",
-                    subject_id=check.id,
-                    client_id=check.client_id,
-                    meta={"event": "check.run_requested", "job_id": job_id},
-                )
-                return job_id, True
-            existing = await session.execute(
-                select(Job.id).where(
-                    Job.dedupe_key == key, Job.state.in_([JobState.queued, JobState.running])
-                )
-            )
-            found = existing.scalar_one_or_none()
-            if found is not None:
-                return int(found), False
-            # The holder finished between the two statements: ask again.
-        raise Conflict("the check's run keeps finishing as it is queued; try again")
+        return job_id, created
 
 
 async def _target_ref(session: AsyncSession, target: CheckTarget, ref: str, client_id: uuid.UUID) -> str:

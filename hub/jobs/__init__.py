@@ -8,7 +8,7 @@ transaction as the decision that causes it.
 
 from hub.jobs.context import JobContext, LeaseLost
 from hub.jobs.payload import JobPayload, PeriodicPayload
-from hub.jobs.queue import enqueue
+from hub.jobs.queue import enqueue, enqueue_or_join
 from hub.jobs.registry import task
 
-__all__ = ["JobContext", "JobPayload", "LeaseLost", "PeriodicPayload", "enqueue", "task"]
+__all__ = ["JobContext", "JobPayload", "LeaseLost", "PeriodicPayload", "enqueue", "enqueue_or_join", "task"]

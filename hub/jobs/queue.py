@@ -92,6 +92,29 @@ async def enqueue(
     )
 
 
+async def enqueue_or_join(
+    session: AsyncSession, payload: JobPayload, *, dedupe_key: str, priority: int | None = None
+) -> tuple[int, bool] | None:
+    """An on-demand job: (its id, True) when added, or (the id, False) of the queued or
+    running job already holding `dedupe_key`. None when the holder kept finishing between
+    the two statements three times over (the caller says "try again")."""
+    for _ in range(3):
+        job_id = await enqueue(session, payload, dedupe_key=dedupe_key, priority=priority)
+        if job_id is not None:
+            return job_id, True
+        holder = (
+            await session.execute(
+                select(Job.id).where(
+                    Job.dedupe_key == dedupe_key, Job.state.in_([JobState.queued, JobState.running])
+                )
+            )
+        ).scalar_one_or_none()
+        if holder is not None:
+            return int(holder), False
+        # The holder finished between the two statements: ask again.
+    return None
+
+
 async def enqueue_raw(
     session: AsyncSession,
     kind: str,

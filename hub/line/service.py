@@ -27,7 +27,7 @@ from hub.check.service import CheckService
 from hub.client.service import require_client
 from hub.db import runtime_of
 from hub.errors import Conflict, InvalidInput
-from hub.jobs import enqueue
+from hub.jobs import enqueue, enqueue_or_join
 from hub.kit.schema import UpdateInput
 from hub.line.engine import judge_round
 from hub.line.probe import ProbeResult, Target, targets_of
@@ -36,7 +36,6 @@ from hub.line.settings import LineSettings
 from hub.models import Client, IspLine, LineProbe
 from hub.models.check import Check
 from hub.models.enums import AuditAction, CheckTarget, ClientStatus
-from hub.models.job import Job, JobState
 from hub.models.line import LineState
 
 STATE_CHANGED = "line.state_changed"
@@ -178,31 +177,23 @@ class LineService(CrudService[IspLine]):
         if not line.probe_targets:
             raise InvalidInput("probe_targets", "the line has no probe target to connect to")
         key = dedupe_key(line.id)
-        for _ in range(3):
-            job_id = await enqueue(
-                session, ProbeLine(line_id=line.id), dedupe_key=key, priority=ON_DEMAND_PRIORITY
+        joined = await enqueue_or_join(
+            session, ProbeLine(line_id=line.id), dedupe_key=key, priority=ON_DEMAND_PRIORITY
+        )
+        if joined is None:
+            raise Conflict("the line's probe keeps finishing as it is queued; try again")
+        job_id, created = joined
+        if created:
+            record(
+                session,
+                principal,
+                AuditAction.update,
+                subject_type="line",
+                subject_id=line.id,
+                client_id=line.client_id,
+                meta={"event": "line.probe_requested", "job_id": job_id},
             )
-            if job_id is not None:
-                record(
-                    session,
-                    principal,
-                    AuditAction.update,
-                    subject_type="line",
-                    subject_id=line.id,
-                    client_id=line.client_id,
-                    meta={"event": "line.probe_requested", "job_id": job_id},
-                )
-                return job_id, True
-            found = (
-                await session.execute(
-                    select(Job.id).where(
-                        Job.dedupe_key == key, Job.state.in_([JobState.queued, JobState.running])
-                    )
-                )
-            ).scalar_one_or_none()
-            if found is not None:
-                return int(found), False
-        raise Conflict("the line's probe keeps finishing as it is queued; try again")
+        return job_id, created
 
 
 # --- the addresses' checks ----------------------------------------------------------------
