@@ -274,7 +274,9 @@ async def _file_one(
     event = CaseEvent(
         case_id=case.id,
         kind=CaseEventKind.api_in if update.from_vendor else CaseEventKind.api_out,
-        occurred_at=update.occurred_at or now,
+        # The vendor's time, unless its clock runs ahead of ours: an answer is never filed
+        # in the future (the SLA clock would not see it yet).
+        occurred_at=min(update.occurred_at, now) if update.occurred_at else now,
         actor=who[:200],
         body=text.strip(),
         client_visible=True,

@@ -450,20 +450,26 @@ async def _send_comment(
     look_first: bool,
 ) -> None:
     state, update, error = SENT, None, None
+    maybe_sent = False
     try:
         async with adapter_of(runtime, desk) as adapter:
             if look_first:
+                # A retry: until the vendor's list answers, the first try may have arrived.
+                maybe_sent = True
                 update = await _find_ours(adapter, external_id, reference, text)
+                maybe_sent = False
             if update is None:
                 try:
                     update = await adapter.add_comment(external_id, text, reference=reference)
                 except OutcomeUnknown:
+                    maybe_sent = True
                     update = await _find_ours(adapter, external_id, reference, text)
                     if update is None:
                         state = UNKNOWN
     except AdapterError as exc:
-        # A lost answer that could not be looked up either is unknown, never resent blind.
-        state = UNKNOWN if isinstance(exc, OutcomeUnknown) else FAILED
+        # A message that may have reached the vendor and could not be looked up is
+        # unknown (looked for again by the poller and before any retry), never resent blind.
+        state = UNKNOWN if maybe_sent or isinstance(exc, OutcomeUnknown) else FAILED
         error = await note_failure(runtime, desk, case_id, "comment", exc, principal.actor)
     async with runtime.unit_of_work() as session:
         row = await session.get(CaseVendorUpdate, row_id)
