@@ -171,7 +171,7 @@ async def file_updates(
     for update in updates:
         if update.external_id in known:
             continue
-        if not update.from_vendor and _settle_ours(pending_ours, update):
+        if not update.from_vendor and await _settle_ours(session, pending_ours, update):
             continue
         event = await _file_one(session, case, vendor, at_vendor, update, now)
         if event is None:
@@ -205,7 +205,9 @@ async def file_updates(
     return filed
 
 
-def _settle_ours(pending: list[CaseVendorUpdate], update: CaseUpdateRecord) -> bool:
+async def _settle_ours(
+    session: AsyncSession, pending: list[CaseVendorUpdate], update: CaseUpdateRecord
+) -> bool:
     """Our own comment seen at the vendor: by the reference it was named with, else by its
     text. Its row becomes sent with the vendor's id (a lost answer settled)."""
     match = next((r for r in pending if r.reference == update.external_id), None) or next(
@@ -215,6 +217,9 @@ def _settle_ours(pending: list[CaseVendorUpdate], update: CaseUpdateRecord) -> b
         return False
     match.update_id, match.state, match.last_error = update.external_id[:200], desks.SENT, None
     pending.remove(match)
+    event = await session.get(CaseEvent, match.event_id) if match.event_id is not None else None
+    if event is not None:
+        event.meta = {**event.meta, "state": desks.SENT, "update_id": update.external_id}
     return True
 
 

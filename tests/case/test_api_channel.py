@@ -29,6 +29,7 @@ from hub.sdk.testing import Fault, serve_on_loopback
 from tests import factories as f
 from tests.case.helpers import run_jobs
 from tests.conftest import client_for, make_token
+from tests.sync import testvendor
 
 RDP = (
     "/providers/Microsoft.Support/services/06bfd9d3-516b-d5c6-5802-169c800dec89"
@@ -44,7 +45,9 @@ NOTE = "PSU 1 reports a failure; the server runs on its redundant supply; reseat
 
 @pytest.fixture(autouse=True)
 def desks(runtime: HubRuntime) -> None:
-    runtime.adapters = Registry({"azure_support": azure_spec, "dell_techdirect": dell_spec}, {})
+    runtime.adapters = Registry(
+        {"azure_support": azure_spec, "dell_techdirect": dell_spec, testvendor.SLUG: testvendor.spec}, {}
+    )
     # Retries on loopback: short waits, the same policy.
     runtime.use_settings(
         adapters={
@@ -81,7 +84,9 @@ async def _world(api: httpx.AsyncClient, slug: str, config: dict[str, Any], **co
 
 
 async def azure_world(api: httpx.AsyncClient, sim: AzureSupportSimulator, base_url: str) -> dict[str, Any]:
-    return await _world(api, "azure_support", {**sim.config(base_url), "default_problem_classification_id": RDP})
+    return await _world(
+        api, "azure_support", {**sim.config(base_url), "default_problem_classification_id": RDP}
+    )
 
 
 async def draft(api: httpx.AsyncClient, w: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -98,7 +103,9 @@ async def draft(api: httpx.AsyncClient, w: dict[str, Any], **kw: Any) -> dict[st
     return r.json()  # type: ignore[no-any-return]
 
 
-async def open_via(api: httpx.AsyncClient, case: dict[str, Any], w: dict[str, Any], **kw: Any) -> httpx.Response:
+async def open_via(
+    api: httpx.AsyncClient, case: dict[str, Any], w: dict[str, Any], **kw: Any
+) -> httpx.Response:
     return await api.post(f"/cases/{case['id']}/open-via-api", json={"connection_id": w["conn"]["id"], **kw})
 
 
@@ -300,6 +307,31 @@ async def test_a_comment_whose_answer_was_lost_is_reconciled_and_never_posted_tw
     ]
 
 
+async def test_the_poll_settles_a_comment_whose_answer_was_lost(
+    runtime: HubRuntime, api: httpx.AsyncClient, azure: tuple[AzureSupportSimulator, str]
+) -> None:
+    sim, base_url = azure
+    w = await azure_world(api, sim, base_url)
+    case = await draft(api, w)
+    name = (await open_via(api, case, w)).json()["vendor_external_id"]
+    sim.clock.advance(minutes=2)
+    sim.faults.add(Fault(commit_then_fail=True, status=502, **COMMENT_PUT))
+    sim.faults.add(Fault(status=503, times=None, **COMMENTS_GET))
+    r = await api.post(f"/cases/{case['id']}/comments", json={"body": "Snapshot taken before the restart."})
+    event = r.json()
+    assert r.status_code == 201 and event["meta"]["state"] == "unknown"
+    sim.faults.clear()
+
+    await poll(runtime)
+    after = await detail(api, case["id"])
+    [mine] = [e for e in after["timeline"] if "Snapshot taken" in e["body"]]
+    assert mine["id"] == event["id"] and mine["meta"]["state"] == "sent"
+    assert (await api.post(f"/cases/{case['id']}/comments/{event['id']}/retry")).status_code == 409
+    ticket = sim.ticket(name)
+    assert ticket is not None
+    assert len([c for c in ticket.communications if "Snapshot taken" in c["properties"]["body"]]) == 1
+
+
 async def test_a_comment_goes_to_the_vendor_and_closing_closes_the_ticket(
     runtime: HubRuntime, api: httpx.AsyncClient, azure: tuple[AzureSupportSimulator, str]
 ) -> None:
@@ -365,13 +397,23 @@ async def test_opening_through_an_api_refuses_what_cannot_be_opened_naming_the_f
         json={
             "name": "other's",
             "adapter_slug": "azure_support",
-            "config": sim.config(base_url, subscription_id=next(s for s in sim.subscriptions if s != sim.subscription_id)),
+            "config": sim.config(
+                base_url, subscription_id=next(s for s in sim.subscriptions if s != sim.subscription_id)
+            ),
             "scope": "client",
             "client_id": other["id"],
         },
     )
     assert r.status_code == 201, r.text
     foreign = r.json()
+    acme = testvendor.AcmeSimulator()
+    acme.partner("P-1")
+    r = await api.post(
+        "/connections",
+        json={"name": "no case API", "adapter_slug": testvendor.SLUG, "config": acme.config(base_url)},
+    )
+    assert r.status_code == 201, r.text
+    no_desk = r.json()
     case = await draft(api, w)
 
     async def refused(body: dict[str, Any], case_id: str = case["id"]) -> tuple[int, str]:
@@ -381,6 +423,7 @@ async def test_opening_through_an_api_refuses_what_cannot_be_opened_naming_the_f
 
     assert await refused({"connection_id": foreign["id"]}) == (422, "connection_id")
     assert await refused({"connection_id": str(uuid.uuid4())}) == (422, "connection_id")
+    assert await refused({"connection_id": no_desk["id"]}) == (422, "connection_id")
     assert (await refused({}))[0] == 422
     mail_case = await draft(api, w, channel="email")
     assert await refused({"connection_id": w["conn"]["id"]}, mail_case["id"]) == (422, "channel")
