@@ -33,7 +33,7 @@ from hub.case import service
 from hub.connection import health, secrets
 from hub.connection.service import apply_outcome
 from hub.db import keyring_of, runtime_of
-from hub.errors import Conflict, InvalidInput, VendorFailed
+from hub.errors import Conflict, InvalidInput, NotFound, VendorFailed
 from hub.models import Asset, CaseAttachment, CaseEvent, CaseVendorUpdate, Connection, VendorCase
 from hub.models.enums import AuditAction, CaseChannel, CaseEventKind, CaseStatus, ConnectionScope
 from hub.sdk import CaseDesk, OutcomeUnknown
@@ -405,7 +405,7 @@ async def retry_comment(runtime: Any, principal: Principal, case_id: uuid.UUID, 
             )
         ).scalar_one_or_none()
         if row is None or row.from_vendor or row.reference is None:
-            raise InvalidInput("event_id", "no message of ours to the vendor with that id", location="path")
+            raise NotFound(f"no message of ours to the vendor with id {event_id} on this case")
         if row.state not in (UNKNOWN, FAILED):
             raise Conflict(f"the message is {row.state}: only an unknown or failed one is sent again")
         external_id, reference, text, row_id = case.vendor_external_id, row.reference, row.body, row.id
@@ -418,7 +418,7 @@ async def retry_comment(runtime: Any, principal: Principal, case_id: uuid.UUID, 
 
 async def _event_after(runtime: Any, event_id: int) -> CaseEvent:
     async with runtime.unit_of_work(write=False) as session:
-        event = await session.get(CaseEvent, event_id)
+        event: CaseEvent | None = await session.get(CaseEvent, event_id)
         assert event is not None
         return event
 

@@ -6,6 +6,7 @@ and vendor faults during polling."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -28,6 +29,7 @@ from hub.sdk.registry import Registry
 from hub.sdk.testing import Fault, serve_on_loopback
 from tests import factories as f
 from tests.case.helpers import run_jobs
+from tests.case.test_cli import cli_env, hub
 from tests.conftest import client_for, make_token
 from tests.sync import testvendor
 
@@ -35,6 +37,7 @@ RDP = (
     "/providers/Microsoft.Support/services/06bfd9d3-516b-d5c6-5802-169c800dec89"
     "/problemClassifications/a1b2c3d4-0001-4e5f-8a9b-0c1d2e3f4a5b"
 )
+__all__ = ["cli_env"]
 TICKET_PUT = {"method": "PUT", "path": r"/supportTickets/[^/]+$"}
 TICKET_GET = {"method": "GET", "path": r"/supportTickets/[^/]+$"}
 COMMENT_PUT = {"method": "PUT", "path": r"/communications/[^/]+$"}
@@ -431,3 +434,30 @@ async def test_opening_through_an_api_refuses_what_cannot_be_opened_naming_the_f
     status, detail_ = await refused({"connection_id": w["conn"]["id"]})
     assert status == 409 and "only a draft" in detail_
     assert not [q for q in sim.requests if "other" in q.path]  # nothing was sent for the refusals
+
+
+async def test_a_technician_opens_answers_and_polls_an_api_case_from_the_terminal(
+    runtime: HubRuntime, api: httpx.AsyncClient, azure: tuple[AzureSupportSimulator, str], cli_env: None
+) -> None:
+    sim, base_url = azure
+    w = await azure_world(api, sim, base_url)
+    account, via = w["account"]["account_number"], w["conn"]["name"]
+    what = ["--title", "VM lost its disk", "--description", "The data disk vanished after maintenance."]
+    opened = await hub(["cases", "open", "--account", account, *what, "--via", via, "--json"])
+    assert opened.exit_code == 0, opened.output
+    row = json.loads(opened.stdout)
+    assert row["status"] == "waiting_vendor" and row["vendor_case_number"]
+    ticket = sim.ticket(row["vendor_case_number"])
+    assert ticket is not None and ticket.properties["title"] == "VM lost its disk"
+
+    sim.clock.advance(minutes=22)
+    polled = await hub(["cases", "poll"])
+    assert polled.exit_code == 0 and "1 cases read" in polled.stdout, polled.output
+    replied = await hub(["cases", "reply", f"HUB-{row['token']}", "Restored from backup, thanks."])
+    assert replied.exit_code == 0 and "Through the vendor's API: sent" in replied.stdout, replied.output
+    assert any("Restored from backup" in c["properties"]["body"] for c in ticket.communications)
+
+    again = await hub(["cases", "open-via", row["token"], "--via", w["conn"]["name"]])
+    assert again.exit_code == 1 and "only a draft" in again.output
+    bad = await hub(["cases", "open-via", row["token"], "--via", "nope", "--part", "PSU:0"])
+    assert bad.exit_code == 1 and "--part" in bad.output
