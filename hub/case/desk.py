@@ -47,6 +47,7 @@ from hub.sdk.records import (
     CaseRecord,
     CaseRequest,
     CaseSeverity,
+    CaseState,
     CaseStatusChange,
     CaseUpdateRecord,
     PartRequest,
@@ -547,6 +548,100 @@ async def mirror_status(runtime: Any, case_id: uuid.UUID, status: CaseStatusChan
     return outcome
 
 
+async def send_evidence(runtime: Any, case_id: uuid.UUID, attachment_id: int, message: str) -> str:
+    """What a failed re-check found, told through the vendor's API: the message (if the
+    vendor takes messages) and the evidence file (if it takes files on an open case);
+    what the vendor cannot take is said on the timeline for a person to pass on."""
+    async with runtime.unit_of_work(write=False) as session:
+        case = await session.get(VendorCase, case_id)
+        found = await session.get(CaseAttachment, attachment_id)
+        if case is None or found is None or found.case_id != case_id or case.vendor_external_id is None:
+            return "gone"
+        desk = await load_desk(session, case, case.connection_id)
+        external_id, filename, ctype, content = (
+            case.vendor_external_id,
+            found.filename,
+            found.content_type,
+            found.content,
+        )
+        closed = case.status in (CaseStatus.draft, CaseStatus.closed)
+    done: list[str] = []
+    if desk.supports("set_status") and not closed:
+        done += await _reopen_at_vendor(runtime, desk, case_id, external_id)
+    if desk.supports("add_comment") and not closed:
+        try:
+            await comment(runtime, SYSTEM, case_id, message)
+            done.append("message")
+        except (VendorFailed, Conflict):
+            pass  # recorded on the timeline by `comment`
+    if not desk.supports("attach"):
+        outcome, text = (
+            "unsupported",
+            f"{desk.vendor} takes no files on an open case through its API: {filename} "
+            f"was not sent ({desk.why_not('attach')})",
+        )
+    else:
+        try:
+            async with adapter_of(runtime, desk) as adapter:
+                await adapter.attach(external_id, filename, ctype, content)
+        except AdapterError as exc:
+            await note_failure(runtime, desk, case_id, f"attach {filename}", exc, SYSTEM.actor)
+            return "failed"
+        outcome, text = "done", f"Sent {filename} to {desk.vendor} through its API"
+        done.append("file")
+    async with runtime.unit_of_work() as session:
+        case = await session.get(VendorCase, case_id)
+        if case is None:
+            return "gone"
+        service.add_system_event(
+            session,
+            case,
+            CaseEventKind.api_out if outcome == "done" else CaseEventKind.note,
+            SYSTEM.actor,
+            runtime.now(),
+            text,
+            visible=outcome == "done",
+            meta={"api_action": "attach", "attachment_id": attachment_id, "outcome": outcome},
+        )
+        record(
+            session,
+            SYSTEM,
+            AuditAction.vendor_action,
+            subject_type="vendor_case",
+            subject_id=case.id,
+            client_id=case.client_id,
+            meta={"action": "api_evidence", "attachment_id": attachment_id, "sent": done},
+        )
+    return outcome
+
+
+async def _reopen_at_vendor(runtime: Any, desk: Desk, case_id: uuid.UUID, external_id: str) -> list[str]:
+    """A vendor that closed the case takes no more messages: the failed re-check reopens
+    it there first (the vendor called it fixed; our check says it is not)."""
+    try:
+        async with adapter_of(runtime, desk) as adapter:
+            if (await adapter.get_case(external_id)).state is not CaseState.closed:
+                return []
+            made = await adapter.set_status(external_id, CaseStatusChange.reopened)
+    except AdapterError as exc:
+        await note_failure(runtime, desk, case_id, "set_status reopened", exc, SYSTEM.actor)
+        return []
+    async with runtime.unit_of_work() as session:
+        case = await session.get(VendorCase, case_id)
+        if case is not None:
+            service.add_system_event(
+                session,
+                case,
+                CaseEventKind.api_out,
+                SYSTEM.actor,
+                runtime.now(),
+                f"Reopened at {desk.vendor} through its API: the re-check still fails ({made.vendor_status})",
+                visible=True,
+                meta={"api_action": "set_status", "status": "reopened", "outcome": "done"},
+            )
+    return ["reopened"]
+
+
 async def poll_now(runtime: Any, principal: Principal, case_id: uuid.UUID) -> VendorCase:
     """Read the case's updates at the vendor now (what the periodic poll does); a vendor
     fault is a 502 after it is recorded on the case."""
@@ -573,5 +668,6 @@ __all__ = [
     "open_through_api",
     "poll_now",
     "retry_comment",
+    "send_evidence",
     "set_vendor_number",
 ]

@@ -322,5 +322,13 @@ class MirrorCaseStatus(JobPayload, kind="case.api_status"):
     status: Literal["closed", "reopened"]
 
 
+class SendCaseEvidence(JobPayload, kind="case.api_evidence"):
+    """Tell the vendor's case API what a failed re-check found, with its evidence file."""
+
+    case_id: uuid.UUID
+    attachment_id: int = Field(ge=1)
+    message: str = Field(min_length=1, max_length=20_000)
+
+
 class OpenOutageCases(PeriodicPayload, kind="case.line_outages"):
     """Open a case with the ISP of each line that went down (once per outage)."""

@@ -7,6 +7,7 @@
 - `case.alerts` (every 5 minutes): breaching and unowned cases to the client's technician.
 - `case.api_poll` (every 5 minutes): the vendors' case APIs, their updates onto the timelines.
 - `case.api_status`: tell the vendor's case API that we closed or reopened a case.
+- `case.api_evidence`: a failed re-check's finding and evidence file, through the vendor's API.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hub.case.schemas import (
     PollCaseDesks,
     PollCaseMailbox,
     RaiseCaseAlerts,
+    SendCaseEvidence,
     SendCaseMail,
     VerifyCase,
 )
@@ -96,5 +98,14 @@ async def poll_case_desks(ctx: JobContext, payload: PollCaseDesks) -> None:
 @task(MirrorCaseStatus, max_attempts=3, timeout_seconds=300)
 async def mirror_status(ctx: JobContext, payload: MirrorCaseStatus) -> None:
     await desk.mirror_status(ctx.runtime, payload.case_id, CaseStatusChange(payload.status))
+    async with ctx.finish():
+        pass
+
+
+@task(SendCaseEvidence, max_attempts=1, timeout_seconds=300)
+async def send_evidence(ctx: JobContext, payload: SendCaseEvidence) -> None:
+    """One attempt: the message is idempotent by its reference, but a file sent twice
+    would show twice at vendors that do not name files; a failure is on the timeline."""
+    await desk.send_evidence(ctx.runtime, payload.case_id, payload.attachment_id, payload.message)
     async with ctx.finish():
         pass

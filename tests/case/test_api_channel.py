@@ -30,6 +30,8 @@ from hub.sdk.testing import Fault, serve_on_loopback
 from tests import factories as f
 from tests.case.helpers import run_jobs
 from tests.case.test_cli import cli_env, hub
+from tests.check.dns_server import DnsTestServer
+from tests.check.world import publish, txt
 from tests.conftest import client_for, make_token
 from tests.sync import testvendor
 
@@ -461,3 +463,50 @@ async def test_a_technician_opens_answers_and_polls_an_api_case_from_the_termina
     assert again.exit_code == 1 and "only a draft" in again.output
     bad = await hub(["cases", "open-via", row["token"], "--via", "nope", "--part", "PSU:0"])
     assert bad.exit_code == 1 and "--part" in bad.output
+
+
+async def test_a_ticket_the_vendor_closes_is_rechecked_and_a_failing_check_goes_back_with_its_evidence(
+    runtime: HubRuntime,
+    api: httpx.AsyncClient,
+    azure: tuple[AzureSupportSimulator, str],
+    dns_server: DnsTestServer,
+) -> None:
+    runtime.use_settings(
+        check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1}
+    )
+    sim, base_url = azure
+    w = await azure_world(api, sim, base_url)
+    name = publish(
+        dns_server, f"c{w['client']['slug']}.test", {("@", "TXT"): [txt("google-site-verification=1")]}
+    )
+    d = await f.domain(api, w["client"]["id"], name=name)
+    r = await api.post("/checks", json={"client_id": w["client"]["id"], "kind": "spf", "target_ref": d["id"]})
+    check = r.json()
+    assert (await api.post(f"/checks/{check['id']}/run")).status_code == 202
+    assert await run_jobs(runtime, "check.run") == 1
+    r = await api.post(
+        "/cases", json={"vendor_account_id": w["account"]["id"], "check_id": check["id"], "channel": "api"}
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    ticket_name = (await open_via(api, case, w)).json()["vendor_external_id"]
+    sim.clock.advance(minutes=2)
+    ticket = sim.ticket(ticket_name)
+    assert ticket is not None
+    ticket.status = "Closed"  # Microsoft's engineer calls it fixed and closes the ticket
+
+    await poll(runtime)
+    await poll(runtime)  # the vendor's "closed" re-runs the check once
+    assert await run_jobs(runtime, "case.verify") == 1
+    assert await run_jobs(runtime, "case.api_evidence") == 1
+    after = await detail(api, case["id"])
+    checked = [e["body"] for e in after["timeline"] if e["kind"] == "verification"]
+    assert len(checked) == 1 and "still failing" in checked[0]
+    assert ticket.status == "Open"  # reopened at Microsoft, then told why, with the file
+    told = [c for c in ticket.communications if "still failing" in c["properties"]["body"]]
+    assert len(told) == 1
+    evidence = [a["filename"] for a in after["attachments"] if a["filename"].startswith("check-spf-")]
+    workspace = sim.workspaces[(sim.subscription_id, ticket_name)]
+    assert evidence and evidence[-1] in workspace
+    assert any(e["body"].startswith(f"Sent {evidence[-1]}") for e in after["timeline"])
+    assert after["status"] == "waiting_vendor"
