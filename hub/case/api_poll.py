@@ -29,7 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.principal import SYSTEM
+from hub.audit.service import record
+from hub.auth.principal import SYSTEM, Principal
 from hub.case import desk as desks
 from hub.case import service
 from hub.case.policy import says_resolved
@@ -40,7 +41,7 @@ from hub.connection.service import apply_outcome
 from hub.errors import InvalidInput
 from hub.jobs import enqueue
 from hub.models import CaseEvent, CaseVendorUpdate, Connection, VendorCase
-from hub.models.enums import CaseChannel, CaseEventKind, CaseStatus
+from hub.models.enums import AuditAction, CaseChannel, CaseEventKind, CaseStatus
 from hub.sdk.errors import AdapterError
 from hub.sdk.records import CaseRecord, CaseState, CaseUpdateKind, CaseUpdateRecord
 
@@ -88,9 +89,25 @@ async def poll_all(runtime: Any, units: Units) -> PollOutcome:
     return outcome
 
 
-async def poll_case(runtime: Any, units: Units, case_id: uuid.UUID) -> int | str:
+def _audit(session: AsyncSession, actor: Principal, case: VendorCase, meta: dict[str, Any]) -> None:
+    record(
+        session,
+        actor,
+        AuditAction.vendor_action,
+        subject_type="vendor_case",
+        subject_id=case.id,
+        client_id=case.client_id,
+        meta={"action": "api_poll", "connection_id": str(case.connection_id), **meta},
+    )
+
+
+async def poll_case(
+    runtime: Any, units: Units, case_id: uuid.UUID, *, actor: Principal = SYSTEM
+) -> int | str:
     """Read one case at its vendor and file what is new; the number of events filed, or
-    the fault (in the hub's words) when the vendor could not be read."""
+    the fault (in the hub's words) when the vendor could not be read. Audited when a
+    person asked, when something was filed, or on a fault (a quiet periodic read is not:
+    it would bury the trail)."""
     async with units() as session:
         case = await session.get(VendorCase, case_id)
         if case is None or case.status not in ACTIVE or case.vendor_external_id is None:
@@ -112,6 +129,7 @@ async def poll_case(runtime: Any, units: Units, case_id: uuid.UUID) -> int | str
             connection = await session.get(Connection, desk.connection_id)
             if case is not None:
                 case.api_error, case.api_polled_at = message[:1000], runtime.now()
+                _audit(session, actor, case, {"ok": False, "error": message})
             if connection is not None:
                 await apply_outcome(
                     session,
@@ -126,6 +144,8 @@ async def poll_case(runtime: Any, units: Units, case_id: uuid.UUID) -> int | str
         if case is None:
             return 0
         filed = await file_updates(session, case, desk.vendor, now_at_vendor, updates, runtime.now())
+        if filed or actor is not SYSTEM:
+            _audit(session, actor, case, {"ok": True, "filed": filed})
         connection = await session.get(Connection, desk.connection_id)
         if connection is not None:
             await apply_outcome(

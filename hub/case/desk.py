@@ -650,7 +650,7 @@ async def poll_now(runtime: Any, principal: Principal, case_id: uuid.UUID) -> Ve
     principal.require_staff()
     async with runtime.unit_of_work(write=False) as session:
         await _api_case(session, principal, case_id)
-    outcome = await api_poll.poll_case(runtime, runtime.unit_of_work, case_id)
+    outcome = await api_poll.poll_case(runtime, runtime.unit_of_work, case_id, actor=principal)
     if isinstance(outcome, str):
         raise VendorFailed(outcome)
     async with runtime.unit_of_work(write=False) as session:

@@ -389,6 +389,12 @@ async def test_vendor_faults_during_polling_leave_the_case_as_it_was_and_the_job
     healed = await detail(api, case["id"])
     assert healed["api_error"] is None and len(received(healed)) == 1
     assert healed["status"] == "open"
+    trail = (await api.get("/audit", params={"limit": 1000})).json()["items"]
+    polls = [
+        e["meta"] for e in trail if e["meta"].get("action") == "api_poll" and e["subject_id"] == case["id"]
+    ]
+    assert sorted(m["ok"] for m in polls) == [False, False, False, True]  # faults and what was filed
+    assert all(sim.client_secret not in str(m) for m in polls)  # no secret in the trail
 
 
 async def test_opening_through_an_api_refuses_what_cannot_be_opened_naming_the_field(
