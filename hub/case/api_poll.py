@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -47,6 +47,7 @@ from hub.sdk.records import CaseRecord, CaseState, CaseUpdateKind, CaseUpdateRec
 
 Units = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 ACTOR = "vendor-api"
+SINCE_OVERLAP = timedelta(hours=1)
 # The vendor's states that mean "done" (close the loop) and "waiting on us".
 _DONE = frozenset({CaseState.resolved, CaseState.closed})
 
@@ -117,7 +118,10 @@ async def poll_case(
         except InvalidInput as exc:
             case.api_error, case.api_polled_at = exc.detail[:1000], runtime.now()
             return exc.detail
-        external_id, since = case.vendor_external_id, case.api_cursor
+        external_id = case.vendor_external_id
+        # Asked with an overlap: the cursor starts on our clock (the send) and the vendor
+        # stamps on its own; what comes back twice is dropped by the ledger.
+        since = case.api_cursor - SINCE_OVERLAP if case.api_cursor is not None else None
     try:
         async with desks.adapter_of(runtime, desk) as adapter:
             now_at_vendor = await adapter.get_case(external_id)
