@@ -83,6 +83,15 @@ class StillReferenced(Conflict):
     type_slug = "still-referenced"
 
 
+class VendorFailed(HubError):
+    """A vendor's API failed or refused a call made for the request (in the hub's words,
+    never the vendor's text); what the hub knows of the outcome is on the subject."""
+
+    status = 502
+    title = "Vendor call failed"
+    type_slug = "vendor-failed"
+
+
 class Unauthorized(HubError):
     status = 401
     title = "Unauthorized"

@@ -1,5 +1,7 @@
-"""`hub cases list|show|open|reply|log|close`: vendor cases from the terminal. A case is
-named by its id or its token (`7F3K2` or `HUB-7F3K2`)."""
+"""`hub cases list|show|open|reply|log|close|poll`: vendor cases from the terminal. A case is
+named by its id or its token (`7F3K2` or `HUB-7F3K2`). `open --via CONNECTION` opens it
+through the vendor's case API (Azure support, Dell Self-Dispatch) instead of by mail;
+`reply` on such a case goes through that API too."""
 
 from __future__ import annotations
 
@@ -19,9 +21,9 @@ from hub.case import service
 from hub.case.schemas import CaseCreate, CaseEventCreate, CaseFilters, CaseReply, CaseTransition
 from hub.errors import HubError
 from hub.kit.console import fail
-from hub.models import Client, VendorAccount, VendorCase
-from hub.models.enums import CaseStatus
-from hub.runtime import run_in_unit
+from hub.models import Client, Connection, VendorAccount, VendorCase
+from hub.models.enums import CaseChannel, CaseStatus
+from hub.runtime import HubRuntime, run_command, run_in_unit
 
 app = typer.Typer(
     help="Vendor cases: list, show, open, reply, log time, close, resend.", no_args_is_help=True
@@ -62,6 +64,32 @@ def _run(fn: Any, *, write: bool = True) -> Any:
     if isinstance(result, HubError):
         fail(result.detail)
     return result
+
+
+def _run_vendor(fn: Any) -> Any:
+    """A command that calls a vendor: its own runtime (no transaction held across the
+    call), errors as one line."""
+
+    async def guarded(runtime: HubRuntime) -> Any:
+        try:
+            return await fn(runtime)
+        except HubError as exc:
+            return exc
+
+    result = run_command(guarded)
+    if isinstance(result, HubError):
+        fail(result.detail)
+    return result
+
+
+async def _connection_id(session: AsyncSession, ref: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        found = (await session.execute(select(Connection.id).where(Connection.name == ref))).scalars().all()
+        if len(found) != 1:
+            raise HubError(f"{len(found)} connections named '{ref}': give its id") from None
+        return found[0]
 
 
 def _row(case: VendorCase) -> dict[str, Any]:
@@ -193,9 +221,22 @@ def open_case(
     submit: Annotated[
         bool, typer.Option("--submit/--draft", help="send the vendor the first message now")
     ] = True,
+    via: Annotated[
+        str | None,
+        typer.Option("--via", help="open it through this connection's case API (id or name), not by mail"),
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", help="--via: what it is about (Dell: service tag; Azure: resource)"),
+    ] = None,
+    part: Annotated[
+        list[str] | None,
+        typer.Option("--part", help="--via: a part to dispatch, PART[:QUANTITY] (repeatable)"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Open a case with the evidence attached, in one step."""
+    """Open a case with the evidence attached, in one step (by mail, or through a vendor's
+    case API with --via)."""
 
     async def act(session: AsyncSession) -> dict[str, Any]:
         try:
@@ -220,26 +261,130 @@ def open_case(
             check_id=uuid.UUID(check) if check else None,
             asset_id=uuid.UUID(asset) if asset else None,
             subscription_id=uuid.UUID(subscription) if subscription else None,
-            submit=submit,
+            submit=submit and via is None,
+            channel=CaseChannel.api if via is not None else CaseChannel.email,
         )
-        return _row(await service.create_case(session, CLI, body))
+        made = _row(await service.create_case(session, CLI, body))
+        if via is not None:
+            made["connection_id"] = str(await _connection_id(session, via))
+        return made
 
     row = _run(act)
+    if via is not None and submit:
+        row = _open_via(row["id"], row["connection_id"], subject, part or [])
     if as_json:
         print(json.dumps(row, indent=2))
         return
     out.print(f"Opened HUB-{row['token']} ({row['status']}): {row['title']}")
 
 
+def _parts(values: list[str]) -> tuple[Any, ...]:
+    from hub.sdk.records import PartRequest
+
+    parts = []
+    for value in values:
+        number, _, quantity = value.partition(":")
+        try:
+            parts.append(PartRequest(part_number=number, quantity=int(quantity or 1)))
+        except (ValueError, ValidationError):
+            fail(f"--part: '{value}' is not PART or PART:QUANTITY (1 to 99)")
+    return tuple(parts)
+
+
+def _open_via(case_id: str, connection: str, subject: str | None, part: list[str]) -> dict[str, Any]:
+    parts = _parts(part)
+
+    async def act(runtime: HubRuntime) -> dict[str, Any]:
+        from hub.case import desk
+
+        async with runtime.unit_of_work(write=False) as session:
+            connection_id = await _connection_id(session, connection)
+        try:
+            opened = await desk.open_through_api(
+                runtime, CLI, uuid.UUID(case_id), connection_id, subject=subject, parts=parts
+            )
+        except HubError as exc:
+            raise HubError(
+                f"{exc.detail} (the case stays a draft: `hub cases open-via {case_id} ...`)"
+            ) from None
+        return _row(opened)
+
+    return _run_vendor(act)  # type: ignore[no-any-return]
+
+
+@app.command("open-via")
+def open_via(
+    case: CaseArg,
+    via: Annotated[str, typer.Option("--via", help="the connection whose case API opens it (id or name)")],
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Dell: service tag; Azure: resource id")
+    ] = None,
+    part: Annotated[
+        list[str] | None, typer.Option("--part", help="a part to dispatch, PART[:QUANTITY]")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a draft api-channel case at the vendor (again, after a failure: the vendor is
+    asked for it by our reference first, so it is never opened twice)."""
+
+    async def find(session: AsyncSession) -> str:
+        return str(await _case_id(session, case))
+
+    row = _open_via(_run(find, write=False), via, subject, part or [])
+    if as_json:
+        print(json.dumps(row, indent=2))
+        return
+    out.print(f"Opened HUB-{row['token']} ({row['status']}) at the vendor: case {row['vendor_case_number']}")
+
+
 @app.command("reply")
 def reply(case: CaseArg, message: Annotated[str, typer.Argument(help="the text to send the vendor")]) -> None:
-    """Write to the vendor on the case's thread (through the outbox)."""
+    """Write to the vendor on the case's thread (through the outbox), or through its case
+    API for a case opened with --via."""
+
+    async def channel(session: AsyncSession) -> tuple[uuid.UUID, bool]:
+        found = await service.cases.get(session, CLI, await _case_id(session, case))
+        return found.id, found.channel is CaseChannel.api and found.vendor_external_id is not None
+
+    case_id, through_api = _run(channel, write=False)
+    if through_api:
+
+        async def comment(runtime: HubRuntime) -> str:
+            from hub.case import desk
+
+            event = await desk.comment(runtime, CLI, case_id, message)
+            return str(event.meta.get("state", "sent"))
+
+        out.print(f"Through the vendor's API: {_run_vendor(comment)}")
+        return
 
     async def act(session: AsyncSession) -> str:
-        mail = await service.reply(session, CLI, await _case_id(session, case), CaseReply(body=message))
+        mail = await service.reply(session, CLI, case_id, CaseReply(body=message))
         return mail.subject
 
     out.print(f"Queued: {_run(act)}")
+
+
+@app.command("poll")
+def poll(
+    case: Annotated[str | None, typer.Argument(help="one case (default: every open api case)")] = None,
+) -> None:
+    """Read the vendors' case APIs now and file their updates (the worker does it every 5
+    minutes)."""
+
+    async def act(runtime: HubRuntime) -> str:
+        from hub.case import api_poll, desk
+
+        if case is None:
+            done = await api_poll.poll_all(runtime, runtime.unit_of_work)
+            faults = "".join(f"\n  {cid}: {why}" for cid, why in done.errors.items())
+            return f"{done.polled} cases read, {done.filed} updates filed, {done.failed} failed{faults}"
+        async with runtime.unit_of_work(write=False) as session:
+            case_id = await _case_id(session, case)
+        found = await desk.poll_now(runtime, CLI, case_id)
+        return f"HUB-{found.token}: {found.status.value}, vendor case {found.external_ref}"
+
+    out.print(_run_vendor(act))
 
 
 @app.command("log")

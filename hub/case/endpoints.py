@@ -10,9 +10,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from hub.api.projection import json_response, respond, respond_page, shape
-from hub.case import inbound, outbox, service
+from hub.case import desk, inbound, outbox, service
 from hub.case.schemas import (
     CaseClientRead,
+    CaseComment,
     CaseControls,
     CaseCreate,
     CaseDetailClientRead,
@@ -20,6 +21,7 @@ from hub.case.schemas import (
     CaseEventCreate,
     CaseEventRead,
     CaseFilters,
+    CaseOpenViaApi,
     CaseRead,
     CaseReply,
     CaseTransition,
@@ -34,11 +36,13 @@ from hub.case.schemas import (
 from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.errors import Forbidden, InvalidInput, Unauthorized
 from hub.kit.schema import Page
+from hub.sdk.records import PartRequest
 
 router = APIRouter(tags=["cases"])
 MAX_INBOUND_BYTES = 25 * 1024 * 1024
 TriageId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the triage item's id")]
 MailId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the outbound message's id")]
+EventId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the timeline event's id")]
 AttachmentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the attachment's id")]
 # Types a browser would render or run: served as bytes to save, never inline.
 ACTIVE_TYPES = ("html", "xml", "svg", "javascript", "ecmascript")
@@ -118,6 +122,69 @@ async def change_status(
 async def reply(item_id: uuid.UUID, body: CaseReply, session: SessionDep, principal: PrincipalDep) -> Any:
     mail = await service.reply(session, principal, item_id, body)
     return respond(principal, mail, MailRead, None, status_code=201)
+
+
+@router.post(
+    "/cases/{item_id}/open-via-api",
+    response_model=CaseRead,
+    operation_id="open_case_via_api",
+    summary="Open a draft api-channel case at the vendor through a connection's case API (evidence attached)",
+    responses={
+        409: {"description": "the case is not a draft"},
+        502: {
+            "description": "the vendor's API failed; the case stays a draft and a retry looks for it first"
+        },
+    },
+)
+async def open_via_api(
+    item_id: uuid.UUID, body: CaseOpenViaApi, runtime: RuntimeDep, principal: PrincipalDep
+) -> Any:
+    parts = tuple(PartRequest(**p.model_dump()) for p in body.parts)
+    case = await desk.open_through_api(
+        runtime, principal, item_id, body.connection_id, subject=body.subject, parts=parts
+    )
+    return respond(principal, case, CaseRead, None)
+
+
+@router.post(
+    "/cases/{item_id}/comments",
+    response_model=CaseEventRead,
+    status_code=201,
+    operation_id="comment_on_case_via_api",
+    summary="Write to the vendor through its case API (api-channel cases)",
+    responses={
+        409: {"description": "not an api-channel case, closed, or the vendor takes no messages by API"},
+        502: {"description": "the vendor refused or failed; the message is kept as failed or unknown"},
+    },
+)
+async def comment(item_id: uuid.UUID, body: CaseComment, runtime: RuntimeDep, principal: PrincipalDep) -> Any:
+    event = await desk.comment(runtime, principal, item_id, body.body)
+    return respond(principal, event, CaseEventRead, None, status_code=201)
+
+
+@router.post(
+    "/cases/{item_id}/comments/{event_id}/retry",
+    response_model=CaseEventRead,
+    operation_id="retry_case_comment",
+    summary="Send again a message whose outcome is unknown or that failed (looked for at the vendor first)",
+    responses={409: {"description": "the message is not unknown or failed"}},
+)
+async def retry_comment(
+    item_id: uuid.UUID, event_id: EventId, runtime: RuntimeDep, principal: PrincipalDep
+) -> Any:
+    event = await desk.retry_comment(runtime, principal, item_id, event_id)
+    return respond(principal, event, CaseEventRead, None)
+
+
+@router.post(
+    "/cases/{item_id}/api-poll",
+    response_model=CaseRead,
+    operation_id="poll_case_via_api",
+    summary="Read the vendor's updates of an api-channel case now (the periodic poll: every 5 minutes)",
+    responses={502: {"description": "the vendor's API failed; recorded as the case's api_error"}},
+)
+async def poll_now(item_id: uuid.UUID, runtime: RuntimeDep, principal: PrincipalDep) -> Any:
+    return respond(principal, await desk.poll_now(runtime, principal, item_id), CaseRead, None)
 
 
 @router.post(

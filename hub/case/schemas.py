@@ -91,6 +91,33 @@ class CaseReply(Input):
     cc: list[str] = Field(default_factory=list, max_length=20)
 
 
+class PartAsked(Input):
+    part_number: str = Field(min_length=1, max_length=40)
+    quantity: int = Field(1, ge=1, le=99)
+    ppid: str | None = Field(None, max_length=40, description="serial of the part being replaced")
+
+
+class CaseOpenViaApi(Input):
+    """Open a draft case at the vendor through a connection's case API (CaseDesk)."""
+
+    connection_id: uuid.UUID = Field(
+        description="a connection whose adapter has a case API (Azure support, Dell)"
+    )
+    subject: str | None = Field(
+        None,
+        max_length=500,
+        description="what the case is about at the vendor (Dell: the service tag; Azure: a resource id); "
+        "default: the case's asset serial",
+    )
+    parts: list[PartAsked] = Field(default_factory=list, max_length=4, description="hardware dispatch parts")
+
+
+class CaseComment(Input):
+    """A message to the vendor through its case API."""
+
+    body: LongText = Field(min_length=1)
+
+
 class CaseControls(Input):
     chasers_paused: bool
 
@@ -167,6 +194,10 @@ class CaseRead(CaseClientRead):
     sla_resolution: str | None
     chasers_paused: bool
     opened_by: str | None
+    connection_id: uuid.UUID | None = Field(None, description="api channel: the connection following it")
+    vendor_external_id: str | None = Field(None, description="api channel: the vendor's id of the case")
+    api_polled_at: datetime | None = None
+    api_error: str | None = Field(None, description="api channel: the last vendor fault (None once read)")
     version: int
     updated_at: datetime
 
@@ -278,6 +309,25 @@ class ChaseVendors(PeriodicPayload, kind="case.chase"):
 
 class RaiseCaseAlerts(PeriodicPayload, kind="case.alerts"):
     """Tell the client's technician of breaching and unowned cases (once each)."""
+
+
+class PollCaseDesks(PeriodicPayload, kind="case.api_poll"):
+    """Read every open api-channel case's updates at its vendor and file what is new."""
+
+
+class MirrorCaseStatus(JobPayload, kind="case.api_status"):
+    """Tell the vendor's case API that we closed or reopened the case."""
+
+    case_id: uuid.UUID
+    status: Literal["closed", "reopened"]
+
+
+class SendCaseEvidence(JobPayload, kind="case.api_evidence"):
+    """Tell the vendor's case API what a failed re-check found, with its evidence file."""
+
+    case_id: uuid.UUID
+    attachment_id: int = Field(ge=1)
+    message: str = Field(min_length=1, max_length=20_000)
 
 
 class OpenOutageCases(PeriodicPayload, kind="case.line_outages"):

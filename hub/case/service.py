@@ -32,6 +32,7 @@ from hub.case.schemas import (
     CaseReply,
     CaseTransition,
     MailProfileWrite,
+    MirrorCaseStatus,
     VerifyCase,
 )
 from hub.case.settings import CaseSettings
@@ -402,11 +403,33 @@ async def transition(
     if case.status is CaseStatus.draft and data.status is CaseStatus.open:
         return await submit(session, principal, case)
     now = now_of(session)
+    before = case.status
     await move(session, principal, case, data.status, now, data.note)
     if data.status is CaseStatus.resolved and case.check_run_id is not None and not data.skip_verification:
         await enqueue(session, VerifyCase(case_id=case.id), dedupe_key=f"case.verify:{case.id}")
+    await _mirror_at_vendor(session, case, before, data.status)
     await session.flush()
     return case
+
+
+async def _mirror_at_vendor(
+    session: AsyncSession, case: VendorCase, before: CaseStatus, to: CaseStatus
+) -> None:
+    """An api-channel case closed or reopened by us is closed or reopened at the vendor
+    too (a job, queued with the decision: the vendor is called with no transaction open)."""
+    if case.channel is not CaseChannel.api or case.vendor_external_id is None:
+        return
+    if to is CaseStatus.closed:
+        wanted = "closed"
+    elif before in (CaseStatus.resolved, CaseStatus.closed) and to in ACTIVE:
+        wanted = "reopened"
+    else:
+        return
+    await enqueue(
+        session,
+        MirrorCaseStatus(case_id=case.id, status=wanted),
+        dedupe_key=f"case.api_status:{case.id}:{case.cycle}:{wanted}",
+    )
 
 
 async def add_event(
@@ -445,6 +468,8 @@ async def reply(session: AsyncSession, principal: Principal, case_id: uuid.UUID,
     case = await cases.get(session, principal, case_id)
     if case.status in (CaseStatus.draft, CaseStatus.closed):
         raise Conflict(f"the case is {case.status.value}: submit or reopen it before writing to the vendor")
+    if case.channel is CaseChannel.api and case.vendor_external_id is not None:
+        raise Conflict("the case is followed through the vendor's API: write with POST /cases/{id}/comments")
     now = now_of(session)
     mail = await outbox.queue_message(
         session,

@@ -5,21 +5,28 @@
 - `case.verify`: re-run the check a case was opened from (close the loop).
 - `case.chase` (every 5 minutes): chasers for silent vendors past their targets.
 - `case.alerts` (every 5 minutes): breaching and unowned cases to the client's technician.
+- `case.api_poll` (every 5 minutes): the vendors' case APIs, their updates onto the timelines.
+- `case.api_status`: tell the vendor's case API that we closed or reopened a case.
+- `case.api_evidence`: a failed re-check's finding and evidence file, through the vendor's API.
 """
 
 from __future__ import annotations
 
-from hub.case import alerts, chasers, outage, outbox, poller, verify
+from hub.case import alerts, api_poll, chasers, desk, outage, outbox, poller, verify
 from hub.case.schemas import (
     ChaseVendors,
+    MirrorCaseStatus,
     OpenOutageCases,
+    PollCaseDesks,
     PollCaseMailbox,
     RaiseCaseAlerts,
+    SendCaseEvidence,
     SendCaseMail,
     VerifyCase,
 )
 from hub.check import service as checks
 from hub.jobs import JobContext, task
+from hub.sdk.records import CaseStatusChange
 
 
 @task(SendCaseMail, cron="* * * * *", max_attempts=2, timeout_seconds=300)
@@ -76,3 +83,29 @@ async def raise_alerts(ctx: JobContext, payload: RaiseCaseAlerts) -> None:
     async with ctx.finish() as session:
         settings = ctx.runtime.settings
         await alerts.raise_alerts(session, ctx.runtime.now(), settings.case, settings.notify)
+
+
+@task(PollCaseDesks, cron="*/5 * * * *", max_attempts=2, timeout_seconds=600)
+async def poll_case_desks(ctx: JobContext, payload: PollCaseDesks) -> None:
+    """Each case is read with no transaction open and filed in a short write of its own
+    (idempotent by the vendor's update ids, so a job run again files nothing twice); a
+    vendor fault is recorded on its case and connection, and the job still succeeds."""
+    await api_poll.poll_all(ctx.runtime, ctx.session)
+    async with ctx.finish():
+        pass
+
+
+@task(MirrorCaseStatus, max_attempts=3, timeout_seconds=300)
+async def mirror_status(ctx: JobContext, payload: MirrorCaseStatus) -> None:
+    await desk.mirror_status(ctx.runtime, payload.case_id, CaseStatusChange(payload.status))
+    async with ctx.finish():
+        pass
+
+
+@task(SendCaseEvidence, max_attempts=1, timeout_seconds=300)
+async def send_evidence(ctx: JobContext, payload: SendCaseEvidence) -> None:
+    """One attempt: the message is idempotent by its reference, but a file sent twice
+    would show twice at vendors that do not name files; a failure is on the timeline."""
+    await desk.send_evidence(ctx.runtime, payload.case_id, payload.attachment_id, payload.message)
+    async with ctx.finish():
+        pass

@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import SYSTEM
 from hub.case import outbox, service
+from hub.case.schemas import SendCaseEvidence
 from hub.case.settings import CaseSettings
 from hub.case.timeline import ACTIVE
 from hub.check import service as checks
 from hub.check.enums import CheckStatus
 from hub.check.findings import Evaluation
+from hub.jobs import enqueue
 from hub.models import CaseAttachment, Check, CheckRun, VendorCase
 from hub.models.enums import CaseChannel, CaseEventKind, CaseStatus
 
@@ -118,6 +120,14 @@ async def apply(
     )
     if case.status in (CaseStatus.resolved, CaseStatus.closed):
         await service.move(session, SYSTEM, case, CaseStatus.open, now, "the re-check still fails")
+    if case.channel is CaseChannel.api and case.vendor_external_id is not None:
+        # Through the vendor's API, after this commits: the vendor is never called inside it.
+        message = f"Re-checked {check.kind} at {now:%Y-%m-%d %H:%M} UTC: still failing.\n" + "\n".join(lines)
+        await enqueue(
+            session,
+            SendCaseEvidence(case_id=case.id, attachment_id=evidence.id, message=message),
+            dedupe_key=f"case.api_evidence:{case.id}:{evidence.id}",
+        )
     if case.channel is CaseChannel.email and case.to_addresses:
         await outbox.queue_message(
             session,

@@ -10,7 +10,8 @@ vendor mailbox simulator behind it, a real IMAP server holding the hub's cases m
 - a silent telephony vendor: breaching, a chaser sent (time is faked: the case is opened
   a day in the past through the runtime's clock, then the chasers run at the real now);
 - a Dell server part dispatched through the Dell TechDirect API (`hub.case.desk`), when
-  the demo's Dell connection is up: the work order number is the vendor's case number;
+  the demo's Dell connection is up: the work order number is the vendor's case number,
+  and one round of the API poll (`hub.case.api_poll`) files Dell's intake status;
 - a message nobody can place (an unknown sender, no reference) in triage;
 - the ISP outage: the line probing a dead loopback port is probed until it is down and
   `hub.case.outage` opens its case with the ISP.
@@ -38,7 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
-from hub.case import chasers, desk, outage, outbox, poller, service
+from hub.case import api_poll, chasers, desk, outage, outbox, poller, service
 from hub.case.schemas import CaseCreate, MailProfileWrite
 from hub.case.timeline import CLOCK_RUNNING
 from hub.db import session_scope
@@ -467,6 +468,8 @@ async def _api_case(runtime: Any, dell: tuple[uuid.UUID, uuid.UUID, str, uuid.UU
         subject=serial,
         parts=(PartRequest(part_number="PSU", quantity=1),),
     )
+    # One round of the periodic poll: Dell's intake status lands on the timeline.
+    await api_poll.poll_case(runtime, runtime.unit_of_work, case_id)
     return 1
 
 

@@ -72,6 +72,19 @@ class VendorCase(Entity, Base):
     cycle: Mapped[int] = mapped_column(default=1)
     # The next outbound message's sequence number (fixes its Message-ID).
     next_seq: Mapped[int] = mapped_column(default=1)
+    # The api channel (hub.case.desk): the connection whose CaseDesk follows the case, our
+    # reference (persisted before the vendor is called), the vendor's own id of the case
+    # (what get_case takes; the case number people quote is `external_ref`), and the
+    # poller's bookkeeping: the newest vendor update seen, when it last looked, and the
+    # last vendor fault (None once a poll succeeds).
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="SET NULL"), index=True
+    )
+    api_reference: Mapped[str | None] = mapped_column(String(120))
+    vendor_external_id: Mapped[str | None] = mapped_column(String(200))
+    api_cursor: Mapped[datetime | None]
+    api_polled_at: Mapped[datetime | None]
+    api_error: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseEvent(BigIntPk, Base):
@@ -190,6 +203,28 @@ class MailboxCursor(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)
     last_uid: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime | None]
+
+
+class CaseVendorUpdate(BigIntPk, Base):
+    """The ledger of a case's entries at the vendor's API: each vendor update filed once
+    (unique on its id), and each of our comments from before it is sent (our reference)
+    to the vendor's id of it. `state`: sending, sent, unknown (the answer was lost and
+    the vendor's list does not show it yet), failed (refused), received (the vendor's)."""
+
+    __tablename__ = "case_vendor_updates"
+    __table_args__ = (UniqueConstraint("case_id", "update_id"), UniqueConstraint("case_id", "reference"))
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vendor_cases.id", ondelete="CASCADE"))
+    update_id: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(120))
+    from_vendor: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[str] = mapped_column(String(12))
+    event_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("case_events.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class CaseChaser(BigIntPk, Base):

@@ -198,6 +198,9 @@ class CaseEventKind(enum.StrEnum):
     call_logged = "call_logged"
     chaser = "chaser"
     verification = "verification"
+    # Through a vendor's case API (hub.case.desk): our comment, the vendor's update.
+    api_out = "api_out"
+    api_in = "api_in"
 
 
 class MailDirection(enum.StrEnum):

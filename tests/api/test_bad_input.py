@@ -774,6 +774,18 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("body empty", {"body": ""}, "body"),
         Bad("copy not an address", {"cc": ["nobody"]}, "cc[0]"),
     ],
+    ("POST", "/cases/{item_id}/open-via-api"): [
+        Bad("connection missing", {"connection_id": MISSING}, "connection_id"),
+        Bad("connection not an id", {"connection_id": "azure"}, "connection_id"),
+        Bad("part quantity zero", {"parts": [{"part_number": "PSU", "quantity": 0}]}, "parts.0.quantity"),
+        Bad("too many parts", {"parts": [{"part_number": "PSU"}] * 5}, "parts"),
+        Bad("subject too long", {"subject": "x" * 501}, "subject"),
+    ],
+    ("POST", "/cases/{item_id}/comments"): [
+        Bad("body missing", {"body": MISSING}, "body"),
+        Bad("body empty", {"body": ""}, "body"),
+        Bad("unknown field", {"cc": ["a@b.example"]}, "cc"),
+    ],
     ("PUT", "/cases/{item_id}/chasers"): [
         Bad("flag missing", {"chasers_paused": MISSING}, "chasers_paused"),
         Bad("flag not a boolean", {"chasers_paused": "perhaps"}, "chasers_paused"),
@@ -856,6 +868,8 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
         "/cases/{item_id}/status": {"status": "waiting_client"},
         "/cases/{item_id}/reply": {"body": "Any news?"},
         "/cases/{item_id}/chasers": {"chasers_paused": True},
+        "/cases/{item_id}/open-via-api": {"connection_id": w.obj("connections", "A")},
+        "/cases/{item_id}/comments": {"body": "Any news?"},
         "/vendors/{item_id}/case-mail": {"language": "it"},
         "/triage/{item_id}/assign": {"case_id": w.obj("cases", "A")},
     }

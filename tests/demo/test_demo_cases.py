@@ -82,6 +82,10 @@ async def test_the_demo_shows_a_case_in_every_state_and_a_second_run_adds_none(
     api_case = by_title[demo_cases.API_TITLE]
     assert api_case["channel"] == "api" and api_case["status"] == "waiting_vendor"
     assert api_case["vendor_case_number"]
+    api_detail = (await api.get(f"/cases/{api_case['id']}")).json()
+    assert [e["meta"]["vendor_status"] for e in api_detail["timeline"] if e["kind"] == "api_in"] == [
+        "Request Submitted"
+    ]
     # Only a draft on the api channel goes through a vendor's API.
     with pytest.raises(InvalidInput, match="api channel"):
         await desk.open_through_api(runtime, demo_cases.DEMO, uuid.UUID(spf["id"]), uuid.uuid4())
