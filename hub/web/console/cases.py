@@ -20,8 +20,9 @@ from hub.case.schemas import CaseEscalation, CaseEventCreate, CaseFilters, CaseR
 from hub.client.schemas import ClientFilters
 from hub.client.service import ClientService
 from hub.errors import InvalidInput
+from hub.mail.parse import MessageParser
 from hub.models import Vendor, VendorAccount
-from hub.models.enums import CaseEventKind, CaseStatus
+from hub.models.enums import CaseEventKind, CaseStatus, MailDirection
 from hub.vendor.schemas import VendorFilters
 from hub.vendor.service import VendorService
 from hub.web.console.access import client_names, staff
@@ -135,6 +136,12 @@ async def case_page(case_id: uuid.UUID, ctx: Ctx) -> Response:
         vendor = await session.get(Vendor, account.vendor_id) if account else None
         names = await client_names(session, [found["client_id"]])
     status = found["status"]
+    # What we wrote, for the timeline: an outbound event names only the subject.
+    written = {
+        m.id: MessageParser().parse(m.raw).text.strip()
+        for m in found["mails"]
+        if m.direction is MailDirection.outbound
+    }
     return render(
         ctx,
         "console/case.html",
@@ -148,6 +155,7 @@ async def case_page(case_id: uuid.UUID, ctx: Ctx) -> Response:
         event_words=EVENT_WORDS,
         now=ctx.runtime.now(),
         kinds=CaseEventKind,
+        written=written,
     )
 
 
