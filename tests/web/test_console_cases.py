@@ -424,3 +424,120 @@ async def test_the_client_page_shows_the_cards_lines_and_cases_and_reveals_the_p
         )
         outbound = (await session.execute(select(CaseMail.id))).scalars().all()
     assert reveals == ["user:tech@msp.example"] and len(outbound) == 2
+
+
+EXPECTED_TITLE = {"asset_id": "SN-0042", "subscription_id": "Mail Pro 50", "line_id": "FTTH-778"}
+
+
+@pytest.mark.parametrize("source", sorted(EXPECTED_TITLE))
+async def test_a_case_opened_from_an_asset_a_subscription_or_a_line_is_prefilled_and_linked(
+    app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer, source: str
+) -> None:
+    alfa = await _client_with_mail_host(api, "Alfa Srl", "mailhost.example")
+    client_id, account_id = alfa["client"]["id"], alfa["account"]["id"]
+    if source == "asset_id":
+        made = await f.asset(api, client_id, vendor_account_id=account_id, serial="SN-0042")
+    elif source == "subscription_id":
+        made = await f.subscription(api, account_id, product="Mail Pro 50")
+    else:
+        made = await api.post(
+            "/lines",
+            json={
+                "client_id": client_id,
+                "vendor_account_id": account_id,
+                "name": "Office fibre",
+                "circuit_id": "FTTH-778",
+                "technology": "ftth",
+            },
+        )
+        assert made.status_code == 201, made.text
+        made = made.json()
+    await make_user(runtime, "tech@msp.example")
+    async with browser(app) as tech:
+        await sign_in(tech, "tech@msp.example")
+        client_page = (await tech.get(f"/console/clients/{client_id}")).text
+        assert f"/console/cases/new?{source}={made['id']}" in client_page
+        form = (await tech.get(f"/console/cases/new?{source}={made['id']}")).text
+        assert re.search(rf'<option value="{account_id}" selected>', form)
+        title = re.search(r'id="title" name="title" type="text" maxlength="200" value="([^"]+)"', form)
+        assert title and EXPECTED_TITLE[source] in title.group(1)
+        r = await tech.post(
+            "/console/cases/new",
+            data={
+                "csrf_token": csrf_of(form),
+                source: made["id"],
+                "vendor_account_id": account_id,
+                "title": title.group(1),
+                "submit": "1",
+            },
+        )
+        assert r.status_code == 303, r.text[:300]
+    case = await _detail(api, r.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    assert case[source] == made["id"] and case["status"] == "waiting_vendor" and case["attachments"]
+
+
+async def test_a_case_the_hub_opened_is_unowned_on_today_until_a_technician_touches_it(
+    app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
+) -> None:
+    from hub.auth.principal import SYSTEM
+    from hub.case.schemas import CaseCreate
+    from hub.case.service import create_case
+
+    alfa = await _client_with_mail_host(api, "Alfa Srl", "mailhost.example")
+    async with runtime.unit_of_work() as session:  # as the line-outage job opens one
+        made = await create_case(
+            session,
+            SYSTEM,
+            CaseCreate(vendor_account_id=alfa["account"]["id"], title="Line down at the office", submit=True),
+        )
+        case_id = str(made.id)
+    await make_user(runtime, "tech@msp.example")
+    async with browser(app) as tech:
+        await sign_in(tech, "tech@msp.example")
+        before = (await tech.get("/console")).text
+        token = csrf_of(before)
+        r = await tech.post(
+            f"/console/cases/{case_id}/events", data={"csrf_token": token, "kind": "note", "body": "On it"}
+        )
+        assert r.status_code == 303
+        after = (await tech.get("/console")).text
+    assert "Line down at the office" in before[before.index('id="h-unowned"') :]
+    assert "Line down at the office" not in after[after.index('id="h-unowned"') :]
+    assert "Every case has someone on it." in after
+
+
+async def test_a_dead_message_is_sent_again_from_the_case_page(
+    app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
+) -> None:
+    from sqlalchemy import update
+
+    from hub.models.enums import MailState
+
+    w = await cases_world(api, runtime, dns_server)
+    await make_user(runtime, "tech@msp.example")
+    [first] = await mails(runtime.sessionmaker, w["case"]["id"])
+    async with runtime.unit_of_work() as session:  # the SMTP server refused it for good
+        await session.execute(update(CaseMail).where(CaseMail.id == first.id).values(state=MailState.dead))
+    async with browser(app) as tech:
+        await sign_in(tech, "tech@msp.example")
+        page = (await tech.get(f"/console/cases/{w['case']['id']}")).text
+        assert "Send again" in page[page.index(f'id="mail-{first.id}"') :]
+        r = await tech.post(
+            f"/console/cases/{w['case']['id']}/resend",
+            data={"csrf_token": csrf_of(page), "mail_id": str(first.id)},
+        )
+        again = await tech.post(
+            f"/console/cases/{w['case']['id']}/resend",
+            data={"csrf_token": csrf_of(page), "mail_id": str(first.id)},
+        )
+        pin_page = await tech.post(
+            f"/console/vendor-accounts/{w['alfa']['account']['id']}/pin", data={"csrf_token": csrf_of(page)}
+        )
+    assert r.status_code == 303 and again.status_code == 409
+    [resent] = await mails(runtime.sessionmaker, w["case"]["id"])
+    assert resent.state is MailState.queued
+    assert (
+        pin_page.status_code == 200
+        and PIN in pin_page.text
+        and pin_page.headers["cache-control"] == "no-store"
+    )
