@@ -154,7 +154,7 @@ async def test_breaching_cases_and_triage_reach_today_and_the_list(
         triage = (await tech.get("/console/triage")).text
     section = today[today.index('id="h-cases"') :]
     assert "Webmail is down" in section and "breaching" in section
-    assert "1 messages wait in triage" in today
+    assert "Messages waiting in triage: 1" in today
     assert "Webmail is down" in breaching and "breaching" in breaching
     assert "About our invoice" in triage and "someone@unknown.example" in triage
     assert "is the invoice paid?" in triage and "nothing in it points at a case" in triage
