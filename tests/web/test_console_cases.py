@@ -339,7 +339,13 @@ async def test_triage_files_a_message_on_a_case_or_dismisses_it(
     ids = [i["id"] for i in (await api.get("/triage")).json()["items"]]
     async with browser(app) as tech:
         await sign_in(tech, "tech@msp.example")
-        token = await _token(tech, "/console/triage")
+        queue = (await tech.get("/console/triage")).text
+        token = csrf_of(queue)
+        offered = re.findall(
+            r'<option value="([0-9a-f-]{36})"', queue[queue.index(f'id="case-for-{ids[0]}"') :]
+        )
+        assert offered[0] == w["case"]["id"]  # the sender's vendor's case first, then the others
+        assert w["theirs"]["id"] in offered
         filed = await tech.post(
             f"/console/triage/{ids[0]}/assign", data={"csrf_token": token, "case_id": w["case"]["id"]}
         )
