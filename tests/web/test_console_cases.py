@@ -55,14 +55,11 @@ async def _client_with_mail_host(api: httpx.AsyncClient, name: str, domain: str)
     return {"client": client, "vendor": vendor, "account": account, "domain": domain}
 
 
-async def cases_world(
-    api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
+async def failing_check(
+    api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer, alfa: dict[str, Any]
 ) -> dict[str, Any]:
-    """Alfa: a mail host (phone line, an escalation contact, a PIN on file) with a case
-    already sent (with an internal note), a failing SPF check on a domain it hosts mail
-    for, and an ISP line. Beta: a case of its own."""
-    alfa = await _client_with_mail_host(api, "Alfa Srl", "mailhost.example")
-    beta = await _client_with_mail_host(api, "Beta Spa", "otherhost.example")
+    """An SPF check of a domain whose mail Alfa's mail host hosts, failed on its last run
+    (real DNS on loopback, run as a worker would)."""
     name = publish(dns_server, "alfa-mail.test", {("@", "TXT"): [txt("google-site-verification=1")]})
     domain = await f.domain(api, alfa["client"]["id"], name=name, mail_host_account_id=alfa["account"]["id"])
     check = (
@@ -73,6 +70,14 @@ async def cases_world(
     assert (await api.post(f"/checks/{check['id']}/run")).status_code == 202
     assert await run_jobs(runtime, "check.run") == 1
     assert (await api.get(f"/checks/{check['id']}")).json()["status"] == "fail"
+    return check  # type: ignore[no-any-return]
+
+
+async def cases_world(api: httpx.AsyncClient) -> dict[str, Any]:
+    """Alfa: a mail host (phone line, an escalation contact, a PIN on file) with a case
+    already sent (with an internal note). Beta: a case of its own."""
+    alfa = await _client_with_mail_host(api, "Alfa Srl", "mailhost.example")
+    beta = await _client_with_mail_host(api, "Beta Spa", "otherhost.example")
     body = {"vendor_account_id": alfa["account"]["id"], "title": "Webmail is down", "submit": True}
     case = (await api.post("/cases", json=body)).json()
     r = await api.post(f"/cases/{case['id']}/events", json={"kind": "note", "body": INTERNAL})
@@ -87,7 +92,7 @@ async def cases_world(
             },
         )
     ).json()
-    return {"alfa": alfa, "beta": beta, "check": check, "case": case, "theirs": theirs}
+    return {"alfa": alfa, "beta": beta, "case": case, "theirs": theirs}
 
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
@@ -103,7 +108,7 @@ async def _detail(api: httpx.AsyncClient, case_id: str) -> dict[str, Any]:
 async def test_the_case_pages_show_the_list_the_case_and_its_marked_internal_notes(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     case, token = w["case"], w["case"]["token"]
     async with browser(app) as tech:
@@ -137,7 +142,7 @@ async def test_the_case_pages_show_the_list_the_case_and_its_marked_internal_not
 async def test_breaching_cases_and_triage_reach_today_and_the_list(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     stray = (
         "From: Someone <someone@unknown.example>\r\nTo: cases@msp.example\r\nSubject: About our invoice\r\n"
@@ -164,7 +169,7 @@ async def test_breaching_cases_and_triage_reach_today_and_the_list(
 async def test_every_case_form_acts_through_the_service(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     case_id = w["case"]["id"]
     base = f"/console/cases/{case_id}"
@@ -230,7 +235,7 @@ async def test_every_case_form_acts_through_the_service(
 async def test_a_form_without_its_csrf_token_changes_nothing(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     case_id = w["case"]["id"]
     before = await _detail(api, case_id)
@@ -256,7 +261,7 @@ async def test_a_form_without_its_csrf_token_changes_nothing(
 async def test_a_client_user_gets_404_on_console_case_urls_and_staff_open_any_clients_case(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "boss@alfa.example", Role.client_admin, client_id=w["alfa"]["client"]["id"])
     await make_user(runtime, "tech@msp.example")
     own, theirs = w["case"]["id"], w["theirs"]["id"]
@@ -283,9 +288,9 @@ async def test_a_client_user_gets_404_on_console_case_urls_and_staff_open_any_cl
 async def test_a_case_opened_from_a_failing_check_carries_its_evidence(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
+    check_id = (await failing_check(api, runtime, dns_server, w["alfa"]))["id"]
     await make_user(runtime, "tech@msp.example")
-    check_id = w["check"]["id"]
     async with browser(app) as tech:
         await sign_in(tech, "tech@msp.example")
         check_page = (await tech.get(f"/console/checks/{check_id}")).text
@@ -327,7 +332,7 @@ async def test_a_case_opened_from_a_failing_check_carries_its_evidence(
 async def test_triage_files_a_message_on_a_case_or_dismisses_it(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     for subject in ("Your webmail case", "Newsletter"):
         raw = (
@@ -368,7 +373,7 @@ async def test_triage_files_a_message_on_a_case_or_dismisses_it(
 async def test_the_client_page_shows_the_cards_lines_and_cases_and_reveals_the_pin_audited(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     await make_user(runtime, "boss@alfa.example", Role.client_admin, client_id=w["alfa"]["client"]["id"])
     alfa = w["alfa"]
@@ -519,7 +524,7 @@ async def test_a_dead_message_is_sent_again_from_the_case_page(
 
     from hub.models.enums import MailState
 
-    w = await cases_world(api, runtime, dns_server)
+    w = await cases_world(api)
     await make_user(runtime, "tech@msp.example")
     [first] = await mails(runtime.sessionmaker, w["case"]["id"])
     async with runtime.unit_of_work() as session:  # the SMTP server refused it for good
