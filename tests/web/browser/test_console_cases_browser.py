@@ -1,7 +1,8 @@
 """Vendor cases in a real browser: a technician opens a case from a failing SPF check (real
 DNS on loopback, the check run as a worker would), sees it on the case page with the
-check's evidence attached, replies to the vendor, and no page logs a console error, asks
-for anything outside the hub or has a serious accessibility violation."""
+check's evidence attached, replies to the vendor, reveals the vendor's support PIN on the
+client page's card with htmx, and no page logs a console error, asks for anything outside
+the hub or has a serious accessibility violation."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
 from tests.web.browser.conftest import axe_violations
 from tests.web.conftest import PASSWORD
+
+PIN = "7731"
 
 
 def _failing_check(hub) -> str:
@@ -34,7 +37,12 @@ def _failing_check(hub) -> str:
         assert api.put(f"/vendors/{vendor['id']}/case-mail", json=profile).status_code == 200
         account = post(
             "/vendor-accounts",
-            {"client_id": hub.world.a, "vendor_id": vendor["id"], "account_number": "MH-77"},
+            {
+                "client_id": hub.world.a,
+                "vendor_id": vendor["id"],
+                "account_number": "MH-77",
+                "support_pin": PIN,
+            },
         )
         name = publish(dns, "alfa-browser.test", {("@", "TXT"): [txt("google-site-verification=1")]})
         domain = post(
@@ -103,4 +111,10 @@ def test_a_technician_opens_a_case_from_a_failing_check_and_replies(watched, hub
     for path in ("/console", "/console/triage", f"/console/clients/{hub.world.a}"):
         assert page.goto(hub.url + path).status == 200, path
     assert axe_violations(page) == []  # the client page with its cards, lines and cases
+    card = page.locator("section.card", has=page.get_by_role("link", name="MailHost browser"))
+    assert PIN not in card.inner_text()
+    card.get_by_role("button", name="Reveal (recorded)").click()
+    card.get_by_role("status").wait_for()
+    assert card.get_by_role("status").inner_text() == f"PIN: {PIN}"
+    assert page.url.endswith(f"/console/clients/{hub.world.a}")  # htmx swapped the PIN in place
     assert page.errors == [] and page.outside == []
