@@ -285,7 +285,7 @@ async def test_a_client_user_gets_404_on_console_case_urls_and_staff_open_any_cl
     assert len((await _detail(api, own))["mails"]) == 1  # nothing was sent by the client user
 
 
-async def test_a_case_opened_from_a_failing_check_carries_its_evidence(
+async def test_a_case_opened_from_a_failing_check_carries_its_evidence_and_resolving_reruns_it(
     app: Any, api: httpx.AsyncClient, runtime: HubRuntime, dns_server: DnsTestServer
 ) -> None:
     w = await cases_world(api)
@@ -325,8 +325,16 @@ async def test_a_case_opened_from_a_failing_check_carries_its_evidence(
     async with browser(app) as tech:
         await sign_in(tech, "tech@msp.example")
         got = await tech.get(f"{case_url}/attachments/{evidence['id']}")
+        # Resolving closes the loop: the check runs again; still failing, the case reopens.
+        token = await _token(tech, case_url)
+        r = await tech.post(f"{case_url}/status", data={"csrf_token": token, "status": "resolved"})
+        assert r.status_code == 303
     assert got.status_code == 200 and got.headers["content-disposition"].startswith("attachment")
     assert b"spf" in got.content.lower()
+    assert await run_jobs(runtime, "case.verify") == 1
+    case = await _detail(api, case["id"])
+    assert case["status"] in ("open", "waiting_vendor") and case["resolved_at"] is None
+    assert [e["kind"] for e in case["timeline"]].count("verification") == 1
 
 
 async def test_triage_files_a_message_on_a_case_or_dismisses_it(
