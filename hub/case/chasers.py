@@ -5,10 +5,12 @@ level 3 the last one (the account manager). Each is an outbox message and an esc
 event on the timeline; a technician can pause a case's chasers.
 
 A level is due when the case waits on the vendor, its target is past (`vendor_sla_due_at`)
-and the previous level was sent at least `chaser_interval_seconds` ago."""
+and the previous level was sent at least `chaser_interval_seconds` ago. A technician can
+also escalate at once (`escalate`)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.auth.principal import Principal
 from hub.case import outbox, service
+from hub.case.schemas import CaseEscalation, CaseReply
 from hub.case.settings import CaseSettings
-from hub.models import CaseChaser, Vendor, VendorAccount, VendorCase
+from hub.errors import InvalidInput
+from hub.models import CaseChaser, CaseMail, Vendor, VendorAccount, VendorCase
 from hub.models.enums import CaseChannel, CaseEventKind, CaseStatus
 
 MAX_LEVEL = 3
@@ -123,3 +128,34 @@ async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, set
         )
     await session.flush()
     return level
+
+
+async def escalate(
+    session: AsyncSession, principal: Principal, case_id: uuid.UUID, data: CaseEscalation
+) -> CaseMail:
+    """A person escalates now, without waiting for the chasers: the message goes to the
+    vendor on the case's thread (`service.reply`, through the outbox) copying the chosen
+    escalation contact, and the timeline says who it was escalated to."""
+    principal.require_staff()
+    case = await service.cases.get(session, principal, case_id)
+    account = await session.get(VendorAccount, case.vendor_account_id)
+    vendor = await session.get(Vendor, account.vendor_id) if account else None
+    contacts = escalation_contacts(vendor) if vendor is not None else []
+    wanted = data.contact.strip().lower()
+    found = [(n, (name, addr)) for n, (name, addr) in enumerate(contacts, start=2) if addr.lower() == wanted]
+    if not found:
+        raise InvalidInput("contact", "not one of the vendor's escalation contacts with an e-mail")
+    level, (name, addr) = found[0]
+    mail = await service.reply(session, principal, case.id, CaseReply(body=data.body, cc=[addr]))
+    service.add_system_event(
+        session,
+        case,
+        CaseEventKind.escalation,
+        principal.actor,
+        service.now_of(session),
+        f"Escalated to level {level}: {name}",
+        visible=True,
+        meta={"level": level, "contact": addr, "mail_id": mail.id},
+    )
+    await session.flush()
+    return mail

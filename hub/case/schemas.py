@@ -29,6 +29,9 @@ class CaseFilters(ListParams):
     vendor_id: uuid.UUID | None = None
     status: CaseStatus | None = None
     breaching: bool | None = Field(None, description="true: a vendor target is past due now")
+    q: str | None = Field(
+        None, max_length=100, description="search in the title, our token and the vendor's case number"
+    )
 
 
 class CaseCreate(Input):
@@ -115,6 +118,14 @@ class CaseOpenViaApi(Input):
 class CaseComment(Input):
     """A message to the vendor through its case API."""
 
+    body: LongText = Field(min_length=1)
+
+
+class CaseEscalation(Input):
+    """A person escalates: the message goes to the vendor on the case's thread, copying
+    one of the vendor's escalation contacts (`Vendor.escalation_levels` with an e-mail)."""
+
+    contact: str = Field(min_length=3, max_length=320, description="the escalation contact's e-mail")
     body: LongText = Field(min_length=1)
 
 

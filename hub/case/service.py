@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.api.crud import CrudService, Resource, equals
+from hub.api.crud import CrudService, Resource, contains_text, equals
 from hub.audit.service import record
 from hub.auth.principal import Principal
 from hub.case import evidence as ev
@@ -120,6 +120,8 @@ class CaseService(CrudService[VendorCase]):
         if params.breaching is not None:
             late = (VendorCase.vendor_sla_due_at <= now_of(session)) & VendorCase.status.in_(CLOCK_RUNNING)
             stmt = stmt.where(late if params.breaching else ~late | VendorCase.vendor_sla_due_at.is_(None))
+        if params.q:
+            stmt = contains_text(VendorCase.title, VendorCase.token, VendorCase.external_ref)(stmt, params.q)
         total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
         stmt = stmt.order_by(*self._order_by(params.sort or self.resource.default_sort))
         rows = (await session.execute(stmt.limit(params.limit).offset(params.offset))).scalars().all()

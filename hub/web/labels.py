@@ -82,6 +82,11 @@ VALUES = (
     N_("backup"),
     N_("cloud"),
     N_("distributor"),
+    # vendor case severities
+    N_("low"),
+    N_("normal"),
+    N_("high"),
+    N_("critical"),
     # error pages
     N_("Bad request"),
     N_("Not allowed"),

@@ -210,3 +210,20 @@ async def test_lists_filter_by_client_vendor_state_and_breaching(
     runtime.clock = lambda: utcnow() + timedelta(hours=1)  # the vendor's 30 minutes are gone
     assert b["id"] in await ids(breaching=True)
     assert b["id"] not in await ids(breaching=False)
+
+
+async def test_a_search_finds_a_case_by_its_title_or_token(api: httpx.AsyncClient) -> None:
+    w = await vendor_world(api)
+    webmail = await blank_case(api, w, title="Webmail is down")
+    other = await blank_case(api, w, title="Printer jam")
+
+    async def found(q: str) -> set[str]:
+        r = await api.get("/cases", params={"q": q})
+        assert r.status_code == 200, r.text
+        return {c["id"] for c in r.json()["items"]}
+
+    assert await found("WEBMAIL") == {webmail["id"]}
+    assert await found(other["token"].lower()) == {other["id"]}
+    assert await found("nothing like it") == set()
+    r = await api.get("/cases", params={"q": "x" * 101})
+    assert r.status_code == 422 and "q" in r.text

@@ -56,6 +56,21 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/console/connections/{connection_id}/test"): "staff",
     ("GET", "/console/checks"): "staff",
     ("GET", "/console/checks/{check_id}"): "staff",
+    ("GET", "/console/cases"): "staff",
+    ("GET", "/console/cases/new"): "staff",
+    ("POST", "/console/cases/new"): "staff",
+    ("GET", "/console/cases/{case_id}"): "staff",
+    ("GET", "/console/cases/{case_id}/attachments/{attachment_id}"): "staff",
+    ("POST", "/console/cases/{case_id}/reply"): "staff",
+    ("POST", "/console/cases/{case_id}/events"): "staff",
+    ("POST", "/console/cases/{case_id}/status"): "staff",
+    ("POST", "/console/cases/{case_id}/escalate"): "staff",
+    ("POST", "/console/cases/{case_id}/chasers"): "staff",
+    ("POST", "/console/cases/{case_id}/resend"): "staff",
+    ("GET", "/console/triage"): "staff",
+    ("POST", "/console/triage/{item_id}/assign"): "staff",
+    ("POST", "/console/triage/{item_id}/dismiss"): "staff",
+    ("POST", "/console/vendor-accounts/{account_id}/pin"): "staff",
     ("GET", "/console/jobs"): "admin",
     ("GET", "/console/reminders"): "admin",
     ("GET", "/console/users"): "admin",
@@ -118,6 +133,9 @@ async def _ids(api, runtime, world) -> dict[str, str]:
         "check_id": str(uuid.uuid4()),
         "user_id": str(uuid.uuid4()),
         "case_id": str(uuid.uuid4()),
+        "attachment_id": "1",
+        "item_id": "1",
+        "account_id": str(uuid.uuid4()),
     }
 
 
@@ -211,7 +229,7 @@ async def test_technicians_get_403_on_admin_pages_and_staff_pages_render(app, ap
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("missing", ["client_id", "vendor_id", "check_id"])
+@pytest.mark.parametrize("missing", ["client_id", "vendor_id", "check_id", "case_id"])
 async def test_a_missing_object_is_a_404_page_for_staff(app, api, runtime, missing):
     world = await build_world(api, runtime)
     await make_user(runtime, "tech@msp.example", Role.technician)
@@ -219,6 +237,7 @@ async def test_a_missing_object_is_a_404_page_for_staff(app, api, runtime, missi
         "client_id": "/console/clients/{x}",
         "vendor_id": "/console/vendors/{x}",
         "check_id": "/console/checks/{x}",
+        "case_id": "/console/cases/{x}",
     }
     async with browser(app) as tech:
         await sign_in(tech, "tech@msp.example")

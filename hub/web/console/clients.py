@@ -9,19 +9,26 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from hub.account.service import VendorAccountService
 from hub.asset.schemas import AssetFilters, WarrantyFilters
 from hub.asset.service import AssetService, WarrantyService
+from hub.card.service import who
+from hub.case.schemas import CaseFilters
+from hub.case.service import cases
 from hub.check.service import client_health
 from hub.client.schemas import ClientFilters
 from hub.client.service import ClientService
 from hub.domain.schemas import DomainFilters
 from hub.domain.service import DomainService
 from hub.errors import InvalidInput
+from hub.line.schemas import LineFilters
+from hub.line.service import LineService
 from hub.renewal.schemas import RenewalFilters
 from hub.renewal.service import renewals
 from hub.report.service import spend_report, upcoming
 from hub.web.console.access import staff
-from hub.web.pages import Ctx, PageRoute, render
+from hub.web.console.cases import STATUS_WORDS, account_vendors
+from hub.web.pages import Ctx, Form, PageRoute, is_htmx, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE = 50
@@ -77,6 +84,13 @@ async def client_page(client_id: uuid.UUID, ctx: Ctx) -> Response:
         open_renewals, _ = await renewals.list(
             session, principal, RenewalFilters(client_id=client_id, limit=PAGE)
         )
+        # Who to call: the card of every vendor the client has an account with (hub.card).
+        cards = await who(session, principal, client_id, None, ctx.runtime.now())
+        lines, _ = await LineService().list(session, principal, LineFilters(client_id=client_id, limit=200))
+        client_cases, cases_total = await cases.list(
+            session, principal, CaseFilters(client_id=client_id, limit=PAGE)
+        )
+        case_vendors = await account_vendors(session, {c.vendor_account_id for c in client_cases})
     return render(
         ctx,
         "console/client.html",
@@ -91,4 +105,27 @@ async def client_page(client_id: uuid.UUID, ctx: Ctx) -> Response:
         domains=domains,
         renewals=[r for r in open_renewals if r.state.value not in ("confirmed", "declined")],
         today=today,
+        cards=[m["card"] for m in cards["matches"]],
+        lines=lines,
+        cases=client_cases,
+        cases_total=cases_total,
+        case_vendors=case_vendors,
+        status_words=STATUS_WORDS,
+        now=ctx.runtime.now(),
     )
+
+
+@router.post("/console/vendor-accounts/{account_id}/pin")
+async def reveal_pin(account_id: uuid.UUID, ctx: Ctx, form: Form) -> Response:
+    """The support PIN in clear, for the technician on the phone with the vendor: the
+    API's audited reveal (`VendorAccountService.reveal_pin`); never cached."""
+    principal = staff(ctx)
+    async with ctx.runtime.unit_of_work() as session:
+        pin = await VendorAccountService().reveal_pin(session, principal, account_id)
+        account = await VendorAccountService().get(session, principal, account_id)
+        client_id = account.client_id
+    template = "console/pin.html" if is_htmx(ctx.request) else "console/pin_page.html"
+    response = render(ctx, template, pin=pin, account_id=account_id, client_id=client_id)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response

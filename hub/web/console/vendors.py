@@ -1,4 +1,5 @@
-"""A vendor: how to reach its support, and which clients have accounts with it."""
+"""A vendor: how to reach its support, which clients have accounts with it, and the cases
+open with it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from starlette.responses import Response
 
 from hub.account.schemas import VendorAccountFilters
 from hub.account.service import VendorAccountService
+from hub.case.schemas import CaseFilters
+from hub.case.service import cases
+from hub.models.enums import CaseStatus
 from hub.subscription.schemas import SubscriptionFilters
 from hub.subscription.service import SubscriptionService
 from hub.vendor.service import VendorService
 from hub.web.console.access import client_names, staff
+from hub.web.console.cases import STATUS_WORDS, account_vendors
 from hub.web.pages import Ctx, PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+OPEN_CASES = (CaseStatus.draft, CaseStatus.open, CaseStatus.waiting_vendor, CaseStatus.waiting_client)
 
 
 @router.get("/console/vendors/{vendor_id}")
@@ -29,7 +35,17 @@ async def vendor_page(vendor_id: uuid.UUID, ctx: Ctx) -> Response:
         subscriptions, subscriptions_total = await SubscriptionService().list(
             session, principal, SubscriptionFilters(vendor_id=vendor_id, limit=200)
         )
-        names = await client_names(session, [a.client_id for a in accounts])
+        open_cases = []
+        for status in OPEN_CASES:
+            found, _ = await cases.list(
+                session, principal, CaseFilters(vendor_id=vendor_id, status=status, limit=100)
+            )
+            open_cases.extend(found)
+        open_cases.sort(key=lambda c: c.created_at, reverse=True)
+        case_vendors = await account_vendors(session, {c.vendor_account_id for c in open_cases})
+        names = await client_names(
+            session, [a.client_id for a in accounts] + [c.client_id for c in open_cases]
+        )
     return render(
         ctx,
         "console/vendor.html",
@@ -39,4 +55,8 @@ async def vendor_page(vendor_id: uuid.UUID, ctx: Ctx) -> Response:
         subscriptions=subscriptions,
         subscriptions_total=subscriptions_total,
         names=names,
+        cases=open_cases,
+        case_vendors=case_vendors,
+        status_words=STATUS_WORDS,
+        now=ctx.runtime.now(),
     )
