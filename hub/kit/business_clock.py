@@ -152,6 +152,13 @@ class BusinessCalendar:
         tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
         return cls(tz, tuple((Interval(0, MINUTES_PER_DAY),) for _ in WEEKDAYS))
 
+    @property
+    def never_closes(self) -> bool:
+        """Open every minute of every day with no holiday or closed date: asking when it
+        next closes would search the whole horizon, day by day, for nothing."""
+        full = all(len(day) == 1 and day[0].start == 0 and day[0].end == MINUTES_PER_DAY for day in self.week)
+        return full and self.holiday_rule is None and not self.closed_dates
+
     # -- days
     def is_holiday(self, day: date) -> bool:
         return day in self.closed_dates or (self._holidays is not None and day in self._holidays)
@@ -237,7 +244,10 @@ def next_opening(calendar: BusinessCalendar, at: datetime) -> datetime:
 
 def next_closing(calendar: BusinessCalendar, at: datetime) -> datetime | None:
     """When the period open at `at` ends (UTC), or None when closed at `at`. Periods
-    that touch (Monday 24:00 and Tuesday 00:00) are one opening."""
+    that touch (Monday 24:00 and Tuesday 00:00) are one opening. A calendar that never
+    closes ends at the horizon (`HORIZON_DAYS` from `at`), found without the search."""
+    if calendar.never_closes:
+        return _utc(at) + timedelta(days=HORIZON_DAYS)
     periods = calendar.periods_from(at)
     current = next(periods, None)
     if current is None or current[0] > _utc(at):
