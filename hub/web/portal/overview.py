@@ -96,6 +96,8 @@ EVENT_WORDS = {
     "note": N_("Note"),
     "email_out": N_("We wrote to the vendor"),
     "email_in": N_("The vendor wrote"),
+    "api_out": N_("We wrote to the vendor through its support portal"),
+    "api_in": N_("The vendor answered through its support portal"),
     "status_change": N_("Status"),
     "escalation": N_("Escalated"),
     "time_spent": N_("Time spent"),
