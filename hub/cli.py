@@ -78,6 +78,7 @@ commands.add(
 )
 commands.add("lines", "hub.line.cli:app", "ISP lines: list, add, show, probe, import.")
 commands.add("cases", "hub.case.cli:app", "Vendor cases: list, show, open, reply, log, close.")
+commands.add("reports", "hub.report.cli:app", "Coverage snapshots for the quarterly review: take, backfill.")
 
 err = Console(stderr=True)
 out = Console()
