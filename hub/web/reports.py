@@ -63,6 +63,26 @@ def _file(body: bytes | str, media_type: str, name: str) -> Response:
 # -- the statement -------------------------------------------------------------------------
 
 
+# WeasyPrint draws an inline SVG with the SVG's own styling only (the page's stylesheet
+# does not reach into it): each chart of a PDF carries hub.css's colours as presentation
+# attributes of its shapes, and a style for its text.
+PRINT_FILLS = {"a": "#1f5fbf", "b": "#6b3fa0", "c": "#1e7b34", "d": "#0f6e7a"}
+SVG_PRINT_STYLE = Markup(
+    "<style>text{fill:#1d1d1f}.chart-tick,.chart-scale{fill:#555;font-size:14px}"
+    ".chart-axis{stroke:#bbb;stroke-width:1}</style>"
+)
+
+
+def for_print(chart: Markup) -> Markup:
+    """The chart with its colours inside it."""
+    head, sep, rest = str(chart).partition(">")
+    for tone, colour in PRINT_FILLS.items():
+        rest = rest.replace(f'class="chart-{tone}"', f'class="chart-{tone}" fill="{colour}"')
+    rest = rest.replace('class="chart-axis"', 'class="chart-axis" stroke="#bbb"')
+    # The chart is Markup already escaped by hub.web.portal.charts; only constants were added.
+    return Markup(head + sep) + SVG_PRINT_STYLE + Markup(rest)  # noqa: S704
+
+
 def _statement_charts(templates: Any, locale: str, view: Statement) -> dict[str, Markup]:
     fmt = i18n.Formats(locale)
 
@@ -77,10 +97,10 @@ def _statement_charts(templates: Any, locale: str, view: Statement) -> dict[str,
     months = [svg.Bar(fmt.date(m, "MMM yy"), v, money(v), "d") for m, v in view.months]
     top = max((v for _m, v in view.months), default=Decimal(0))
     return {
-        "category": svg.bars("chart-category", _("What you pay per month, by category"), category),
-        "payer": svg.bars("chart-payer", _("What you pay per month, by who is paid"), payers),
-        "months": svg.columns(
-            "chart-months", _("Renewals in the next 12 months, by month"), months, money(top)
+        "category": for_print(svg.bars("chart-category", _("What you pay per month, by category"), category)),
+        "payer": for_print(svg.bars("chart-payer", _("What you pay per month, by who is paid"), payers)),
+        "months": for_print(
+            svg.columns("chart-months", _("Renewals in the next 12 months, by month"), months, money(top))
         ),
     }
 
@@ -181,7 +201,8 @@ def _advice(templates: Any, locale: str, found: Review) -> list[tuple[str, str]]
         params = {k: fmt.date(v) if isinstance(v, date) else v for k, v in r.params.items()}
         if "what" in params:
             params["what"] = templates.gettext(locale, str(params["what"]))
-        out.append((r.severity, str(templates.gettext(locale, r.message)) % params))
+        text = str(templates.gettext(locale, r.message)) % params
+        out.append((r.severity, text[:1].upper() + text[1:]))
     return out
 
 
@@ -195,6 +216,7 @@ def _review_context(templates: Any, locale: str, found: Review, today: date) -> 
         "client": found.client,
         "advice": _advice(templates, locale, found),
         "quarters": offered,
+        "renews_words": RENEWS_WORDS,
     }
 
 

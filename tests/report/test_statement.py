@@ -8,6 +8,7 @@ import csv
 import io
 import re
 import uuid
+from typing import Any
 
 import pypdf
 import pytest
@@ -69,6 +70,30 @@ async def test_the_statement_pdf_carries_the_portal_pages_totals_in_the_readers_
     assert "Intercept X Alfa Srl" in text and "Fibre 1 Gbit Alfa Srl" in text
     for leaked in (*MSP_COSTS, *NOTES, "Beta Spa", "Sophos B"):
         assert leaked not in text, leaked
+    # The charts are drawn in the page's colours (the first bar's blue), not left black.
+    assert CHART_BLUE in drawing(got.content)
+
+
+CHART_BLUE = b"0.121569 0.372549 0.74902 rg"
+
+
+def drawing(body: bytes) -> bytes:
+    """Every content stream of the PDF (its pages and the forms they draw), decompressed."""
+    reader = pypdf.PdfReader(io.BytesIO(body))
+    out: list[bytes] = []
+
+    def forms(container: Any, depth: int = 0) -> None:
+        resources = container.get("/Resources")
+        xobjects = resources.get_object().get("/XObject") if resources is not None else None
+        for ref in xobjects.get_object().values() if xobjects is not None and depth < 5 else ():
+            form = ref.get_object()
+            out.append(form.get_data())
+            forms(form, depth + 1)
+
+    for page in reader.pages:
+        out.append(page.get_contents().get_data())
+        forms(page)
+    return b"\n".join(out)
 
 
 @pytest.mark.parametrize("locale", ["en", "it"])
