@@ -85,7 +85,8 @@ def backfill(
         try:
             window = snapshots.backfill_window(first, last, runtime.today())
         except InvalidInput as exc:
-            fail(f"--{exc.errors[0]['field']}: {exc.errors[0]['message']}")
+            problem = (exc.errors or [{"field": "since", "message": exc.detail}])[0]
+            fail(f"--{problem['field']}: {problem['message']}")
         async with runtime.unit_of_work() as session:
             found = await snapshots.backfill(
                 session,

@@ -284,10 +284,10 @@ async def _warranty_recommendations(
         )
     )
     last: dict[uuid.UUID, tuple[str, AssetKind, date | None]] = {}
-    for asset_id, name, kind, _starts, ends in rows:
+    for asset_id, name, kind, _starts, warranty_ends in rows:
         seen = last.get(asset_id)
-        if seen is None or (ends is not None and (seen[2] is None or ends > seen[2])):
-            last[asset_id] = (name, kind, ends)
+        if seen is None or (warranty_ends is not None and (seen[2] is None or warranty_ends > seen[2])):
+            last[asset_id] = (name, kind, warranty_ends)
     out = []
     for name, kind, ends in sorted(last.values(), key=lambda v: (v[2] or date.min, v[0])):
         what = kind.value
