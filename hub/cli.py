@@ -585,6 +585,9 @@ def demo(
         _print_connections(run_in_unit(lambda s: connection_rows(s, connection_ids), settings, write=False))
         _print_renewals(run_in_unit(renewal_rows, settings, write=False))
         _print_cases(run_command(lambda rt: ensure_demo_cases(rt, world), settings))
+        from hub.report.cli import demo_history
+
+        err.print(f"coverage snapshots: {run_command(demo_history, settings)} added (the quarterly reviews)")
         err.print(
             f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
             "(GET /api/v1/notices)"

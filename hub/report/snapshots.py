@@ -218,6 +218,23 @@ async def backfill(
     return {"clients": len(clients), "days": len(days), "created": created}
 
 
+async def seed_history(session: AsyncSession, today: date, now: datetime) -> int:
+    """The history a new installation (the demo) starts with: every day since the start of
+    the quarter before the current one, derived, and today observed. Rows added."""
+    quarter_start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    previous = (
+        date(quarter_start.year - 1, 10, 1)
+        if quarter_start.month == 1
+        else quarter_start.replace(month=quarter_start.month - 3)
+    )
+    created = 0
+    if previous < today:
+        created = (await backfill(session, since=previous, until=today - timedelta(days=1), now=now))[
+            "created"
+        ]
+    return created + await take_daily(session, today, now)
+
+
 def backfill_window(since: date | None, until: date | None, today: date) -> tuple[date, date]:
     """The days a backfill covers, checked: both before today, `since` first, at most
     MAX_BACKFILL_DAYS. Errors name the field."""
@@ -259,6 +276,7 @@ __all__ = [
     "backfill",
     "backfill_window",
     "facts_of",
+    "seed_history",
     "snapshots_between",
     "take_daily",
 ]

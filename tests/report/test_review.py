@@ -268,3 +268,25 @@ async def test_the_review_compares_the_quarter_with_the_one_before(app, api, run
     text = pdf_text(pdf.content)
     assert "Revisione trimestrale" in text and "2027Q1" in text and "fw-1" in text
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "quarter"
+
+
+async def test_the_demo_starts_with_two_quarters_of_history_and_a_review_to_read(app, api, runtime):
+    from hub.demo import load_demo
+    from hub.models import Client
+    from hub.report.snapshots import seed_history
+
+    runtime.clock = FixedClock(NOW)
+    async with runtime.unit_of_work() as session:
+        await load_demo(session, today=NOW.date())
+    async with runtime.unit_of_work() as session:
+        added = await seed_history(session, NOW.date(), NOW)
+        clients = (await session.execute(select(func.count()).select_from(Client))).scalar_one()
+    days = (NOW.date() - Q3.start).days + 1  # 1 July to today
+    assert added == clients * days
+    async with runtime.unit_of_work() as session:
+        assert await seed_history(session, NOW.date(), NOW) == 0
+        client_id = (await session.execute(select(Client.id).order_by(Client.name).limit(1))).scalar_one()
+    r = await api.get(f"/clients/{client_id}/review", params={"locale": "en"})
+    assert r.status_code == 200
+    text = pdf_text(r.content)
+    assert "Assets under warranty" in text and "Recommendations" in text and "2026Q3" in text
