@@ -25,7 +25,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from hub.auth.principal import Principal
-from hub.deps import PrincipalDep, RuntimeDep, SessionDep
+from hub.deps import PrincipalDep, RuntimeDep
 from hub.report.pdf import render_pdf
 from hub.report.review import Quarter, Review, parse_quarter, quarter_of, review
 from hub.report.statement import PAYS_ORDER, Statement, statement, statement_csv
@@ -128,18 +128,15 @@ def statement_html(templates: Any, locale: str, view: Statement) -> str:
 
 
 async def _statement_file(
-    request: Request,
-    runtime: Any,
-    session: Any,
-    principal: Principal,
-    client_id: uuid.UUID,
-    locale: str,
-    as_csv: bool,
+    request: Request, runtime: Any, principal: Principal, client_id: uuid.UUID, locale: str, as_csv: bool
 ) -> Response:
+    """Read in a short read-only transaction, render with none open (a long statement
+    takes WeasyPrint seconds: no transaction waits on it)."""
     day = runtime.today()
-    view = await statement(
-        session, principal, client_id, day, getattr(request.app.state, "spend_cache", None)
-    )
+    async with runtime.unit_of_work(write=False) as session:
+        view = await statement(
+            session, principal, client_id, day, getattr(request.app.state, "spend_cache", None)
+        )
     name = f"statement-{view.client.slug}-{day.isoformat()}"
     if as_csv:
         return _file(statement_csv(view, locale), CSV, f"{name}.csv")
@@ -147,25 +144,26 @@ async def _statement_file(
     return _file(pdf, PDF, f"{name}.pdf")
 
 
+def _own_client(principal: Principal) -> uuid.UUID:
+    assert principal.client_id is not None  # client_user() refused anyone else
+    return principal.client_id
+
+
 @router.get("/portal/statement.pdf")
 async def portal_statement_pdf(ctx: Ctx) -> Response:
     principal = client_user(ctx)
-    assert principal.client_id is not None
-    async with ctx.runtime.unit_of_work(write=False) as session:
-        response = await _statement_file(
-            ctx.request, ctx.runtime, session, principal, principal.client_id, ctx.locale, as_csv=False
-        )
+    response = await _statement_file(
+        ctx.request, ctx.runtime, principal, _own_client(principal), ctx.locale, as_csv=False
+    )
     return ctx.apply(response)
 
 
 @router.get("/portal/statement.csv")
 async def portal_statement_csv(ctx: Ctx) -> Response:
     principal = client_user(ctx)
-    assert principal.client_id is not None
-    async with ctx.runtime.unit_of_work(write=False) as session:
-        response = await _statement_file(
-            ctx.request, ctx.runtime, session, principal, principal.client_id, ctx.locale, as_csv=True
-        )
+    response = await _statement_file(
+        ctx.request, ctx.runtime, principal, _own_client(principal), ctx.locale, as_csv=True
+    )
     return ctx.apply(response)
 
 
@@ -173,20 +171,14 @@ async def portal_statement_csv(ctx: Ctx) -> Response:
 async def console_statement_pdf(client_id: uuid.UUID, ctx: Ctx) -> Response:
     """The statement exactly as the client's users get it (the client-safe projection)."""
     principal = staff(ctx)
-    async with ctx.runtime.unit_of_work(write=False) as session:
-        response = await _statement_file(
-            ctx.request, ctx.runtime, session, principal, client_id, ctx.locale, False
-        )
+    response = await _statement_file(ctx.request, ctx.runtime, principal, client_id, ctx.locale, as_csv=False)
     return ctx.apply(response)
 
 
 @router.get("/console/clients/{client_id}/statement.csv")
 async def console_statement_csv(client_id: uuid.UUID, ctx: Ctx) -> Response:
     principal = staff(ctx)
-    async with ctx.runtime.unit_of_work(write=False) as session:
-        response = await _statement_file(
-            ctx.request, ctx.runtime, session, principal, client_id, ctx.locale, True
-        )
+    response = await _statement_file(ctx.request, ctx.runtime, principal, client_id, ctx.locale, as_csv=True)
     return ctx.apply(response)
 
 
@@ -285,7 +277,6 @@ def _api_locale(request: Request, wanted: Language | None, fallback: str | None)
 async def api_statement(
     client_id: uuid.UUID,
     request: Request,
-    session: SessionDep,
     principal: PrincipalDep,
     runtime: RuntimeDep,
     format: Annotated[FileFormat, Query()] = FileFormat.pdf,
@@ -295,11 +286,10 @@ async def api_statement(
     the client pays, never the MSP's cost. Another client's statement is not found."""
     from hub.report.service import visible_client
 
-    client = await visible_client(session, principal, client_id)
+    async with runtime.unit_of_work(write=False) as session:
+        client = await visible_client(session, principal, client_id)
     chosen = _api_locale(request, locale, client.locale)
-    return await _statement_file(
-        request, runtime, session, principal, client_id, chosen, format is FileFormat.csv
-    )
+    return await _statement_file(request, runtime, principal, client_id, chosen, format is FileFormat.csv)
 
 
 @api_router.get(
