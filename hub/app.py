@@ -43,6 +43,7 @@ def api_router() -> APIRouter:
     from hub.sync.endpoints import discrepancies_router, tenants_router
     from hub.vendor.endpoints import router as vendors
     from hub.warranty.endpoints import router as warranty_review
+    from hub.web.reports import api_router as report_files
 
     router = APIRouter(prefix=API_PREFIX)
     for sub in (
@@ -57,6 +58,7 @@ def api_router() -> APIRouter:
         checks,
         isp_lines,
         reports,
+        report_files,  # the statement and the quarterly review as files (rendered by hub.web)
         audit,
         jobs,
         renewals,

@@ -78,6 +78,7 @@ commands.add(
 )
 commands.add("lines", "hub.line.cli:app", "ISP lines: list, add, show, probe, import.")
 commands.add("cases", "hub.case.cli:app", "Vendor cases: list, show, open, reply, log, close.")
+commands.add("reports", "hub.report.cli:app", "Coverage snapshots for the quarterly review: take, backfill.")
 
 err = Console(stderr=True)
 out = Console()
@@ -584,6 +585,9 @@ def demo(
         _print_connections(run_in_unit(lambda s: connection_rows(s, connection_ids), settings, write=False))
         _print_renewals(run_in_unit(renewal_rows, settings, write=False))
         _print_cases(run_command(lambda rt: ensure_demo_cases(rt, world), settings))
+        from hub.report.cli import demo_history
+
+        err.print(f"coverage snapshots: {run_command(demo_history, settings)} added (the quarterly reviews)")
         err.print(
             f"reminders: {outcome.notices} queued now, {outcome.notices_skipped} past thresholds recorded "
             "(GET /api/v1/notices)"

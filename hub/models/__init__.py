@@ -17,6 +17,7 @@ from hub.models.case import (
 )
 from hub.models.check import Check, CheckRun
 from hub.models.client import Client, Contact
+from hub.models.coverage import CoverageSnapshot
 from hub.models.domain import Domain, Endpoint
 from hub.models.job import Job, JobCounter, JobWorker
 from hub.models.line import IspLine, LineProbe
@@ -44,6 +45,7 @@ __all__ = [
     "Client",
     "Connection",
     "Contact",
+    "CoverageSnapshot",
     "Discrepancy",
     "Domain",
     "Endpoint",

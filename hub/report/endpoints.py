@@ -7,16 +7,24 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
+from hub.audit.service import record
 from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.errors import NotFound
 from hub.kit.schema import Input
 from hub.kit.time import today as current_day
+from hub.models.enums import AuditAction
 from hub.renewal.forecast import forecast
 from hub.renewal.schemas import Forecast, ForecastParams
-from hub.report import service
+from hub.report import service, snapshots
 from hub.report.cache import CachedReport, ReportCache
 from hub.report.csv_export import client_spend_csv, forecast_csv, spend_csv, upcoming_csv
-from hub.report.schemas import ClientSpendReport, SpendReport, UpcomingPage
+from hub.report.schemas import (
+    BackfillRequest,
+    BackfillResult,
+    ClientSpendReport,
+    SpendReport,
+    UpcomingPage,
+)
 from hub.terms.client_view import project_spend
 
 router = APIRouter(tags=["reports"])
@@ -183,3 +191,36 @@ async def get_forecast(
     return Response(
         orjson.dumps(Forecast.model_validate(body).model_dump(mode="json")), media_type="application/json"
     )
+
+
+# -- the coverage history of the quarterly review -------------------------------------------
+
+
+@router.post(
+    "/reports/backfill",
+    response_model=BackfillResult,
+    operation_id="backfill_coverage_snapshots",
+    summary="Derive past days' coverage snapshots from the dates the hub keeps (admins)",
+)
+async def backfill_coverage(
+    body: BackfillRequest, session: SessionDep, principal: PrincipalDep, runtime: RuntimeDep
+) -> BackfillResult:
+    """Days already snapshotted are kept; what cannot be derived (seats in use, expiries or
+    firmware on days with no check run) stays unknown. Audited."""
+    principal.require_admin()
+    since, until = snapshots.backfill_window(body.since, body.until, runtime.today())
+    if body.client_id is not None:
+        await service.visible_client(session, principal, body.client_id)
+    found = await snapshots.backfill(
+        session, since=since, until=until, now=runtime.now(), client_id=body.client_id
+    )
+    record(
+        session,
+        principal,
+        AuditAction.create,
+        subject_type="coverage_snapshots",
+        subject_id=body.client_id or "all",
+        client_id=body.client_id,
+        meta={"action": "backfill", "since": since.isoformat(), "until": until.isoformat(), **found},
+    )
+    return BackfillResult(**found, since=since, until=until)

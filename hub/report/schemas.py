@@ -3,7 +3,13 @@ directly (hot paths); tests check the two agree."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 from pydantic import BaseModel, Field
+
+from hub.jobs.payload import PeriodicPayload
+from hub.kit.schema import Input
 
 
 class Ref(BaseModel):
@@ -150,3 +156,28 @@ class UpcomingPage(BaseModel):
     limit: int
     offset: int
     within_days: int
+
+
+# -- coverage snapshots (the quarterly review's history) -----------------------------------
+
+
+class SnapshotCoverage(PeriodicPayload, kind="report.snapshot"):
+    """Daily: today's coverage figures of every active client, one row per client per day
+    (a second run the same day adds nothing)."""
+
+
+class BackfillRequest(Input):
+    """Derive the coverage of past days from the dates the hub keeps (days already
+    snapshotted are left as they are)."""
+
+    since: date | None = Field(None, description="first day; default: about two quarters ago")
+    until: date | None = Field(None, description="last day, before today; default: yesterday")
+    client_id: uuid.UUID | None = Field(None, description="one client; default: every active client")
+
+
+class BackfillResult(BaseModel):
+    clients: int
+    days: int
+    created: int = Field(description="rows added; days that had one already are not counted")
+    since: date
+    until: date

@@ -27,9 +27,10 @@ def web_router() -> APIRouter:
     from hub.web.auth_pages import router as auth_pages
     from hub.web.console import router as console
     from hub.web.portal import router as portal
+    from hub.web.reports import router as reports
 
     router = APIRouter(include_in_schema=False)
-    for sub in (auth_pages, console, portal):
+    for sub in (auth_pages, console, portal, reports):
         router.include_router(sub)
     return router
 

@@ -87,6 +87,8 @@ VALUES = (
     N_("normal"),
     N_("high"),
     N_("critical"),
+    # quarterly review advice: high, medium, low
+    N_("medium"),
     # error pages
     N_("Bad request"),
     N_("Not allowed"),

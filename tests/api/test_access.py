@@ -64,6 +64,9 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/clients/{item_id}"): ("write", "clients"),
     ("POST", "/clients/{item_id}/restore"): ("write", "clients"),
     ("GET", "/clients/{client_id}/spend"): ("read", "clients"),
+    ("GET", "/clients/{client_id}/statement"): ("read", "clients"),
+    ("GET", "/clients/{client_id}/review"): ("staff_read", "clients"),
+    ("POST", "/reports/backfill"): ("admin", "clients"),
     ("GET", "/contacts"): ("list", "contacts"),
     ("POST", "/contacts"): ("write", "contacts"),
     ("GET", "/contacts/{item_id}"): ("read", "contacts"),
@@ -664,6 +667,7 @@ PATCH_BODIES: dict[str, dict[str, Any]] = {
 
 ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/clients/{item_id}/restore"): lambda: None,
+    ("POST", "/reports/backfill"): lambda: {"since": (today() - timedelta(days=3)).isoformat()},
     ("POST", "/vendor-accounts/{item_id}/support-pin/reveal"): lambda: None,
     ("POST", "/subscriptions/{item_id}/terms"): lambda: {"version": 1, "ends_on": _in(800)},
     ("POST", "/renewals/{renewal_id}/decline"): lambda: {"version": 1, "note": "not this year"},

@@ -156,6 +156,14 @@ BAD_PRINT_ALLOWANCE = [
 ]
 
 BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
+    ("POST", "/reports/backfill"): [
+        Bad("since not a date", {"since": "last spring"}, "since"),
+        Bad("since after until", {"since": "2026-06-02", "until": "2026-06-01"}, "since"),
+        Bad("until today", {"until": today().isoformat()}, "until"),
+        Bad("more than three years", {"since": "2000-01-01"}, "since"),
+        Bad("client not an id", {"client_id": "gamma"}, "client_id"),
+        Bad("unknown field", {"days": 30}, "days"),
+    ],
     ("POST", "/renewals/{renewal_id}/approve"): RENEWAL_DECISION,
     ("POST", "/renewals/{renewal_id}/decline"): RENEWAL_DECISION,
     ("PUT", "/renewals/controls"): [
@@ -860,6 +868,8 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
     """The url and a body the route accepts, on client A's objects at their current version."""
     path = route[1]
     resource = ROUTES[route][1]
+    if path == "/reports/backfill":
+        return path, {"since": (today() - timedelta(days=3)).isoformat()}
     if "{" not in path:
         return path, create_body(resource, w, "A")
     obj_id = w.obj(resource, "A")

@@ -49,6 +49,10 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/console/clients"): "staff",
     ("GET", "/console/clients/{client_id}"): "staff",
     ("GET", "/console/vendors/{vendor_id}"): "staff",
+    ("GET", "/console/clients/{client_id}/statement.pdf"): "staff",
+    ("GET", "/console/clients/{client_id}/statement.csv"): "staff",
+    ("GET", "/console/clients/{client_id}/review"): "staff",
+    ("GET", "/console/clients/{client_id}/review.pdf"): "staff",
     ("GET", "/console/renewals"): "staff",
     ("POST", "/console/renewals/{renewal_id}/approve"): "admin",
     ("POST", "/console/renewals/{renewal_id}/decline"): "staff",
@@ -82,6 +86,8 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/portal/renewals/{renewal_id}/decline"): "client",
     ("POST", "/portal/calendar"): "client",
     ("GET", "/portal/cases/{case_id}"): "client",
+    ("GET", "/portal/statement.pdf"): "client",
+    ("GET", "/portal/statement.csv"): "client",
 }
 
 

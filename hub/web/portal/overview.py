@@ -14,7 +14,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,15 +30,12 @@ from hub.models import Asset, CaseEvent, Check, Domain, Endpoint, Vendor, Vendor
 from hub.models.enums import RenewalState
 from hub.notify import service as notify
 from hub.notify.schemas import FeedClientRead
-from hub.renewal.forecast import forecast
 from hub.renewal.schemas import RenewalFilters
 from hub.renewal.service import client_offer, renewals
-from hub.report.cache import CachedReport, ReportCache
-from hub.report.service import build_spend_report, spend_fingerprint, visible_client
-from hub.terms.client_view import project_spend
+from hub.report.cache import ReportCache
+from hub.report.statement import statement, with_dates
 from hub.web.labels import N_
 
-FORECAST_MONTHS = 12
 CASES_SHOWN = 50
 
 # Who pays, in the client's words (the keys are hub.terms.client_view.Pays).
@@ -147,55 +144,6 @@ class Overview:
     cases: list[CaseLine]
     cases_total: int
     feeds: list[FeedClientRead] = field(default_factory=list)
-
-
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def with_dates(line: dict[str, Any]) -> dict[str, Any]:
-    """A client spend line with its dates as dates (the page formats them per locale):
-    `ends`, `cancel`, and `next`, the day the next term starts (None when it ends and is
-    not renewed, or has no end)."""
-    ends = _day(line["ends_on"])
-    renews = ends is not None and line["renewal_type"] != "none"
-    return {
-        **line,
-        "ends": ends,
-        "cancel": _day(line["cancel_by"]),
-        "next": ends + timedelta(days=1) if renews and ends is not None else None,
-    }
-
-
-async def spend_of(
-    session: AsyncSession, principal: Principal, client_id: uuid.UUID, day: date, cache: ReportCache | None
-) -> tuple[Any, dict[str, Any]]:
-    """The client row and its spend report as the client sees it; the staff report is
-    cached exactly as the API caches it (by the client's fingerprint)."""
-    client = await visible_client(session, principal, client_id)
-    fingerprint = await spend_fingerprint(session, client, day)
-    cached = cache.get(client.id, fingerprint) if cache is not None else None
-    if cached is None:
-        report = await build_spend_report(session, client, day)
-        cached = CachedReport(fingerprint, report, b"")
-        if cache is not None:
-            cache.put(client.id, cached)
-    return client, project_spend(cached.report)
-
-
-def _shares(lines: list[dict[str, Any]], currency: str) -> tuple[dict[str, Decimal], dict[str, Decimal], int]:
-    by_category: dict[str, Decimal] = defaultdict(Decimal)
-    by_pays: dict[str, Decimal] = {"vendor": Decimal(0), "msp": Decimal(0)}
-    included = 0
-    for line in lines:
-        if line["pays"] == "included":
-            included += 1
-        if line["currency"] != currency or line["monthly"] is None:
-            continue
-        by_category[line["category"]] += Decimal(line["monthly"])
-        by_pays[line["pays"]] += Decimal(line["monthly"])
-    ordered = dict(sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0])))
-    return ordered, by_pays, included
 
 
 async def _offers(session: AsyncSession, principal: Principal) -> list[Offer]:
@@ -418,28 +366,23 @@ async def overview(
 ) -> Overview:
     assert principal.client_id is not None  # the portal refuses anyone else before this
     client_id = principal.client_id
-    client, spend = await spend_of(session, principal, client_id, day, cache)
-    currency = client.default_currency
-    by_category, by_pays, included = _shares(spend["lines"], currency)
-    ahead = await forecast(session, principal, today=day, months=FORECAST_MONTHS, client_id=client_id)
-    months = [
-        (date.fromisoformat(m["month"] + "-01"), Decimal(m["totals"].get(currency, 0)))
-        for m in ahead["by_month"]
-    ]
+    # The spend and the next 12 months: the statement's builder, so that the page, the
+    # statement PDF and its CSV carry the same figures.
+    spent = await statement(session, principal, client_id, day, cache)
     counts, attention = await health(session, client_id)
     shown_cases, cases_total = await cases(session, principal, now)
     feeds = await notify.list_feeds(session, principal, client_id=client_id, include_revoked=False)
     return Overview(
-        client=client,
-        currency=currency,
-        lines=[with_dates(line) for line in spend["lines"]],
-        totals=spend["totals"],
-        by_category=by_category,
-        by_pays=by_pays,
-        included=included,
-        other_currencies=sorted({t["currency"] for t in spend["totals"]} - {currency}),
-        months=months,
-        forecast_total=Decimal(ahead["totals"].get(currency, 0)),
+        client=spent.client,
+        currency=spent.currency,
+        lines=spent.lines,
+        totals=spent.totals,
+        by_category=spent.by_category,
+        by_pays=spent.by_pays,
+        included=spent.included,
+        other_currencies=spent.other_currencies,
+        months=spent.months,
+        forecast_total=spent.forecast_total,
         offers=await _offers(session, principal),
         checks=counts,
         attention=attention,
