@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from hub.api.projection import json_response, respond, respond_page, shape
-from hub.case import desk, inbound, outbox, service
+from hub.case import chasers, desk, inbound, outbox, service
 from hub.case.schemas import (
     CaseClientRead,
     CaseComment,
@@ -18,6 +18,7 @@ from hub.case.schemas import (
     CaseCreate,
     CaseDetailClientRead,
     CaseDetailRead,
+    CaseEscalation,
     CaseEventCreate,
     CaseEventRead,
     CaseFilters,
@@ -121,6 +122,20 @@ async def change_status(
 )
 async def reply(item_id: uuid.UUID, body: CaseReply, session: SessionDep, principal: PrincipalDep) -> Any:
     mail = await service.reply(session, principal, item_id, body)
+    return respond(principal, mail, MailRead, None, status_code=201)
+
+
+@router.post(
+    "/cases/{item_id}/escalate",
+    response_model=MailRead,
+    status_code=201,
+    operation_id="escalate_case",
+    summary="Escalate now: write to the vendor on the case's thread copying one of its escalation contacts",
+)
+async def escalate(
+    item_id: uuid.UUID, body: CaseEscalation, session: SessionDep, principal: PrincipalDep
+) -> Any:
+    mail = await chasers.escalate(session, principal, item_id, body)
     return respond(principal, mail, MailRead, None, status_code=201)
 
 

@@ -193,6 +193,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/cases/{item_id}/events"): ("write", "cases"),
     ("POST", "/cases/{item_id}/status"): ("write", "cases"),
     ("POST", "/cases/{item_id}/reply"): ("write", "cases"),
+    ("POST", "/cases/{item_id}/escalate"): ("write", "cases"),
     ("PUT", "/cases/{item_id}/chasers"): ("write", "cases"),
     # The api channel (hub.case.desk): staff only, the vendor called for the request.
     ("POST", "/cases/{item_id}/open-via-api"): ("write", "cases"),
@@ -689,6 +690,7 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/cases/{item_id}/events"): lambda: {"kind": "note", "body": "called the vendor"},
     ("POST", "/cases/{item_id}/status"): lambda: {"status": "waiting_client"},
     ("POST", "/cases/{item_id}/reply"): lambda: {"body": "Any news?"},
+    ("POST", "/cases/{item_id}/escalate"): lambda: {"contact": "duty@example.net", "body": "Please escalate"},
     ("PUT", "/cases/{item_id}/chasers"): lambda: {"chasers_paused": True},
     ("POST", "/cases/{item_id}/open-via-api"): lambda: {"connection_id": str(uuid.uuid4())},
     ("POST", "/cases/{item_id}/comments"): lambda: {"body": "Any news?"},
@@ -1012,6 +1014,9 @@ async def test_staff_read_every_clients_objects(app, api, role):
 # Writes that need a vendor's case API behind the case (a CaseDesk simulator): the world's
 # cases go by mail, so staff are served in tests/case/test_api_channel.py instead.
 STAFF_WRITES_ELSEWHERE = {
+    # The matrix's vendors have no escalation contacts: staff escalating is proven in
+    # tests/case/test_api.py::test_a_technician_escalates_through_the_api_to_a_named_contact.
+    ("POST", "/cases/{item_id}/escalate"),
     ("POST", "/cases/{item_id}/open-via-api"),
     ("POST", "/cases/{item_id}/comments"),
     ("POST", "/cases/{item_id}/comments/{event_id}/retry"),

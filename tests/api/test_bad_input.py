@@ -782,6 +782,11 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("body empty", {"body": ""}, "body"),
         Bad("copy not an address", {"cc": ["nobody"]}, "cc[0]"),
     ],
+    ("POST", "/cases/{item_id}/escalate"): [
+        Bad("contact missing", {"contact": MISSING, "body": "x"}, "contact"),
+        Bad("body empty", {"contact": "duty@example.net", "body": ""}, "body"),
+        Bad("contact too long", {"contact": "x" * 400, "body": "x"}, "contact"),
+    ],
     ("POST", "/cases/{item_id}/open-via-api"): [
         Bad("connection missing", {"connection_id": MISSING}, "connection_id"),
         Bad("connection not an id", {"connection_id": "azure"}, "connection_id"),
@@ -877,6 +882,7 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
         "/cases/{item_id}/events": {"kind": "note", "body": "called the vendor"},
         "/cases/{item_id}/status": {"status": "waiting_client"},
         "/cases/{item_id}/reply": {"body": "Any news?"},
+        "/cases/{item_id}/escalate": {"contact": "duty@example.net", "body": "Please escalate"},
         "/cases/{item_id}/chasers": {"chasers_paused": True},
         "/cases/{item_id}/open-via-api": {"connection_id": w.obj("connections", "A")},
         "/cases/{item_id}/comments": {"body": "Any news?"},

@@ -227,3 +227,38 @@ async def test_a_search_finds_a_case_by_its_title_or_token(api: httpx.AsyncClien
     assert await found("nothing like it") == set()
     r = await api.get("/cases", params={"q": "x" * 101})
     assert r.status_code == 422 and "q" in r.text
+
+
+async def test_a_technician_escalates_through_the_api_to_a_named_contact(
+    api: httpx.AsyncClient, app: Any
+) -> None:
+    w = await vendor_world(api)
+    r = await api.patch(
+        f"/vendors/{w['vendor']['id']}",
+        json={
+            "version": w["vendor"]["version"],
+            "escalation_levels": [{"level": 2, "name": "Duty manager", "contact": "duty@mailhost.example"}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    case = await blank_case(api, w, submit=True)
+    url = f"/cases/{case['id']}/escalate"
+
+    stranger = await api.post(url, json={"contact": "evil@attacker.example", "body": "Escalate"})
+    assert stranger.status_code == 422 and "contact" in {e["field"] for e in stranger.json()["errors"]}
+
+    body = "Down since 9:00, please escalate"
+    r = await api.post(url, json={"contact": "Duty@Mailhost.example", "body": body})
+    assert r.status_code == 201, r.text
+    mail = r.json()
+    assert "duty@mailhost.example" in mail["recipients"] and "support@mailhost.example" in mail["recipients"]
+    raw = (await _mail_bytes(app, case["id"]))[-1]
+    assert b"Down since 9:00, please escalate" in raw
+    timeline = (await api.get(f"/cases/{case['id']}")).json()["timeline"]
+    assert timeline[-1]["kind"] == "escalation"
+    assert timeline[-1]["body"] == "Escalated to level 2: Duty manager"
+
+    token = await make_token(app, Role.client_viewer, client_id=uuid.UUID(w["client"]["id"]))
+    async with client_for(app, token) as client_user:
+        refused = await client_user.post(url, json={"contact": "duty@mailhost.example", "body": "x"})
+    assert refused.status_code == 403
