@@ -24,25 +24,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from hub.kit.msgid import N_
+
 # Each figure, what it counts, and whether more is better (the review's arrows).
 FIGURES: dict[str, tuple[str, bool]] = {
-    "assets": ("Assets recorded", True),
-    "assets_in_warranty": ("Assets under warranty", True),
-    "servers": ("Servers", True),
-    "servers_in_warranty": ("Servers under warranty", True),
-    "firewalls": ("Firewalls", True),
-    "firewalls_licensed": ("Firewalls with a support contract in force", True),
-    "firewalls_current_firmware": ("Firewalls on the current firmware", True),
-    "av_seats_paid": ("Antivirus seats paid", True),
-    "av_seats_used": ("Antivirus seats in use", True),
-    "domains": ("Domains", True),
-    "domains_safe": ("Domains not expiring within 30 days", True),
-    "certificates": ("Certificates", True),
-    "certificates_safe": ("Certificates not expiring within 14 days", True),
-    "checks": ("Checks", True),
-    "checks_passing": ("Checks passing", True),
-    "checks_failing": ("Checks failing", False),
-    "cases_open": ("Vendor cases open", False),
+    "assets": (N_("Assets recorded"), True),
+    "assets_in_warranty": (N_("Assets under warranty"), True),
+    "servers": (N_("Servers"), True),
+    "servers_in_warranty": (N_("Servers under warranty"), True),
+    "firewalls": (N_("Firewalls"), True),
+    "firewalls_licensed": (N_("Firewalls with a support contract in force"), True),
+    "firewalls_current_firmware": (N_("Firewalls on the current firmware"), True),
+    "av_seats_paid": (N_("Antivirus seats paid"), True),
+    "av_seats_used": (N_("Antivirus seats in use"), True),
+    "domains": (N_("Domains"), True),
+    "domains_safe": (N_("Domains not expiring within 30 days"), True),
+    "certificates": (N_("Certificates"), True),
+    "certificates_safe": (N_("Certificates not expiring within 14 days"), True),
+    "checks": (N_("Checks"), True),
+    "checks_passing": (N_("Checks passing"), True),
+    "checks_failing": (N_("Checks failing"), False),
+    "cases_open": (N_("Vendor cases open"), False),
 }
 DOMAIN_MARGIN = timedelta(days=30)
 CERT_MARGIN = timedelta(days=14)

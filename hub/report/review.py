@@ -23,6 +23,7 @@ from hub.auth.principal import Principal
 from hub.case import service as case_service
 from hub.case.timeline import targets
 from hub.errors import InvalidInput
+from hub.kit.msgid import N_
 from hub.models import (
     Asset,
     Check,
@@ -44,16 +45,18 @@ _QUARTER = re.compile(r"^\s*(\d{4})-?[Qq]([1-4])\s*$")
 
 # What a recommendation says (msgids of the web catalogue, translated when shown).
 ADVICE = {
-    "no_warranty": "%(what)s %(name)s has no warranty recorded: look it up or buy one.",
-    "out_of_warranty": "%(what)s %(name)s has been out of warranty since %(day)s: "
-    "extend it or plan its replacement.",
-    "leaves_warranty": "%(what)s %(name)s leaves warranty on %(day)s: extend it or plan its replacement.",
-    "domain_manual": "The domain %(name)s expires on %(day)s and does not renew automatically.",
-    "checks_failing": "%(n)s checks are failing (%(kinds)s): fix them or open a case with the vendor.",
-    "old_firmware": "Firewall %(name)s runs firmware %(version)s; %(latest)s is available.",
-    "seats_short": "%(used)s antivirus seats are in use and %(paid)s are paid: buy the missing seats.",
-    "seats_unused": "%(unused)s of %(paid)s paid antivirus seats are unused: "
-    "reduce them at the next renewal.",
+    "no_warranty": N_("%(what)s %(name)s has no warranty recorded: look it up or buy one."),
+    "out_of_warranty": N_(
+        "%(what)s %(name)s has been out of warranty since %(day)s: extend it or plan its replacement."
+    ),
+    "leaves_warranty": N_("%(what)s %(name)s leaves warranty on %(day)s: extend it or plan its replacement."),
+    "domain_manual": N_("The domain %(name)s expires on %(day)s and does not renew automatically."),
+    "checks_failing": N_("Checks failing: %(n)s (%(kinds)s). Fix them or open a case with the vendor."),
+    "old_firmware": N_("Firewall %(name)s runs firmware %(version)s; %(latest)s is available."),
+    "seats_short": N_("%(used)s antivirus seats are in use and %(paid)s are paid: buy the missing seats."),
+    "seats_unused": N_(
+        "%(unused)s of %(paid)s paid antivirus seats are unused: reduce them at the next renewal."
+    ),
 }
 
 

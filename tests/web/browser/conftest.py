@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import socket
 import threading
@@ -166,6 +167,16 @@ def watched(hub: Hub, page: Any) -> Any:
     page.route("**/*", guard)
     page.set_default_timeout(10_000)
     return page
+
+
+def keep_screenshot(page: Any, name: str) -> None:
+    """With HUB_SCREENSHOT_DIR set, saves the page as shown as `<name>.png` there: the
+    README's pictures are retaken by the tests that walk those pages
+    (`HUB_SCREENSHOT_DIR=docs/screenshots pytest tests/web/browser`)."""
+    folder = os.environ.get("HUB_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

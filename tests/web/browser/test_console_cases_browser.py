@@ -15,7 +15,7 @@ import httpx
 from tests.case.helpers import run_jobs
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
-from tests.web.browser.conftest import axe_violations
+from tests.web.browser.conftest import axe_violations, keep_screenshot
 from tests.web.conftest import PASSWORD
 
 PIN = "7731"
@@ -102,14 +102,18 @@ def test_a_technician_opens_a_case_from_a_failing_check_and_replies(watched, hub
     assert page.locator("table tbody tr[id^=mail-]").count() == 2  # the first message and the reply
     page.locator("ol.timeline details summary").last.click()
     assert "Any news on the SPF record?" in page.locator("ol.timeline details").last.inner_text()
+    keep_screenshot(page, "console-case")
 
     page.goto(hub.url + "/console/cases")
     assert page.get_by_role("link", name=re.compile("SPF check failing")).get_attribute(
         "href"
     ) == case_url.replace(hub.url, "")
     assert axe_violations(page) == []
+    pictures = {"/console": "console-today"}
     for path in ("/console", "/console/triage", f"/console/clients/{hub.world.a}"):
         assert page.goto(hub.url + path).status == 200, path
+        if path in pictures:
+            keep_screenshot(page, pictures[path])
     assert axe_violations(page) == []  # the client page with its cards, lines and cases
     card = page.locator("section.card", has=page.get_by_role("link", name="MailHost browser"))
     assert PIN not in card.inner_text()
@@ -117,4 +121,5 @@ def test_a_technician_opens_a_case_from_a_failing_check_and_replies(watched, hub
     card.get_by_role("status").wait_for()
     assert card.get_by_role("status").inner_text() == f"PIN: {PIN}"
     assert page.url.endswith(f"/console/clients/{hub.world.a}")  # htmx swapped the PIN in place
+    keep_screenshot(page, "console-client")
     assert page.errors == [] and page.outside == []

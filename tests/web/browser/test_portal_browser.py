@@ -4,17 +4,15 @@ with a title and a table beside them, the page passes axe-core with no serious
 violation, weighs under 200 KB, and a renewal approved there is approved for the
 renewal engine; a vendor case's page shows its client-visible timeline and passes axe-core;
 the other client's admin sees none of it and cannot decide it or open the case.
-HUB_SCREENSHOT_DIR=docs/screenshots also saves the README's picture."""
+HUB_SCREENSHOT_DIR=docs/screenshots also saves the README's picture (`keep_screenshot`)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import update
@@ -25,7 +23,7 @@ from hub.kit.time import today
 from hub.models import Renewal
 from hub.models.enums import RenewalState, Role
 from hub.runtime import HubRuntime
-from tests.web.browser.conftest import axe_violations
+from tests.web.browser.conftest import axe_violations, keep_screenshot
 from tests.web.conftest import PASSWORD
 
 MSP_COST = "17.43"
@@ -147,10 +145,7 @@ def test_a_client_admin_reads_its_portal_and_approves_a_renewal(watched, hub):
         for path in ["/static/hub.css", *re.findall(r'<script src="([^"]+)"', html)]
     ) + len(html.encode())
     assert weight < 200_000, weight
-    if os.environ.get("HUB_SCREENSHOT_DIR"):
-        target = Path(os.environ["HUB_SCREENSHOT_DIR"])
-        target.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target / "portal.png"), full_page=True)
+    keep_screenshot(page, "portal")
     page.get_by_role("button", name="Approve the renewal of Microsoft 365 Business Premium").click()
     page.wait_for_url(re.compile(r"/portal\?notice=renewal_approved"))
     assert page.get_by_role("status").inner_text().startswith("Renewal approved")
