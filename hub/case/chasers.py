@@ -18,16 +18,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.auth.principal import Principal
-from hub.case import outbox, service
+from hub.auth.principal import SYSTEM, Principal
+from hub.case import desk, outbox, service
 from hub.case.schemas import CaseEscalation, CaseReply
 from hub.case.settings import CaseSettings
-from hub.errors import InvalidInput
+from hub.errors import Conflict, HubError, InvalidInput
 from hub.models import CaseChaser, CaseMail, Vendor, VendorAccount, VendorCase
 from hub.models.enums import CaseChannel, CaseEventKind, CaseStatus
 
 MAX_LEVEL = 3
 ACTOR = "chaser"
+CHASER = Principal(actor=ACTOR, role=SYSTEM.role)
 
 
 def escalation_contacts(vendor: Vendor) -> list[tuple[str, str]]:
@@ -74,19 +75,23 @@ async def chase(session: AsyncSession, now: datetime, settings: CaseSettings) ->
     return sent
 
 
-async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, settings: CaseSettings) -> int:
+async def _claim_level(
+    session: AsyncSession, case: VendorCase, now: datetime, settings: CaseSettings
+) -> tuple[CaseChaser, str, str] | None:
+    """The next chaser level due for the case, written to the ledger (so at most once),
+    with the escalation contact's name and e-mail for levels above 1; None when none is due."""
     last_level, last_at = await _last(session, case)
     account = await session.get(VendorAccount, case.vendor_account_id)
     vendor = await session.get(Vendor, account.vendor_id) if account else None
-    if vendor is None or not case.to_addresses:
-        return 0
+    if vendor is None:
+        return None
     contacts = escalation_contacts(vendor)
     top = min(MAX_LEVEL, 1 + len(contacts))
     level = last_level + 1
     if level > top:
-        return 0
+        return None
     if last_at is not None and now - last_at < timedelta(seconds=settings.chaser_interval_seconds):
-        return 0
+        return None
     name, cc = contacts[level - 2] if level > 1 else ("", "")
     try:
         async with session.begin_nested():
@@ -94,7 +99,34 @@ async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, set
             session.add(ledger)
             await session.flush()
     except IntegrityError:
-        return 0  # another run chased this level meanwhile
+        return None  # another run chased this level meanwhile
+    return ledger, name, cc
+
+
+def _note_escalation(
+    session: AsyncSession, case: VendorCase, now: datetime, level: int, name: str, cc: str
+) -> None:
+    if level > 1:
+        service.add_system_event(
+            session,
+            case,
+            CaseEventKind.escalation,
+            ACTOR,
+            now,
+            f"Escalated to level {level}: {name}",
+            visible=True,
+            meta={"level": level, "contact": cc},
+        )
+
+
+async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, settings: CaseSettings) -> int:
+    if not case.to_addresses:
+        return 0
+    claimed = await _claim_level(session, case, now, settings)
+    if claimed is None:
+        return 0
+    ledger, name, cc = claimed
+    level = ledger.level
     context: dict[str, Any] = {
         "level": level,
         "opened_on": f"{case.opened_at:%Y-%m-%d}" if case.opened_at else "",
@@ -115,19 +147,75 @@ async def _chase_one(session: AsyncSession, case: VendorCase, now: datetime, set
         event_meta={"level": level, "cycle": case.cycle},
     )
     ledger.mail_id = mail.id
-    if level > 1:
-        service.add_system_event(
-            session,
-            case,
-            CaseEventKind.escalation,
-            ACTOR,
-            now,
-            f"Escalated to level {level}: {name}",
-            visible=True,
-            meta={"level": level, "contact": cc},
-        )
+    _note_escalation(session, case, now, level, name, cc)
     await session.flush()
     return level
+
+
+# -- the api channel ---------------------------------------------------------------------------
+
+
+def _api_chaser_text(level: int, name: str, case: VendorCase) -> str:
+    target = case.sla_first_response if case.first_response_at is None else case.sla_resolution
+    ask = "a first answer" if case.first_response_at is None else "news on the resolution"
+    text = f"Reminder (level {level}): we are still waiting for {ask} on this case"
+    text += f"; the agreed target ({target}) has passed." if target else "."
+    if name:
+        text += f" Please escalate it to {name}."
+    return text
+
+
+async def chase_api(runtime: Any, now: datetime, settings: CaseSettings) -> list[tuple[str, int]]:
+    """Chasers of cases opened through a vendor's API: the same ledger and levels as mail,
+    each sent as a message through the vendor's case API (`desk.comment`, which keeps its
+    own exactly-once reference). The level is committed to the ledger before the vendor is
+    called: a crash in between loses that level's message (the breach alert still reaches
+    a person), never sends it twice. A vendor that takes no messages through its API
+    (Dell's dispatch) gets an internal note asking for a phone call instead."""
+    if not settings.chasers_enabled:
+        return []
+    claimed: list[tuple[uuid.UUID, int, str]] = []
+    async with runtime.unit_of_work() as session:
+        due = (
+            await session.execute(
+                select(VendorCase).where(
+                    VendorCase.status == CaseStatus.waiting_vendor,
+                    VendorCase.chasers_paused.is_(False),
+                    VendorCase.channel == CaseChannel.api,
+                    VendorCase.vendor_external_id.is_not(None),
+                    VendorCase.vendor_sla_due_at <= now,
+                )
+            )
+        ).scalars()
+        for case in list(due):
+            got = await _claim_level(session, case, now, settings)
+            if got is not None:
+                ledger, name, cc = got
+                _note_escalation(session, case, now, ledger.level, name, cc)
+                claimed.append((case.id, ledger.level, _api_chaser_text(ledger.level, name, case)))
+    sent: list[tuple[str, int]] = []
+    for case_id, level, text in claimed:
+        try:
+            await desk.comment(runtime, CHASER, case_id, text)
+        except Conflict as exc:  # the vendor takes no messages through its API
+            async with runtime.unit_of_work() as session:
+                case = await session.get(VendorCase, case_id)
+                if case is not None:
+                    service.add_system_event(
+                        session,
+                        case,
+                        CaseEventKind.chaser,
+                        ACTOR,
+                        now,
+                        f"Chaser level {level} due, but {exc.detail}: call the vendor",
+                        visible=False,
+                        meta={"level": level, "cycle": case.cycle, "sent": False},
+                    )
+            continue
+        except HubError:
+            continue  # a vendor fault is on the case's timeline and connection (desk.note_failure)
+        sent.append((str(case_id), level))
+    return sent
 
 
 async def escalate(

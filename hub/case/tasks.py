@@ -68,8 +68,12 @@ async def verify_case(ctx: JobContext, payload: VerifyCase) -> None:
 
 @task(ChaseVendors, cron="*/5 * * * *", max_attempts=2, timeout_seconds=300)
 async def chase(ctx: JobContext, payload: ChaseVendors) -> None:
+    now = ctx.runtime.now()
+    # The api channel first, in short writes of its own with no transaction held across
+    # the vendor calls; then the mail chasers, queued in the job's own transaction.
+    await chasers.chase_api(ctx.runtime, now, ctx.runtime.settings.case)
     async with ctx.finish() as session:
-        await chasers.chase(session, ctx.runtime.now(), ctx.runtime.settings.case)
+        await chasers.chase(session, now, ctx.runtime.settings.case)
 
 
 @task(OpenOutageCases, cron="* * * * *", max_attempts=2, timeout_seconds=300)

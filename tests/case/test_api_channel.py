@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from adapters.azure_support import spec as azure_spec
 from adapters.azure_support.simulator import AzureSupportSimulator
 from adapters.dell_techdirect import spec as dell_spec
 from adapters.dell_techdirect.simulator import DellSimulator
+from hub.case import chasers
 from hub.case.schemas import PollCaseDesks
 from hub.jobs import enqueue
 from hub.models import Connection, Job
@@ -516,3 +518,57 @@ async def test_a_ticket_the_vendor_closes_is_rechecked_and_a_failing_check_goes_
     assert evidence and evidence[-1] in workspace
     assert any(e["body"].startswith(f"Sent {evidence[-1]}") for e in after["timeline"])
     assert after["status"] == "waiting_vendor"
+
+
+async def test_a_silent_vendor_on_the_api_is_chased_once_per_level_through_its_api(
+    runtime: HubRuntime, api: httpx.AsyncClient, azure: tuple[AzureSupportSimulator, str]
+) -> None:
+    sim, base_url = azure
+    w = await azure_world(api, sim, base_url)
+    r = await api.patch(
+        f"/vendors/{w['vendor']['id']}",
+        json={
+            "version": w["vendor"]["version"],
+            "escalation_levels": [{"level": 2, "name": "Duty manager", "contact": "duty@azure.example"}],
+        },
+    )
+    assert r.status_code == 200, r.text
+    case = await draft(api, w)
+    opened = (await open_via(api, case, w)).json()
+    start = datetime.fromisoformat(opened["opened_at"])
+    settings = runtime.settings.case
+
+    def ours() -> list[str]:
+        ticket = sim.ticket(opened["vendor_external_id"])
+        assert ticket is not None
+        return [c["properties"]["body"] for c in ticket.communications]
+
+    assert await chasers.chase_api(runtime, start + timedelta(hours=3), settings) == []  # within 4 h
+    assert await chasers.chase_api(runtime, start + timedelta(hours=5), settings) == [(case["id"], 1)]
+    assert await chasers.chase_api(runtime, start + timedelta(hours=5), settings) == []  # never twice
+    assert await chasers.chase_api(runtime, start + timedelta(hours=9), settings) == [(case["id"], 2)]
+    assert await chasers.chase_api(runtime, start + timedelta(hours=30), settings) == []  # no level 3
+    reminders = [body for body in ours() if body.startswith("Reminder")]
+    assert len(reminders) == 2 and "waiting for a first answer" in reminders[0]
+    assert reminders[1].endswith("Please escalate it to Duty manager.")
+    after = await detail(api, case["id"])
+    assert [e["body"] for e in after["timeline"] if e["kind"] == "escalation"] == [
+        "Escalated to level 2: Duty manager"
+    ]
+
+
+async def test_a_dell_dispatch_past_its_target_asks_a_person_to_call_instead(
+    runtime: HubRuntime, api: httpx.AsyncClient, dell: tuple[DellSimulator, str]
+) -> None:
+    sim, base_url = dell
+    w = await _world(api, "dell_techdirect", sim.config(base_url))
+    asset = await f.asset(api, w["client"]["id"], serial="4B7MZT2", vendor_account_id=w["account"]["id"])
+    case = await draft(api, w, asset_id=asset["id"], title="Power supply failure", description=NOTE)
+    opened = (await open_via(api, case, w, parts=[{"part_number": "PSU"}])).json()
+    start = datetime.fromisoformat(opened["opened_at"])
+    assert await chasers.chase_api(runtime, start + timedelta(hours=5), runtime.settings.case) == []
+    notes = [e for e in (await detail(api, case["id"]))["timeline"] if e["kind"] == "chaser"]
+    assert len(notes) == 1 and notes[0]["body"].endswith("call the vendor")
+    assert notes[0]["client_visible"] is False
+    timeline = (await detail(api, case["id"]))["timeline"]
+    assert not [e for e in timeline if e["kind"] == "api_out" and e["actor"] == "chaser"]
