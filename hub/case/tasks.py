@@ -5,11 +5,13 @@
 - `case.verify`: re-run the check a case was opened from (close the loop).
 - `case.chase` (every 5 minutes): chasers for silent vendors past their targets.
 - `case.alerts` (every 5 minutes): breaching and unowned cases to the client's technician.
+- `renewal.purchase_order` / `renewal.purchase_order_settled`: a renewal's purchase order
+  by e-mail put in the outbox (once), and its thread resolved once the renewal is confirmed.
 """
 
 from __future__ import annotations
 
-from hub.case import alerts, chasers, outage, outbox, poller, verify
+from hub.case import alerts, chasers, outage, outbox, poller, purchase_order, verify
 from hub.case.schemas import (
     ChaseVendors,
     OpenOutageCases,
@@ -20,6 +22,7 @@ from hub.case.schemas import (
 )
 from hub.check import service as checks
 from hub.jobs import JobContext, task
+from hub.renewal.schemas import SendPurchaseOrder, SettlePurchaseOrder
 
 
 @task(SendCaseMail, cron="* * * * *", max_attempts=2, timeout_seconds=300)
@@ -76,3 +79,15 @@ async def raise_alerts(ctx: JobContext, payload: RaiseCaseAlerts) -> None:
     async with ctx.finish() as session:
         settings = ctx.runtime.settings
         await alerts.raise_alerts(session, ctx.runtime.now(), settings.case, settings.notify)
+
+
+@task(SendPurchaseOrder, max_attempts=5, timeout_seconds=120)
+async def send_purchase_order(ctx: JobContext, payload: SendPurchaseOrder) -> None:
+    async with ctx.finish() as session:
+        await purchase_order.send(session, payload.renewal_id, ctx.runtime.now(), ctx.runtime.settings.case)
+
+
+@task(SettlePurchaseOrder, max_attempts=5, timeout_seconds=120)
+async def settle_purchase_order(ctx: JobContext, payload: SettlePurchaseOrder) -> None:
+    async with ctx.finish() as session:
+        await purchase_order.settle(session, payload.renewal_id, ctx.runtime.now())

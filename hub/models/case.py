@@ -72,6 +72,11 @@ class VendorCase(Entity, Base):
     cycle: Mapped[int] = mapped_column(default=1)
     # The next outbound message's sequence number (fixes its Message-ID).
     next_seq: Mapped[int] = mapped_column(default=1)
+    # A purchase order's thread (hub.case.purchase_order): one per renewal, so one per
+    # term. It carries our cost, so client users never see it.
+    renewal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("renewals.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class CaseEvent(BigIntPk, Base):
