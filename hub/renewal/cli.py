@@ -473,6 +473,8 @@ def _subscription_id(value: str) -> Any:
 
 
 def _show_route(route: Any, subscription_id: Any) -> None:
+    from hub.kit.money import format_amount
+
     fields = {
         "subscription": str(subscription_id),
         "order_by": route.order_by,
@@ -485,15 +487,12 @@ def _show_route(route: Any, subscription_id: Any) -> None:
         "register_serial": route.register_serial,
         "po_email": route.po_email,
         "po_account_id": route.po_account_id,
-        "po_unit_price": route.po_unit_price,
+        "po_unit_price": format_amount(route.po_unit_price) if route.po_unit_price is not None else None,
         "explicit": route.explicit,
         "problem": route.problem,
     }
-    out.print_json(
-        json.dumps(
-            {k: (str(v) if v is not None and not isinstance(v, bool) else v) for k, v in fields.items()}
-        )
-    )
+    plain = {k: str(v) if v is not None and not isinstance(v, bool) else v for k, v in fields.items()}
+    out.print_json(json.dumps(plain))
 
 
 @routes_app.command("show")

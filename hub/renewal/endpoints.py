@@ -210,8 +210,8 @@ async def delete_route(item_id: uuid.UUID, session: SessionDep, principal: Princ
     "/renewals/{renewal_id}/confirm",
     response_model=RenewalRead,
     operation_id="confirm_renewal",
-    summary="Confirm a renewal ordered by e-mail purchase order: the distributor confirmed it "
-    "(records the new term; the order's thread is resolved)",
+    summary="Confirm a renewal ordered by e-mail purchase order (admin): the distributor confirmed "
+    "it (records the new term; the order's thread is resolved)",
     responses={409: {"description": "stale version, no purchase order sent, or nothing to confirm"}},
 )
 async def confirm(
@@ -221,7 +221,8 @@ async def confirm(
     principal: PrincipalDep,
     runtime: RuntimeDep,
 ) -> Any:
-    principal.require_staff()
+    # Recording the term is as weighty as approving the order: the money is spent.
+    principal.require_admin()
     renewal = await renewals.get(session, principal, renewal_id)
     return await po_mail.confirm_by_person(
         session,

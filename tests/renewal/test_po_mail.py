@@ -6,6 +6,8 @@ the deadline. Everything is set up through the API, as a technician would."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -16,8 +18,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from hub.case import outbox, poller
+from hub.cli import app as cli
 from hub.db import session_scope
 from hub.jobs import enqueue
 from hub.mail.parse import parse_message
@@ -29,8 +33,17 @@ from hub.renewal.schemas import SendPurchaseOrder
 from hub.runtime import HubRuntime
 from tests import factories as f
 from tests.case.helpers import MAIL_SETTINGS, run_jobs
+from tests.cli.test_cli import cli_env  # noqa: F401 - fixture
 from tests.conftest import client_for, make_token
 from tests.renewal import pax8_world as w
+
+runner = CliRunner()
+
+
+async def hub(*args: str) -> Any:
+    """Run the CLI as its own program would: in a thread with no event loop running."""
+    return await asyncio.to_thread(runner.invoke, cli, list(args))
+
 
 DISTRI = VendorPersona(
     "distri",
@@ -260,7 +273,10 @@ async def test_the_distributors_reply_is_filed_on_the_order_and_a_technician_con
 
 
 async def test_no_confirmation_escalates_at_the_deadline(
-    api: httpx.AsyncClient, runtime: HubRuntime, world: MailWorld
+    api: httpx.AsyncClient,
+    runtime: HubRuntime,
+    world: MailWorld,
+    cli_env: dict[str, str],  # noqa: F811
 ) -> None:
     clock = Clock()
     runtime.clock = clock
@@ -293,12 +309,14 @@ async def test_no_confirmation_escalates_at_the_deadline(
     assert renewal.state is RenewalState.escalated
     assert "has not confirmed purchase order" in (renewal.reason or "") and "never replied" in renewal.reason
     assert await count(runtime, Notice, Notice.subject_type == "renewal_escalated") == 1
-    # Confirmed late by phone: a technician can still record it.
-    r = await api.post(
-        f"/renewals/{renewal.id}/confirm",
-        json={"version": renewal.version, "ends_on": str(ends_on + timedelta(days=365)), "note": "by phone"},
-    )
-    assert r.status_code == 200 and r.json()["state"] == "confirmed"
+    # Confirmed late by phone: recorded from the command line.
+    new_end = ends_on + timedelta(days=365)
+    bad = await hub("renewals", "confirm", str(renewal.id), "--ends-on", str(ends_on))
+    assert bad.exit_code == 1 and "ends_on: must be after" in bad.output
+    done = await hub("renewals", "confirm", str(renewal.id), "--ends-on", str(new_end), "--note", "by phone")
+    assert done.exit_code == 0, done.output
+    assert "confirmed" in done.output
+    assert (await api.get(f"/subscriptions/{sub['id']}")).json()["ends_on"] == str(new_end)
 
 
 async def test_a_reply_quoting_another_renewals_reference_files_on_that_renewals_order(
@@ -352,6 +370,34 @@ async def test_a_reply_quoting_another_renewals_reference_files_on_that_renewals
     assert rows == {"conf-1@mute.example": None, "conf-2@mute.example": b.id}
     assert on_a == 0
     assert await count(runtime, TriageItem) == 1
+
+
+async def test_a_route_by_email_is_set_shown_and_refused_from_the_command_line(
+    api: httpx.AsyncClient,
+    cli_env: dict[str, str],  # noqa: F811
+) -> None:
+    client = await f.client(api)
+    account = await distributor(api, client, "distri.example")
+    sub = await licence(api, client, date.today() + timedelta(days=30))
+    missing = await hub(
+        "renewals", "routes", "set", sub["id"], "--order-by", "email", "--order-ref", "SOPH-1"
+    )
+    assert missing.exit_code == 1 and "po_account_id: required" in missing.output
+    unknown = await hub("renewals", "routes", "set", sub["id"], "--order-by", "fax", "--order-ref", "SOPH-1")
+    assert unknown.exit_code == 1 and "--order-by" in unknown.output
+    done = await hub(
+        "renewals", "routes", "set", sub["id"], "--order-by", "email", "--po-account", account["id"],
+        "--order-ref", "SOPH-1", "--po-unit-price", "27.90",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    shown = json.loads((await hub("renewals", "routes", "show", sub["id"])).stdout)
+    # The address comes from the distributor's mail profile; nothing stops it ordering.
+    assert shown["order_by"] == "email" and shown["po_email"] == "support@distri.example"
+    assert shown["po_unit_price"] == "27.90" and shown["problem"] is None
+    got = (await api.get(f"/subscriptions/{sub['id']}/renewal-route")).json()
+    assert got["po_account_id"] == account["id"] and got["order_connection_id"] is None
+    assert (await hub("renewals", "routes", "clear", sub["id"])).exit_code == 0
+    assert (await api.get(f"/subscriptions/{sub['id']}/renewal-route")).json()["explicit"] is False
 
 
 @pytest.mark.parametrize(
