@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from adapters.sophos_central.simulator import SophosCentralSimulator
 from hub.case import outbox, poller
 from hub.cli import app as cli
 from hub.db import session_scope
@@ -31,6 +32,7 @@ from hub.models import CaseEvent, CaseMail, Notice, Renewal, TriageItem, VendorC
 from hub.models.enums import MailDirection, MailState, RenewalState, Role
 from hub.renewal.schemas import SendPurchaseOrder
 from hub.runtime import HubRuntime
+from hub.sdk.testing import serve_on_loopback
 from tests import factories as f
 from tests.case.helpers import MAIL_SETTINGS, run_jobs
 from tests.cli.test_cli import cli_env  # noqa: F401 - fixture
@@ -437,3 +439,46 @@ async def test_a_bad_route_is_a_422_naming_the_field(
     r = await api.put(f"/subscriptions/{sub['id']}/renewal-route", json=body)
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == field, r.json()
+
+
+async def test_the_vendors_read_back_confirms_a_purchase_order_without_anyone(
+    api: httpx.AsyncClient, runtime: HubRuntime, world: MailWorld
+) -> None:
+    sophos = SophosCentralSimulator()
+    tenant = next(t for t in sophos.tenants if t["licenses"])
+    held = tenant["licenses"][0]
+    ends_on = date.today() + timedelta(days=10)
+    held["endDate"] = ends_on.isoformat()
+    async with serve_on_loopback(sophos.app) as sophos_url:
+        client = await f.client(api)
+        account = await distributor(api, client, "mute.example")
+        sub = await licence(api, client, ends_on)
+        r = await api.post(
+            "/connections",
+            json={
+                "name": "Sophos Central",
+                "adapter_slug": "sophos_central",
+                "config": sophos.config(sophos_url),
+            },
+        )
+        assert r.status_code == 201, r.text
+        await route_by_email(
+            api,
+            sub,
+            account,
+            confirm_connection_id=r.json()["id"],
+            confirm_ref=f"{tenant['id']}/{held['id']}",
+        )
+        await order(runtime)
+        await deliver(runtime, world)
+        renewal = await w.renewal_of(runtime.sessionmaker, sub["id"])
+        assert renewal.state is RenewalState.submitting  # Sophos still shows the old end
+        new_end = ends_on + timedelta(days=365)
+        sophos.extend_licence(held["id"], new_end)  # the distributor processed it, silently
+        await w.time_passes(runtime.sessionmaker, renewal.id)
+        await w.run_due(runtime.sessionmaker)
+    renewal = await w.renewal_of(runtime.sessionmaker, sub["id"])
+    assert renewal.state is RenewalState.confirmed and renewal.new_term_ends_on == new_end
+    assert (await api.get(f"/subscriptions/{sub['id']}")).json()["ends_on"] == str(new_end)
+    assert await run_jobs(runtime, "renewal.purchase_order_settled") == 1
+    assert (await thread(runtime, renewal.id)).status.value == "resolved"
