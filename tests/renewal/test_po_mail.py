@@ -256,6 +256,10 @@ async def test_the_distributors_reply_is_filed_on_the_order_and_a_technician_con
     ) as c:
         assert (await c.get(f"/cases/{case.id}")).status_code == 404
         assert all(x["id"] != str(case.id) for x in (await c.get("/cases")).json()["items"])
+        card = await c.get(f"/clients/{client['id']}/vendors/{account['vendor_id']}/card")
+        assert card.status_code == 200 and card.json()["open_cases"] == []
+    staff_card = (await api.get(f"/clients/{client['id']}/vendors/{account['vendor_id']}/card")).json()
+    assert [x["id"] for x in staff_card["open_cases"]] == [str(case.id)]
 
     new_end = ends_on + timedelta(days=365)
     r = await api.post(
