@@ -59,10 +59,12 @@ async def build_card(
 ) -> dict[str, Any]:
     """Everything a technician needs to call `vendor_id` about `client_id`, as of `now`."""
     client = await visible_client(session, principal, client_id)
-    return await _card(session, client, vendor_id, now)
+    return await _card(session, client, vendor_id, now, staff=not principal.is_client)
 
 
-async def _card(session: AsyncSession, client: Client, vendor_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+async def _card(
+    session: AsyncSession, client: Client, vendor_id: uuid.UUID, now: datetime, *, staff: bool
+) -> dict[str, Any]:
     vendor = await session.get(Vendor, vendor_id)
     accounts = (
         list(
@@ -96,7 +98,7 @@ async def _card(session: AsyncSession, client: Client, vendor_id: uuid.UUID, now
         "sla": sla,
         "escalation": await _escalation(session, vendor),
         "accounts": await _accounts(session, accounts),
-        "open_cases": await _open_cases(session, ids),
+        "open_cases": await _open_cases(session, ids, staff=staff),
         "depends_on": {
             "subscriptions": await _subscriptions(session, ids),
             "assets": [
@@ -277,12 +279,17 @@ async def _accounts(session: AsyncSession, accounts: Sequence[VendorAccount]) ->
     ]
 
 
-async def _open_cases(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+async def _open_cases(
+    session: AsyncSession, account_ids: Sequence[uuid.UUID], *, staff: bool
+) -> list[dict[str, Any]]:
+    stmt = select(VendorCase).where(
+        VendorCase.vendor_account_id.in_(account_ids), VendorCase.status.not_in(CLOSED_CASES)
+    )
+    if not staff:  # a renewal's purchase-order thread carries our cost: staff only
+        stmt = stmt.where(VendorCase.renewal_id.is_(None))
     cases = (
         await session.execute(
-            select(VendorCase)
-            .where(VendorCase.vendor_account_id.in_(account_ids), VendorCase.status.not_in(CLOSED_CASES))
-            .order_by(VendorCase.opened_at.desc().nulls_last(), VendorCase.created_at.desc())
+            stmt.order_by(VendorCase.opened_at.desc().nulls_last(), VendorCase.created_at.desc())
         )
     ).scalars()
     return [
@@ -432,7 +439,7 @@ async def who(
             await _by_text(session, client.id, query.value, accounts, matches)
     out = []
     for found in matches.ordered():
-        card = await _card(session, client, found.vendor_id, now)
+        card = await _card(session, client, found.vendor_id, now, staff=not principal.is_client)
         out.append(
             {
                 "vendor_id": found.vendor_id,

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,11 +30,13 @@ from hub.case.settings import CaseSettings
 from hub.case.timeline import ACTIVE
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.jobs import enqueue
+from hub.jobs.queue import bring_forward
 from hub.mail.classify import MessageKind
 from hub.mail.match import Action, CaseRef, Decision, Matcher, VendorRef
 from hub.mail.parse import InboundMessage, MessageParser
-from hub.models import CaseEvent, CaseMail, TriageItem, VendorAccount, VendorCase, VendorMailProfile
+from hub.models import CaseEvent, CaseMail, Renewal, TriageItem, VendorAccount, VendorCase, VendorMailProfile
 from hub.models.enums import AuditAction, CaseEventKind, CaseStatus, MailDirection, MailState, TriageState
+from hub.renewal.planner import dedupe_key
 
 MANUAL = "manual"
 _TRIAGE_SORT = {"id": TriageItem.id, "-id": TriageItem.id.desc()}
@@ -305,6 +307,16 @@ async def _after_vendor_answer(
     opened from a check gets that check re-run."""
     if case.status is CaseStatus.waiting_vendor:
         await service.move(session, principal, case, CaseStatus.open, now, "the vendor answered")
+    if case.renewal_id is not None:
+        # A distributor answering a purchase order: its renewal looks at it now (the
+        # next-look time is bookkeeping: the renewal's version stays).
+        await session.execute(
+            update(Renewal)
+            .where(Renewal.id == case.renewal_id, Renewal.next_action_at > now)
+            .values(next_action_at=now, updated_at=Renewal.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        await bring_forward(session, [dedupe_key(case.renewal_id)], now)
     if case.check_run_id is not None and case.status in ACTIVE and says_resolved(msg.reply_text):
         await enqueue(session, VerifyCase(case_id=case.id), dedupe_key=f"case.verify:{case.id}")
 

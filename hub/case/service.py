@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,6 +106,16 @@ class CaseService(CrudService[VendorCase]):
         filters={"client_id": equals(VendorCase.client_id), "status": equals(VendorCase.status)},
     )
 
+    def scope(self, stmt: Select[Any], principal: Principal) -> Select[Any]:
+        stmt = super().scope(stmt, principal)
+        # A renewal's purchase-order thread carries our cost: staff only.
+        return stmt.where(VendorCase.renewal_id.is_(None)) if principal.is_client else stmt
+
+    async def check_visible(self, session: AsyncSession, principal: Principal, obj: VendorCase) -> None:
+        await super().check_visible(session, principal, obj)
+        if principal.is_client and obj.renewal_id is not None:
+            raise NotFound("case not found")
+
     async def list(  # type: ignore[override]
         self, session: AsyncSession, principal: Principal, params: CaseFilters
     ) -> tuple[builtins.list[VendorCase], int]:
@@ -155,7 +165,7 @@ async def _evidence(session: AsyncSession, client_id: uuid.UUID, data: CaseCreat
     return None
 
 
-async def _new_token(session: AsyncSession) -> str:
+async def new_token(session: AsyncSession) -> str:
     for _ in range(20):
         token = new_case_token()
         if (await session.execute(select(VendorCase.id).where(VendorCase.token == token))).first() is None:
@@ -213,7 +223,7 @@ async def create_case(session: AsyncSession, principal: Principal, data: CaseCre
         status=CaseStatus.draft,
         channel=data.channel,
         opened_by=principal.actor,
-        token=await _new_token(session),
+        token=await new_token(session),
         language=profile.language if profile else "en",
         to_addresses=to,
         cc_addresses=_addresses("cc", data.cc),

@@ -8,11 +8,13 @@
 - `case.api_poll` (every 5 minutes): the vendors' case APIs, their updates onto the timelines.
 - `case.api_status`: tell the vendor's case API that we closed or reopened a case.
 - `case.api_evidence`: a failed re-check's finding and evidence file, through the vendor's API.
+- `renewal.purchase_order` / `renewal.purchase_order_settled`: a renewal's purchase order
+  by e-mail put in the outbox (once), and its thread resolved once the renewal is confirmed.
 """
 
 from __future__ import annotations
 
-from hub.case import alerts, api_poll, chasers, desk, outage, outbox, poller, verify
+from hub.case import alerts, api_poll, chasers, desk, outage, outbox, poller, purchase_order, verify
 from hub.case.schemas import (
     ChaseVendors,
     MirrorCaseStatus,
@@ -26,6 +28,7 @@ from hub.case.schemas import (
 )
 from hub.check import service as checks
 from hub.jobs import JobContext, task
+from hub.renewal.schemas import SendPurchaseOrder, SettlePurchaseOrder
 from hub.sdk.records import CaseStatusChange
 
 
@@ -113,3 +116,13 @@ async def send_evidence(ctx: JobContext, payload: SendCaseEvidence) -> None:
     await desk.send_evidence(ctx.runtime, payload.case_id, payload.attachment_id, payload.message)
     async with ctx.finish():
         pass
+@task(SendPurchaseOrder, max_attempts=5, timeout_seconds=120)
+async def send_purchase_order(ctx: JobContext, payload: SendPurchaseOrder) -> None:
+    async with ctx.finish() as session:
+        await purchase_order.send(session, payload.renewal_id, ctx.runtime.now(), ctx.runtime.settings.case)
+
+
+@task(SettlePurchaseOrder, max_attempts=5, timeout_seconds=120)
+async def settle_purchase_order(ctx: JobContext, payload: SettlePurchaseOrder) -> None:
+    async with ctx.finish() as session:
+        await purchase_order.settle(session, payload.renewal_id, ctx.runtime.now())

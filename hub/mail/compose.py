@@ -39,7 +39,7 @@ from hub.mail.errors import MailInputError
 from hub.mail.identity import MailIdentity, normalise_message_id
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-KINDS = ("open", "follow_up", "chaser", "reopen")
+KINDS = ("open", "follow_up", "chaser", "reopen", "purchase_order")
 DEFAULT_LANGUAGE = "en"
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 # RFC 5322 allows any length; long References headers are trimmed by many MTAs, so keep

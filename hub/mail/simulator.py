@@ -1,6 +1,7 @@
 """Simulated vendors' support desks, for tests and the demo.
 
-Each `VendorPersona` behaves like a real vendor's ticket system, including what makes
+Each `VendorPersona` behaves like a real vendor's ticket system (or a distributor's order
+desk: the `order_confirmed` step answers a purchase order), including what makes
 reply matching hard: its own case number in its own format, subjects rewritten so our
 token is lost, References not kept, replies sent to our From instead of our Reply-To,
 HTML-only mail, an automatic acknowledgement and an out-of-office before any human, a
@@ -35,7 +36,7 @@ from hub.mail.parse import InboundMessage, MessageParser
 @dataclass(frozen=True)
 class Step:
     after_seconds: float  # after our first mail reached the vendor (simulated seconds)
-    kind: str  # auto_ack | out_of_office | need_info | update | resolved
+    kind: str  # auto_ack | out_of_office | need_info | update | resolved | order_confirmed
 
 
 DEFAULT_SCRIPT = (
@@ -51,7 +52,7 @@ class VendorPersona:
     key: str
     name: str
     domain: str
-    number_format: str  # salesforce | otrs | oracle | servicenow | italian
+    number_format: str  # salesforce | otrs | oracle | servicenow | italian | order
     language: str = "en"
     # keep: "RE: <our subject> (their number)"; prefix: "<their number> RE: <our subject>";
     # replace: "<their number> <their own title>" (our token is gone)
@@ -108,6 +109,7 @@ _LABELS = {
     "oracle": "SR ",
     "servicenow": "",
     "italian": "Pratica n. ",
+    "order": "Order ",
 }
 
 
@@ -122,6 +124,8 @@ def vendor_case_number(fmt: str, rng: random.Random, day: datetime) -> str:
         return f"INC{rng.randrange(10**7):07d}"
     if fmt == "italian":
         return f"{rng.randrange(10**6, 10**7)}"
+    if fmt == "order":  # a distributor's sales order number
+        return f"SO-{day:%y}{rng.randrange(10**5):05d}"
     raise ValueError(f"unknown number format {fmt}")
 
 
@@ -146,6 +150,8 @@ _TEXT = {
         "forward": "Forwarding to our backbone partner, who manages this circuit.",
         "partner": "Hello,\n\nthe fibre between the two exchanges was cut and has been repaired at 14:00. "
         "The circuit is up again.\n\nNOC",
+        "order_confirmed": "Hello,\n\nwe confirm your purchase order; it is our {tag}. The licence is "
+        "renewed for twelve months.\n\nBest regards,\n{name} Sales",
         "wrote": "On {date}, {sender} wrote:",
     },
     "it": {
@@ -165,6 +171,8 @@ _TEXT = {
         "partner": "Buongiorno,\n\nla fibra è stata tagliata e riparata alle 14:00. "
         "Il circuito è di nuovo attivo."
         "\n\nNOC",
+        "order_confirmed": "Buongiorno,\n\nconfermiamo il vostro ordine di acquisto, registrato come {tag}. "
+        "La licenza è rinnovata per dodici mesi.\n\nCordiali saluti,\nUfficio vendite {name}",
         "wrote": "Il giorno {date} {sender} ha scritto:",
     },
 }

@@ -85,6 +85,11 @@ class VendorCase(Entity, Base):
     api_cursor: Mapped[datetime | None]
     api_polled_at: Mapped[datetime | None]
     api_error: Mapped[str | None] = mapped_column(Text)
+    # A purchase order's thread (hub.case.purchase_order): one per renewal, so one per
+    # term. It carries our cost, so client users never see it.
+    renewal_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("renewals.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class CaseEvent(BigIntPk, Base):

@@ -88,9 +88,23 @@ class RenewalRoute(Entity, Base):
         ForeignKey("subscriptions.id", ondelete="CASCADE"), unique=True
     )
     client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
-    order_connection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("connections.id", ondelete="RESTRICT"))
-    # The vendor's subscription (or domain) to renew at the ordering connection.
+    # None for a route that orders by e-mail (order_by "email").
+    order_connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("connections.id", ondelete="RESTRICT")
+    )
+    # The vendor's subscription (or domain) to renew at the ordering connection; by e-mail,
+    # the distributor's article or contract the purchase order names.
     order_ref: Mapped[str] = mapped_column(String(200))
+    # "api": through the ordering connection's adapter; "email": a purchase order mailed to
+    # a distributor without an API (hub.renewal.po_mail), confirmed by its reply.
+    order_by: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
+    po_email: Mapped[str | None] = mapped_column(String(320))
+    # The client's account at the distributor: the purchase order's thread is a case on it.
+    po_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vendor_accounts.id", ondelete="RESTRICT")
+    )
+    # The distributor's price per unit; None: the subscription's last unit cost.
+    po_unit_price: Mapped[Decimal | None] = money_column(nullable=True)
     # The customer at the ordering connection (a Pax8 company id); empty: the vendor
     # account's external ref.
     order_tenant_ref: Mapped[str | None] = mapped_column(String(200))

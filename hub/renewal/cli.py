@@ -1,4 +1,5 @@
-"""`hub renewals plan|run|list|pause|resume|approve|decline|resolve`."""
+"""`hub renewals plan|run|list|pause|resume|approve|decline|resolve|confirm` and
+`hub renewals routes show|set|clear`."""
 
 from __future__ import annotations
 
@@ -419,3 +420,190 @@ def resolve(
         )
 
     _decide_by_cli(renewal_id, version, act)
+
+
+@app.command("confirm")
+def confirm(
+    renewal_id: str,
+    ends_on: Annotated[str, typer.Option("--ends-on", help="the renewed term's end (YYYY-MM-DD)")],
+    note: NoteOpt = None,
+    version: VersionOpt = None,
+) -> None:
+    """Confirm a renewal ordered by e-mail purchase order (the distributor confirmed it):
+    the new term is recorded and the order's thread resolved."""
+    from datetime import date
+
+    from hub.auth.principal import CLI
+    from hub.kit.console import fail
+    from hub.kit.time import utcnow
+    from hub.renewal import po_mail
+
+    try:
+        end = date.fromisoformat(ends_on)
+    except ValueError:
+        fail(f"--ends-on: '{ends_on}' is not a date (YYYY-MM-DD)")
+
+    async def act(session: Any, renewal: Any, v: int) -> Any:
+        return await po_mail.confirm_by_person(
+            session, CLI, renewal, version=v, ends_on=end, note=note, now=utcnow()
+        )
+
+    _decide_by_cli(renewal_id, version, act)
+
+
+# -- renewal routes -------------------------------------------------------------------------
+
+routes_app = typer.Typer(
+    help="Where a subscription's renewals are ordered (a connection, or a purchase order by e-mail), "
+    "registered and confirmed.",
+    no_args_is_help=True,
+)
+app.add_typer(routes_app, name="routes")
+
+
+def _subscription_id(value: str) -> Any:
+    import uuid
+
+    from hub.kit.console import fail
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        fail(f"subscription: '{value}' is not an id (a UUID)")
+
+
+def _show_route(route: Any, subscription_id: Any) -> None:
+    from hub.kit.money import format_amount
+
+    fields = {
+        "subscription": str(subscription_id),
+        "order_by": route.order_by,
+        "order_connection_id": route.order_connection_id,
+        "order_ref": route.order_ref,
+        "order_tenant_ref": route.tenant_ref or None,
+        "confirm_connection_id": route.confirm_connection_id,
+        "confirm_ref": route.confirm_ref,
+        "register_connection_id": route.register_connection_id,
+        "register_serial": route.register_serial,
+        "po_email": route.po_email,
+        "po_account_id": route.po_account_id,
+        "po_unit_price": format_amount(route.po_unit_price) if route.po_unit_price is not None else None,
+        "explicit": route.explicit,
+        "problem": route.problem,
+    }
+    plain = {k: str(v) if v is not None and not isinstance(v, bool) else v for k, v in fields.items()}
+    out.print_json(json.dumps(plain))
+
+
+@routes_app.command("show")
+def route_show(subscription_id: str) -> None:
+    """The route in effect (the subscription's own connection unless a route says otherwise)."""
+    from hub.auth.principal import CLI
+    from hub.errors import HubError
+    from hub.kit.console import fail
+    from hub.renewal import routes
+    from hub.runtime import run_in_unit
+
+    sid = _subscription_id(subscription_id)
+
+    async def read(session: Any) -> Any:
+        route, _ = await routes.route_for(session, CLI, sid)
+        return route
+
+    try:
+        _show_route(run_in_unit(read, write=False), sid)
+    except HubError as exc:
+        fail(exc.detail)
+
+
+@routes_app.command("set")
+def route_set(
+    subscription_id: str,
+    order_ref: Annotated[
+        str,
+        typer.Option("--order-ref", help="the vendor subscription to renew; by e-mail: the article ordered"),
+    ],
+    order_by: Annotated[str, typer.Option("--order-by", help="api or email")] = "api",
+    order_connection: Annotated[
+        str | None, typer.Option("--order-connection", help="api: the connection")
+    ] = None,
+    order_tenant_ref: Annotated[str | None, typer.Option("--order-tenant-ref")] = None,
+    confirm_connection: Annotated[
+        str | None, typer.Option("--confirm-connection", help="read the new term back here")
+    ] = None,
+    confirm_ref: Annotated[str | None, typer.Option("--confirm-ref")] = None,
+    register_connection: Annotated[str | None, typer.Option("--register-connection")] = None,
+    register_serial: Annotated[str | None, typer.Option("--register-serial")] = None,
+    po_email: Annotated[
+        str | None,
+        typer.Option("--po-email", help="email: where the order goes (default: the mail profile's)"),
+    ] = None,
+    po_account: Annotated[
+        str | None, typer.Option("--po-account", help="email: the client's account at the distributor")
+    ] = None,
+    po_unit_price: Annotated[
+        str | None, typer.Option("--po-unit-price", help="email: price per unit (default: the last term's)")
+    ] = None,
+) -> None:
+    """Create or replace a subscription's renewal route (audited). By e-mail:
+    `--order-by email --po-account ACCOUNT --order-ref ARTICLE [--po-email ADDR]`."""
+    from pydantic import ValidationError
+
+    from hub.auth.principal import CLI
+    from hub.errors import HubError
+    from hub.kit.console import fail
+    from hub.renewal import routes
+    from hub.renewal.schemas import RouteUpdate
+    from hub.runtime import run_in_unit
+
+    sid = _subscription_id(subscription_id)
+    given = {
+        "order_by": order_by,
+        "order_connection_id": order_connection,
+        "order_ref": order_ref,
+        "order_tenant_ref": order_tenant_ref,
+        "confirm_connection_id": confirm_connection,
+        "confirm_ref": confirm_ref,
+        "register_connection_id": register_connection,
+        "register_serial": register_serial,
+        "po_email": po_email,
+        "po_account_id": po_account,
+        "po_unit_price": po_unit_price,
+    }
+    try:
+        body = RouteUpdate.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "route"
+        fail(f"--{name.replace('_id', '').replace('_', '-')}: {first['msg']}")
+
+    async def change(session: Any) -> Any:
+        await routes.set_route(session, CLI, sid, body.model_dump())
+        route, _ = await routes.route_for(session, CLI, sid)
+        return route
+
+    try:
+        _show_route(run_in_unit(change), sid)
+    except HubError as exc:
+        fail(exc.detail)
+
+
+@routes_app.command("clear")
+def route_clear(subscription_id: str) -> None:
+    """Order and confirm at the subscription's own connection again (audited)."""
+    from hub.auth.principal import CLI
+    from hub.errors import HubError
+    from hub.kit.console import fail
+    from hub.renewal import routes
+    from hub.runtime import run_in_unit
+
+    sid = _subscription_id(subscription_id)
+
+    async def change(session: Any) -> None:
+        await routes.clear_route(session, CLI, sid)
+
+    try:
+        run_in_unit(change)
+    except HubError as exc:
+        fail(exc.detail)
+    err.print(f"subscription {sid}: no renewal route (its own connection orders)")

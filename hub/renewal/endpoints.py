@@ -15,9 +15,10 @@ from hub.audit.service import record
 from hub.deps import PrincipalDep, RuntimeDep, SessionDep
 from hub.kit.schema import Page
 from hub.models.enums import AuditAction, TermRenewedBy
-from hub.renewal import routes, service
+from hub.renewal import po_mail, routes, service
 from hub.renewal.schemas import (
     ApprovalClientView,
+    Confirmation,
     ControlsRead,
     ControlsUpdate,
     Decision,
@@ -153,6 +154,7 @@ def _route_read(subscription_id: uuid.UUID, route: routes.Route) -> RouteRead:
     return RouteRead(
         subscription_id=subscription_id,
         explicit=route.explicit,
+        order_by=route.order_by,
         order_connection_id=route.order_connection_id,
         order_ref=route.order_ref,
         order_tenant_ref=route.tenant_ref or None,
@@ -160,6 +162,9 @@ def _route_read(subscription_id: uuid.UUID, route: routes.Route) -> RouteRead:
         confirm_ref=route.confirm_ref,
         register_connection_id=route.register_connection_id,
         register_serial=route.register_serial,
+        po_email=route.po_email,
+        po_account_id=route.po_account_id,
+        po_unit_price=route.po_unit_price,
         problem=route.problem,
     )
 
@@ -199,6 +204,35 @@ async def put_route(
 async def delete_route(item_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
     await routes.clear_route(session, principal, item_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/renewals/{renewal_id}/confirm",
+    response_model=RenewalRead,
+    operation_id="confirm_renewal",
+    summary="Confirm a renewal ordered by e-mail purchase order (admin): the distributor confirmed "
+    "it (records the new term; the order's thread is resolved)",
+    responses={409: {"description": "stale version, no purchase order sent, or nothing to confirm"}},
+)
+async def confirm(
+    renewal_id: uuid.UUID,
+    body: Confirmation,
+    session: SessionDep,
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+) -> Any:
+    # Recording the term is as weighty as approving the order: the money is spent.
+    principal.require_admin()
+    renewal = await renewals.get(session, principal, renewal_id)
+    return await po_mail.confirm_by_person(
+        session,
+        principal,
+        renewal,
+        version=body.version,
+        ends_on=body.ends_on,
+        note=body.note,
+        now=runtime.now(),
+    )
 
 
 @router.post(

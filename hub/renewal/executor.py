@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -56,7 +56,7 @@ from hub.models import (
     VendorAccount,
 )
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
-from hub.renewal import alerts
+from hub.renewal import alerts, po_mail
 from hub.renewal.policy import Policy, Resale, decide
 from hub.renewal.routes import Route, route_of
 from hub.renewal.service import CONTROL_DEFAULTS, PAUSED_REASON, get_controls
@@ -78,6 +78,7 @@ from hub.sdk.http import SEND_NOT_AFTER
 from hub.sdk.records import DeliverableKind, OrderRequest, QuoteRecord
 
 log = logging.getLogger("hub.renewal")
+ClaimHook = Callable[[AsyncSession, Renewal], Awaitable[None]]
 
 MAX_RECONCILES = 5
 PAUSED_RECHECK = timedelta(minutes=5)
@@ -413,8 +414,11 @@ class Executor:
             return False
         assert snap.route.order_ref
         try:
-            async with self._renewer(snap) as renewer:
-                quote = await renewer.quote(snap.route.order_ref, snap.quantity)
+            if snap.route.by_email:  # no vendor API: the route's price or the last term's
+                quote = await po_mail.price(self.ctx, snap)
+            else:
+                async with self._renewer(snap) as renewer:
+                    quote = await renewer.quote(snap.route.order_ref, snap.quantity)
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self.escalate(snap, f"quote refused: {exc}")
             return False
@@ -492,6 +496,8 @@ class Executor:
             await self.escalate(snap, f"{problem}: nothing can order this renewal")
             return False
         request = self._order(snap, await self._product(snap))
+        if snap.route.by_email:
+            return await po_mail.submit(self, snap, request)
         try:
             # No dry run first: the vendor runs the same checks on the order itself, and a
             # refused order is a 4xx on which nothing was placed (Rejected, escalated below).
@@ -536,10 +542,13 @@ class Executor:
             )
         return True
 
-    async def _claim_send(self, snap: Snapshot, request: OrderRequest) -> datetime | None:
+    async def _claim_send(
+        self, snap: Snapshot, request: OrderRequest, also: ClaimHook | None = None
+    ) -> datetime | None:
         """Compare-and-set approved -> submitting under the job fence: one sender. The
-        request as sent and the first send time are committed before it leaves. Returns
-        the send deadline, or None when this worker must not send."""
+        request as sent and the first send time are committed before it leaves (`also`
+        writes in the same transaction: a purchase order queued). Returns the send
+        deadline, or None when this worker must not send."""
         async with self.ctx.fenced() as (session, lease_end):
             renewal = await self._current(session, snap)
             if renewal is None or renewal.state != RenewalState.approved:
@@ -569,6 +578,8 @@ class Executor:
                     "attempt": renewal.attempts,
                 },
             )
+            if also is not None:
+                await also(session, renewal)
             return renewal.send_not_after
 
     async def _product(self, snap: Snapshot) -> str | None:
@@ -579,6 +590,8 @@ class Executor:
     async def confirm(self, snap: Snapshot) -> bool:
         """The order was placed: register its contract code where the route says, then read
         the term back; the renewal is confirmed when the term's end moved on."""
+        if snap.route.by_email:
+            return await po_mail.await_confirmation(self, snap)
         if snap.route.register_connection_id is not None and snap.registered_at is None:
             return await self.register(snap)
         try:

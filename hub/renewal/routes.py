@@ -3,13 +3,16 @@
 Without a `RenewalRoute` row a subscription is ordered and confirmed at its own connection
 (`Subscription.connection_id`, `external_id`, the vendor account's external ref as the
 customer). A route says otherwise: order at a distributor or registrar, register a contract
-code at a second vendor, read the new term back where it lives (ADR 0004; issue 11).
+code at a second vendor, read the new term back where it lives (ADR 0004; issue 11), or
+order by e-mail: a purchase order mailed to a distributor without an API
+(`order_by="email"`, hub.renewal.po_mail; issue 12).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +22,8 @@ from hub.audit.service import record, snapshot
 from hub.auth.principal import Principal, ensure_client_access
 from hub.db import runtime_of
 from hub.errors import InvalidInput, NotFound
-from hub.models import Connection, RenewalRoute, Subscription, VendorAccount
+from hub.mail.compose import parse_recipient
+from hub.models import Connection, RenewalRoute, Subscription, VendorAccount, VendorMailProfile
 from hub.models.enums import AuditAction
 from hub.sdk.capabilities import Capability
 
@@ -37,10 +41,21 @@ class Route:
     register_connection_id: uuid.UUID | None = None
     register_serial: str | None = None
     explicit: bool = False
+    # "email": a purchase order to `po_email`, on a thread of the `po_account_id` account.
+    order_by: str = "api"
+    po_email: str | None = None
+    po_account_id: uuid.UUID | None = None
+    po_unit_price: Decimal | None = None
+
+    @property
+    def by_email(self) -> bool:
+        return self.order_by == EMAIL
 
     @property
     def problem(self) -> str | None:
         """Why this subscription cannot be renewed automatically, in words; None if it can."""
+        if self.by_email:
+            return self._email_problem()
         if self.order_connection_id is None:
             return "no vendor connection to order through"
         if not self.order_ref:
@@ -50,6 +65,23 @@ class Route:
         if self.confirm_connection_id is not None and not self.confirm_ref:
             return "the route confirms at another connection but names nothing to read back"
         return None
+
+    def _email_problem(self) -> str | None:
+        if not self.po_email:
+            return "the route orders by e-mail but names no address for the purchase order"
+        if self.po_account_id is None:
+            return "the route orders by e-mail but names no account at the distributor"
+        if not self.order_ref:
+            return "the route orders by e-mail but names no article or contract to order"
+        if self.register_connection_id is not None:
+            return "a purchase order by e-mail delivers no contract code to register"
+        if self.confirm_connection_id is not None and not self.confirm_ref:
+            return "the route confirms at another connection but names nothing to read back"
+        return None
+
+
+EMAIL = "email"
+ORDER_BY = ("api", EMAIL)
 
 
 def default_route(sub: Subscription, tenant_ref: str | None) -> Route:
@@ -68,6 +100,10 @@ def route_of(row: RenewalRoute | None, sub: Subscription, tenant_ref: str | None
         register_connection_id=row.register_connection_id,
         register_serial=row.register_serial,
         explicit=True,
+        order_by=row.order_by,
+        po_email=row.po_email,
+        po_account_id=row.po_account_id,
+        po_unit_price=row.po_unit_price,
     )
 
 
@@ -135,6 +171,7 @@ async def set_route(
     ordering connection must then track orders to read the code from)."""
     principal.require_staff()
     sub = await _subscription(session, principal, subscription_id)
+    values = await _check_order_by(session, sub, values)
     for field in _LEG_CAPABILITIES:
         if values.get(field) is not None:
             await _check_leg(session, principal, field, values[field])
@@ -149,6 +186,10 @@ async def set_route(
         register_connection_id=values.get("register_connection_id"),
         register_serial=values.get("register_serial"),
         explicit=True,
+        order_by=values["order_by"],
+        po_email=values.get("po_email"),
+        po_account_id=values.get("po_account_id"),
+        po_unit_price=values.get("po_unit_price"),
     )
     if route.problem is not None:
         raise InvalidInput("route", route.problem)
@@ -174,6 +215,46 @@ async def set_route(
         after=snapshot(row),
     )
     return row
+
+
+_PO_FIELDS = ("po_email", "po_account_id", "po_unit_price")
+
+
+async def _check_order_by(session: AsyncSession, sub: Subscription, values: dict[str, Any]) -> dict[str, Any]:
+    """An API route names an ordering connection and nothing of a purchase order; an e-mail
+    route names the client's account at the distributor (its mail profile gives the
+    address when none is given) and no ordering or registering connection."""
+    values = {**values, "order_by": values.get("order_by") or "api"}
+    if values["order_by"] not in ORDER_BY:
+        raise InvalidInput("order_by", f"one of {', '.join(ORDER_BY)}")
+    if values["order_by"] != EMAIL:
+        if values.get("order_connection_id") is None:
+            raise InvalidInput("order_connection_id", "required: the connection that orders")
+        for name in _PO_FIELDS:
+            if values.get(name) is not None:
+                raise InvalidInput(name, 'only for a route that orders by e-mail (order_by "email")')
+        return values
+    if values.get("order_connection_id") is not None:
+        raise InvalidInput("order_connection_id", "a route that orders by e-mail orders at no connection")
+    if values.get("register_connection_id") is not None:
+        raise InvalidInput(
+            "register_connection_id", "a purchase order by e-mail delivers no code to register"
+        )
+    if values.get("po_account_id") is None:
+        raise InvalidInput("po_account_id", "required: the client's account at the distributor")
+    account = await session.get(VendorAccount, values["po_account_id"])
+    if account is None or account.client_id != sub.client_id:
+        raise InvalidInput("po_account_id", "no account of this subscription's client with that id")
+    address = values.get("po_email")
+    if not address:
+        profile = await session.get(VendorMailProfile, account.vendor_id)
+        address = profile.support_email if profile is not None else None
+        if not address:
+            raise InvalidInput(
+                "po_email", "required: the distributor's mail profile has no address to send it to"
+            )
+    values["po_email"] = parse_recipient("po_email", address).addr_spec
+    return values
 
 
 async def _check_tracking(session: AsyncSession, order_connection_id: uuid.UUID) -> None:
@@ -235,4 +316,8 @@ ROUTE_FIELDS = (
     "confirm_ref",
     "register_connection_id",
     "register_serial",
+    "order_by",
+    "po_email",
+    "po_account_id",
+    "po_unit_price",
 )

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 
 from hub.api.crud import ListParams
 from hub.jobs.payload import JobPayload, PeriodicPayload
-from hub.kit.fields import Amount, CurrencyCode, NonNegativeAmount
+from hub.kit.fields import Amount, CurrencyCode, NonNegativeAmount, ShortText
 from hub.kit.schema import Input, Output
 from hub.models.enums import RenewalResolution, RenewalState
 
@@ -118,6 +118,14 @@ class Resolution(Input):
     note: str | None = Field(None, max_length=1000)
 
 
+class Confirmation(Input):
+    """A person confirms a renewal ordered by e-mail: the distributor confirmed the order."""
+
+    version: int = Field(ge=1, description="the renewal's version as read (optimistic concurrency)")
+    ends_on: date = Field(description="when the renewed term ends, as the distributor confirmed it")
+    note: str | None = Field(None, max_length=1000)
+
+
 class ControlsRead(Output):
     paused: bool
     paused_reason: str | None
@@ -215,6 +223,19 @@ class AdvanceRenewal(JobPayload, kind="renewal.advance"):
     renewal_id: uuid.UUID
 
 
+class SendPurchaseOrder(JobPayload, kind="renewal.purchase_order"):
+    """Compose a renewal's purchase order and put it in the case outbox (hub.case does it:
+    the case module owns case mail). Queued with the send's compare-and-set."""
+
+    renewal_id: uuid.UUID
+
+
+class SettlePurchaseOrder(JobPayload, kind="renewal.purchase_order_settled"):
+    """The renewal of a purchase order was confirmed: its thread is resolved."""
+
+    renewal_id: uuid.UUID
+
+
 class PlanRenewals(PeriodicPayload, kind="renewal.plan"):
     """Hourly: plan every due auto-renew term and queue what is due."""
 
@@ -233,9 +254,30 @@ class SweepRenewals(PeriodicPayload, kind="renewal.sweep"):
 class RouteUpdate(Input):
     """Where to order, register and confirm this subscription's renewals."""
 
-    order_connection_id: uuid.UUID = Field(description="the connection that orders (its adapter can renew)")
-    order_ref: str = Field(
-        min_length=1, max_length=200, description="the vendor subscription (or domain) to renew there"
+    order_by: Literal["api", "email"] = Field(
+        "api",
+        description="api: through the ordering connection; email: a purchase order mailed to a "
+        "distributor without an API (confirmed by its reply or a read-back)",
+    )
+    order_connection_id: uuid.UUID | None = Field(
+        None, description="order_by api: the connection that orders (its adapter can renew)"
+    )
+    order_ref: ShortText = Field(
+        min_length=1,
+        max_length=200,
+        description="the vendor subscription (or domain) to renew there; by e-mail: the distributor's "
+        "article or contract the purchase order names",
+    )
+    po_email: str | None = Field(
+        None,
+        max_length=320,
+        description="order_by email: where the order goes (default: the distributor's mail profile address)",
+    )
+    po_account_id: uuid.UUID | None = Field(
+        None, description="order_by email: the client's account at the distributor"
+    )
+    po_unit_price: NonNegativeAmount | None = Field(
+        None, description="order_by email: the price per unit (default: the last term's unit cost)"
     )
     order_tenant_ref: str | None = Field(
         None,
@@ -259,6 +301,7 @@ class RouteRead(Output):
 
     subscription_id: uuid.UUID
     explicit: bool = Field(description="false: ordered and confirmed at the subscription's own connection")
+    order_by: str
     order_connection_id: uuid.UUID | None
     order_ref: str | None
     order_tenant_ref: str | None
@@ -266,4 +309,7 @@ class RouteRead(Output):
     confirm_ref: str | None
     register_connection_id: uuid.UUID | None
     register_serial: str | None
+    po_email: str | None
+    po_account_id: uuid.UUID | None
+    po_unit_price: Amount | None
     problem: str | None = Field(description="why nothing could order this renewal now (it would escalate)")

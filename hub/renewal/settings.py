@@ -38,6 +38,10 @@ class RenewalSettings(BaseSettings):
     # Reads of the vendor's term after an order was found before escalating "the end date
     # never moved" (asynchronous provisioning can take a while).
     max_confirm_reads: int = Field(default=30, ge=1, le=10_000)
+    # A purchase order by e-mail: how often its read-back (where the route has one) and its
+    # thread are looked at while it waits for the distributor's confirmation. A reply
+    # filed on the thread brings the look forward.
+    po_recheck_seconds: float = Field(default=900.0, gt=0)
 
     @property
     def send_margin(self) -> timedelta:
@@ -50,6 +54,10 @@ class RenewalSettings(BaseSettings):
     @property
     def confirm_recheck(self) -> timedelta:
         return timedelta(seconds=self.confirm_recheck_seconds)
+
+    @property
+    def po_recheck(self) -> timedelta:
+        return timedelta(seconds=self.po_recheck_seconds)
 
     @property
     def unproven_recheck(self) -> timedelta:

@@ -149,6 +149,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/renewals/{renewal_id}"): ("read", "renewals"),
     ("POST", "/renewals/{renewal_id}/decline"): ("write", "renewals"),
     ("POST", "/renewals/{renewal_id}/resolve"): ("write", "renewals"),
+    ("POST", "/renewals/{renewal_id}/confirm"): ("admin", "renewals"),
     ("POST", "/renewals/{renewal_id}/approve"): ("admin", "renewals"),
     ("POST", "/renewals/{renewal_id}/approval-link"): ("admin", "renewals"),
     ("GET", "/renewals/controls"): ("staff", "renewals"),
@@ -674,6 +675,7 @@ ACTION_BODIES: dict[tuple[str, str], Callable[[], dict[str, Any] | None]] = {
     ("POST", "/renewals/{renewal_id}/decline"): lambda: {"version": 1, "note": "not this year"},
     ("POST", "/renewals/{renewal_id}/approve"): lambda: {"version": 1},
     ("POST", "/renewals/{renewal_id}/resolve"): lambda: {"version": 1, "outcome": "will_not_renew"},
+    ("POST", "/renewals/{renewal_id}/confirm"): lambda: {"version": 1, "ends_on": "2030-01-31"},
     ("POST", "/renewals/{renewal_id}/approval-link"): lambda: None,
     ("PUT", "/renewals/controls"): lambda: {"lead_days": 14},
     ("PUT", "/subscriptions/{item_id}/renewal-route"): lambda: {

@@ -395,6 +395,14 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("vendor subscription the connection does not see", {"external_id": "L-P-B"}, "external_id"),
         Bad("stale version", {"version": 99}, status=409),
     ],
+    ("POST", "/renewals/{renewal_id}/confirm"): [
+        Bad("version missing", {"version": MISSING}, "version"),
+        Bad("version 0", {"version": 0}, "version"),
+        Bad("ends on missing", {"ends_on": MISSING}, "ends_on"),
+        Bad("ends on not a date", {"ends_on": "next year"}, "ends_on"),
+        Bad("note too long", {"note": LONG}, "note"),
+        Bad("stale version", {"version": 99}, status=409),
+    ],
     ("POST", "/renewals/{renewal_id}/resolve"): [
         Bad("version missing", {"version": MISSING}, "version"),
         Bad("version 0", {"version": 0}, "version"),
@@ -450,6 +458,16 @@ BAD_BODIES: dict[tuple[str, str], list[Bad]] = {
         Bad("confirm ref empty", {"confirm_ref": ""}, "confirm_ref"),
         Bad("register serial too long", {"register_serial": "S" * 101}, "register_serial"),
         Bad("tenant ref not a string", {"order_tenant_ref": 42}, "order_tenant_ref"),
+        Bad("order by fax", {"order_by": "fax"}, "order_by"),
+        Bad("a purchase order address on an API route", {"po_email": "orders@distri.example"}, "po_email"),
+        Bad(
+            "by e-mail without the distributor's account",
+            {"order_by": "email", "order_connection_id": MISSING},
+            "po_account_id",
+        ),
+        Bad("by e-mail at a connection", {"order_by": "email"}, "order_connection_id"),
+        Bad("purchase order price negative", {"po_unit_price": "-1"}, "po_unit_price"),
+        Bad("purchase order address too long", {"po_email": "x" * 321}, "po_email"),
     ],
     ("POST", "/subscriptions/{item_id}/unlink"): [
         Bad("version missing", {"version": MISSING}, "version"),
@@ -895,6 +913,8 @@ async def valid_body(api: httpx.AsyncClient, route: tuple[str, str], w: World) -
         return fill(path, obj_id), {"until": (today() + timedelta(days=3)).isoformat() + "T08:00:00Z"}
     version = (await api.get(f"/{resource}/{obj_id}")).json()["version"]
     if path.endswith("/terms"):
+        return fill(path, obj_id), {"version": version, "ends_on": _in(800)}
+    if path.endswith("/confirm"):  # no purchase order was sent: refused after the body parsed
         return fill(path, obj_id), {"version": version, "ends_on": _in(800)}
     if path.endswith("/resolve"):
         return fill(path, obj_id), {"version": version, "outcome": "will_not_renew"}
