@@ -644,7 +644,12 @@ class Executor:
                 if claimed is None:
                     return False
                 return await self._send(claimed, renewer, request, retries=snap.attempts)
-        except AdapterError as exc:  # the connection could not be opened: nothing was claimed
+        # Opening the connection failed (`_send` handles the order's own errors); nothing
+        # was claimed: refused as before, or retried later (the renewal stays approved).
+        except (Rejected, NotFound, UnsupportedOperation) as exc:
+            await self._after_refusal(snap, exc)
+            return False
+        except AdapterError as exc:
             await self._unknown(snap, f"order outcome unclear: {exc}")
             return False
 
