@@ -6,9 +6,9 @@ import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.kit.time import utcnow
@@ -64,6 +64,34 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
+def event_values(
+    principal: Principal,
+    action: AuditAction,
+    *,
+    subject_type: str,
+    subject_id: Any,
+    client_id: uuid.UUID | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event's columns (what `record` adds, and what `record_rows` inserts)."""
+    return {
+        "occurred_at": utcnow(),
+        "actor": principal.actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "client_id": client_id,
+        "before": before,
+        "after": after,
+        "meta": meta or {},
+    }
+
+
+_INSERT_EVENT = insert(cast(Table, AuditEvent.__table__))
+
+
 def record(
     session: AsyncSession,
     principal: Principal,
@@ -77,15 +105,25 @@ def record(
     meta: dict[str, Any] | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
-        occurred_at=utcnow(),
-        actor=principal.actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        client_id=client_id,
-        before=before,
-        after=after,
-        meta=meta or {},
+        **event_values(
+            principal,
+            action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            client_id=client_id,
+            before=before,
+            after=after,
+            meta=meta,
+        )
     )
     session.add(event)
     return event
+
+
+async def record_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert events built by `event_values` now, in one statement, reading no id back
+    (the ORM's `record` inserts each event on its own with its id returned): for a hot
+    path that writes several events in one transaction."""
+    if rows:
+        # The table's own INSERT (not the ORM's bulk path), the rows as its parameters.
+        await session.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)

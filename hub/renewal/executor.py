@@ -35,17 +35,18 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.audit.service import record
+from hub.audit.service import event_values, record, record_rows
 from hub.auth.principal import SYSTEM
-from hub.jobs import JobContext
+from hub.jobs import JobContext, enqueue
+from hub.kit.time import utcnow
 from hub.models import (
     Client,
     Renewal,
@@ -57,8 +58,10 @@ from hub.models import (
 )
 from hub.models.enums import AuditAction, RenewalState, TermRenewedBy
 from hub.renewal import alerts, po_mail
+from hub.renewal.planner import dedupe_key
 from hub.renewal.policy import Policy, Resale, decide
 from hub.renewal.routes import Route, route_of
+from hub.renewal.schemas import AdvanceRenewal
 from hub.renewal.service import CONTROL_DEFAULTS, PAUSED_REASON, get_controls
 from hub.renewal.states import ACTIVE, TERMINAL
 from hub.sdk.capabilities import Capability, ContractRegistrar, OrderTracker, Renewer, TermReadBack
@@ -75,7 +78,7 @@ from hub.sdk.errors import (
     UnsupportedOperation,
 )
 from hub.sdk.http import SEND_NOT_AFTER
-from hub.sdk.records import DeliverableKind, OrderRequest, QuoteRecord
+from hub.sdk.records import DeliverableKind, OrderRequest
 
 log = logging.getLogger("hub.renewal")
 ClaimHook = Callable[[AsyncSession, Renewal], Awaitable[None]]
@@ -128,6 +131,10 @@ class Snapshot:
     registered_at: datetime | None
     # The product the last quote priced (what an order names), from `approvals`.
     product_external_id: str | None = None
+    previous_unit_cost: Decimal | None = None
+    approvals: tuple[dict[str, Any], ...] = ()
+    # The subscription's unit cost as read with the snapshot (the audit's "before").
+    subscription_unit_cost: Decimal | None = None
 
     @property
     def term_superseded(self) -> bool:
@@ -183,6 +190,9 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         registration_code=renewal.registration_code,
         registered_at=renewal.registered_at,
         product_external_id=_quoted_product(renewal.approvals),
+        previous_unit_cost=renewal.previous_unit_cost,
+        approvals=tuple(renewal.approvals or ()),
+        subscription_unit_cost=sub.unit_cost,
     )
 
 
@@ -197,11 +207,8 @@ async def policy_for(session: AsyncSession, subscription_id: uuid.UUID) -> Polic
     return (await policy_and_resale(session, subscription_id))[0]
 
 
-async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -> tuple[Policy, Resale]:
-    """The policy in force for the subscription (switchboard, then client, then subscription
-    overrides) and what the client pays for it (for the margin check), in two statements."""
-    controls = await get_controls(session)
-    base = Policy(
+def _base_policy(controls: RenewalControls) -> Policy:
+    return Policy(
         lead_days=controls.lead_days,
         price_cap_pct=controls.price_cap_pct,
         approval_above=controls.approval_above,
@@ -210,6 +217,12 @@ async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -
         cap_currency=controls.cap_currency,
         approve_negative_margin=controls.approve_negative_margin,
     )
+
+
+async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -> tuple[Policy, Resale]:
+    """The policy in force for the subscription (switchboard, then client, then subscription
+    overrides) and what the client pays for it (for the margin check), in two statements."""
+    base = _base_policy(await get_controls(session))
     sub_policy, client_policy, payer, price, currency = (
         await session.execute(
             select(
@@ -226,9 +239,80 @@ async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -
     return base.overridden(client_policy).overridden(sub_policy), Resale(payer, price, currency)
 
 
+@dataclass(frozen=True)
+class SendContext:
+    """What deciding and claiming a send needs, read under the send's fence in one
+    statement: the switchboard (the pause, the caps), the policy in force, what the
+    client pays, whether the subscription is still wanted, and today's spend."""
+
+    paused: bool
+    policy: Policy
+    resale: Resale
+    still_wanted: bool
+    client_spent: Decimal
+    msp_spent: Decimal
+
+
+async def send_context(session: AsyncSession, snap: Snapshot, currency: str, now: datetime) -> SendContext:
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    committed = (
+        Renewal.state.in_(COMMITTED_SPEND),
+        Renewal.submitted_at >= midnight,
+        Renewal.currency == currency,
+    )
+    spent = func.coalesce(func.sum(Renewal.quoted_total), 0)
+    row = (
+        await session.execute(
+            select(
+                RenewalControls,
+                Subscription.renewal_policy,
+                Client.renewal_policy,
+                Subscription.payer,
+                Subscription.client_unit_price,
+                Subscription.currency,
+                Subscription.cancelled_at,
+                Subscription.status,
+                Subscription.renewal_type,
+                Subscription.ends_on,
+                select(spent).where(*committed, Renewal.client_id == snap.client_id).scalar_subquery(),
+                select(spent).where(*committed).scalar_subquery(),
+            )
+            .select_from(Subscription)
+            .join(Client, Client.id == Subscription.client_id)
+            # The switchboard's one row (missing: the defaults).
+            .outerjoin(RenewalControls, RenewalControls.id == 1)
+            .where(Subscription.id == snap.subscription_id)
+        )
+    ).one()
+    controls, sub_policy, client_policy, payer, price, sub_currency = row[:6]
+    cancelled_at, status, renewal_type, ends_on, client_spent, msp_spent = row[6:]
+    if controls is None:
+        controls = RenewalControls(id=1, **CONTROL_DEFAULTS)
+    return SendContext(
+        paused=controls.paused,
+        policy=_base_policy(controls).overridden(client_policy).overridden(sub_policy),
+        resale=Resale(payer, price, sub_currency),
+        still_wanted=_wanted(cancelled_at, status, renewal_type, ends_on, snap.term_ends_on),
+        client_spent=Decimal(client_spent or 0),
+        msp_spent=Decimal(msp_spent or 0),
+    )
+
+
+def _wanted(
+    cancelled_at: Any, status: Any, renewal_type: Any, ends_on: date | None, term_ends_on: date
+) -> bool:
+    """The subscription is still active, auto-renewed by the hub, and still ends on this
+    renewal's term."""
+    return bool(
+        cancelled_at is None
+        and status.value not in {"cancelled", "expired"}
+        and renewal_type.value == "auto_hub"
+        and ends_on == term_ends_on
+    )
+
+
 async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
-    """Read again under the send's compare-and-set: the subscription is still active,
-    auto-renewed by the hub, and still ends on this renewal's term."""
+    """Read again under the send's compare-and-set (see `_wanted`)."""
     row = (
         await session.execute(
             select(
@@ -239,15 +323,7 @@ async def _still_wanted(session: AsyncSession, renewal: Renewal) -> bool:
             ).where(Subscription.id == renewal.subscription_id)
         )
     ).one_or_none()
-    if row is None:
-        return False
-    cancelled_at, status, renewal_type, ends_on = row
-    return bool(
-        cancelled_at is None
-        and status.value not in {"cancelled", "expired"}
-        and renewal_type.value == "auto_hub"
-        and ends_on == renewal.term_ends_on
-    )
+    return row is not None and _wanted(*row, renewal.term_ends_on)
 
 
 COMMITTED_SPEND = (
@@ -294,6 +370,41 @@ async def spent_today_by(
     return Decimal(client or 0), Decimal(msp or 0)
 
 
+# The executor's writes as Core statements built once: the columns to set come with each
+# execution's parameters (a statement built per write cost more CPU than its round trip).
+_RENEWALS = cast(Table, Renewal.__table__)
+_SUBSCRIPTIONS = cast(Table, Subscription.__table__)
+_CAS_STATE = (
+    update(_RENEWALS)
+    .where(_RENEWALS.c.id == bindparam("b_id"), _RENEWALS.c.state == bindparam("b_state"))
+    .values(version=_RENEWALS.c.version + 1)
+    .returning(_RENEWALS.c.version)
+)
+_CAS = _CAS_STATE.where(_RENEWALS.c.version == bindparam("b_version"))
+_CONFIRM = _CAS.returning(
+    _RENEWALS.c.quantity, _RENEWALS.c.quoted_price, _RENEWALS.c.currency, _RENEWALS.c.vendor_order_ref
+)
+# The subscription on its new term: a Core UPDATE bumps version and updated_at (the spend
+# report's cache fingerprint); the unit cost is the quoted price when there is one.
+_NEW_TERM = (
+    update(_SUBSCRIPTIONS)
+    .where(_SUBSCRIPTIONS.c.id == bindparam("b_id"))
+    .values(
+        ends_on=bindparam("b_ends_on"),
+        starts_on=case(
+            (_SUBSCRIPTIONS.c.starts_on > bindparam("b_ends_on"), bindparam("b_ends_on")),
+            else_=_SUBSCRIPTIONS.c.starts_on,
+        ),
+        unit_cost=func.coalesce(
+            bindparam("b_unit_cost", type_=_SUBSCRIPTIONS.c.unit_cost.type), _SUBSCRIPTIONS.c.unit_cost
+        ),
+        version=_SUBSCRIPTIONS.c.version + 1,
+        updated_at=bindparam("b_now"),
+    )
+    .returning(_SUBSCRIPTIONS.c.unit_cost, _SUBSCRIPTIONS.c.currency)
+)
+
+
 @dataclass(frozen=True)
 class ReadBack:
     """The term as the vendor shows it now, and what was read (for the audit trail)."""
@@ -329,6 +440,10 @@ class Executor:
         # memos, instead of one of each per step.
         self._stack: contextlib.AsyncExitStack | None = None
         self._open: dict[uuid.UUID, Renewer] = {}
+        # The renewal as this run's last write left it, when that write knows all of it
+        # (its new version from RETURNING): the next step starts from it instead of
+        # reading it again. Any other writer bumps the version, so a stale one is refused.
+        self._next: Snapshot | None = None
 
     async def run(self, max_steps: int = 6) -> RenewalState | None:
         async with contextlib.AsyncExitStack() as stack:
@@ -342,15 +457,17 @@ class Executor:
     async def _steps(self, max_steps: int) -> RenewalState | None:
         state: RenewalState | None = None
         for _ in range(max_steps):
-            async with self.ctx.session(write=False) as session:
-                snap = await load_snapshot(session, self.renewal_id)
+            snap, self._next = self._next, None
+            if snap is None:
+                async with self.ctx.session(write=False) as session:
+                    snap = await load_snapshot(session, self.renewal_id)
             if snap is None:
                 return None
             state = snap.state
             if state in TERMINAL or state in (RenewalState.awaiting_approval, RenewalState.declined):
                 return state
             moved = await self.step(snap)
-            if not moved:
+            if not moved or self.ctx.finished:
                 return state
         return state
 
@@ -430,55 +547,88 @@ class Executor:
                 snap, "the vendor says this subscription cannot be renewed: " + "; ".join(quote.messages)
             )
             return False
-        async with self.ctx.fenced() as (session, _lease):
-            renewal = await self._current(session, snap)
-            if renewal is None or renewal.state != RenewalState.planned:
-                return False
-            policy, resale = await policy_and_resale(session, snap.subscription_id)
-            client_spent, msp_spent = await spent_today_by(
-                session, quote.currency, renewal.client_id, self.now()
-            )
+        # The order this quote leads to (the quoted product and quantity).
+        request = self._order(replace(snap, quantity=quote.quantity), quote.product_external_id)
+        async with self.ctx.fenced() as (session, lease_end):
+            now = self.now()
+            context = await send_context(session, snap, quote.currency, now)
             decision = decide(
-                policy,
+                context.policy,
                 unit_price=quote.unit_price,
                 quantity=quote.quantity,
                 currency=quote.currency,
-                previous_unit_cost=renewal.previous_unit_cost,
-                client_spent_today=client_spent,
-                msp_spent_today=msp_spent,
-                resale=resale,
+                previous_unit_cost=snap.previous_unit_cost,
+                client_spent_today=context.client_spent,
+                msp_spent_today=context.msp_spent,
+                resale=context.resale,
             )
-            self._store_quote(renewal, quote)
-            renewal.margin_warning = decision.margin_warning
-            if decision.approved:
-                renewal.state = RenewalState.approved
-                renewal.reason = None
-                renewal.next_action_at = self.now()
+            quoted: dict[str, Any] = {
+                "quoted_price": quote.unit_price,
+                "quantity": quote.quantity,
+                "currency": quote.currency,
+                "quoted_total": quote.unit_price * quote.quantity,
+                "approvals": [*snap.approvals, {"product_external_id": quote.product_external_id}],
+                "margin_warning": decision.margin_warning,
+            }
+            if decision.approved and snap.route.by_email:
+                # A purchase order is claimed by the next step (`submit` -> po_mail), which
+                # queues the order's mail in the claim's own transaction.
+                values = {**quoted, "reason": None, "state": RenewalState.approved, "next_action_at": now}
+            elif decision.approved:
+                # No vendor call lies between the approval and the send: the send is
+                # claimed in this same transaction, with the pause switch and the
+                # subscription read here, under the fence (as `_claim_send` does).
+                values = {**quoted, "reason": None, **self._claim_values(snap, context, request, lease_end)}
             else:
-                renewal.state = RenewalState.awaiting_approval
-                renewal.reason = decision.reason
-                renewal.next_action_at = None
-                await alerts.approval_needed(session, renewal, self.now())
-            audit(
-                session,
-                renewal,
-                meta={
-                    "action": "renewal.quoted",
-                    "unit_price": str(quote.unit_price),
-                    "currency": quote.currency,
-                    "quantity": quote.quantity,
-                    "decision": "approved" if decision.approved else decision.reason,
-                    "margin_warning": decision.margin_warning,
-                },
-            )
-        return decision.approved
-
-    def _store_quote(self, renewal: Renewal, quote: QuoteRecord) -> None:
-        renewal.quoted_price = quote.unit_price
-        renewal.quantity = quote.quantity
-        renewal.currency = quote.currency
-        renewal.quoted_total = quote.unit_price * quote.quantity
-        renewal.approvals = [*renewal.approvals, {"product_external_id": quote.product_external_id}]
+                values = {
+                    **quoted,
+                    "state": RenewalState.awaiting_approval,
+                    "reason": decision.reason,
+                    "next_action_at": None,
+                }
+            version = await self._cas(session, snap, RenewalState.planned, **values)
+            if version is None:
+                return False
+            events = [
+                self._audit_row(
+                    snap,
+                    meta={
+                        "action": "renewal.quoted",
+                        "unit_price": str(quote.unit_price),
+                        "currency": quote.currency,
+                        "quantity": quote.quantity,
+                        "decision": "approved" if decision.approved else decision.reason,
+                        "margin_warning": decision.margin_warning,
+                    },
+                )
+            ]
+            sending = values["state"] == RenewalState.submitting
+            if sending:
+                events.append(self._requested_row(snap, values))
+            await record_rows(session, events)
+            if not decision.approved:
+                renewal = await session.get(Renewal, snap.renewal_id)
+                assert renewal is not None
+                await alerts.approval_needed(session, renewal, now)
+                return False
+        if not sending:
+            return bool(values["next_action_at"] <= now)  # the next step declines or escalates
+        claimed = replace(
+            snap,
+            state=RenewalState.submitting,
+            version=version,
+            quantity=quote.quantity,
+            quoted_price=quote.unit_price,
+            currency=quote.currency,
+            product_external_id=quote.product_external_id,
+            approvals=tuple(quoted["approvals"]),
+            attempts=values["attempts"],
+            first_sent_at=values["first_sent_at"],
+            order_request=values["order_request"],
+            send_not_after=values["send_not_after"],
+        )
+        async with self._renewer(snap) as renewer:
+            return await self._send(claimed, renewer, request, retries=snap.attempts)
 
     def _order(self, snap: Snapshot, product: str | None) -> OrderRequest:
         return OrderRequest(
@@ -499,19 +649,34 @@ class Executor:
         if snap.route.by_email:
             return await po_mail.submit(self, snap, request)
         try:
+            async with self._renewer(snap) as renewer:
+                claimed = await self._claim_send(snap, request)
+                if claimed is None:
+                    return False
+                return await self._send(claimed, renewer, request, retries=snap.attempts)
+        # Opening the connection failed (`_send` handles the order's own errors); nothing
+        # was claimed: refused as before, or retried later (the renewal stays approved).
+        except (Rejected, NotFound, UnsupportedOperation) as exc:
+            await self._after_refusal(snap, exc)
+            return False
+        except AdapterError as exc:
+            await self._unknown(snap, f"order outcome unclear: {exc}")
+            return False
+
+    async def _send(self, snap: Snapshot, renewer: Renewer, request: OrderRequest, *, retries: int) -> bool:
+        """Place the order whose send `snap` (submitting) claimed, and record its answer.
+        `retries`: the attempts before this one (the delay of a retry)."""
+        assert snap.send_not_after is not None
+        try:
             # No dry run first: the vendor runs the same checks on the order itself, and a
             # refused order is a 4xx on which nothing was placed (Rejected, escalated below).
-            async with self._renewer(snap) as renewer:
-                not_after = await self._claim_send(snap, request)
-                if not_after is None:
-                    return False
-                await self.failpoints.hit("before_send")
-                token = SEND_NOT_AFTER.set(not_after)
-                try:
-                    order = await renewer.place_order(request)
-                finally:
-                    SEND_NOT_AFTER.reset(token)
-                await self.failpoints.hit("after_answer")
+            await self.failpoints.hit("before_send")
+            token = SEND_NOT_AFTER.set(snap.send_not_after)
+            try:
+                order = await renewer.place_order(request)
+            finally:
+                SEND_NOT_AFTER.reset(token)
+            await self.failpoints.hit("after_answer")
         except (Rejected, NotFound, UnsupportedOperation) as exc:
             await self._after_refusal(snap, exc)
             return False
@@ -520,7 +685,7 @@ class Executor:
             return False
         except (RateLimited, TemporaryFailure) as exc:
             # VendorHttp raises these for a write only when nothing was processed.
-            await self._back_to_approved(snap, f"not placed: {exc}", delay=self.retry_delay(snap.attempts))
+            await self._back_to_approved(snap, f"not placed: {exc}", delay=self.retry_delay(retries))
             return False
         except OutcomeUnknown as exc:
             await self.failpoints.hit("on_unknown")
@@ -530,57 +695,97 @@ class Executor:
             await self._unknown(snap, f"order outcome unclear: {exc}")
             return False
         async with self.ctx.fenced() as (session, _lease):
-            renewal = await session.get(Renewal, snap.renewal_id, with_for_update=True)
-            if renewal is None or renewal.state != RenewalState.submitting:
-                return False
-            renewal.vendor_order_ref = order.external_id
-            renewal.next_action_at = self.now()
-            audit(
+            # Guarded by the state alone, as before: the answer is the truth whatever
+            # bookkeeping bumped the version meanwhile (a resume of the pause switch).
+            version = await self._cas(
                 session,
-                renewal,
-                meta={"action": "renewal.order_placed", "response": order.model_dump(mode="json")},
+                snap,
+                RenewalState.submitting,
+                check_version=False,
+                vendor_order_ref=order.external_id,
+                next_action_at=self.now(),
             )
+            if version is None:
+                return False
+            await record_rows(
+                session,
+                [
+                    self._audit_row(
+                        snap,
+                        meta={"action": "renewal.order_placed", "response": order.model_dump(mode="json")},
+                    )
+                ],
+            )
+        # The read-back follows at once, from what this write left.
+        self._next = replace(snap, version=version, vendor_order_ref=order.external_id)
         return True
 
     async def _claim_send(
         self, snap: Snapshot, request: OrderRequest, also: ClaimHook | None = None
-    ) -> datetime | None:
+    ) -> Snapshot | None:
         """Compare-and-set approved -> submitting under the job fence: one sender. The
         request as sent and the first send time are committed before it leaves (`also`
-        writes in the same transaction: a purchase order queued). Returns the send
-        deadline, or None when this worker must not send."""
+        writes in the same transaction: a purchase order queued). Returns the renewal as
+        claimed (its send deadline set), or None when this worker must not send."""
         async with self.ctx.fenced() as (session, lease_end):
-            renewal = await self._current(session, snap)
-            if renewal is None or renewal.state != RenewalState.approved:
+            context = await send_context(session, snap, snap.currency, self.now())
+            values = self._claim_values(snap, context, request, lease_end)
+            version = await self._cas(session, snap, RenewalState.approved, **values)
+            if version is None or values["state"] != RenewalState.submitting:
                 return None
-            if (await get_controls(session)).paused:
-                renewal.next_action_at = self.now() + PAUSED_RECHECK
-                renewal.reason = PAUSED_REASON
-                return None
-            if not await _still_wanted(session, renewal):
-                renewal.next_action_at = self.now()  # the next step declines it
-                return None
-            now = self.now()
-            renewal.state = RenewalState.submitting
-            renewal.attempts += 1
-            renewal.submitted_at = now
-            # "Since before the send": a lookup after a lost answer looks from here on.
-            renewal.first_sent_at = renewal.first_sent_at or now
-            renewal.order_request = request.model_dump(mode="json")
-            renewal.send_not_after = lease_end - self.send_margin
-            renewal.next_action_at = renewal.send_not_after + self.in_flight_grace
-            audit(
-                session,
-                renewal,
-                meta={
-                    "action": "renewal.order_requested",
-                    "request": request.model_dump(mode="json"),
-                    "attempt": renewal.attempts,
-                },
-            )
+            await record_rows(session, [self._requested_row(snap, values)])
             if also is not None:
-                await also(session, renewal)
-            return renewal.send_not_after
+                # The e-mail route's extra writes (hub.renewal.po_mail), on the row as claimed.
+                claimed = await session.get(Renewal, snap.renewal_id)
+                assert claimed is not None
+                await also(session, claimed)
+        return replace(
+            snap,
+            state=RenewalState.submitting,
+            version=version,
+            attempts=values["attempts"],
+            first_sent_at=values["first_sent_at"],
+            order_request=values["order_request"],
+            send_not_after=values["send_not_after"],
+        )
+
+    def _claim_values(
+        self, snap: Snapshot, context: SendContext, request: OrderRequest, lease_end: datetime
+    ) -> dict[str, Any]:
+        """The columns that claim the send (approved -> submitting), or that leave it
+        approved: paused (looked at again later), or the subscription no longer wanted or
+        the term over (the next step declines or escalates it)."""
+        now = self.now()
+        if context.paused:
+            return {
+                "state": RenewalState.approved,
+                "next_action_at": now + PAUSED_RECHECK,
+                "reason": PAUSED_REASON,
+            }
+        if not context.still_wanted or now.date() > snap.term_ends_on:
+            return {"state": RenewalState.approved, "next_action_at": now}
+        send_not_after = lease_end - self.send_margin
+        return {
+            "state": RenewalState.submitting,
+            "attempts": snap.attempts + 1,
+            "submitted_at": now,
+            # "Since before the send": a lookup after a lost answer looks from here on.
+            "first_sent_at": snap.first_sent_at or now,
+            "order_request": request.model_dump(mode="json"),
+            "send_not_after": send_not_after,
+            "next_action_at": send_not_after + self.in_flight_grace,
+        }
+
+    def _requested_row(self, snap: Snapshot, claim: dict[str, Any]) -> dict[str, Any]:
+        """The audit event of a claimed send: the request as it leaves, and its attempt."""
+        return self._audit_row(
+            snap,
+            meta={
+                "action": "renewal.order_requested",
+                "request": claim["order_request"],
+                "attempt": claim["attempts"],
+            },
+        )
 
     async def _product(self, snap: Snapshot) -> str | None:
         return snap.product_external_id
@@ -826,49 +1031,110 @@ class Executor:
             return None  # someone else moved it: this step's reading is stale
         return renewal
 
+    async def _cas(
+        self,
+        session: AsyncSession,
+        snap: Snapshot,
+        expect: RenewalState,
+        *,
+        check_version: bool = True,
+        **values: Any,
+    ) -> int | None:
+        """Compare-and-set: write `values` to the renewal only if it is still in `expect`
+        at the version this step read (one UPDATE, no SELECT ... FOR UPDATE first: the
+        UPDATE locks the row and re-checks its WHERE after a concurrent writer). Returns
+        the new version; None when someone else moved it (nothing written)."""
+        stmt = _CAS if check_version else _CAS_STATE
+        params = {**values, "updated_at": utcnow(), "b_id": snap.renewal_id, "b_state": expect}
+        if check_version:
+            params["b_version"] = snap.version
+        version = (await session.execute(stmt, params)).scalar_one_or_none()
+        return None if version is None else int(version)
+
+    def _audit_row(self, snap: Snapshot, *, meta: dict[str, Any], **change: Any) -> dict[str, Any]:
+        """An audit event of this renewal's step, for `record_rows` (one INSERT per write)."""
+        return event_values(
+            SYSTEM,
+            AuditAction.vendor_action,
+            subject_type="renewal",
+            subject_id=snap.renewal_id,
+            client_id=snap.client_id,
+            meta=meta,
+            **change,
+        )
+
     async def _confirmed(self, snap: Snapshot, back: ReadBack) -> None:
+        """The term moved on: the renewal confirmed, the subscription on its new term,
+        and the job completed, in one transaction (nothing follows a confirmed renewal;
+        `ctx.finish` is fenced like every other write)."""
         new_end = back.ends_on
         assert new_end is not None
-        async with self.ctx.fenced() as (session, _lease):
-            renewal = await self._current(session, snap)
-            if renewal is None:
-                return
-            sub = await session.get(Subscription, snap.subscription_id, with_for_update=True)
-            assert sub is not None
-            renewal.state = RenewalState.confirmed
-            renewal.confirmed_at = self.now()
-            renewal.new_term_ends_on = new_end
-            renewal.next_action_at = None
-            renewal.reason = None
-            unit = renewal.quoted_price if renewal.quoted_price is not None else sub.unit_cost
+        now = self.now()
+        confirmed = False
+
+        async with self.ctx.finish(then=lambda session: self._follow_up(session, confirmed)) as session:
+            params = {
+                "b_id": snap.renewal_id,
+                "b_state": RenewalState.submitting,
+                "b_version": snap.version,
+                "state": RenewalState.confirmed,
+                "confirmed_at": now,
+                "new_term_ends_on": new_end,
+                "next_action_at": None,
+                "reason": None,
+                "updated_at": utcnow(),
+            }
+            row = (await session.execute(_CONFIRM, params)).one_or_none()
+            if row is None:
+                return  # someone else moved it: this step's reading is stale
+            confirmed = True
+            _version, quantity, quoted_price, currency, order_ref = row
+            unit, sub_currency = (
+                await session.execute(
+                    _NEW_TERM,
+                    {
+                        "b_id": snap.subscription_id,
+                        "b_ends_on": new_end,
+                        "b_unit_cost": quoted_price,
+                        "b_now": utcnow(),
+                    },
+                )
+            ).one()
             session.add(
                 SubscriptionTerm(
-                    subscription_id=sub.id,
+                    subscription_id=snap.subscription_id,
                     starts_on=snap.term_ends_on + timedelta(days=1),
                     ends_on=new_end,
-                    quantity=renewal.quantity,
+                    quantity=quantity,
                     unit_cost=unit,
-                    currency=renewal.currency or sub.currency,
+                    currency=currency or sub_currency,
                     renewed_by=TermRenewedBy.auto_hub,
-                    renewal_id=renewal.id,
-                    note=f"renewed automatically, vendor order {renewal.vendor_order_ref}",
+                    renewal_id=snap.renewal_id,
+                    note=f"renewed automatically, vendor order {order_ref}",
                 )
             )
-            before = {"ends_on": str(sub.ends_on), "unit_cost": str(sub.unit_cost)}
-            sub.ends_on = new_end
-            sub.starts_on = min(sub.starts_on, new_end)
-            sub.unit_cost = unit
-            audit(
+            # "Before" as this run read the subscription (the row is not read again here).
+            before = {
+                "ends_on": str(snap.subscription_ends_on),
+                "unit_cost": str(snap.subscription_unit_cost),
+            }
+            await record_rows(
                 session,
-                renewal,
-                before=before,
-                after={"ends_on": str(new_end), "unit_cost": str(unit)},
-                meta={
-                    "action": "renewal.confirmed",
-                    "order": renewal.vendor_order_ref,
-                    "read_back": back.evidence,
-                },
+                [
+                    self._audit_row(
+                        snap,
+                        before=before,
+                        after={"ends_on": str(new_end), "unit_cost": str(unit)},
+                        meta={"action": "renewal.confirmed", "order": order_ref, "read_back": back.evidence},
+                    )
+                ],
             )
+
+    async def _follow_up(self, session: AsyncSession, settled: bool) -> None:
+        """After the job's completion, in its transaction: a renewal with more to do gets
+        its next job at its own time (a settled one needs no read to know it has none)."""
+        if not settled:
+            await follow_up(session, self.renewal_id)
 
     async def _after_refusal(self, snap: Snapshot, exc: AdapterError) -> None:
         async with self.ctx.fenced() as (session, _lease):
@@ -954,4 +1220,18 @@ class Executor:
                 renewal.next_action_at = when
 
 
-__all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "policy_for"]
+async def follow_up(session: AsyncSession, renewal_id: uuid.UUID) -> None:
+    """The next step at its own time (a lost answer reconciled once its in-flight grace
+    has passed, a read-back a minute later), not at the next minute tick: enqueued in the
+    transaction that completes this job, under the same dedupe key."""
+    renewal = await session.get(Renewal, renewal_id)
+    if renewal is not None and renewal.state in ACTIVE and renewal.next_action_at is not None:
+        await enqueue(
+            session,
+            AdvanceRenewal(renewal_id=renewal_id),
+            run_at=renewal.next_action_at,
+            dedupe_key=dedupe_key(renewal_id),
+        )
+
+
+__all__ = ["ACTIVE", "TERMINAL", "Executor", "Renewer", "follow_up", "policy_for"]

@@ -15,12 +15,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.jobs import enqueue
-from hub.jobs.queue import bring_forward
+from hub.jobs.queue import DEFAULT_MAX_ATTEMPTS, bring_forward
+from hub.jobs.registry import get_task
 from hub.kit.time import utcnow
 from hub.models import Client, Job, Renewal, Subscription
 from hub.models.enums import Payer, RenewalState, RenewalType, SubscriptionStatus
@@ -33,7 +33,7 @@ from hub.renewal.states import ACTIVE
 # The longest lead time a policy may ask for (PolicyOverrides.lead_days); the SQL
 # prefilter uses it, the exact per-item lead is applied after.
 MAX_LEAD_DAYS = 365
-BATCH = 500
+BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,13 @@ async def due_items(session: AsyncSession, today: date, *, within_days: int | No
     items = []
     for sid, cid, cname, product, ends_on, qty, unit, cur, payer, conn, sub_pol, client_pol, state in rows:
         assert ends_on is not None  # filtered in SQL
-        key = (json.dumps(client_pol or {}, sort_keys=True), json.dumps(sub_pol or {}, sort_keys=True))
-        if key not in leads:  # thousands of subscriptions share a handful of policies
-            leads[key] = base.overridden(client_pol).overridden(sub_pol).lead_days
-        lead = leads[key]
+        if not client_pol and not sub_pol:  # most: no override, no key to build
+            lead = base.lead_days
+        else:
+            key = (json.dumps(client_pol or {}, sort_keys=True), json.dumps(sub_pol or {}, sort_keys=True))
+            if key not in leads:  # thousands of subscriptions share a handful of policies
+                leads[key] = base.overridden(client_pol).overridden(sub_pol).lead_days
+            lead = leads[key]
         if within_days is None and ends_on - timedelta(days=lead) > today:
             continue
         items.append(
@@ -212,11 +215,13 @@ def dedupe_key(renewal_id: uuid.UUID | str) -> str:
 async def queue_due(session: AsyncSession, *, now: datetime, limit: int = TICK_BATCH) -> int:
     """Queue an advance job for each renewal whose next action is due (deduplicated).
 
-    Renewals whose job is already queued or running are skipped up front (one read of
-    the live dedupe keys) rather than through one INSERT each that the dedupe index
-    turns away: in a storm most due renewals are already waiting for a worker. A queued
-    follow-up scheduled for later than the renewal is now due (its renewal was brought
-    forward, or the clocks disagree) is moved to now: the tick is the safety net."""
+    Set-based: one read of the due renewals (`ix_renewals_state_next_action_at`), one of
+    which of them already have a live job (by their dedupe keys, through the unique
+    partial index on live keys: in a storm most due renewals are already waiting for a
+    worker), then one INSERT ... ON CONFLICT DO NOTHING for the rest (the unique index
+    still has the last word when two ticks race). A queued follow-up scheduled for later
+    than the renewal is now due (its renewal was brought forward, or the clocks disagree)
+    is moved to now: the tick is the safety net."""
     ids = (
         (
             await session.execute(
@@ -229,25 +234,74 @@ async def queue_due(session: AsyncSession, *, now: datetime, limit: int = TICK_B
         .scalars()
         .all()
     )
-    live = set(
-        (
+    if not ids:
+        return 0
+    keys = {renewal_id: dedupe_key(renewal_id) for renewal_id in ids}
+    live: set[str] = set()
+    wanted = list(keys.values())
+    for start in range(0, len(wanted), KEY_BATCH):
+        found = await session.execute(
+            select(Job.dedupe_key).where(
+                Job.dedupe_key.in_(wanted[start : start + KEY_BATCH]),
+                LIVE_JOB,
+            )
+        )
+        live.update(key for key in found.scalars() if key is not None)
+    queued = await _enqueue_advances(session, [i for i, key in keys.items() if key not in live], keys)
+    await bring_forward(session, [key for key in wanted if key in live], utcnow())
+    return queued
+
+
+KEY_BATCH = 900  # bound parameters per IN list (SQLite's limit is far above, but bounded)
+# The predicate of the unique partial index on live dedupe keys, as written there: SQLite
+# uses a partial index only for a query that repeats its WHERE with the same literals
+# (with bound states it searched every live job by state instead).
+LIVE_JOB = text("jobs.state IN ('queued', 'running')")
+
+
+async def _enqueue_advances(session: AsyncSession, ids: list[uuid.UUID], keys: dict[uuid.UUID, str]) -> int:
+    """What `hub.jobs.enqueue(session, AdvanceRenewal(...), dedupe_key=...)` adds, for many
+    renewals in one statement (executemany, no RETURNING); returns how many were added.
+    The rows are the ones `enqueue` writes: the kind's registered priority and attempts."""
+    if not ids:
+        return 0
+    registered = get_task(ADVANCE)
+    at = utcnow()
+    # The payload as `enqueue` dumps it (checked on the first: the model is one id).
+    assert AdvanceRenewal(renewal_id=ids[0]).model_dump(mode="json", exclude_defaults=True) == {
+        "renewal_id": str(ids[0])
+    }
+    rows = [
+        {
+            "kind": ADVANCE,
+            "payload": {"renewal_id": str(renewal_id)},
+            "state": JobState.queued,
+            "priority": registered.priority if registered else 0,
+            "run_at": at,
+            "attempt": 0,
+            "max_attempts": (registered.max_attempts if registered else None) or DEFAULT_MAX_ATTEMPTS,
+            "dedupe_key": keys[renewal_id],
+            "lock_key": None,
+            "reclaims": 0,
+            "created_at": at,
+        }
+        for renewal_id in ids
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Job)
+    await session.execute(insert.on_conflict_do_nothing(), rows)
+    # Counted by their keys rather than through RETURNING (see `plan`): the live jobs of
+    # these keys are the ones just added, plus any a concurrent tick added meanwhile.
+    added = 0
+    wanted = [keys[renewal_id] for renewal_id in ids]
+    for start in range(0, len(wanted), KEY_BATCH):
+        added += (
             await session.execute(
-                select(Job.dedupe_key).where(
-                    Job.kind == ADVANCE,
-                    Job.state.in_([JobState.queued, JobState.running]),
-                    Job.dedupe_key.is_not(None),
+                select(func.count()).where(
+                    Job.dedupe_key.in_(wanted[start : start + KEY_BATCH]),
+                    LIVE_JOB,
+                    Job.created_at == at,
                 )
             )
-        ).scalars()
-    )
-    queued = 0
-    waiting: list[str] = []
-    for renewal_id in ids:
-        key = dedupe_key(renewal_id)
-        if key in live:
-            waiting.append(key)
-            continue
-        if await enqueue(session, AdvanceRenewal(renewal_id=renewal_id), dedupe_key=key):
-            queued += 1
-    await bring_forward(session, waiting, utcnow())
-    return queued
+        ).scalar_one()
+    return int(added)

@@ -6,27 +6,23 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.jobs import JobContext, enqueue, task
-from hub.models import Renewal
+from hub.jobs import JobContext, task
 from hub.renewal import planner, sweeper
-from hub.renewal.executor import Executor
-from hub.renewal.planner import dedupe_key, queue_due
+from hub.renewal.executor import Executor, follow_up
+from hub.renewal.planner import queue_due
 from hub.renewal.schemas import AdvanceRenewal, PlanRenewals, SweepRenewals, TickRenewals
-from hub.renewal.states import ACTIVE
 
 
 @task(AdvanceRenewal, max_attempts=5, timeout_seconds=300)
 async def advance(ctx: JobContext, payload: AdvanceRenewal) -> None:
     await Executor(ctx, payload.renewal_id).run()
+    if ctx.finished:  # the run's last write completed the job (a confirmation)
+        return
 
-    async def follow_up(session: AsyncSession) -> None:
-        # The next step at its own time (a lost answer reconciled once its in-flight grace
-        # has passed, a read-back a minute later), not at the next minute tick.
-        renewal = await session.get(Renewal, payload.renewal_id)
-        if renewal is not None and renewal.state in ACTIVE and renewal.next_action_at is not None:
-            await enqueue(session, payload, run_at=renewal.next_action_at, dedupe_key=dedupe_key(renewal.id))
+    async def then(session: AsyncSession) -> None:
+        await follow_up(session, payload.renewal_id)
 
-    async with ctx.finish(then=follow_up):
+    async with ctx.finish(then=then):
         pass
 
 
