@@ -46,6 +46,15 @@ def _insert(session: AsyncSession) -> Any:
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(Job)
 
 
+# The enqueue statement, built once per dialect and executed with its values as
+# parameters: no statement construction or cache-key walk per job, and a Core insert
+# (the table, not the mapped class) skips the ORM's bulk-insert bookkeeping.
+_ENQUEUE = {
+    name: dialect.insert(Job.__table__).on_conflict_do_nothing().returning(Job.__table__.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 # --- enqueue ----------------------------------------------------------------------------
 
 
@@ -154,8 +163,7 @@ async def enqueue_raw(
         "reclaims": 0,
         "created_at": now,
     }
-    stmt = _insert(session).values(**values).on_conflict_do_nothing().returning(Job.id)
-    return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+    return cast(int | None, (await session.execute(_ENQUEUE[_dialect(session)], values)).scalar_one_or_none())
 
 
 async def offer_slot(

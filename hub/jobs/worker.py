@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -53,6 +53,9 @@ class Worker:
         self._done: dict[int, queue.Claimed] = {}
         # PostgreSQL: True while a LISTEN connection tells this worker about new jobs.
         self.listening = False
+        # The slot this worker last offered per periodic kind: a slot is offered (one
+        # transaction) when it changes, not at every scheduler tick.
+        self._offered: dict[str, datetime] = {}
         self._lost: set[tuple[int, int]] = set()
         self._wake = asyncio.Event()
         self._tasks: dict[str, Task] = {}
@@ -341,6 +344,8 @@ class Worker:
             if task.cron is None:
                 continue
             slot = current_slot(task.cron, now)
+            if self._offered.get(task.kind) == slot:
+                continue  # offered already (by this worker or, as it found, another)
             async with self._write() as session:
                 added = await queue.offer_slot(
                     session,
@@ -349,6 +354,7 @@ class Worker:
                     slot,
                     task.max_attempts or self.jobs.default_max_attempts,
                 )
+            self._offered[task.kind] = slot
             if added:
                 log.info("scheduled %s for slot %s", task.kind, slot.isoformat())
 

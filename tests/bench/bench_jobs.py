@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -70,6 +71,28 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu(engine: Any) -> dict[int, float]:
+    """CPU used so far by each PostgreSQL backend serving this database (the server runs on
+    this machine): {pid: seconds}. Empty on SQLite, whose work is in the workers' CPU."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as conn:
+        pids = conn.execute(
+            h.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        found = {}
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                found[int(pid)] = _cpu_seconds(int(pid))
+        return found
+
+
 def _commits(engine: Any) -> int | None:
     """Transactions committed in this database so far (PostgreSQL's statistics)."""
     if engine.dialect.name != "postgresql":
@@ -94,21 +117,39 @@ def throughput(
     """prequeued=False: enqueue while the workers run (end to end, enqueue included);
     True: drain a full queue (claim + complete only)."""
     engine = h.sync_engine(url)
-    env = h.worker_env(url, workdir, HUB_JOBS_POLL_SECONDS="0.02", HUB_JOBS_SWEEP_SECONDS="1")
+    # The job path under test; the workers' periodic duties (heartbeat, sweep, periodic
+    # slots) at their production intervals, not the tests' fast ones.
+    env = h.worker_env(
+        url,
+        workdir,
+        HUB_JOBS_POLL_SECONDS="0.02",
+        HUB_JOBS_LEASE_SECONDS="30",
+        HUB_JOBS_HEARTBEAT_SECONDS="10",
+        HUB_JOBS_SWEEP_SECONDS="15",
+        HUB_JOBS_SCHEDULE_SECONDS="15",
+        HUB_RENEWAL_SEND_MARGIN_SECONDS="5",
+    )
     if prequeued:
         asyncio.run(_enqueue_many(url, "testing.noop", jobs, batch=1000))
     procs = [h.start_worker(env, workdir / f"w{i}.log", concurrency=concurrency) for i in range(workers)]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
-        h.wait_until(lambda: _scalar(engine, "SELECT count(*) FROM job_workers") >= workers, 30)
+        h.wait_until(lambda: _scalar(engine, "SELECT count(*) FROM job_workers") >= workers, 180)
         commits_before = _commits(engine)
+        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
+        db_before = _backend_cpu(engine)
+        enqueue_cpu = time.process_time()
         if not prequeued:
             asyncio.run(_enqueue_many(url, "testing.noop", jobs))
+        enqueue_cpu = time.process_time() - enqueue_cpu
         h.wait_until(lambda: h.states(engine, "testing.noop").get("succeeded", 0) >= jobs, 300, 0.02)
         start_col = "started_at" if prequeued else "created_at"
         first = _scalar(engine, f"SELECT min({start_col}) FROM jobs WHERE kind = 'testing.noop'")
         last = _scalar(engine, "SELECT max(finished_at) FROM jobs WHERE kind = 'testing.noop'")
         rss = [_peak_rss_mb(p.pid) for p in procs]
+        worker_cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+        db_after = _backend_cpu(engine)
+        db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
         time.sleep(1.2)  # backends report their statistics about once a second
         commits_after = _commits(engine)
     finally:
@@ -123,6 +164,12 @@ def throughput(
         "concurrency": concurrency,
         "seconds": round(elapsed, 2),
         "jobs_per_second": round(jobs / elapsed, 1),
+        # CPU spent, whatever the load: the workers' (claim, run, complete) and the
+        # enqueuing process's, per job
+        "worker_cpu_ms_per_job": round(worker_cpu * 1000 / jobs, 2),
+        "enqueue_cpu_ms_per_job": round(enqueue_cpu * 1000 / jobs, 2) if not prequeued else None,
+        # PostgreSQL's backends for this database (enqueue, claims, completions, polls)
+        "db_cpu_ms_per_job": round(db_cpu * 1000 / jobs, 2) if db_after else None,
         "worker_peak_rss_mb": max((r for r in rss if r is not None), default=None),
         # every commit in the database over the run (claims, completions, heartbeats, polls,
         # the benchmark's own enqueues and its progress reads), per job
@@ -217,6 +264,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--queued", type=int, default=20_000, help="the 10x queue size")
     parser.add_argument("--chaos", action="store_true", help="also run the 5,000-job chaos runs")
+    parser.add_argument(
+        "--steps", default="end_to_end,drain,latency", help="comma separated: end_to_end, drain, latency"
+    )
     parser.add_argument("--out", type=Path, help="write the results here as JSON (make bench)")
     args = parser.parse_args()
     from tests.conftest import TestDatabase
@@ -226,6 +276,8 @@ def main() -> None:
         runs: dict[str, Any] = {}
         for step in ("end_to_end", "drain", "latency", "chaos"):
             if step == "chaos" and not args.chaos:
+                continue
+            if step != "chaos" and step not in args.steps.split(","):
                 continue
             workdir = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{db}-"))
             if db == "sqlite":
