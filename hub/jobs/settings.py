@@ -23,8 +23,9 @@ class JobSettings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0)
     # PostgreSQL: a new job wakes idle workers at once (LISTEN/NOTIFY); their poll then only
     # finds jobs that became due later (retries after their backoff, a future run_at).
+    # Unset: the same as poll_seconds (a poll costs one indexed query).
     listen: bool = True
-    listen_poll_seconds: float = Field(default=2.0, gt=0)
+    listen_poll_seconds: float | None = Field(default=None, gt=0)
     # How soon a worker tries to listen again after its LISTEN connection dropped.
     listen_retry_seconds: float = Field(default=5.0, gt=0)
     # How often each worker offers the current slot of every periodic schedule.

@@ -139,7 +139,9 @@ class Worker:
             stop_wait.cancel()
 
     def _poll_seconds(self) -> float:
-        return self.jobs.listen_poll_seconds if self.listening else self.jobs.poll_seconds
+        if self.listening and self.jobs.listen_poll_seconds is not None:
+            return self.jobs.listen_poll_seconds
+        return self.jobs.poll_seconds
 
     async def _claim_and_complete(self, free: int) -> list[queue.Claimed]:
         """One write transaction: record the batched completions, then claim up to `free`
