@@ -194,6 +194,30 @@ def main() -> None:
         jobs_was("postgresql", "end_to_end", "commits_per_job"),
         jobs_fig("postgresql", "end_to_end", "commits_per_job"),
     )
+
+    def cpu_per_job(figures: dict[str, Any], db: str) -> str:
+        run = figures.get(db, {}).get("end_to_end", {})
+        parts = [run.get(k) for k in ("worker_cpu_ms_per_job", "db_cpu_ms_per_job", "enqueue_cpu_ms_per_job")]
+        if run.get("worker_cpu_ms_per_job") is None:
+            return "-"
+        total = sum(x for x in parts if x is not None)
+        return f"{total:.2f} ms (" + " + ".join(_fmt(x) for x in parts if x is not None) + ")"
+
+    for db in ("sqlite", "postgresql"):
+        row(
+            "jobs",
+            f"{db}: CPU per job, workers + database backends + enqueuer",
+            "lower",
+            cpu_per_job(jobs_before, db),
+            cpu_per_job(jobs, db) if jobs else "not run (make bench)",
+        )
+        row(
+            "jobs",
+            f"{db}: load average during the end-to-end run",
+            "(shared machine)",
+            jobs_before.get(db, {}).get("end_to_end", {}).get("load_average", "-"),
+            jobs.get(db, {}).get("end_to_end", {}).get("load_average", "-"),
+        )
     for db in ("sqlite", "postgresql"):
         for size in ("2000", "10000", "20000"):
             before_lat = jobs_before.get(db, {}).get("latency", {}).get(size, {})
