@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    CursorResult,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +43,14 @@ DEFAULT_MAX_ATTEMPTS = 5
 
 RECLAIMED = "reclaimed"
 EXHAUSTED = "failed"
+
+
+def _in_state(column: Any, state: JobState) -> Any:
+    """`column = 'state'` with the state written into the SQL, not bound: a planner uses a
+    partial index (`WHERE state = 'queued'`) only when the query's predicate visibly
+    implies it. With a parameter SQLite never does (the claim then sorted every queued
+    row: its cost grew with the queue), nor does a generic PostgreSQL plan."""
+    return column == literal_column(f"'{state.value}'")
 
 
 def _rowcount(result: Any) -> int:
@@ -230,11 +250,18 @@ async def claim(
     running = Job.__table__.alias("holder")
     lock_free = or_(
         Job.lock_key.is_(None),
-        ~exists().where(running.c.state == JobState.running, running.c.lock_key == Job.lock_key),
+        ~exists().where(_in_state(running.c.state, JobState.running), running.c.lock_key == Job.lock_key),
     )
+    queued = _in_state(Job.state, JobState.queued)
+    if _dialect(session) == "sqlite":
+        # Without statistics SQLite guesses that `state = 'queued'` picks a few rows, looks
+        # them up through (state, finished_at) and sorts them all: a claim then costs as
+        # much as the queue is long. likely() says most rows match, so it walks the
+        # partial index, already in claim order, and stops after `limit`.
+        queued = func.likely(queued)
     candidates = (
         select(Job.id, Job.lock_key)
-        .where(Job.state == JobState.queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
+        .where(queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
         .order_by(Job.priority, Job.run_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Job)
@@ -444,7 +471,7 @@ async def sweep(session: AsyncSession, *, backoff_base: float, backoff_max: floa
     (PostgreSQL re-checks the predicate on the newest row version). Bounded per call."""
     now = utcnow()
     message = "lease expired: the worker stopped heartbeating (crashed or stalled)"
-    expired = and_(Job.state == JobState.running, Job.lease_expires_at < now)
+    expired = and_(_in_state(Job.state, JobState.running), Job.lease_expires_at < now)
     rows = (
         await session.execute(
             select(Job.id, Job.attempt, Job.max_attempts)
@@ -624,17 +651,21 @@ async def queue_stats(session: AsyncSession, *, alive_within: timedelta) -> Queu
         kind: int(n)
         for kind, n in (
             await session.execute(
-                select(Job.kind, func.count()).where(Job.state == JobState.queued).group_by(Job.kind)
+                select(Job.kind, func.count()).where(_in_state(Job.state, JobState.queued)).group_by(Job.kind)
             )
         ).all()
     }
     due, oldest = (
         await session.execute(
-            select(func.count(), func.min(Job.run_at)).where(Job.state == JobState.queued, Job.run_at <= now)
+            select(func.count(), func.min(Job.run_at)).where(
+                _in_state(Job.state, JobState.queued), Job.run_at <= now
+            )
         )
     ).one()
     running = (
-        await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.running))
+        await session.execute(
+            select(func.count()).select_from(Job).where(_in_state(Job.state, JobState.running))
+        )
     ).scalar_one()
     failed = (
         await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.failed))
