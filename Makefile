@@ -52,7 +52,7 @@ BENCH_TABLE = $(BIN)/python -m tests.bench.summary --results $(BENCH_RESULTS) $(
 bench: install
 	mkdir -p $(BENCH_RESULTS)
 	$(BIN)/python -m tests.bench.bench_api --db both --out $(BENCH_RESULTS)/api.json
-	$(BIN)/python -m tests.bench.bench_jobs --db both
+	$(BIN)/python -m tests.bench.bench_jobs --db both --out $(BENCH_RESULTS)/jobs.json
 	$(BIN)/python -m tests.bench.bench_checks --json $(BENCH_RESULTS)/checks.json
 	-$(BIN)/python -m tests.bench.bench_renewals --planner --json $(BENCH_RESULTS)/planner.json
 	-$(BIN)/python -m tests.bench.bench_renewals --json $(BENCH_RESULTS)/storm.json

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +45,14 @@ RECLAIMED = "reclaimed"
 EXHAUSTED = "failed"
 
 
+def _in_state(column: Any, state: JobState) -> Any:
+    """`column = 'state'` with the state written into the SQL, not bound: a planner uses a
+    partial index (`WHERE state = 'queued'`) only when the query's predicate visibly
+    implies it. With a parameter SQLite never does (the claim then sorted every queued
+    row: its cost grew with the queue), nor does a generic PostgreSQL plan."""
+    return column == literal_column(f"'{state.value}'")
+
+
 def _rowcount(result: Any) -> int:
     return cast(CursorResult[Any], result).rowcount
 
@@ -44,6 +64,15 @@ def _dialect(session: AsyncSession) -> str:
 def _insert(session: AsyncSession) -> Any:
     # INSERT ... ON CONFLICT DO NOTHING (no target: any unique index, partial ones too).
     return (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(Job)
+
+
+# The enqueue statement, built once per dialect and executed with its values as
+# parameters: no statement construction or cache-key walk per job, and a Core insert
+# (the table, not the mapped class) skips the ORM's bulk-insert bookkeeping.
+_ENQUEUE = {
+    name: dialect.insert(Job.__table__).on_conflict_do_nothing().returning(Job.__table__.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 # --- enqueue ----------------------------------------------------------------------------
@@ -154,8 +183,7 @@ async def enqueue_raw(
         "reclaims": 0,
         "created_at": now,
     }
-    stmt = _insert(session).values(**values).on_conflict_do_nothing().returning(Job.id)
-    return cast(int | None, (await session.execute(stmt)).scalar_one_or_none())
+    return cast(int | None, (await session.execute(_ENQUEUE[_dialect(session)], values)).scalar_one_or_none())
 
 
 async def offer_slot(
@@ -222,11 +250,18 @@ async def claim(
     running = Job.__table__.alias("holder")
     lock_free = or_(
         Job.lock_key.is_(None),
-        ~exists().where(running.c.state == JobState.running, running.c.lock_key == Job.lock_key),
+        ~exists().where(_in_state(running.c.state, JobState.running), running.c.lock_key == Job.lock_key),
     )
+    queued = _in_state(Job.state, JobState.queued)
+    if _dialect(session) == "sqlite":
+        # Without statistics SQLite guesses that `state = 'queued'` picks a few rows, looks
+        # them up through (state, finished_at) and sorts them all: a claim then costs as
+        # much as the queue is long. likely() says most rows match, so it walks the
+        # partial index, already in claim order, and stops after `limit`.
+        queued = func.likely(queued)
     candidates = (
         select(Job.id, Job.lock_key)
-        .where(Job.state == JobState.queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
+        .where(queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
         .order_by(Job.priority, Job.run_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=Job)
@@ -256,12 +291,17 @@ async def claim(
         .returning(Job.id, Job.kind, Job.payload, Job.attempt, Job.max_attempts)
         .execution_options(synchronize_session=False)
     )
-    try:
+    if keys and _dialect(session) == "postgresql":
+        # Two workers may race for one lock key (PostgreSQL only; SQLite claimers are
+        # serialised): the loser's update breaks the running-lock index. A savepoint keeps
+        # the rest of the caller's transaction (the completions it carries) intact.
+        try:
+            async with session.begin_nested():
+                result = (await session.execute(stmt)).all()
+        except IntegrityError:
+            return []  # lost the race: nothing was claimed, the next claim tries again
+    else:
         result = (await session.execute(stmt)).all()
-    except IntegrityError:
-        # Lost a race for a lock key (PostgreSQL only): nothing was claimed.
-        await session.rollback()
-        return []
     return sorted((Claimed(*row) for row in result), key=lambda c: c.id)
 
 
@@ -284,16 +324,29 @@ async def heartbeat(
     now = utcnow()
     stmt = (
         update(Job)
-        .where(
-            Job.lease_owner == owner,
-            Job.state == JobState.running,
-            or_(*(and_(Job.id == i, Job.attempt == a) for i, a in jobs)),
-        )
+        .where(Job.id.in_(_locked_in_order(owner, jobs)))
         .values(lease_expires_at=now + lease)
         .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
     return set((await session.execute(stmt)).scalars())
+
+
+def _locked_in_order(owner: str, jobs: list[tuple[int, int]]) -> Any:
+    """The ids of these (job id, attempt) pairs still running under `owner`, their rows
+    locked in id order (PostgreSQL). Every statement that locks several job rows takes
+    them in this one order, so the heartbeat, the batched completion and the sweep never
+    deadlock one another (the sweep also skips rows already locked)."""
+    return (
+        select(Job.id)
+        .where(
+            tuple_(Job.id, Job.attempt).in_(jobs),
+            Job.lease_owner == owner,
+            Job.state == JobState.running,
+        )
+        .order_by(Job.id)
+        .with_for_update(of=Job)
+    )
 
 
 async def hold_lease(session: AsyncSession, job_id: int, attempt: int, owner: str) -> datetime | None:
@@ -325,6 +378,29 @@ async def complete(session: AsyncSession, job_id: int, attempt: int, owner: str)
         .execution_options(synchronize_session=False)
     )
     return _rowcount(await session.execute(stmt)) == 1
+
+
+async def complete_many(session: AsyncSession, owner: str, jobs: list[tuple[int, int]]) -> set[int]:
+    """Fenced success for several (job id, attempt) pairs in one statement (a worker
+    batches the completions of tasks that wrote no effect through `ctx.finish()`); returns
+    the ids this worker still held. A batch that never commits (the worker died) leaves
+    its jobs running: their leases expire and they run again, so tasks completed this way
+    must have idempotent effects, as every task must (at-least-once)."""
+    if not jobs:
+        return set()
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(_locked_in_order(owner, jobs)))
+        .values(
+            state=JobState.succeeded,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set((await session.execute(stmt)).scalars())
 
 
 async def fail(
@@ -385,45 +461,65 @@ async def release(session: AsyncSession, job: Claimed, owner: str) -> bool:
     return _rowcount(await session.execute(stmt)) == 1
 
 
-async def sweep(session: AsyncSession, *, backoff_base: float, backoff_max: float) -> int:
+async def sweep(session: AsyncSession, *, backoff_base: float, backoff_max: float, batch: int = 1_000) -> int:
     """Take back jobs whose lease expired (their worker died or stalled): re-queued with
-    the attempt counted, or `failed` if that was the last one. Any worker may sweep; the
-    fenced predicate makes concurrent sweeps harmless."""
+    the attempt counted, or `failed` if that was the last one. Any worker may sweep.
+
+    The expired rows are locked first, in id order, skipping rows another transaction
+    holds (a heartbeat renewing the lease, a completion, a concurrent sweep): the sweep
+    never waits, so it cannot deadlock, and a row renewed meanwhile no longer matches
+    (PostgreSQL re-checks the predicate on the newest row version). Bounded per call."""
     now = utcnow()
     message = "lease expired: the worker stopped heartbeating (crashed or stalled)"
-    expired = and_(Job.state == JobState.running, Job.lease_expires_at < now)
-    failed = _rowcount(
+    expired = and_(_in_state(Job.state, JobState.running), Job.lease_expires_at < now)
+    rows = (
         await session.execute(
-            update(Job)
-            .where(expired, Job.attempt >= Job.max_attempts)
-            .values(
-                state=JobState.failed,
-                finished_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                reclaims=Job.reclaims + 1,
-                last_error=message,
-            )
-            .execution_options(synchronize_session=False)
+            select(Job.id, Job.attempt, Job.max_attempts)
+            .where(expired)
+            .order_by(Job.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True, of=Job)
         )
-    )
-    # One backoff for the whole sweep: crashes are rare and the jitter is per sweep.
-    delay = backoff_delay(1, base=backoff_base, cap=backoff_max)
-    requeued = _rowcount(
-        await session.execute(
-            update(Job)
-            .where(expired, Job.attempt < Job.max_attempts)
-            .values(
-                state=JobState.queued,
-                run_at=now + delay,
-                lease_owner=None,
-                lease_expires_at=None,
-                reclaims=Job.reclaims + 1,
-                last_error=message,
+    ).all()
+    if not rows:
+        return 0
+    last = [job_id for job_id, attempt, most in rows if attempt >= most]
+    again = [job_id for job_id, attempt, most in rows if attempt < most]
+    failed = requeued = 0
+    if last:
+        failed = _rowcount(
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(last), expired)
+                .values(
+                    state=JobState.failed,
+                    finished_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    reclaims=Job.reclaims + 1,
+                    last_error=message,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
         )
-    )
+    if again:
+        # One backoff for the whole sweep: crashes are rare and the jitter is per sweep.
+        delay = backoff_delay(1, base=backoff_base, cap=backoff_max)
+        requeued = _rowcount(
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(again), expired)
+                .values(
+                    state=JobState.queued,
+                    run_at=now + delay,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    reclaims=Job.reclaims + 1,
+                    last_error=message,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        )
     if failed or requeued:
         await bump_counter(session, RECLAIMED, failed + requeued)
     if failed:
@@ -555,17 +651,21 @@ async def queue_stats(session: AsyncSession, *, alive_within: timedelta) -> Queu
         kind: int(n)
         for kind, n in (
             await session.execute(
-                select(Job.kind, func.count()).where(Job.state == JobState.queued).group_by(Job.kind)
+                select(Job.kind, func.count()).where(_in_state(Job.state, JobState.queued)).group_by(Job.kind)
             )
         ).all()
     }
     due, oldest = (
         await session.execute(
-            select(func.count(), func.min(Job.run_at)).where(Job.state == JobState.queued, Job.run_at <= now)
+            select(func.count(), func.min(Job.run_at)).where(
+                _in_state(Job.state, JobState.queued), Job.run_at <= now
+            )
         )
     ).one()
     running = (
-        await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.running))
+        await session.execute(
+            select(func.count()).select_from(Job).where(_in_state(Job.state, JobState.running))
+        )
     ).scalar_one()
     failed = (
         await session.execute(select(func.count()).select_from(Job).where(Job.state == JobState.failed))

@@ -18,8 +18,16 @@ class JobSettings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0)
     heartbeat_seconds: float = Field(default=10.0, gt=0)
     sweep_seconds: float = Field(default=15.0, gt=0)
-    # How often an idle worker looks for due jobs.
+    # How often an idle worker looks for due jobs when nothing tells it about new ones
+    # (SQLite, or PostgreSQL while the LISTEN connection is down).
     poll_seconds: float = Field(default=1.0, gt=0)
+    # PostgreSQL: a new job wakes idle workers at once (LISTEN/NOTIFY); their poll then only
+    # finds jobs that became due later (retries after their backoff, a future run_at).
+    # Unset: the same as poll_seconds (a poll costs one indexed query).
+    listen: bool = True
+    listen_poll_seconds: float | None = Field(default=None, gt=0)
+    # How soon a worker tries to listen again after its LISTEN connection dropped.
+    listen_retry_seconds: float = Field(default=5.0, gt=0)
     # How often each worker offers the current slot of every periodic schedule.
     schedule_seconds: float = Field(default=15.0, gt=0)
     # Retry delay: backoff_base * 2**(attempt-1), capped, with jitter.

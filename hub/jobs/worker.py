@@ -18,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,6 +46,16 @@ class Worker:
         self.concurrency = max(1, concurrency)
         self.owner = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._inflight: dict[int, tuple[queue.Claimed, asyncio.Task[None]]] = {}
+        # Jobs whose task returned without committing its own completion (`ctx.finish()`):
+        # their completions ride in the next claim transaction, several at once. Until it
+        # commits they are still running (heartbeated); a worker that dies first leaves
+        # them to the sweep, and they run again.
+        self._done: dict[int, queue.Claimed] = {}
+        # PostgreSQL: True while a LISTEN connection tells this worker about new jobs.
+        self.listening = False
+        # The slot this worker last offered per periodic kind: a slot is offered (one
+        # transaction) when it changes, not at every scheduler tick.
+        self._offered: dict[str, datetime] = {}
         self._lost: set[tuple[int, int]] = set()
         self._wake = asyncio.Event()
         self._tasks: dict[str, Task] = {}
@@ -74,6 +84,7 @@ class Worker:
         self._tasks = load_tasks(self.jobs.import_list)
         log.info("worker %s: concurrency %d, kinds %s", self.owner, self.concurrency, sorted(self._tasks))
         loops = [
+            asyncio.create_task(self._listen(), name="listen"),
             asyncio.create_task(self._every(self.jobs.heartbeat_seconds, self._heartbeat), name="heartbeat"),
             asyncio.create_task(self._every(self.jobs.sweep_seconds, self._sweep), name="sweep"),
             asyncio.create_task(self._every(self.jobs.schedule_seconds, self._offer_slots), name="schedule"),
@@ -82,6 +93,13 @@ class Worker:
             await self._claim_loop(stop)
         finally:
             await self._drain()
+            if self._done:
+                try:
+                    await self._claim_and_complete(0)
+                except Exception:
+                    log.exception(
+                        "could not record %d completion(s); the sweep will run them again", len(self._done)
+                    )
             for loop in loops:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
@@ -91,30 +109,98 @@ class Worker:
             log.info("worker %s stopped", self.owner)
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
-        kinds = sorted(self._tasks)
         stop_wait = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                # Cleared before the transaction: a job finishing or a notification arriving
+                # while it runs sets it again, and the loop goes round at once.
+                self._wake.clear()
                 free = self.concurrency - len(self._inflight)
+                failed = False
                 claimed: list[queue.Claimed] = []
-                if free > 0:
+                if free > 0 or self._done:
                     try:
-                        async with self._write() as session:
-                            claimed = await queue.claim(session, self.owner, kinds, free, self.lease)
+                        claimed = await self._claim_and_complete(free)
                     except Exception:
                         log.exception("claim failed; retrying after the poll interval")
+                        failed = True
                 for job in claimed:
                     self._start(job)
-                if claimed and len(claimed) == free:
-                    continue  # full: the next wake-up is a job finishing
-                # Idle slots and nothing due: poll again later, or when a job finishes.
-                timeout = None if free - len(claimed) <= 0 else self.jobs.poll_seconds
+                if not failed and (self._done or (claimed and len(claimed) == free)):
+                    continue  # completions came in meanwhile, or more may be due
+                # Idle slots and nothing due: poll again later, or when a job finishes or a
+                # notification says a job was added.
+                idle = self.concurrency - len(self._inflight) > 0
+                timeout = self._poll_seconds() if idle or failed else None
                 wake = asyncio.create_task(self._wake.wait())
                 await asyncio.wait({wake, stop_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 wake.cancel()
-                self._wake.clear()
         finally:
             stop_wait.cancel()
+
+    def _poll_seconds(self) -> float:
+        if self.listening and self.jobs.listen_poll_seconds is not None:
+            return self.jobs.listen_poll_seconds
+        return self.jobs.poll_seconds
+
+    async def _claim_and_complete(self, free: int) -> list[queue.Claimed]:
+        """One write transaction: record the batched completions, then claim up to `free`
+        due jobs. The completions leave `_done` only once it committed."""
+        done = list(self._done.values())
+        if done:
+            # Tests crash the worker here: completions not yet committed must run again.
+            await self.runtime.failpoints.hit("jobs.complete_batch")
+        claimed: list[queue.Claimed] = []
+        async with self._write() as session:
+            held = await queue.complete_many(session, self.owner, [(j.id, j.attempt) for j in done])
+            if free > 0:
+                claimed = await queue.claim(session, self.owner, sorted(self._tasks), free, self.lease)
+        for job in done:
+            if self._done.get(job.id) is job:
+                del self._done[job.id]
+            if job.id not in held:
+                log.warning(
+                    "job %d (%s) attempt %d: lease lost, result discarded", job.id, job.kind, job.attempt
+                )
+        return claimed
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake the claim loop whenever a job is added (the `jobs` table's
+        insert trigger notifies channel `hub_jobs`). A dropped connection degrades the
+        worker to polling every `poll_seconds` until listening works again."""
+        if self.runtime.settings.core.is_sqlite or not self.jobs.listen:
+            return
+        import psycopg
+
+        url = self.runtime.engine.url.set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    conninfo, autocommit=True, application_name=f"hub-jobs-listen {self.owner}"[:63]
+                ) as conn:
+                    await conn.execute("LISTEN hub_jobs")
+                    self.listening = True
+                    # Jobs added while this worker was not listening: look now.
+                    self._wake.set()
+                    log.info("worker %s: listening for new jobs", self.owner)
+                    async for _ in conn.notifies():
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "worker %s: not notified of new jobs (%s); polling every %.1f s, listening"
+                    " again in %.1f s",
+                    self.owner,
+                    type(exc).__name__,
+                    self.jobs.poll_seconds,
+                    self.jobs.listen_retry_seconds,
+                )
+            finally:
+                self.listening = False
+            self._wake.set()  # the wait in progress may be a long listening one
+            await asyncio.sleep(self.jobs.listen_retry_seconds)
 
     async def _drain(self) -> None:
         """Give in-flight jobs the grace period, then cancel and release the rest."""
@@ -158,9 +244,7 @@ class Worker:
         try:
             await run_task(ctx)
             if not ctx.finished:
-                async with self._write() as session:
-                    if not await queue.complete(session, job.id, job.attempt, self.owner):
-                        raise LeaseLost(f"job {job.id} attempt {job.attempt}")
+                self._done[job.id] = job
         except LeaseLost:
             log.warning("job %d (%s) attempt %d: lease lost, result discarded", job.id, job.kind, job.attempt)
         except asyncio.CancelledError:
@@ -225,7 +309,9 @@ class Worker:
             await asyncio.sleep(max(0.0, seconds - (time.monotonic() - started)))
 
     async def _heartbeat(self) -> None:
+        # A job whose completion waits for the next claim transaction is still ours.
         held = [(job.id, job.attempt) for job, _ in self._inflight.values()]
+        held += [(job.id, job.attempt) for job in self._done.values() if job.id not in self._inflight]
         async with self._write() as session:
             kept = await queue.heartbeat(session, self.owner, held, self.lease)
             await queue.beat_worker(
@@ -260,6 +346,8 @@ class Worker:
             if task.cron is None:
                 continue
             slot = current_slot(task.cron, now)
+            if self._offered.get(task.kind) == slot:
+                continue  # offered already (by this worker or, as it found, another)
             async with self._write() as session:
                 added = await queue.offer_slot(
                     session,
@@ -268,6 +356,7 @@ class Worker:
                     slot,
                     task.max_attempts or self.jobs.default_max_attempts,
                 )
+            self._offered[task.kind] = slot
             if added:
                 log.info("scheduled %s for slot %s", task.kind, slot.isoformat())
 

@@ -1,8 +1,11 @@
 """Job-system benchmark and the large chaos run: `python -m tests.bench.bench_jobs`.
 
 - throughput: no-op jobs end to end (enqueued while the workers run, claimed, completed)
-  with 1 worker process on SQLite and 4 on PostgreSQL. Targets: >= 200 / >= 500 jobs/s.
-- claim latency: p50/p99 of one claim (+ its completion, timed apart) with 20,000 queued.
+  with 1 worker process on SQLite (the worker `hub serve` embeds) and 4 on PostgreSQL.
+  Targets (issue 14): >= 400 / >= 600 jobs/s. Also the workers' peak RSS and, on
+  PostgreSQL, the transactions committed per job.
+- claim latency: p50/p99 of one claim (+ its completion, timed apart) with 2,000, 10,000
+  and 20,000 queued (1x, 5x, 10x): the claim walks a partial index, so it should stay flat.
 - chaos (--chaos): 5,000 jobs, 4 workers SIGKILLed and restarted on PostgreSQL; the
   serve process with its embedded worker on SQLite; each effect exactly once.
 """
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -55,6 +60,52 @@ async def _enqueue_many(url: str, kind: str, n: int, batch: int = 200) -> None:
         await engine.dispose()
 
 
+def _peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM), read before it is killed."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu(engine: Any) -> dict[int, float]:
+    """CPU used so far by each PostgreSQL backend serving this database (the server runs on
+    this machine): {pid: seconds}. Empty on SQLite, whose work is in the workers' CPU."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as conn:
+        pids = conn.execute(
+            h.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).scalars()
+        found = {}
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                found[int(pid)] = _cpu_seconds(int(pid))
+        return found
+
+
+def _commits(engine: Any) -> int | None:
+    """Transactions committed in this database so far (PostgreSQL's statistics)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        conn.execute(h.text("SELECT pg_stat_clear_snapshot()"))
+        return int(
+            conn.execute(
+                h.text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+        )
+
+
 def _scalar(engine: Any, sql: str) -> Any:
     with engine.connect() as conn:
         return conn.execute(h.text(sql)).scalar_one()
@@ -66,18 +117,41 @@ def throughput(
     """prequeued=False: enqueue while the workers run (end to end, enqueue included);
     True: drain a full queue (claim + complete only)."""
     engine = h.sync_engine(url)
-    env = h.worker_env(url, workdir, HUB_JOBS_POLL_SECONDS="0.02", HUB_JOBS_SWEEP_SECONDS="1")
+    # The job path under test; the workers' periodic duties (heartbeat, sweep, periodic
+    # slots) at their production intervals, not the tests' fast ones.
+    env = h.worker_env(
+        url,
+        workdir,
+        HUB_JOBS_POLL_SECONDS="0.02",
+        HUB_JOBS_LEASE_SECONDS="30",
+        HUB_JOBS_HEARTBEAT_SECONDS="10",
+        HUB_JOBS_SWEEP_SECONDS="15",
+        HUB_JOBS_SCHEDULE_SECONDS="15",
+        HUB_RENEWAL_SEND_MARGIN_SECONDS="5",
+    )
     if prequeued:
         asyncio.run(_enqueue_many(url, "testing.noop", jobs, batch=1000))
     procs = [h.start_worker(env, workdir / f"w{i}.log", concurrency=concurrency) for i in range(workers)]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
+        h.wait_until(lambda: _scalar(engine, "SELECT count(*) FROM job_workers") >= workers, 180)
+        commits_before = _commits(engine)
+        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
+        db_before = _backend_cpu(engine)
+        enqueue_cpu = time.process_time()
         if not prequeued:
-            h.wait_until(lambda: _scalar(engine, "SELECT count(*) FROM job_workers") >= workers, 30)
             asyncio.run(_enqueue_many(url, "testing.noop", jobs))
+        enqueue_cpu = time.process_time() - enqueue_cpu
         h.wait_until(lambda: h.states(engine, "testing.noop").get("succeeded", 0) >= jobs, 300, 0.02)
         start_col = "started_at" if prequeued else "created_at"
         first = _scalar(engine, f"SELECT min({start_col}) FROM jobs WHERE kind = 'testing.noop'")
         last = _scalar(engine, "SELECT max(finished_at) FROM jobs WHERE kind = 'testing.noop'")
+        rss = [_peak_rss_mb(p.pid) for p in procs]
+        worker_cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+        db_after = _backend_cpu(engine)
+        db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
+        time.sleep(1.2)  # backends report their statistics about once a second
+        commits_after = _commits(engine)
     finally:
         h.kill_all(procs)
         engine.dispose()
@@ -90,11 +164,29 @@ def throughput(
         "concurrency": concurrency,
         "seconds": round(elapsed, 2),
         "jobs_per_second": round(jobs / elapsed, 1),
+        # CPU spent, whatever the load: the workers' (claim, run, complete) and the
+        # enqueuing process's, per job
+        "worker_cpu_ms_per_job": round(worker_cpu * 1000 / jobs, 2),
+        "enqueue_cpu_ms_per_job": round(enqueue_cpu * 1000 / jobs, 2) if not prequeued else None,
+        # PostgreSQL's backends for this database (enqueue, claims, completions, polls)
+        "db_cpu_ms_per_job": round(db_cpu * 1000 / jobs, 2) if db_after else None,
+        "worker_peak_rss_mb": max((r for r in rss if r is not None), default=None),
+        # every commit in the database over the run (claims, completions, heartbeats, polls,
+        # the benchmark's own enqueues and its progress reads), per job
+        "commits_per_job": round((commits_after - commits_before) / jobs, 2)
+        if commits_before is not None and commits_after is not None
+        else None,
+        "load_average": load,
     }
 
 
 async def _claim_latency(url: str, queued: int, samples: int) -> dict[str, Any]:
-    await _enqueue_many(url, "testing.noop", queued, batch=2000)
+    """`queued` jobs waiting (bulk-inserted: the enqueue path is not what is timed here)."""
+    sync = h.sync_engine(url)
+    have = h.states(sync, "testing.noop").get("queued", 0)
+    for start in range(have, queued, 5000):
+        h.bulk_enqueue(sync, "testing.noop", [{"i": i} for i in range(start, min(queued, start + 5000))])
+    sync.dispose()
     engine = create_engine(Settings(database_url=url))
     sm = make_sessionmaker(engine)
     claims: list[float] = []
@@ -121,7 +213,14 @@ async def _claim_latency(url: str, queued: int, samples: int) -> dict[str, Any]:
         "claim_p50_ms": pct(claims, 50),
         "claim_p99_ms": pct(claims, 99),
         "complete_p99_ms": pct(completes, 99),
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+async def _claim_growth(url: str, sizes: list[int], samples: int) -> dict[str, Any]:
+    """Claim latency with 1x, 5x and 10x as many jobs queued, in one database (each size
+    tops the queue up; the claimed samples are a rounding error)."""
+    return {str(n): await _claim_latency(url, n, samples) for n in sizes}
 
 
 def chaos(database: h.Any, workdir: Path, *, postgres: bool, jobs: int) -> dict[str, Any]:
@@ -163,8 +262,12 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1/test")
     parser.add_argument("--jobs", type=int, default=5000)
-    parser.add_argument("--queued", type=int, default=20_000)
+    parser.add_argument("--queued", type=int, default=20_000, help="the 10x queue size")
     parser.add_argument("--chaos", action="store_true", help="also run the 5,000-job chaos runs")
+    parser.add_argument(
+        "--steps", default="end_to_end,drain,latency", help="comma separated: end_to_end, drain, latency"
+    )
+    parser.add_argument("--out", type=Path, help="write the results here as JSON (make bench)")
     args = parser.parse_args()
     from tests.conftest import TestDatabase
 
@@ -173,6 +276,8 @@ def main() -> None:
         runs: dict[str, Any] = {}
         for step in ("end_to_end", "drain", "latency", "chaos"):
             if step == "chaos" and not args.chaos:
+                continue
+            if step != "chaos" and step not in args.steps.split(","):
                 continue
             workdir = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{db}-"))
             if db == "sqlite":
@@ -192,7 +297,8 @@ def main() -> None:
                         prequeued=step == "drain",
                     )
                 elif step == "latency":
-                    runs[step] = asyncio.run(_claim_latency(url, args.queued, 500))
+                    sizes = [args.queued // 10, args.queued // 2, args.queued]
+                    runs[step] = asyncio.run(_claim_growth(url, sizes, 500))
                 else:
                     runs[step] = chaos(
                         TestDatabase(url, db), workdir, postgres=db == "postgresql", jobs=args.jobs
@@ -203,6 +309,9 @@ def main() -> None:
             print(db, step, json.dumps(runs[step]), flush=True)
         results[db] = runs
     print(json.dumps(results, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -171,14 +171,96 @@ def main() -> None:
         f"? / {rec['planner_pg_seconds']['value']} s (issue)",
         _planner(planner_run) if planner_run else "not run (make bench)",
     )
+    jobs = _result(args.results, "jobs.json") or {}
+    # bench_jobs (this tree's harness) run on the commit before issue 14's jobs work
+    jobs_before = rec.get("jobs_measured", {})
+
+    def jobs_fig(db: str, step: str, key: str, unit: str = "") -> str:
+        value = jobs.get(db, {}).get(step, {}).get(key)
+        return _fmt(value, unit) if value is not None else "not run (make bench)"
+
+    quiet = rec.get("jobs_measured_quiet", {})
+
+    def jobs_was(db: str, step: str, key: str, unit: str = "") -> str:
+        value = jobs_before.get(db, {}).get(step, {}).get(key)
+        if value is None:
+            return "-"
+        calm = quiet.get(db, {}).get(step, {}).get(key)
+        # the same harness on the old commit: at load ~10, and in a quiet window (load ~2)
+        return f"{_fmt(value, unit)} (load 10), " + (
+            f"{_fmt(calm, unit)} (load 2)" if calm is not None else ""
+        )
+
     row(
         "jobs",
         "PostgreSQL end to end, 4 workers",
         ">= 600 jobs/s",
-        f"{rec['jobs_pg_per_second']['value']} jobs/s (issue)",
-        "see bench_jobs output",
+        f"{rec['jobs_pg_per_second']['value']} jobs/s (issue); "
+        + jobs_was("postgresql", "end_to_end", "jobs_per_second", " jobs/s"),
+        jobs_fig("postgresql", "end_to_end", "jobs_per_second", " jobs/s"),
     )
-    row("jobs", "SQLite embedded", ">= 400 jobs/s", "-", "see bench_jobs output")
+    row(
+        "jobs",
+        "SQLite end to end, 1 worker (embedded's)",
+        ">= 400 jobs/s",
+        jobs_was("sqlite", "end_to_end", "jobs_per_second", " jobs/s"),
+        jobs_fig("sqlite", "end_to_end", "jobs_per_second", " jobs/s"),
+    )
+    row(
+        "jobs",
+        "PostgreSQL: commits per job (end to end)",
+        "fewer",
+        jobs_was("postgresql", "end_to_end", "commits_per_job"),
+        jobs_fig("postgresql", "end_to_end", "commits_per_job"),
+    )
+
+    def cpu_per_job(figures: dict[str, Any], db: str) -> str:
+        run = figures.get(db, {}).get("end_to_end", {})
+        parts = [run.get(k) for k in ("worker_cpu_ms_per_job", "db_cpu_ms_per_job", "enqueue_cpu_ms_per_job")]
+        if run.get("worker_cpu_ms_per_job") is None:
+            return "-"
+        total = sum(x for x in parts if x is not None)
+        return f"{total:.2f} ms (" + " + ".join(_fmt(x) for x in parts if x is not None) + ")"
+
+    for db in ("sqlite", "postgresql"):
+        row(
+            "jobs",
+            f"{db}: CPU per job, workers + database backends + enqueuer",
+            "lower",
+            cpu_per_job(jobs_before, db),
+            cpu_per_job(jobs, db) if jobs else "not run (make bench)",
+        )
+        row(
+            "jobs",
+            f"{db}: load average during the end-to-end run",
+            "(shared machine)",
+            jobs_before.get(db, {}).get("end_to_end", {}).get("load_average", "-"),
+            jobs.get(db, {}).get("end_to_end", {}).get("load_average", "-"),
+        )
+    for db in ("sqlite", "postgresql"):
+        for size in ("2000", "10000", "20000"):
+            before_lat = jobs_before.get(db, {}).get("latency", {}).get(size, {})
+            after_lat = jobs.get(db, {}).get("latency", {}).get(size, {})
+
+            def p50_p99(lat: dict[str, Any]) -> str:
+                return f"{_fmt(lat.get('claim_p50_ms'), ' ms')} / {_fmt(lat.get('claim_p99_ms'), ' ms')}"
+
+            row(
+                "jobs",
+                f"{db}: claim p50/p99 with {int(size):,} queued",
+                "flat (1x/5x/10x)",
+                f"{p50_p99(before_lat)} (2026-12-07)" if before_lat else "-",
+                p50_p99(after_lat) if after_lat else "not run (make bench)",
+            )
+    row(
+        "memory",
+        "worker peak RSS (SQLite / PostgreSQL)",
+        "report",
+        f"{jobs_was('sqlite', 'end_to_end', 'worker_peak_rss_mb', ' MB')} / "
+        f"{jobs_was('postgresql', 'end_to_end', 'worker_peak_rss_mb', ' MB')}",
+        f"{jobs_fig('sqlite', 'end_to_end', 'worker_peak_rss_mb', ' MB')} / "
+        f"{jobs_fig('postgresql', 'end_to_end', 'worker_peak_rss_mb', ' MB')}",
+    )
     row("checks", "200 domains at 20 ms RTT, wall incl. start-up", "< 2 s", "-", "see bench_checks output")
     row("checks", "2,000 / 10,000 domains vs checkdmarc", "report", "-", "see bench_checks output")
     row(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,6 +24,16 @@ EFFECTS_DDL = (
 )
 
 
+# `testing.idempotent`: every run is logged in job_test_runs; its effect (one row per job in
+# job_test_once) is idempotent, written in a transaction of its own, so the worker batches
+# the job's completion.
+ONCE_DDL = (
+    "CREATE TABLE IF NOT EXISTS job_test_once (job_id BIGINT PRIMARY KEY, attempt INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS job_test_runs (job_id BIGINT NOT NULL, attempt INTEGER NOT NULL,"
+    " pid INTEGER NOT NULL)",
+)
+
+
 class Effect(JobPayload, kind="testing.effect"):
     sleep: float = 0
     fail_times: int = 0
@@ -34,6 +45,11 @@ class Noop(JobPayload, kind="testing.noop"):
     n: int | None = None
     i: int | None = None
     blob: str | None = None
+
+
+class Idempotent(JobPayload, kind="testing.idempotent"):
+    # attempt 1 of this job kills its worker before the batch holding its completion commits
+    die_before_completion: bool = False
 
 
 class Fail(JobPayload, kind="testing.fail"):
@@ -81,6 +97,28 @@ async def _effect(ctx: JobContext, payload: Effect) -> None:
 @task(Noop)
 async def noop(ctx: JobContext, payload: Noop) -> None:
     return None
+
+
+@task(Idempotent, max_attempts=1000)
+async def idempotent(ctx: JobContext, payload: Idempotent) -> None:
+    async with ctx.session() as session:
+        await session.execute(
+            text("INSERT INTO job_test_runs (job_id, attempt, pid) VALUES (:j, :a, :p)"),
+            {"j": ctx.job_id, "a": ctx.attempt, "p": os.getpid()},
+        )
+        await session.execute(
+            text(
+                "INSERT INTO job_test_once (job_id, attempt) VALUES (:j, :a) ON CONFLICT (job_id) DO NOTHING"
+            ),
+            {"j": ctx.job_id, "a": ctx.attempt},
+        )
+    if payload.die_before_completion and ctx.attempt == 1:
+
+        async def die(name: str) -> None:
+            if name == "jobs.complete_batch":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        ctx.runtime.failpoints.hook = die
 
 
 @task(Fail, max_attempts=3)

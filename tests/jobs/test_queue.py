@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -369,3 +370,47 @@ async def test_a_stored_payload_that_no_longer_parses_fails_its_job_once_and_the
     assert (failed.state, failed.attempt) == (JobState.failed, 1)
     assert failed.last_error and "payload does not match testing.effect: sleep:" in failed.last_error
     assert done.state is JobState.succeeded
+
+
+async def test_a_batch_of_completions_records_only_the_jobs_still_held(sessionmaker: SM) -> None:
+    async with session_scope(sessionmaker) as s:
+        for _ in range(3):
+            await enqueue(s, kinds.Noop())
+    async with session_scope(sessionmaker) as s:
+        a, b, c = await queue.claim(s, "w1", ["testing.noop"], 3, LEASE)
+    async with session_scope(sessionmaker) as s:
+        await queue.cancel(s, c.id)  # an operator cancelled c meanwhile
+    async with session_scope(sessionmaker) as s:
+        # b's attempt is stale (a paused worker's memory), c is no longer running
+        pairs = [(a.id, a.attempt), (b.id, b.attempt + 1), (c.id, c.attempt)]
+        held = await queue.complete_many(s, "w1", pairs)
+        assert await queue.complete_many(s, "w2", [(b.id, b.attempt)]) == set()  # not w2's
+    assert held == {a.id}
+    assert [(await _job(sessionmaker, j.id)).state for j in (a, b, c)] == [
+        JobState.succeeded,
+        JobState.running,
+        JobState.cancelled,
+    ]
+
+
+async def test_the_sweep_skips_a_row_another_transaction_holds_instead_of_waiting(
+    sessionmaker: SM, database: Any
+) -> None:
+    if database.kind != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer)")
+    async with session_scope(sessionmaker) as s:
+        for _ in range(3):
+            await enqueue(s, kinds.Noop())
+    async with session_scope(sessionmaker) as s:
+        a, b, c = await queue.claim(s, "w1", ["testing.noop"], 3, timedelta(seconds=-1))
+    async with sessionmaker() as holder:
+        # e.g. a heartbeat or a completion of b in flight
+        await holder.execute(select(Job.id).where(Job.id == b.id).with_for_update())
+        async with session_scope(sessionmaker) as s:
+            swept = await asyncio.wait_for(queue.sweep(s, backoff_base=0, backoff_max=0), 5)
+        await holder.rollback()
+    assert swept == 2
+    states = [(await _job(sessionmaker, j.id)).state for j in (a, b, c)]
+    assert states == [JobState.queued, JobState.running, JobState.queued]
+    async with session_scope(sessionmaker) as s:
+        assert await queue.sweep(s, backoff_base=0, backoff_max=0) == 1  # b, once free
