@@ -116,6 +116,8 @@ async def send_evidence(ctx: JobContext, payload: SendCaseEvidence) -> None:
     await desk.send_evidence(ctx.runtime, payload.case_id, payload.attachment_id, payload.message)
     async with ctx.finish():
         pass
+
+
 @task(SendPurchaseOrder, max_attempts=5, timeout_seconds=120)
 async def send_purchase_order(ctx: JobContext, payload: SendPurchaseOrder) -> None:
     async with ctx.finish() as session:

@@ -4,7 +4,7 @@ statement (PostgreSQL folds repeats within a transaction and sends them at commi
 rolled-back enqueue wakes nobody). SQLite has no notifications: its worker polls.
 
 Revision ID: 5a7e2c41d0b3
-Revises: 00f1c9267189
+Revises: c2e1e9f9ab62
 Create Date: 2026-12-07 13:10:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5a7e2c41d0b3"
-down_revision: str | None = "00f1c9267189"
+down_revision: str | None = "c2e1e9f9ab62"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
