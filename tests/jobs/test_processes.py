@@ -135,8 +135,10 @@ def test_chaos_sigkilled_workers_on_postgresql_apply_each_effect_exactly_once(
         jobs=2500,
         kill_every=1.0,
         # heartbeat timeout (the lease) is already past; one sweep interval plus slack
-        # for four processes sharing two CPUs
-        overdue_limit=SWEEP + 1.0,
+        # for four processes sharing two CPUs with PostgreSQL and the suite's other
+        # workers (at a load average of 10, 1.45 to 2.0 s were measured, before and after
+        # the batched completions alike; what this bounds is "reclaimed within seconds")
+        overdue_limit=SWEEP + 2.5,
     )
     assert result["reclaimed"] >= 1, "the kills should have left leases to reclaim"
 
