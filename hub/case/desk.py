@@ -522,19 +522,42 @@ async def mirror_status(runtime: Any, case_id: uuid.UUID, status: CaseStatusChan
             f"{desk.vendor} was told through its API that the case is {status.value} ({made.vendor_status})"
         )
         outcome = "done"
+    found = await _note_outcome(
+        runtime,
+        case_id,
+        text,
+        done=outcome == "done",
+        event_meta={"api_action": "set_status", "status": status.value, "outcome": outcome},
+        audit_meta={"action": "api_set_status", "status": status.value, "outcome": outcome},
+    )
+    return outcome if found else "skipped"
+
+
+async def _note_outcome(
+    runtime: Any,
+    case_id: uuid.UUID,
+    text: str,
+    *,
+    done: bool,
+    event_meta: dict[str, Any],
+    audit_meta: dict[str, Any],
+) -> bool:
+    """A system action through the vendor's API, on the case's timeline (client-visible
+    when the vendor got it, an internal note otherwise) and in the audit; False when the
+    case is gone."""
     async with runtime.unit_of_work() as session:
         case = await session.get(VendorCase, case_id)
         if case is None:
-            return "skipped"
+            return False
         service.add_system_event(
             session,
             case,
-            CaseEventKind.api_out if outcome == "done" else CaseEventKind.note,
+            CaseEventKind.api_out if done else CaseEventKind.note,
             SYSTEM.actor,
             runtime.now(),
             text,
-            visible=outcome == "done",
-            meta={"api_action": "set_status", "status": status.value, "outcome": outcome},
+            visible=done,
+            meta=event_meta,
         )
         record(
             session,
@@ -543,9 +566,9 @@ async def mirror_status(runtime: Any, case_id: uuid.UUID, status: CaseStatusChan
             subject_type="vendor_case",
             subject_id=case.id,
             client_id=case.client_id,
-            meta={"action": "api_set_status", "status": status.value, "outcome": outcome},
+            meta=audit_meta,
         )
-    return outcome
+    return True
 
 
 async def send_evidence(runtime: Any, case_id: uuid.UUID, attachment_id: int, message: str) -> str:
@@ -589,30 +612,15 @@ async def send_evidence(runtime: Any, case_id: uuid.UUID, attachment_id: int, me
             return "failed"
         outcome, text = "done", f"Sent {filename} to {desk.vendor} through its API"
         done.append("file")
-    async with runtime.unit_of_work() as session:
-        case = await session.get(VendorCase, case_id)
-        if case is None:
-            return "gone"
-        service.add_system_event(
-            session,
-            case,
-            CaseEventKind.api_out if outcome == "done" else CaseEventKind.note,
-            SYSTEM.actor,
-            runtime.now(),
-            text,
-            visible=outcome == "done",
-            meta={"api_action": "attach", "attachment_id": attachment_id, "outcome": outcome},
-        )
-        record(
-            session,
-            SYSTEM,
-            AuditAction.vendor_action,
-            subject_type="vendor_case",
-            subject_id=case.id,
-            client_id=case.client_id,
-            meta={"action": "api_evidence", "attachment_id": attachment_id, "sent": done},
-        )
-    return outcome
+    found = await _note_outcome(
+        runtime,
+        case_id,
+        text,
+        done=outcome == "done",
+        event_meta={"api_action": "attach", "attachment_id": attachment_id, "outcome": outcome},
+        audit_meta={"action": "api_evidence", "attachment_id": attachment_id, "sent": done},
+    )
+    return outcome if found else "gone"
 
 
 async def _reopen_at_vendor(runtime: Any, desk: Desk, case_id: uuid.UUID, external_id: str) -> list[str]:
