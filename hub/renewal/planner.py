@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import Text, and_, cast, func, literal, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from hub.jobs.queue import DEFAULT_MAX_ATTEMPTS, bring_forward
 from hub.jobs.registry import get_task
@@ -69,10 +70,20 @@ def mint_reference() -> str:
 async def due_items(session: AsyncSession, today: date, *, within_days: int | None = None) -> list[DueItem]:
     """Auto-renew (by the hub) subscriptions whose term ends within their lead time (or
     within `within_days` when given), with the renewal already planned for that term."""
+    return await _due_items(session, today, within_days=within_days)
+
+
+async def _due_items(
+    session: AsyncSession,
+    today: date,
+    *,
+    within_days: int | None = None,
+    only: ColumnElement[bool] | None = None,
+) -> list[DueItem]:
     controls = await get_controls(session)
     base = Policy(lead_days=controls.lead_days)
     horizon = today + timedelta(days=within_days if within_days is not None else MAX_LEAD_DAYS)
-    rows = await session.execute(
+    query = (
         select(
             Subscription.id,
             Subscription.client_id,
@@ -93,17 +104,12 @@ async def due_items(session: AsyncSession, today: date, *, within_days: int | No
             Renewal,
             and_(Renewal.subscription_id == Subscription.id, Renewal.term_ends_on == Subscription.ends_on),
         )
-        .where(
-            Subscription.renewal_type == RenewalType.auto_hub,
-            Subscription.status == SubscriptionStatus.active,
-            Subscription.cancelled_at.is_(None),
-            Subscription.ends_on.is_not(None),
-            Subscription.ends_on >= today - timedelta(days=1),
-            Subscription.ends_on <= horizon,
-            Client.archived_at.is_(None),
-        )
+        .where(*_auto_renewed(today, horizon))
         .order_by(Subscription.ends_on, Subscription.id)
     )
+    if only is not None:
+        query = query.where(only)
+    rows = await session.execute(query)
     leads: dict[tuple[str, str], int] = {}
     items = []
     for sid, cid, cname, product, ends_on, qty, unit, cur, payer, conn, sub_pol, client_pol, state in rows:
@@ -125,17 +131,120 @@ async def due_items(session: AsyncSession, today: date, *, within_days: int | No
     return items
 
 
+def _auto_renewed(today: date, horizon: date) -> list[ColumnElement[bool]]:
+    """Auto-renewed by the hub, active, of a client not archived, ending from yesterday
+    to `horizon` (the query joins Client)."""
+    return [
+        Subscription.renewal_type == RenewalType.auto_hub,
+        Subscription.status == SubscriptionStatus.active,
+        Subscription.cancelled_at.is_(None),
+        Subscription.ends_on.is_not(None),
+        Subscription.ends_on >= today - timedelta(days=1),
+        Subscription.ends_on <= horizon,
+        Client.archived_at.is_(None),
+    ]
+
+
+def _no_override(column: Any) -> ColumnElement[bool]:
+    """No policy override, as SQL: NULL, JSON null or `{}` as the hub writes them. Any
+    other spelling counts as an override and takes the exact path (Policy in Python)."""
+    return or_(column.is_(None), cast(column, Text).in_(("{}", "null")))
+
+
+# Ids and order references drawn by the database for the set-based insert, from its
+# strong random source: PostgreSQL's gen_random_uuid() (core since 13, pg_strong_random)
+# and SQLite's randomblob() (ChaCha20 seeded from the OS). The reference is 80 random bits
+# in 20 hex digits, as `mint_reference`; the id is a version 4 UUID (Uuid() keeps 32 hex
+# digits on SQLite).
+_NEW_ID = {
+    "postgresql": "gen_random_uuid()",
+    "sqlite": (
+        "lower(hex(randomblob(6))) || '4' || substr(lower(hex(randomblob(2))), 2)"
+        " || substr('89ab', 1 + (random() & 3), 1) || substr(lower(hex(randomblob(8))), 2)"
+    ),
+}
+_NEW_REFERENCE = {
+    "postgresql": (
+        "'hub-' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12)"
+        " || substr(replace(gen_random_uuid()::text, '-', ''), 1, 8)"
+    ),
+    "sqlite": "'hub-' || lower(hex(randomblob(10)))",
+}
+
+
 async def plan(session: AsyncSession, today: date, *, now: datetime) -> int:
     """Create the Renewal rows of every due term; returns how many were new (or planned
-    again: see `_replan_declined`)."""
-    due = await due_items(session, today)
-    revived = await _replan_declined(
-        session, [item for item in due if item.renewal_state == RenewalState.declined], now
-    )
-    items = [item for item in due if not item.planned]
-    if not items:
-        return revived
+    again: see `_replan_declined`).
+
+    Two paths. The subscriptions with no policy override anywhere (nearly all) are due by
+    the hub's lead time alone: one `INSERT ... SELECT ... ON CONFLICT DO NOTHING` plans
+    them all, ids and order references drawn by the database (per row in Python it was
+    9 s for 30,000 on a loaded machine). The few with an override, and the due terms whose
+    renewal the hub declined, go through `due_items` (the policy is applied in Python).
+    Either way the unique (subscription, term end) has the last word, so planning again,
+    or on two workers at once, plans nothing twice."""
+    controls = await get_controls(session)
+    base_lead = min(Policy(lead_days=controls.lead_days).lead_days, MAX_LEAD_DAYS)
+    table = Renewal.__table__.c
     dialect = session.get_bind().dialect.name
+    fast = _no_override(Subscription.renewal_policy) & _no_override(Client.renewal_policy)
+
+    exact = await _due_items(session, today, only=~fast | (Renewal.state == RenewalState.declined))
+    revived = await _replan_declined(
+        session, [item for item in exact if item.renewal_state == RenewalState.declined], now
+    )
+    new_rows = select(
+        literal_column(_NEW_ID[dialect], table.id.type),
+        Subscription.id,
+        Subscription.client_id,
+        Subscription.ends_on,
+        literal(RenewalState.planned, table.state.type),
+        literal_column(_NEW_REFERENCE[dialect], table.idempotency_key.type),
+        Subscription.connection_id,
+        Subscription.quantity,
+        Subscription.unit_cost,
+        Subscription.currency,
+        literal([], table.approvals.type),
+        literal(0, table.attempts.type),
+        literal(0, table.reconcile_attempts.type),
+        literal(now, table.next_action_at.type),
+        literal(now, table.created_at.type),
+        literal(now, table.updated_at.type),
+        literal(1, table.version.type),
+    ).join(Client, Client.id == Subscription.client_id)
+    columns = [
+        "id", "subscription_id", "client_id", "term_ends_on", "state", "idempotency_key",
+        "connection_id", "quantity", "previous_unit_cost", "currency", "approvals", "attempts",
+        "reconcile_attempts", "next_action_at", "created_at", "updated_at", "version",
+    ]  # fmt: skip
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await (await session.connection()).execute(
+        insert(Renewal)
+        .from_select(
+            columns,
+            new_rows.where(*_auto_renewed(today, today + timedelta(days=base_lead)), fast),
+        )
+        .on_conflict_do_nothing()
+        # Kept at execution: PostgreSQL's async cursor forgets it once closed.
+        .execution_options(preserve_rowcount=True)
+    )
+    # No `NOT EXISTS` for the terms already planned: the unique (subscription, term end)
+    # skips them, one index probe each. With it, PostgreSQL planned an anti-join that
+    # scanned the renewals table once per due row when the table had no statistics yet
+    # (7 s for the first 30,000). One statement: its row count is the rows it added.
+    created = result.rowcount or 0
+    return (
+        created + await _insert_planned(session, [i for i in exact if not i.planned], now, dialect) + revived
+    )
+
+
+async def _insert_planned(session: AsyncSession, items: list[DueItem], now: datetime, dialect: str) -> int:
+    """The Renewal rows of due terms chosen in Python (a policy override); returns how
+    many were added."""
+    if not items:
+        return 0
+    added = select(func.count(Renewal.id)).where(Renewal.created_at == now)
+    before = (await session.execute(added)).scalar_one()
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Renewal)
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
@@ -163,12 +272,9 @@ async def plan(session: AsyncSession, today: date, *, now: datetime) -> int:
         ]
         # No RETURNING: with it, each batch became one statement of thousands of
         # parameters that psycopg parsed anew every time (21 s for 30,000 due terms on
-        # PostgreSQL, 7 s without). The rows this call added carry its `now`.
+        # PostgreSQL, 7 s without). The rows added carry this call's `now`.
         await (await session.connection()).execute(insert.on_conflict_do_nothing(), values)
-    created = (
-        await session.execute(select(func.count(Renewal.id)).where(Renewal.created_at == now))
-    ).scalar_one()
-    return int(created) + revived
+    return int((await session.execute(added)).scalar_one() - before)
 
 
 async def _replan_declined(session: AsyncSession, items: list[DueItem], now: datetime) -> int:
