@@ -39,11 +39,19 @@ async def _client_id(session: Any, slug: str | None) -> Any:
 
 async def demo_history(runtime: Any) -> int:
     """`hub demo`: the coverage since the start of the previous quarter, so that the demo's
-    quarterly reviews compare two quarters (a second run adds only what is missing)."""
+    quarterly reviews compare two quarters (a second run adds only what is missing), for
+    the demo's own clients only."""
+    from sqlalchemy import select
+
+    from hub.demo.catalogue import CLIENTS
+    from hub.models import Client
     from hub.report.snapshots import seed_history
 
     async with runtime.unit_of_work() as session:
-        return await seed_history(session, runtime.today(), runtime.now())
+        demo_clients = (
+            await session.execute(select(Client.id).where(Client.slug.in_([c.slug for c in CLIENTS])))
+        ).scalars()
+        return await seed_history(session, runtime.today(), runtime.now(), list(demo_clients))
 
 
 @app.command("snapshot")

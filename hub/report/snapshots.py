@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -218,9 +219,13 @@ async def backfill(
     return {"clients": len(clients), "days": len(days), "created": created}
 
 
-async def seed_history(session: AsyncSession, today: date, now: datetime) -> int:
+async def seed_history(
+    session: AsyncSession, today: date, now: datetime, client_ids: Sequence[uuid.UUID] | None = None
+) -> int:
     """The history a new installation (the demo) starts with: every day since the start of
-    the quarter before the current one, derived, and today observed. Rows added."""
+    the quarter before the current one, derived, and today observed, for the given clients
+    (the demo's own: a client a person added is left to its own backfill) or every active
+    one. Rows added."""
     quarter_start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
     previous = (
         date(quarter_start.year - 1, 10, 1)
@@ -228,11 +233,14 @@ async def seed_history(session: AsyncSession, today: date, now: datetime) -> int
         else quarter_start.replace(month=quarter_start.month - 3)
     )
     created = 0
-    if previous < today:
-        created = (await backfill(session, since=previous, until=today - timedelta(days=1), now=now))[
-            "created"
-        ]
-    return created + await take_daily(session, today, now)
+    for client_id in [None] if client_ids is None else client_ids:
+        if previous < today:
+            window = await backfill(
+                session, since=previous, until=today - timedelta(days=1), now=now, client_id=client_id
+            )
+            created += window["created"]
+        created += await take_daily(session, today, now, client_id)
+    return created
 
 
 def backfill_window(since: date | None, until: date | None, today: date) -> tuple[date, date]:
