@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
@@ -266,6 +267,66 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True, of=Job)
     )
+    if _dialect(session) == "postgresql":
+        claimed, keyed = await _claim_lock_free(session, candidates, owner, now, lease)
+        if not keyed or len(claimed) >= limit:
+            return claimed
+        # Some of the first candidates carry lock keys: those go the two-statement way below
+        # (in Python, one per key per batch; a race under a savepoint).
+        return sorted(
+            [
+                *claimed,
+                *await _claim_rows(session, candidates.limit(limit - len(claimed)), owner, now, lease),
+            ],
+            key=lambda c: c.id,
+        )
+    return await _claim_rows(session, candidates, owner, now, lease)
+
+
+async def _claim_lock_free(
+    session: AsyncSession, candidates: Any, owner: str, now: datetime, lease: timedelta
+) -> tuple[list[Claimed], int]:
+    """PostgreSQL: the claim in one statement, `WITH cand AS (SELECT ... FOR UPDATE SKIP
+    LOCKED LIMIT n), claimed AS (UPDATE jobs ... FROM cand WHERE cand.lock_key IS NULL
+    RETURNING ...)`: the candidates without a lock key are leased at once (no unique
+    running-lock index can refuse them, so no savepoint). Also returns how many of the
+    candidates carry a lock key (left queued, still locked by this transaction) for the
+    caller to claim the careful way."""
+    cand = candidates.cte("cand")
+    claimed = (
+        update(Job)
+        .where(Job.id == cand.c.id, cand.c.lock_key.is_(None), Job.state == JobState.queued)
+        .values(
+            state=JobState.running,
+            attempt=Job.attempt + 1,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            started_at=now,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempt, Job.max_attempts)
+        .cte("claimed")
+    )
+    # One row even when nothing was claimed: the count, left-joined to what was claimed.
+    keyed = (
+        select(func.count().label("keyed")).select_from(cand).where(cand.c.lock_key.is_not(None)).subquery()
+    )
+    stmt = select(
+        claimed.c.id,
+        claimed.c.kind,
+        claimed.c.payload,
+        claimed.c.attempt,
+        claimed.c.max_attempts,
+        keyed.c.keyed,
+    ).select_from(keyed.outerjoin(claimed, true()))
+    rows = (await session.execute(stmt)).all()
+    jobs = sorted((Claimed(*row[:5]) for row in rows if row[0] is not None), key=lambda c: c.id)
+    return jobs, int(rows[0][5]) if rows else 0
+
+
+async def _claim_rows(
+    session: AsyncSession, candidates: Any, owner: str, now: datetime, lease: timedelta
+) -> list[Claimed]:
+    """The claim in two statements: read the candidates (locked), lease them by id."""
     rows = (await session.execute(candidates)).all()
     ids: list[int] = []
     keys: set[str] = set()

@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import event_values, record, record_rows
@@ -48,6 +48,7 @@ from hub.auth.principal import SYSTEM
 from hub.jobs import JobContext, enqueue
 from hub.kit.time import utcnow
 from hub.models import (
+    AuditEvent,
     Client,
     Renewal,
     RenewalControls,
@@ -381,6 +382,39 @@ _CAS_STATE = (
     .returning(_RENEWALS.c.version)
 )
 _CAS = _CAS_STATE.where(_RENEWALS.c.version == bindparam("b_version"))
+_AUDIT = cast(Table, AuditEvent.__table__)
+_AUDIT_COLUMNS = tuple(
+    event_values(SYSTEM, AuditAction.vendor_action, subject_type="", subject_id="", client_id=None)
+)
+_CAS_AUDITED: dict[tuple[frozenset[str], bool, int], Any] = {}
+
+
+def _cas_audited(keys: frozenset[str], check_version: bool, events: int) -> Any:
+    """PostgreSQL: the compare-and-set and its audit events in one statement,
+    `WITH cas AS (UPDATE renewals ... RETURNING version), ev AS (INSERT INTO audit_events
+    SELECT ... FROM cas [UNION ALL ...]) SELECT version FROM cas`: the events are written
+    exactly when the row moved, as with two statements, one round trip fewer. Built once
+    per set of columns and number of events (SQLite has no data-modifying CTE and keeps
+    the two statements)."""
+    stmt = _CAS_AUDITED.get((keys, check_version, events))
+    if stmt is None:
+        cas = (_CAS if check_version else _CAS_STATE).values(
+            {key: bindparam(f"v_{key}", type_=_RENEWALS.c[key].type) for key in sorted(keys)}
+        )
+        cas_cte = cas.cte("cas")
+        rows = [
+            select(
+                *(bindparam(f"a{i}_{col}", type_=_AUDIT.c[col].type) for col in _AUDIT_COLUMNS)
+            ).select_from(cas_cte)
+            for i in range(events)
+        ]
+        source = rows[0] if events == 1 else union_all(*rows)
+        event = insert(_AUDIT).from_select(list(_AUDIT_COLUMNS), source)
+        stmt = select(cas_cte.c.version).add_cte(event.cte("ev"))
+        _CAS_AUDITED[(keys, check_version, events)] = stmt
+    return stmt
+
+
 _CONFIRM = _CAS.returning(
     _RENEWALS.c.quantity, _RENEWALS.c.quoted_price, _RENEWALS.c.currency, _RENEWALS.c.vendor_order_ref
 )
@@ -586,26 +620,18 @@ class Executor:
                     "reason": decision.reason,
                     "next_action_at": None,
                 }
-            version = await self._cas(session, snap, RenewalState.planned, **values)
+            sending = values["state"] == RenewalState.submitting
+
+            # The quote (and the send it claims) with its events: one statement on PostgreSQL.
+            version = await self._cas_and_audit(
+                session,
+                snap,
+                RenewalState.planned,
+                lambda written: self._quote_events(snap, quote, decision, written, sending=sending),
+                **values,
+            )
             if version is None:
                 return False
-            events = [
-                self._audit_row(
-                    snap,
-                    meta={
-                        "action": "renewal.quoted",
-                        "unit_price": str(quote.unit_price),
-                        "currency": quote.currency,
-                        "quantity": quote.quantity,
-                        "decision": "approved" if decision.approved else decision.reason,
-                        "margin_warning": decision.margin_warning,
-                    },
-                )
-            ]
-            sending = values["state"] == RenewalState.submitting
-            if sending:
-                events.append(self._requested_row(snap, values))
-            await record_rows(session, events)
             if not decision.approved:
                 renewal = await session.get(Renewal, snap.renewal_id)
                 assert renewal is not None
@@ -697,25 +723,17 @@ class Executor:
         async with self.ctx.fenced() as (session, _lease):
             # Guarded by the state alone, as before: the answer is the truth whatever
             # bookkeeping bumped the version meanwhile (a resume of the pause switch).
-            version = await self._cas(
+            version = await self._cas_and_audit(
                 session,
                 snap,
                 RenewalState.submitting,
+                lambda _values: [self._placed_row(snap, order.model_dump(mode="json"))],
                 check_version=False,
                 vendor_order_ref=order.external_id,
                 next_action_at=self.now(),
             )
             if version is None:
                 return False
-            await record_rows(
-                session,
-                [
-                    self._audit_row(
-                        snap,
-                        meta={"action": "renewal.order_placed", "response": order.model_dump(mode="json")},
-                    )
-                ],
-            )
         # The read-back follows at once, from what this write left.
         self._next = replace(snap, version=version, vendor_order_ref=order.external_id)
         return True
@@ -730,10 +748,19 @@ class Executor:
         async with self.ctx.fenced() as (session, lease_end):
             context = await send_context(session, snap, snap.currency, self.now())
             values = self._claim_values(snap, context, request, lease_end)
-            version = await self._cas(session, snap, RenewalState.approved, **values)
-            if version is None or values["state"] != RenewalState.submitting:
+            if values["state"] != RenewalState.submitting:
+                await self._cas(session, snap, RenewalState.approved, **values)
                 return None
-            await record_rows(session, [self._requested_row(snap, values)])
+            # The claim and its "order requested" event: one statement on PostgreSQL.
+            version = await self._cas_and_audit(
+                session,
+                snap,
+                RenewalState.approved,
+                lambda claim: [self._requested_row(snap, claim)],
+                **values,
+            )
+            if version is None:
+                return None
             if also is not None:
                 # The e-mail route's extra writes (hub.renewal.po_mail), on the row as claimed.
                 claimed = await session.get(Renewal, snap.renewal_id)
@@ -775,6 +802,30 @@ class Executor:
             "send_not_after": send_not_after,
             "next_action_at": send_not_after + self.in_flight_grace,
         }
+
+    def _quote_events(
+        self, snap: Snapshot, quote: Any, decision: Any, written: dict[str, Any], *, sending: bool
+    ) -> list[dict[str, Any]]:
+        """The audit events of a quote's write: the quote, and the send when it claims one."""
+        rows = [
+            self._audit_row(
+                snap,
+                meta={
+                    "action": "renewal.quoted",
+                    "unit_price": str(quote.unit_price),
+                    "currency": quote.currency,
+                    "quantity": quote.quantity,
+                    "decision": "approved" if decision.approved else decision.reason,
+                    "margin_warning": decision.margin_warning,
+                },
+            )
+        ]
+        if sending:
+            rows.append(self._requested_row(snap, written))
+        return rows
+
+    def _placed_row(self, snap: Snapshot, response: dict[str, Any]) -> dict[str, Any]:
+        return self._audit_row(snap, meta={"action": "renewal.order_placed", "response": response})
 
     def _requested_row(self, snap: Snapshot, claim: dict[str, Any]) -> dict[str, Any]:
         """The audit event of a claimed send: the request as it leaves, and its attempt."""
@@ -1048,6 +1099,35 @@ class Executor:
         params = {**values, "updated_at": utcnow(), "b_id": snap.renewal_id, "b_state": expect}
         if check_version:
             params["b_version"] = snap.version
+        version = (await session.execute(stmt, params)).scalar_one_or_none()
+        return None if version is None else int(version)
+
+    async def _cas_and_audit(
+        self,
+        session: AsyncSession,
+        snap: Snapshot,
+        expect: RenewalState,
+        events: Callable[[dict[str, Any]], list[dict[str, Any]]],
+        *,
+        check_version: bool = True,
+        **values: Any,
+    ) -> int | None:
+        """`_cas`, and when it moved the row, the audit events `events(values)` in the same
+        transaction: one statement on PostgreSQL (`_cas_audited`), two on SQLite."""
+        if session.get_bind().dialect.name != "postgresql":
+            version = await self._cas(session, snap, expect, check_version=check_version, **values)
+            if version is not None:
+                await record_rows(session, events(values))
+            return version
+        values = {**values, "updated_at": utcnow()}
+        rows = events(values)
+        params = {f"v_{key}": value for key, value in values.items()}
+        for i, row in enumerate(rows):
+            params.update({f"a{i}_{key}": value for key, value in row.items()})
+        params.update({"b_id": snap.renewal_id, "b_state": expect})
+        if check_version:
+            params["b_version"] = snap.version
+        stmt = _cas_audited(frozenset(values), check_version, len(rows))
         version = (await session.execute(stmt, params)).scalar_one_or_none()
         return None if version is None else int(version)
 
