@@ -25,6 +25,25 @@ MAIL_SETTINGS = {
 }
 
 
+def world_case_settings(mail_world: Any, **extra: Any) -> dict[str, Any]:
+    """The case settings that point the hub at a `MailWorld`: its SMTP server, its IMAP
+    mailbox (plain, on loopback) and the test identity, plus `extra`."""
+    imap = mail_world.imap_settings()
+    return {
+        **MAIL_SETTINGS,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mail_world.smtp_port,
+        "smtp_security": "none",
+        "smtp_timeout_seconds": 5,
+        "imap_host": imap.host,
+        "imap_port": imap.port,
+        "imap_security": "none",
+        "imap_username": imap.username,
+        "imap_password": imap.password.get_secret_value(),
+        **extra,
+    }
+
+
 async def vendor_world(
     api: httpx.AsyncClient,
     *,

@@ -21,7 +21,7 @@ from hub.mail.simulator import Step, VendorPersona
 from hub.mail.world import MailWorld
 from hub.runtime import HubRuntime
 from tests import factories as f
-from tests.case.helpers import MAIL_SETTINGS, run_jobs, vendor_world
+from tests.case.helpers import run_jobs, vendor_world, world_case_settings
 from tests.check.dns_server import DnsTestServer
 from tests.check.world import publish, txt
 
@@ -38,21 +38,8 @@ SILENT = VendorPersona("blackhole", "Blackhole Telecom", "blackhole.example", "s
 @pytest.fixture
 async def world(runtime: HubRuntime, dns_server: DnsTestServer) -> AsyncIterator[MailWorld]:
     async with MailWorld.start([PERSONA, SILENT], time_scale=0.0005) as mail_world:
-        imap = mail_world.imap_settings()
         runtime.use_settings(
-            case={
-                **MAIL_SETTINGS,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": mail_world.smtp_port,
-                "smtp_security": "none",
-                "smtp_timeout_seconds": 5,
-                "imap_host": imap.host,
-                "imap_port": imap.port,
-                "imap_security": "none",
-                "imap_username": imap.username,
-                "imap_password": imap.password.get_secret_value(),
-                "chaser_interval_seconds": 3600,
-            },
+            case=world_case_settings(mail_world, chaser_interval_seconds=3600),
             check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1},
         )
         yield mail_world

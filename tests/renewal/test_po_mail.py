@@ -34,7 +34,7 @@ from hub.renewal.schemas import SendPurchaseOrder
 from hub.runtime import HubRuntime
 from hub.sdk.testing import serve_on_loopback
 from tests import factories as f
-from tests.case.helpers import MAIL_SETTINGS, run_jobs
+from tests.case.helpers import run_jobs, world_case_settings
 from tests.cli.test_cli import cli_env  # noqa: F401 - fixture
 from tests.conftest import client_for, make_token
 from tests.renewal import pax8_world as w
@@ -71,21 +71,7 @@ class Clock:
 @pytest.fixture
 async def world(runtime: HubRuntime) -> AsyncIterator[MailWorld]:
     async with MailWorld.start([DISTRI, SILENT], time_scale=0.0005) as mail_world:
-        imap = mail_world.imap_settings()
-        runtime.use_settings(
-            case={
-                **MAIL_SETTINGS,
-                "smtp_host": "127.0.0.1",
-                "smtp_port": mail_world.smtp_port,
-                "smtp_security": "none",
-                "smtp_timeout_seconds": 5,
-                "imap_host": imap.host,
-                "imap_port": imap.port,
-                "imap_security": "none",
-                "imap_username": imap.username,
-                "imap_password": imap.password.get_secret_value(),
-            },
-        )
+        runtime.use_settings(case=world_case_settings(mail_world))
         yield mail_world
 
 
