@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import typer
+import typer.core
 import typer.main
 
 # typer carries its own copy of click (typer._click): its groups, contexts and errors are
@@ -100,7 +101,17 @@ class LazyCommands:
                 # own help imports it.
                 self._listing = True
                 try:
-                    super().format_help(ctx, formatter)
+                    if self.rich_markup_mode is None or not typer.core.HAS_RICH:
+                        super().format_help(ctx, formatter)
+                        return
+                    from hub.kit.help_panels import one_line, render_listing
+
+                    listed = []
+                    for name in self.list_commands(ctx):
+                        command = self.get_command(ctx, name)
+                        if command is not None and not command.hidden:
+                            listed.append((name, command.short_help or one_line(command.help)))
+                    render_listing(self, ctx, listed)
                 finally:
                     self._listing = False
 

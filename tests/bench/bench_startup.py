@@ -33,7 +33,9 @@ def _load() -> str:
 
 def _time(tree: Path, args: list[str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one fresh `hub` process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    # PYTHONDONTWRITEBYTECODE (set in some shells and CI images) would compile every hub
+    # module from source on each start; an installed hub runs from its bytecode cache.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["HUB_DATA_DIR"] = tempfile.gettempdir()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
