@@ -323,14 +323,22 @@ def domains_command(
     workers = _workers(workers, len(domains))
 
     started = time.perf_counter()
-    with out_path.open("w", encoding="utf-8") as sink, progress_bar(err) as bar:
+    # With worker processes the bar refreshes from here, not from a thread of its own: the
+    # workers are forked, which is safe only while this process runs no other thread.
+    bar_thread = workers == 1
+    with out_path.open("w", encoding="utf-8") as sink, progress_bar(err, auto_refresh=bar_thread) as bar:
         for line in invalid:
             sink.write(json.dumps(line) + "\n")
         task = bar.add_task("domains", total=len(domains))
+        shown = time.monotonic()
 
         def on_line(line: dict[str, Any]) -> None:
+            nonlocal shown
             sink.write(json.dumps(line) + "\n")
             bar.advance(task)
+            if not bar_thread and time.monotonic() - shown > 0.1:
+                shown = time.monotonic()
+                bar.refresh()
 
         if workers > 1:
             stats = domains_in_workers(settings, domains, selectors, not no_rdap, workers, on_line)

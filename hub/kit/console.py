@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
 
-def progress_bar(console: Console, *, transient: bool = False) -> Progress:
+def progress_bar(console: Console, *, transient: bool = False, auto_refresh: bool = True) -> Progress:
     """A bar on `console` (stderr in the CLI, so stdout stays machine-readable). Rich
-    draws nothing when the console is not a terminal, so pipes and logs get no noise."""
+    draws nothing when the console is not a terminal, so pipes and logs get no noise.
+    `auto_refresh=False`: no refresh thread (the caller calls `refresh()`), for a command
+    that forks worker processes while the bar is shown."""
     # Imported here: `hub --help` and commands without a bar do not pay for it.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -25,6 +27,7 @@ def progress_bar(console: Console, *, transient: bool = False) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=transient,
+        auto_refresh=auto_refresh,
         disable=not console.is_terminal,
     )
 

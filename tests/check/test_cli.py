@@ -199,6 +199,47 @@ def test_domains_split_over_worker_processes_write_the_same_lines(
     assert json.loads(outputs[1][0]) == {"domain": "w-bad.test", "findings": ["spf_missing"], "unknown": []}
 
 
+def test_workers_forked_by_the_command_line_write_the_same_lines(
+    dns_server: DnsTestServer, tmp_path: Path
+) -> None:
+    """`hub check domains` as a user runs it: a process with no other thread, whose
+    workers are forked (this test's process runs the DNS server in a thread, so the
+    in-process runs above spawn theirs)."""
+    names = [publish(dns_server, f"f{i}.test") for i in range(6)]
+    publish(dns_server, "f-bad.test", {("@", "TXT"): []})
+    domains = tmp_path / "domains.txt"
+    domains.write_text("\n".join([*names, "f-bad.test"]))
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}.jsonl"
+        args = ["domains", str(domains), "--nameserver", dns_server.address, "--out", str(out), "--no-rdap"]
+        done = subprocess.run(
+            [sys.executable, "-m", "hub.check.cli", *args, "--workers", workers],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "7 domains in" in done.stderr and f"{workers} worker" in done.stderr
+        outputs.append(sorted(out.read_text().splitlines()))
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[1][0]) == {"domain": "f-bad.test", "findings": ["spf_missing"], "unknown": []}
+
+
+def test_workers_are_forked_only_from_a_process_without_other_threads() -> None:
+    code = """
+import threading
+from hub.check.workers import _fork_is_safe
+alone = _fork_is_safe()
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+print(alone, _fork_is_safe())
+stop.set()
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "False"], done.stderr
+
+
 def test_dnsbl_refusal_seen_by_one_worker_makes_the_zone_unknown_in_all(
     dns_server: DnsTestServer, tmp_path: Path
 ) -> None:
