@@ -23,6 +23,9 @@ class Renewal(Entity, Base):
         UniqueConstraint("subscription_id", "term_ends_on"),
         # The minute tick finds what to advance next without scanning finished renewals.
         Index("ix_renewals_state_next_action_at", "state", "next_action_at"),
+        # A quote sums the day's committed spend (the daily caps): today's rows, not every
+        # renewal ever confirmed.
+        Index("ix_renewals_submitted_at", "submitted_at"),
     )
 
     subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscriptions.id", ondelete="RESTRICT"))
