@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import event_values, record, record_rows
 from hub.auth.principal import SYSTEM
+from hub.db import begin_one_read
 from hub.jobs import JobContext, enqueue
 from hub.jobs.context import Fence
 from hub.kit.time import utcnow
@@ -511,6 +512,38 @@ _NEW_TERM = (
     .returning(_SUBSCRIPTIONS.c.unit_cost, _SUBSCRIPTIONS.c.currency)
 )
 
+_TERMS = cast(Table, SubscriptionTerm.__table__)
+_TERM_COLUMNS = (
+    "subscription_id",
+    "starts_on",
+    "ends_on",
+    "quantity",
+    "renewal_id",
+    "renewed_by",
+    "note",
+    "created_at",
+)
+# The confirmed term's row (its unit cost and currency as the subscription now stores them).
+_TERM = insert(_TERMS)
+# PostgreSQL: the subscription on its new term and that term's row in one statement (`WITH s
+# AS (UPDATE subscriptions ... RETURNING unit_cost, currency), t AS (INSERT INTO
+# subscription_terms SELECT ... FROM s) SELECT unit_cost, currency FROM s`); SQLite has no
+# data-modifying CTE and runs `_NEW_TERM` then `_TERM`.
+_NEW_TERM_CTE = _NEW_TERM.cte("s")
+_NEW_TERM_AND_ROW = select(_NEW_TERM_CTE.c.unit_cost, _NEW_TERM_CTE.c.currency).add_cte(
+    insert(_TERMS)
+    .from_select(
+        [*_TERM_COLUMNS, "unit_cost", "currency"],
+        select(
+            *(bindparam(f"t_{name}", type_=_TERMS.c[name].type) for name in _TERM_COLUMNS),
+            _NEW_TERM_CTE.c.unit_cost,
+            func.coalesce(bindparam("t_currency", type_=_TERMS.c.currency.type), _NEW_TERM_CTE.c.currency),
+        ).select_from(_NEW_TERM_CTE),
+        include_defaults=False,
+    )
+    .cte("t")
+)
+
 
 @dataclass(frozen=True)
 class ReadBack:
@@ -566,7 +599,8 @@ class Executor:
         for _ in range(max_steps):
             snap, self._next = self._next, None
             if snap is None:
-                async with self.ctx.session(write=False) as session:
+                async with self.ctx.sessionmaker() as session:
+                    await begin_one_read(session)  # one statement: no BEGIN on SQLite
                     snap = await load_snapshot(session, self.renewal_id)
             if snap is None:
                 return None
@@ -1268,30 +1302,28 @@ class Executor:
                 return  # someone else moved it: this step's reading is stale
             confirmed = True
             _version, quantity, quoted_price, currency, order_ref = row
-            unit, sub_currency = (
-                await session.execute(
-                    _NEW_TERM,
-                    {
-                        "b_id": snap.subscription_id,
-                        "b_ends_on": new_end,
-                        "b_unit_cost": quoted_price,
-                        "b_now": utcnow(),
-                    },
-                )
-            ).one()
-            session.add(
-                SubscriptionTerm(
-                    subscription_id=snap.subscription_id,
-                    starts_on=snap.term_ends_on + timedelta(days=1),
-                    ends_on=new_end,
-                    quantity=quantity,
-                    unit_cost=unit,
-                    currency=currency or sub_currency,
-                    renewed_by=TermRenewedBy.auto_hub,
-                    renewal_id=snap.renewal_id,
-                    note=f"renewed automatically, vendor order {order_ref}",
-                )
-            )
+            term = {
+                "subscription_id": snap.subscription_id,
+                "starts_on": snap.term_ends_on + timedelta(days=1),
+                "ends_on": new_end,
+                "quantity": quantity,
+                "renewal_id": snap.renewal_id,
+                "renewed_by": TermRenewedBy.auto_hub,
+                "note": f"renewed automatically, vendor order {order_ref}",
+                "created_at": utcnow(),
+            }
+            sub_params = {
+                "b_id": snap.subscription_id,
+                "b_ends_on": new_end,
+                "b_unit_cost": quoted_price,
+                "b_now": utcnow(),
+            }
+            if session.get_bind().dialect.name == "postgresql":
+                params = {**sub_params, "t_currency": currency, **{f"t_{k}": v for k, v in term.items()}}
+                unit, _sub_currency = (await session.execute(_NEW_TERM_AND_ROW, params)).one()
+            else:
+                unit, sub_currency = (await session.execute(_NEW_TERM, sub_params)).one()
+                await session.execute(_TERM, {**term, "unit_cost": unit, "currency": currency or sub_currency})
             # "Before" as this run read the subscription (the row is not read again here).
             before = {
                 "ends_on": str(snap.subscription_ends_on),
