@@ -45,6 +45,7 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 """Returns the current instant, timezone-aware UTC."""
 
+
 class RenewerOpener(Protocol):
     """Turns a connection id into a ready `Renewer` for one step (no transaction held).
     `row`: the connection's row as the caller read it (the executor's snapshot carries

@@ -197,7 +197,9 @@ class ConnectionOpener:
             async with self._runtime.sessionmaker() as session:
                 row = await session.get(Connection, connection_id)
         if row is None or not row.enabled:
-            raise ConfigurationError(f"connection {connection_id} is missing or disabled", field="connection_id")
+            raise ConfigurationError(
+                f"connection {connection_id} is missing or disabled", field="connection_id"
+            )
         spec = self.spec_for(row.adapter_slug)
         if spec is None:
             raise ConfigurationError(f"adapter {row.adapter_slug} is not installed", field="adapter_slug")

@@ -119,7 +119,10 @@ class OrderConnection:
 # subscription has one, else the connection the planner recorded, else the subscription's.
 # (Only a hint: the executor uses the row read with it when its id is the route's.)
 _ORDER_CONNECTION_ID = case(
-    (RenewalRoute.subscription_id.is_(None), func.coalesce(Renewal.connection_id, Subscription.connection_id)),
+    (
+        RenewalRoute.subscription_id.is_(None),
+        func.coalesce(Renewal.connection_id, Subscription.connection_id),
+    ),
     else_=RenewalRoute.order_connection_id,
 )
 
@@ -452,9 +455,10 @@ _CAS = _CAS_STATE.where(_RENEWALS.c.version == bindparam("b_version"))
 # The same, also guarded by the job's lease (`Fence.HELD`, `JobContext.fenced_in_statement`):
 # by (check_version, fenced).
 _CAS_BY = {
-    (check, fenced): (_CAS if check else _CAS_STATE).where(Fence.HELD) if fenced else (_CAS if check else _CAS_STATE)
-    for check in (False, True)
-    for fenced in (False, True)
+    (True, False): _CAS,
+    (False, False): _CAS_STATE,
+    (True, True): _CAS.where(Fence.HELD),
+    (False, True): _CAS_STATE.where(Fence.HELD),
 }
 _AUDIT = cast(Table, AuditEvent.__table__)
 _AUDIT_COLUMNS = tuple(
@@ -1233,7 +1237,9 @@ class Executor:
         """`_cas`, and when it moved the row, the audit events `events(values)` in the same
         transaction: one statement on PostgreSQL (`_cas_audited`), two on SQLite."""
         if session.get_bind().dialect.name != "postgresql":
-            version = await self._cas(session, snap, expect, check_version=check_version, fence=fence, **values)
+            version = await self._cas(
+                session, snap, expect, check_version=check_version, fence=fence, **values
+            )
             if version is not None:
                 await record_rows(session, events(values))
             return version
@@ -1323,7 +1329,9 @@ class Executor:
                 unit, _sub_currency = (await session.execute(_NEW_TERM_AND_ROW, params)).one()
             else:
                 unit, sub_currency = (await session.execute(_NEW_TERM, sub_params)).one()
-                await session.execute(_TERM, {**term, "unit_cost": unit, "currency": currency or sub_currency})
+                await session.execute(
+                    _TERM, {**term, "unit_cost": unit, "currency": currency or sub_currency}
+                )
             # "Before" as this run read the subscription (the row is not read again here).
             before = {
                 "ends_on": str(snap.subscription_ends_on),

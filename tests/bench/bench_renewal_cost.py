@@ -174,9 +174,7 @@ def main() -> None:
     parser.add_argument("--renewals", type=int, default=50)
     parser.add_argument("--detail", action="store_true", help="statements by shape and requests by endpoint")
     parser.add_argument("--json", help="figures as JSON to this file")
-    parser.add_argument(
-        "--profile", help="cProfile (CPU time) of the claims and tasks to this file (pstats)"
-    )
+    parser.add_argument("--profile", help="cProfile (CPU time) of the claims and tasks to this file (pstats)")
     args = parser.parse_args()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     # CPU time, as the figure it explains (wall time on a shared machine is mostly waiting).
