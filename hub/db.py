@@ -80,11 +80,22 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers start with BEGIN IMMEDIATE: they queue on the busy timeout instead of
         # failing when a read transaction tries to upgrade to a write (SQLITE_BUSY).
-        conn.exec_driver_sql(conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN"))
+        begin = conn.get_execution_options().get(SQLITE_BEGIN, "BEGIN")
+        if begin:
+            conn.exec_driver_sql(begin)
 
 
 SQLITE_BEGIN = "hub_sqlite_begin"
 WRITE_OPTIONS = {SQLITE_BEGIN: "BEGIN IMMEDIATE"}
+# A unit of work of ONE read statement: on SQLite it needs no BEGIN (outside a transaction a
+# statement is its own, atomic and reading one snapshot), one round trip fewer.
+ONE_READ_OPTIONS = {SQLITE_BEGIN: ""}
+
+
+async def begin_one_read(session: AsyncSession) -> None:
+    """Declare the unit of work a single read statement (see ONE_READ_OPTIONS): a second
+    statement in it would not see the first one's snapshot on SQLite."""
+    await session.connection(execution_options=ONE_READ_OPTIONS)
 
 
 async def begin_write(session: AsyncSession) -> None:

@@ -18,14 +18,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hub.auth.settings import AuthSettings
 from hub.case.settings import CaseSettings
 from hub.check.settings import CheckSettings
-from hub.connection.opener import ConnectionOpener, HttpClients
+from hub.connection.opener import ConnectionOpener, ConnectionRow, HttpClients
 from hub.connection.settings import AdapterSettings
 from hub.db import create_engine, make_sessionmaker, session_scope
 from hub.jobs.settings import JobSettings
@@ -45,8 +45,15 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 """Returns the current instant, timezone-aware UTC."""
 
-RenewerOpener = Callable[[uuid.UUID], AbstractAsyncContextManager[Renewer]]
-"""Turns a connection id into a ready `Renewer` for one step (no transaction held)."""
+
+class RenewerOpener(Protocol):
+    """Turns a connection id into a ready `Renewer` for one step (no transaction held).
+    `row`: the connection's row as the caller read it (the executor's snapshot carries
+    it), so that opening it needs no read of its own; an opener may ignore it."""
+
+    def __call__(
+        self, connection_id: uuid.UUID, /, *, row: ConnectionRow | None = None
+    ) -> AbstractAsyncContextManager[Renewer]: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from pydantic import BaseModel
@@ -108,11 +108,31 @@ def adapter_logger(slug: str, connection_id: Any, secrets: list[str]) -> logging
     return logger
 
 
+class ConnectionRow(Protocol):
+    """A connection's row as the caller read it in a statement of its own (the renewal
+    executor reads it with its snapshot): enough to open the connection without a read."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def adapter_slug(self) -> str: ...
+    @property
+    def config_encrypted(self) -> str: ...
+
+
 class ConnectionOpener:
     def __init__(self, runtime: HubRuntime) -> None:
         self._runtime = runtime
         # Tokens read or fetched by this process, by cache key (see DbTokenCache).
         self._tokens: dict[str, AccessToken] = {}
+        # Each connection's config as last decrypted and parsed by this process, keyed by
+        # the ciphertext it came from: a Fernet token is unique per encryption (random IV),
+        # so any change of the config (a new secret, a rotated key) is a new token and a
+        # miss. Only frozen config models are kept (an adapter cannot change a shared one).
+        # The values stay in this process's memory, as the tokens above do; never logged.
+        self._configs: dict[uuid.UUID, tuple[str, str, BaseModel]] = {}
 
     # -- the registry ----------------------------------------------------------------------
 
@@ -168,27 +188,41 @@ class ConnectionOpener:
         finally:
             await ctx.aclose()
 
-    async def load(self, connection_id: uuid.UUID) -> tuple[AdapterSpec, BaseModel]:
-        """The connection's adapter and decrypted config, read in a short read of its own."""
-        async with self._runtime.sessionmaker() as session:
-            connection = await session.get(Connection, connection_id)
-            if connection is None or not connection.enabled:
-                raise ConfigurationError(
-                    f"connection {connection_id} is missing or disabled", field="connection_id"
-                )
-            spec = self.spec_for(connection.adapter_slug)
-            if spec is None:
-                raise ConfigurationError(
-                    f"adapter {connection.adapter_slug} is not installed", field="adapter_slug"
-                )
-            stored = decrypt(self._runtime.secrets, connection.config_encrypted)
-        return spec, spec.parse_config(stored)
+    async def load(
+        self, connection_id: uuid.UUID, row: ConnectionRow | None = None
+    ) -> tuple[AdapterSpec, BaseModel]:
+        """The connection's adapter and decrypted config, read in a short read of its own
+        (or from `row`, read by the caller)."""
+        if row is None or row.id != connection_id:
+            async with self._runtime.sessionmaker() as session:
+                row = await session.get(Connection, connection_id)
+        if row is None or not row.enabled:
+            raise ConfigurationError(
+                f"connection {connection_id} is missing or disabled", field="connection_id"
+            )
+        spec = self.spec_for(row.adapter_slug)
+        if spec is None:
+            raise ConfigurationError(f"adapter {row.adapter_slug} is not installed", field="adapter_slug")
+        return spec, self._config(spec, connection_id, row.adapter_slug, row.config_encrypted)
+
+    def _config(self, spec: AdapterSpec, connection_id: uuid.UUID, slug: str, token: str) -> BaseModel:
+        """The parsed config of `token` (decrypted once per token and process)."""
+        cached = self._configs.get(connection_id)
+        if cached is not None and cached[0] == slug and cached[1] == token:
+            return cached[2]
+        config = spec.parse_config(decrypt(self._runtime.secrets, token))
+        if config.model_config.get("frozen"):
+            self._configs[connection_id] = (slug, token, config)
+        return config
 
     @asynccontextmanager
-    async def capable(self, connection_id: uuid.UUID, capability: Capability) -> AsyncIterator[Adapter]:
+    async def capable(
+        self, connection_id: uuid.UUID, capability: Capability, *, row: ConnectionRow | None = None
+    ) -> AsyncIterator[Adapter]:
         """The connection's adapter for one run, which must declare `capability` and
-        implement its Protocols (`UnsupportedOperation` otherwise, before any vendor call)."""
-        spec, config = await self.load(connection_id)
+        implement its Protocols (`UnsupportedOperation` otherwise, before any vendor call).
+        `row`: the connection as the caller read it (no read here)."""
+        spec, config = await self.load(connection_id, row)
         if capability not in spec.manifest.capabilities:
             raise UnsupportedOperation(f"{spec.manifest.vendor} adapter does not offer {capability.value}")
         async with self.open(spec, config, connection_id) as adapter:
@@ -199,8 +233,10 @@ class ConnectionOpener:
             yield adapter
 
     @asynccontextmanager
-    async def renewer(self, connection_id: uuid.UUID) -> AsyncIterator[Renewer]:
+    async def renewer(
+        self, connection_id: uuid.UUID, *, row: ConnectionRow | None = None
+    ) -> AsyncIterator[Renewer]:
         """The renewal executor's way to order: the connection's `renewal` adapter."""
-        async with self.capable(connection_id, Capability.renewal) as adapter:
+        async with self.capable(connection_id, Capability.renewal, row=row) as adapter:
             assert isinstance(adapter, Renewer)
             yield adapter

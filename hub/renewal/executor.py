@@ -35,7 +35,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -45,11 +45,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.audit.service import event_values, record, record_rows
 from hub.auth.principal import SYSTEM
+from hub.db import begin_one_read
 from hub.jobs import JobContext, enqueue
+from hub.jobs.context import Fence
 from hub.kit.time import utcnow
 from hub.models import (
     AuditEvent,
     Client,
+    Connection,
     Renewal,
     RenewalControls,
     RenewalRoute,
@@ -103,6 +106,28 @@ def audit(session: AsyncSession, renewal: Renewal, *, meta: dict[str, Any], **ch
 
 
 @dataclass(frozen=True)
+class OrderConnection:
+    """What opening the ordering connection needs (`hub.connection.opener.ConnectionRow`)."""
+
+    id: uuid.UUID
+    enabled: bool
+    adapter_slug: str
+    config_encrypted: str = field(repr=False)
+
+
+# The connection a renewal orders through, as `route_of` picks it: the route's when the
+# subscription has one, else the connection the planner recorded, else the subscription's.
+# (Only a hint: the executor uses the row read with it when its id is the route's.)
+_ORDER_CONNECTION_ID = case(
+    (
+        RenewalRoute.subscription_id.is_(None),
+        func.coalesce(Renewal.connection_id, Subscription.connection_id),
+    ),
+    else_=RenewalRoute.order_connection_id,
+)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What one step needs, read in a short read transaction."""
 
@@ -136,6 +161,9 @@ class Snapshot:
     approvals: tuple[dict[str, Any], ...] = ()
     # The subscription's unit cost as read with the snapshot (the audit's "before").
     subscription_unit_cost: Decimal | None = None
+    # The ordering connection's row, read with the snapshot: the renewer is opened from it
+    # without a read of its own (its decrypted config is kept per process, by ciphertext).
+    order_connection: OrderConnection | None = field(default=None, repr=False)
 
     @property
     def term_superseded(self) -> bool:
@@ -148,23 +176,37 @@ class Snapshot:
 async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapshot | None:
     row = (
         await session.execute(
-            select(Renewal, Subscription, VendorAccount.external_ref, RenewalRoute, RenewalControls.paused)
+            select(
+                Renewal,
+                Subscription,
+                VendorAccount.external_ref,
+                RenewalRoute,
+                RenewalControls.paused,
+                Connection.id,
+                Connection.enabled,
+                Connection.adapter_slug,
+                Connection.config_encrypted,
+            )
             .join(Subscription, Subscription.id == Renewal.subscription_id)
             .join(VendorAccount, VendorAccount.id == Subscription.vendor_account_id)
             .outerjoin(RenewalRoute, RenewalRoute.subscription_id == Subscription.id)
             # The switchboard's one row, in the same statement (missing: the defaults).
             .outerjoin(RenewalControls, RenewalControls.id == 1)
+            .outerjoin(Connection, Connection.id == _ORDER_CONNECTION_ID)
             .where(Renewal.id == renewal_id)
         )
     ).one_or_none()
     if row is None:
         return None
-    renewal, sub, tenant, route_row, paused = row
+    renewal, sub, tenant, route_row, paused = row[:5]
     route = route_of(route_row, sub, tenant)
     if route_row is None and renewal.connection_id is not None:
         # The connection the planner recorded (a subscription re-linked since keeps its
         # renewal on the connection it was planned with).
         route = Route(renewal.connection_id, route.order_ref, route.tenant_ref)
+    connection: OrderConnection | None = OrderConnection(*row[5:]) if row[5] is not None else None
+    if connection is not None and connection.id != route.order_connection_id:
+        connection = None
     return Snapshot(
         renewal_id=renewal.id,
         state=renewal.state,
@@ -194,6 +236,7 @@ async def load_snapshot(session: AsyncSession, renewal_id: uuid.UUID) -> Snapsho
         previous_unit_cost=renewal.previous_unit_cost,
         approvals=tuple(renewal.approvals or ()),
         subscription_unit_cost=sub.unit_cost,
+        order_connection=connection,
     )
 
 
@@ -244,7 +287,8 @@ async def policy_and_resale(session: AsyncSession, subscription_id: uuid.UUID) -
 class SendContext:
     """What deciding and claiming a send needs, read under the send's fence in one
     statement: the switchboard (the pause, the caps), the policy in force, what the
-    client pays, whether the subscription is still wanted, and today's spend."""
+    client pays, whether the subscription is still wanted, today's spend, and (with a
+    `Fence`) the job's lease."""
 
     paused: bool
     policy: Policy
@@ -252,41 +296,27 @@ class SendContext:
     still_wanted: bool
     client_spent: Decimal
     msp_spent: Decimal
+    lease_end: datetime | None = None
 
 
-async def send_context(session: AsyncSession, snap: Snapshot, currency: str, now: datetime) -> SendContext:
+async def send_context(
+    session: AsyncSession, snap: Snapshot, currency: str, now: datetime, fence: Fence | None = None
+) -> SendContext:
+    """Read in the send's write transaction; with `fence` (`JobContext.fenced_in_statement`)
+    the same statement checks and locks the job's lease (`fence.read`: LeaseLost if gone)."""
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    committed = (
-        Renewal.state.in_(COMMITTED_SPEND),
-        Renewal.submitted_at >= midnight,
-        Renewal.currency == currency,
-    )
-    spent = func.coalesce(func.sum(Renewal.quoted_total), 0)
-    row = (
-        await session.execute(
-            select(
-                RenewalControls,
-                Subscription.renewal_policy,
-                Client.renewal_policy,
-                Subscription.payer,
-                Subscription.client_unit_price,
-                Subscription.currency,
-                Subscription.cancelled_at,
-                Subscription.status,
-                Subscription.renewal_type,
-                Subscription.ends_on,
-                select(spent).where(*committed, Renewal.client_id == snap.client_id).scalar_subquery(),
-                select(spent).where(*committed).scalar_subquery(),
-            )
-            .select_from(Subscription)
-            .join(Client, Client.id == Subscription.client_id)
-            # The switchboard's one row (missing: the defaults).
-            .outerjoin(RenewalControls, RenewalControls.id == 1)
-            .where(Subscription.id == snap.subscription_id)
-        )
-    ).one()
+    params: dict[str, Any] = {
+        "s_sub": snap.subscription_id,
+        "s_client": snap.client_id,
+        "s_midnight": midnight,
+        "s_currency": currency,
+    }
+    if fence is not None:
+        params.update(fence.params())
+    row = (await session.execute(_SEND_CONTEXT[fence is not None], params)).one()
     controls, sub_policy, client_policy, payer, price, sub_currency = row[:6]
-    cancelled_at, status, renewal_type, ends_on, client_spent, msp_spent = row[6:]
+    cancelled_at, status, renewal_type, ends_on, client_spent, msp_spent = row[6:12]
+    lease_end = fence.read(row[12]) if fence is not None else None
     if controls is None:
         controls = RenewalControls(id=1, **CONTROL_DEFAULTS)
     return SendContext(
@@ -296,6 +326,7 @@ async def send_context(session: AsyncSession, snap: Snapshot, currency: str, now
         still_wanted=_wanted(cancelled_at, status, renewal_type, ends_on, snap.term_ends_on),
         client_spent=Decimal(client_spent or 0),
         msp_spent=Decimal(msp_spent or 0),
+        lease_end=lease_end,
     )
 
 
@@ -333,6 +364,45 @@ COMMITTED_SPEND = (
     RenewalState.reconciling,
     RenewalState.confirmed,
 )
+
+
+def _send_context_statement(fenced: bool) -> Any:
+    """`send_context`'s statement, built once (with the lease's column when fenced)."""
+    committed = (
+        Renewal.state.in_(COMMITTED_SPEND),
+        Renewal.submitted_at >= bindparam("s_midnight", type_=Renewal.submitted_at.type),
+        Renewal.currency == bindparam("s_currency", type_=Renewal.currency.type),
+    )
+    spent = func.coalesce(func.sum(Renewal.quoted_total), 0)
+    columns: list[Any] = [
+        RenewalControls,
+        Subscription.renewal_policy,
+        Client.renewal_policy,
+        Subscription.payer,
+        Subscription.client_unit_price,
+        Subscription.currency,
+        Subscription.cancelled_at,
+        Subscription.status,
+        Subscription.renewal_type,
+        Subscription.ends_on,
+        select(spent)
+        .where(*committed, Renewal.client_id == bindparam("s_client", type_=Renewal.client_id.type))
+        .scalar_subquery(),
+        select(spent).where(*committed).scalar_subquery(),
+    ]
+    if fenced:
+        columns.append(Fence.LEASE_END)
+    return (
+        select(*columns)
+        .select_from(Subscription)
+        .join(Client, Client.id == Subscription.client_id)
+        # The switchboard's one row (missing: the defaults).
+        .outerjoin(RenewalControls, RenewalControls.id == 1)
+        .where(Subscription.id == bindparam("s_sub", type_=Subscription.id.type))
+    )
+
+
+_SEND_CONTEXT = {fenced: _send_context_statement(fenced) for fenced in (False, True)}
 
 
 async def spent_today(
@@ -382,23 +452,31 @@ _CAS_STATE = (
     .returning(_RENEWALS.c.version)
 )
 _CAS = _CAS_STATE.where(_RENEWALS.c.version == bindparam("b_version"))
+# The same, also guarded by the job's lease (`Fence.HELD`, `JobContext.fenced_in_statement`):
+# by (check_version, fenced).
+_CAS_BY = {
+    (True, False): _CAS,
+    (False, False): _CAS_STATE,
+    (True, True): _CAS.where(Fence.HELD),
+    (False, True): _CAS_STATE.where(Fence.HELD),
+}
 _AUDIT = cast(Table, AuditEvent.__table__)
 _AUDIT_COLUMNS = tuple(
     event_values(SYSTEM, AuditAction.vendor_action, subject_type="", subject_id="", client_id=None)
 )
-_CAS_AUDITED: dict[tuple[frozenset[str], bool, int], Any] = {}
+_CAS_AUDITED: dict[tuple[frozenset[str], bool, bool, int], Any] = {}
 
 
-def _cas_audited(keys: frozenset[str], check_version: bool, events: int) -> Any:
+def _cas_audited(keys: frozenset[str], check_version: bool, fenced: bool, events: int) -> Any:
     """PostgreSQL: the compare-and-set and its audit events in one statement,
     `WITH cas AS (UPDATE renewals ... RETURNING version), ev AS (INSERT INTO audit_events
     SELECT ... FROM cas [UNION ALL ...]) SELECT version FROM cas`: the events are written
     exactly when the row moved, as with two statements, one round trip fewer. Built once
     per set of columns and number of events (SQLite has no data-modifying CTE and keeps
     the two statements)."""
-    stmt = _CAS_AUDITED.get((keys, check_version, events))
+    stmt = _CAS_AUDITED.get((keys, check_version, fenced, events))
     if stmt is None:
-        cas = (_CAS if check_version else _CAS_STATE).values(
+        cas = _CAS_BY[check_version, fenced].values(
             {key: bindparam(f"v_{key}", type_=_RENEWALS.c[key].type) for key in sorted(keys)}
         )
         cas_cte = cas.cte("cas")
@@ -411,7 +489,7 @@ def _cas_audited(keys: frozenset[str], check_version: bool, events: int) -> Any:
         source = rows[0] if events == 1 else union_all(*rows)
         event = insert(_AUDIT).from_select(list(_AUDIT_COLUMNS), source)
         stmt = select(cas_cte.c.version).add_cte(event.cte("ev"))
-        _CAS_AUDITED[(keys, check_version, events)] = stmt
+        _CAS_AUDITED[(keys, check_version, fenced, events)] = stmt
     return stmt
 
 
@@ -436,6 +514,38 @@ _NEW_TERM = (
         updated_at=bindparam("b_now"),
     )
     .returning(_SUBSCRIPTIONS.c.unit_cost, _SUBSCRIPTIONS.c.currency)
+)
+
+_TERMS = cast(Table, SubscriptionTerm.__table__)
+_TERM_COLUMNS = (
+    "subscription_id",
+    "starts_on",
+    "ends_on",
+    "quantity",
+    "renewal_id",
+    "renewed_by",
+    "note",
+    "created_at",
+)
+# The confirmed term's row (its unit cost and currency as the subscription now stores them).
+_TERM = insert(_TERMS)
+# PostgreSQL: the subscription on its new term and that term's row in one statement (`WITH s
+# AS (UPDATE subscriptions ... RETURNING unit_cost, currency), t AS (INSERT INTO
+# subscription_terms SELECT ... FROM s) SELECT unit_cost, currency FROM s`); SQLite has no
+# data-modifying CTE and runs `_NEW_TERM` then `_TERM`.
+_NEW_TERM_CTE = _NEW_TERM.cte("s")
+_NEW_TERM_AND_ROW = select(_NEW_TERM_CTE.c.unit_cost, _NEW_TERM_CTE.c.currency).add_cte(
+    insert(_TERMS)
+    .from_select(
+        [*_TERM_COLUMNS, "unit_cost", "currency"],
+        select(
+            *(bindparam(f"t_{name}", type_=_TERMS.c[name].type) for name in _TERM_COLUMNS),
+            _NEW_TERM_CTE.c.unit_cost,
+            func.coalesce(bindparam("t_currency", type_=_TERMS.c.currency.type), _NEW_TERM_CTE.c.currency),
+        ).select_from(_NEW_TERM_CTE),
+        include_defaults=False,
+    )
+    .cte("t")
 )
 
 
@@ -493,7 +603,8 @@ class Executor:
         for _ in range(max_steps):
             snap, self._next = self._next, None
             if snap is None:
-                async with self.ctx.session(write=False) as session:
+                async with self.ctx.sessionmaker() as session:
+                    await begin_one_read(session)  # one statement: no BEGIN on SQLite
                     snap = await load_snapshot(session, self.renewal_id)
             if snap is None:
                 return None
@@ -548,13 +659,14 @@ class Executor:
         connection_id = snap.route.order_connection_id
         assert connection_id is not None
         renewer = self._open.get(connection_id)
+        row = snap.order_connection
         if renewer is None and self._stack is None:  # a step run on its own
-            async with self.renewers(connection_id) as renewer:
+            async with self.renewers(connection_id, row=row) as renewer:
                 yield renewer
             return
         if renewer is None:
             assert self._stack is not None
-            renewer = await self._stack.enter_async_context(self.renewers(connection_id))
+            renewer = await self._stack.enter_async_context(self.renewers(connection_id, row=row))
             self._open[connection_id] = renewer
         yield renewer
 
@@ -583,9 +695,11 @@ class Executor:
             return False
         # The order this quote leads to (the quoted product and quantity).
         request = self._order(replace(snap, quantity=quote.quantity), quote.product_external_id)
-        async with self.ctx.fenced() as (session, lease_end):
+        # Fenced by the send context's own read of the lease (one statement fewer).
+        async with self.ctx.fenced_in_statement() as (session, fence):
             now = self.now()
-            context = await send_context(session, snap, quote.currency, now)
+            context = await send_context(session, snap, quote.currency, now, fence)
+            lease_end = fence.read(context.lease_end)
             decision = decide(
                 context.policy,
                 unit_price=quote.unit_price,
@@ -720,7 +834,8 @@ class Executor:
         except AdapterError as exc:
             await self._unknown(snap, f"order outcome unclear: {exc}")
             return False
-        async with self.ctx.fenced() as (session, _lease):
+        # Fenced by the compare-and-set's own WHERE (one statement fewer).
+        async with self.ctx.fenced_in_statement() as (session, fence):
             # Guarded by the state alone, as before: the answer is the truth whatever
             # bookkeeping bumped the version meanwhile (a resume of the pause switch).
             version = await self._cas_and_audit(
@@ -729,6 +844,7 @@ class Executor:
                 RenewalState.submitting,
                 lambda _values: [self._placed_row(snap, order.model_dump(mode="json"))],
                 check_version=False,
+                fence=fence,
                 vendor_order_ref=order.external_id,
                 next_action_at=self.now(),
             )
@@ -745,9 +861,9 @@ class Executor:
         request as sent and the first send time are committed before it leaves (`also`
         writes in the same transaction: a purchase order queued). Returns the renewal as
         claimed (its send deadline set), or None when this worker must not send."""
-        async with self.ctx.fenced() as (session, lease_end):
-            context = await send_context(session, snap, snap.currency, self.now())
-            values = self._claim_values(snap, context, request, lease_end)
+        async with self.ctx.fenced_in_statement() as (session, fence):
+            context = await send_context(session, snap, snap.currency, self.now(), fence)
+            values = self._claim_values(snap, context, request, fence.read(context.lease_end))
             if values["state"] != RenewalState.submitting:
                 await self._cas(session, snap, RenewalState.approved, **values)
                 return None
@@ -1089,18 +1205,23 @@ class Executor:
         expect: RenewalState,
         *,
         check_version: bool = True,
+        fence: Fence | None = None,
         **values: Any,
     ) -> int | None:
         """Compare-and-set: write `values` to the renewal only if it is still in `expect`
         at the version this step read (one UPDATE, no SELECT ... FOR UPDATE first: the
         UPDATE locks the row and re-checks its WHERE after a concurrent writer). Returns
-        the new version; None when someone else moved it (nothing written)."""
-        stmt = _CAS if check_version else _CAS_STATE
+        the new version; None when someone else moved it (nothing written). With `fence`
+        the same UPDATE checks the job's lease (see `_fenced`)."""
         params = {**values, "updated_at": utcnow(), "b_id": snap.renewal_id, "b_state": expect}
         if check_version:
             params["b_version"] = snap.version
-        version = (await session.execute(stmt, params)).scalar_one_or_none()
-        return None if version is None else int(version)
+        if fence is not None:
+            params.update(fence.params())
+        version = (
+            await session.execute(_CAS_BY[check_version, fence is not None], params)
+        ).scalar_one_or_none()
+        return await self._fenced(session, fence, version)
 
     async def _cas_and_audit(
         self,
@@ -1110,12 +1231,15 @@ class Executor:
         events: Callable[[dict[str, Any]], list[dict[str, Any]]],
         *,
         check_version: bool = True,
+        fence: Fence | None = None,
         **values: Any,
     ) -> int | None:
         """`_cas`, and when it moved the row, the audit events `events(values)` in the same
         transaction: one statement on PostgreSQL (`_cas_audited`), two on SQLite."""
         if session.get_bind().dialect.name != "postgresql":
-            version = await self._cas(session, snap, expect, check_version=check_version, **values)
+            version = await self._cas(
+                session, snap, expect, check_version=check_version, fence=fence, **values
+            )
             if version is not None:
                 await record_rows(session, events(values))
             return version
@@ -1127,9 +1251,24 @@ class Executor:
         params.update({"b_id": snap.renewal_id, "b_state": expect})
         if check_version:
             params["b_version"] = snap.version
-        stmt = _cas_audited(frozenset(values), check_version, len(rows))
+        if fence is not None:
+            params.update(fence.params())
+        stmt = _cas_audited(frozenset(values), check_version, fence is not None, len(rows))
         version = (await session.execute(stmt, params)).scalar_one_or_none()
-        return None if version is None else int(version)
+        return await self._fenced(session, fence, version)
+
+    @staticmethod
+    async def _fenced(session: AsyncSession, fence: Fence | None, version: Any) -> int | None:
+        """The outcome of a compare-and-set guarded by the lease (`Fence.HELD`): a row moved,
+        so the lease was held; none did: LeaseLost if the lease is gone, else the step's
+        reading was stale (None)."""
+        if version is not None:
+            if fence is not None:
+                fence.matched()
+            return int(version)
+        if fence is not None:
+            await fence.check(session)
+        return None
 
     def _audit_row(self, snap: Snapshot, *, meta: dict[str, Any], **change: Any) -> dict[str, Any]:
         """An audit event of this renewal's step, for `record_rows` (one INSERT per write)."""
@@ -1169,30 +1308,30 @@ class Executor:
                 return  # someone else moved it: this step's reading is stale
             confirmed = True
             _version, quantity, quoted_price, currency, order_ref = row
-            unit, sub_currency = (
+            term = {
+                "subscription_id": snap.subscription_id,
+                "starts_on": snap.term_ends_on + timedelta(days=1),
+                "ends_on": new_end,
+                "quantity": quantity,
+                "renewal_id": snap.renewal_id,
+                "renewed_by": TermRenewedBy.auto_hub,
+                "note": f"renewed automatically, vendor order {order_ref}",
+                "created_at": utcnow(),
+            }
+            sub_params = {
+                "b_id": snap.subscription_id,
+                "b_ends_on": new_end,
+                "b_unit_cost": quoted_price,
+                "b_now": utcnow(),
+            }
+            if session.get_bind().dialect.name == "postgresql":
+                params = {**sub_params, "t_currency": currency, **{f"t_{k}": v for k, v in term.items()}}
+                unit, _sub_currency = (await session.execute(_NEW_TERM_AND_ROW, params)).one()
+            else:
+                unit, sub_currency = (await session.execute(_NEW_TERM, sub_params)).one()
                 await session.execute(
-                    _NEW_TERM,
-                    {
-                        "b_id": snap.subscription_id,
-                        "b_ends_on": new_end,
-                        "b_unit_cost": quoted_price,
-                        "b_now": utcnow(),
-                    },
+                    _TERM, {**term, "unit_cost": unit, "currency": currency or sub_currency}
                 )
-            ).one()
-            session.add(
-                SubscriptionTerm(
-                    subscription_id=snap.subscription_id,
-                    starts_on=snap.term_ends_on + timedelta(days=1),
-                    ends_on=new_end,
-                    quantity=quantity,
-                    unit_cost=unit,
-                    currency=currency or sub_currency,
-                    renewed_by=TermRenewedBy.auto_hub,
-                    renewal_id=snap.renewal_id,
-                    note=f"renewed automatically, vendor order {order_ref}",
-                )
-            )
             # "Before" as this run read the subscription (the row is not read again here).
             before = {
                 "ends_on": str(snap.subscription_ends_on),

@@ -56,7 +56,7 @@ def opener_for(
     tokens = MemoryTokenCache(clock)
 
     @asynccontextmanager
-    async def open_renewer(_connection_id: uuid.UUID) -> AsyncIterator[Any]:
+    async def open_renewer(_connection_id: uuid.UUID, **_row: Any) -> AsyncIterator[Any]:
         async with httpx.AsyncClient() as http:
             ctx = AdapterContext(http=http, tokens=tokens, retry=FAST, timeout=3.0, clock=clock)
             adapter = pax8_spec.create(sim.config(base_url), ctx)
