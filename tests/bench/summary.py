@@ -120,6 +120,92 @@ def _checks_rows(checks: dict[str, Any] | None) -> list[tuple[str, str, str, str
     return rows
 
 
+def _api_rows(api: dict[str, Any] | None) -> list[tuple[str, str, str, str, str]]:
+    """`bench_api --out` (its flat `figures`, see tests/bench/README.md): one process on
+    SQLite, 1/2/4 processes on PostgreSQL, 10 and 50 concurrent, and growth."""
+    spend_before = f"{RECORDED['spend_sqlite_rps']['value']} req/s (issue)"
+    if not api:
+        missing = "not run (make bench)"
+        return [
+            (
+                "api",
+                "spend, SQLite, 1 process, 300 lines, 50 concurrent",
+                ">= 1,000 req/s",
+                spend_before,
+                missing,
+            ),
+            ("api", "upcoming p50, one at a time", "< 10 ms", "-", missing),
+            ("memory", "API peak RSS; DB size per 10,000 subscriptions; growth", "linear", "-", missing),
+        ]
+    f = api.get("figures", {})
+    load = " ".join(f"{x:.2f}" for x in api.get("load_average", {}).get("start", []))
+
+    def ms(key: str) -> str:
+        return _fmt(f.get(key), " ms")
+
+    def ms_mb(key: str) -> str:
+        return _fmt(f.get(key), " MB")
+
+    rows = [
+        (
+            "api",
+            "spend, SQLite, 1 process, 300 lines, 50 concurrent",
+            ">= 1,000 req/s",
+            spend_before,
+            f"{_fmt(f.get('sqlite_spend_rps_c50'), ' req/s')} (load {load})",
+        )
+    ]
+    for db in ("sqlite", "postgresql"):
+        rows.append(
+            ("api", f"{db}: upcoming p50, one at a time", "< 10 ms", "-", ms(f"{db}_upcoming_serial_p50_ms"))
+        )
+        for endpoint in ("spend", "upcoming"):
+            cells = [
+                f"c{c}: {ms(f'{db}_{endpoint}_p50_ms_c{c}')} / {ms(f'{db}_{endpoint}_p99_ms_c{c}')}"
+                for c in (10, 50)
+            ]
+            rows.append(("api", f"{db}: {endpoint} p50 / p99, 1 process", "report", "-", "; ".join(cells)))
+    for endpoint in ("spend", "upcoming"):
+        scaling = [f"{w}: {_fmt(f.get(f'postgresql_{endpoint}_rps_c50_w{w}'))}" for w in (1, 2, 4)]
+        rows.append(
+            (
+                "api",
+                f"postgresql: {endpoint} req/s at 50 concurrent by processes",
+                "scales (2 cores)",
+                "-",
+                ", ".join(scaling),
+            )
+        )
+    for db in ("sqlite", "postgresql"):
+        slopes = f.get(f"{db}_growth_slopes") or {}
+        steepest = max(slopes.items(), key=lambda kv: kv[1]) if slopes else None
+        superlinear = f.get(f"{db}_growth_superlinear") or []
+        rows.append(
+            (
+                "memory",
+                f"{db}: API peak RSS (1 process); DB MB per 10,000 subscriptions",
+                "< 300 MB; report",
+                "-",
+                f"{ms_mb(f'{db}_peak_rss_mb')}; {ms_mb(f'{db}_db_mb_per_10k_subscriptions')}",
+            )
+        )
+        rows.append(
+            (
+                "growth",
+                f"{db}: tenth / half / large (1x/5x/10x): steepest log-log slope",
+                "<= 1 (linear)",
+                "-",
+                (f"{steepest[0]} {steepest[1]:.2f}" if steepest else "-")
+                + (
+                    f"; faster than linear: {', '.join(superlinear)}"
+                    if superlinear
+                    else "; none faster than linear"
+                ),
+            )
+        )
+    return rows
+
+
 def _checks_before(figure: str) -> str:
     recorded = RECORDED.get("checks", {})
     return str(recorded.get(figure, "-"))
@@ -311,28 +397,9 @@ def main() -> None:
     checks = _result(args.results, "checks.json")
     for area, figure, target, after in _checks_rows(checks):
         row(area, figure, target, _checks_before(figure), after)
-    row(
-        "api",
-        "spend, SQLite, 1 process, 300 lines",
-        ">= 1,000 req/s",
-        f"{rec['spend_sqlite_rps']['value']} req/s (issue)",
-        "see bench_api output",
-    )
-    row("api", "upcoming p50, one at a time", "< 10 ms", "-", "see bench_api output")
-    row(
-        "api",
-        "p50/p99 at 10 and 50 concurrent; PostgreSQL scaling with --workers",
-        "report",
-        "-",
-        "see bench_api output",
-    )
-    row(
-        "memory",
-        "peak RSS API / worker; DB size per 10,000 subscriptions; growth 1x/5x/10x",
-        "linear",
-        "-",
-        "see bench_api output",
-    )
+    api = _result(args.results, "api.json")
+    for area, figure, target, before, after in _api_rows(api):
+        row(area, figure, target, before, after)
 
     print()
     print(
