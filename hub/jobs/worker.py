@@ -123,11 +123,12 @@ class Worker:
         stop_wait = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
-                # Jobs started by the last batch run one step first: those that finish at
-                # once (no I/O) put their completions in this batch instead of the next.
-                # Without it a worker settled into half batches: the jobs finished during
-                # one transaction while the ones it had just claimed waited for the next.
-                await asyncio.sleep(0)
+                if self._inflight:
+                    # Jobs started by the last batch run one step first: those that finish
+                    # at once (no I/O) put their completions in this batch instead of the
+                    # next. Without it a worker settled into half batches: the jobs finished
+                    # during one transaction while those it had just claimed waited.
+                    await asyncio.sleep(0)
                 # Cleared before the transaction: a job finishing or a notification arriving
                 # while it runs sets it again, and the loop goes round at once.
                 self._wake.clear()
