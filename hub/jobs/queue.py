@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.errors import Conflict, NotFound
+from hub.jobs import sqlite_claim
 from hub.jobs.payload import KIND_PATTERN, JobPayload, PayloadError, parse_payload
 from hub.jobs.registry import get_task
 from hub.jobs.schedule import backoff_delay
@@ -240,26 +241,28 @@ async def claim(
     """Lease up to `limit` due jobs of the given kinds to `owner`.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without
-    waiting. SQLite: the caller's BEGIN IMMEDIATE already serialises claimers (SQLite
-    renders no FOR UPDATE). A job whose lock key is held by a running job is skipped;
-    two workers racing for one lock key are stopped by the unique partial index on
-    running lock keys, and the loser simply claims again later.
+    waiting. SQLite: the caller's BEGIN IMMEDIATE already serialises claimers, and the
+    claim is one `UPDATE OR IGNORE ... RETURNING` (`sqlite_claim.claim_sql`). A job whose
+    lock key is held by a running job is skipped; two workers racing for one lock key are
+    stopped by the unique partial index on running lock keys, and the loser simply claims
+    again later.
     """
     if limit <= 0 or not kinds:
         return []
     now = utcnow()
+    if _dialect(session) == "sqlite":
+        # One statement (`sqlite_claim.claim_sql`), the same text a worker runs on its lane.
+        conn = await session.connection()
+        result = await conn.exec_driver_sql(
+            sqlite_claim.claim_sql(len(kinds)), sqlite_claim.claim_params(owner, kinds, limit, lease, now)
+        )
+        return claimed_from(result.all())
     running = Job.__table__.alias("holder")
     lock_free = or_(
         Job.lock_key.is_(None),
         ~exists().where(_in_state(running.c.state, JobState.running), running.c.lock_key == Job.lock_key),
     )
     queued = _in_state(Job.state, JobState.queued)
-    if _dialect(session) == "sqlite":
-        # Without statistics SQLite guesses that `state = 'queued'` picks a few rows, looks
-        # them up through (state, finished_at) and sorts them all: a claim then costs as
-        # much as the queue is long. likely() says most rows match, so it walks the
-        # partial index, already in claim order, and stops after `limit`.
-        queued = func.likely(queued)
     candidates = (
         select(Job.id, Job.lock_key)
         .where(queued, Job.run_at <= now, Job.kind.in_(kinds), lock_free)
@@ -267,20 +270,44 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True, of=Job)
     )
-    if _dialect(session) == "postgresql":
-        claimed, keyed = await _claim_lock_free(session, candidates, owner, now, lease)
-        if not keyed or len(claimed) >= limit:
-            return claimed
-        # Some of the first candidates carry lock keys: those go the two-statement way below
-        # (in Python, one per key per batch; a race under a savepoint).
-        return sorted(
-            [
-                *claimed,
-                *await _claim_rows(session, candidates.limit(limit - len(claimed)), owner, now, lease),
-            ],
-            key=lambda c: c.id,
-        )
-    return await _claim_rows(session, candidates, owner, now, lease)
+    claimed, keyed = await _claim_lock_free(session, candidates, owner, now, lease)
+    if not keyed or len(claimed) >= limit:
+        return claimed
+    # Some of the first candidates carry lock keys: those go the two-statement way below
+    # (in Python, one per key per batch; a race under a savepoint).
+    return sorted(
+        [
+            *claimed,
+            *await _claim_rows(session, candidates.limit(limit - len(claimed)), owner, now, lease),
+        ],
+        key=lambda c: c.id,
+    )
+
+
+def claimed_from(rows: Any) -> list[Claimed]:
+    """SQLite's claimed rows (`sqlite_claim.claim_sql`, payload as JSON text), by id."""
+    return sorted(
+        (
+            Claimed(int(job_id), kind, sqlite_claim.payload_of(payload), int(attempt), int(most))
+            for job_id, kind, payload, attempt, most in rows
+        ),
+        key=lambda c: c.id,
+    )
+
+
+async def claim_and_complete_on(
+    lane: sqlite_claim.Lane,
+    owner: str,
+    done: list[tuple[int, int]],
+    kinds: list[str],
+    limit: int,
+    lease: timedelta,
+) -> tuple[set[int], list[Claimed]]:
+    """SQLite, a worker's batch: `complete_many` then `claim` as one transaction in one
+    call on the worker's own connection (`sqlite_claim.transaction`). Returns the ids whose
+    completion was recorded and the jobs claimed."""
+    held, rows = await lane.run(sqlite_claim.transaction, owner, done, kinds, max(0, limit), lease)
+    return set(held), claimed_from(rows)
 
 
 async def _claim_lock_free(
@@ -449,6 +476,12 @@ async def complete_many(session: AsyncSession, owner: str, jobs: list[tuple[int,
     must have idempotent effects, as every task must (at-least-once)."""
     if not jobs:
         return set()
+    if _dialect(session) == "sqlite":
+        conn = await session.connection()
+        result = await conn.exec_driver_sql(
+            sqlite_claim.complete_sql(len(jobs)), sqlite_claim.complete_params(owner, jobs, utcnow())
+        )
+        return {int(job_id) for (job_id,) in result.all()}
     stmt = (
         update(Job)
         .where(Job.id.in_(_locked_in_order(owner, jobs)))

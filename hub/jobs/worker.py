@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import session_scope
-from hub.jobs import queue
+from hub.jobs import queue, sqlite_claim
 from hub.jobs.context import JobContext, LeaseLost, gated
 from hub.jobs.payload import PayloadError, parse_payload
 from hub.jobs.registry import Task, get_task, load_tasks
@@ -59,10 +59,17 @@ class Worker:
         self._lost: set[tuple[int, int]] = set()
         self._wake = asyncio.Event()
         self._tasks: dict[str, Task] = {}
+        self._kinds: list[str] = []
         # SQLite has one writer at a time and its busy handler is a lottery (waiters sleep
         # and retry), so a heartbeat could starve behind completions and lose its lease.
         # Queueing this process's writers FIFO in front of it keeps every wait short.
         self._gate: asyncio.Lock | None = asyncio.Lock() if runtime.settings.core.is_sqlite else None
+        # SQLite: the claim transaction (batched completions + claim) runs as one call on a
+        # connection of the worker's own (`sqlite_claim.Lane`), not statement by statement
+        # through a session: one hand-off to aiosqlite's thread per batch.
+        self._lane = (
+            sqlite_claim.Lane(runtime.engine) if sqlite_claim.Lane.supported(runtime.engine) else None
+        )
 
     @property
     def lease(self) -> timedelta:
@@ -82,6 +89,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then finish or release in-flight jobs and return."""
         self._tasks = load_tasks(self.jobs.import_list)
+        self._kinds = sorted(self._tasks)
         log.info("worker %s: concurrency %d, kinds %s", self.owner, self.concurrency, sorted(self._tasks))
         loops = [
             asyncio.create_task(self._listen(), name="listen"),
@@ -103,6 +111,9 @@ class Worker:
             for loop in loops:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+            if self._lane is not None:
+                with contextlib.suppress(Exception):
+                    await self._lane.close()
             with contextlib.suppress(Exception):
                 async with self._write() as session:
                     await queue.forget_worker(session, self.owner)
@@ -112,6 +123,12 @@ class Worker:
         stop_wait = asyncio.create_task(stop.wait())
         try:
             while not stop.is_set():
+                if self._inflight:
+                    # Jobs started by the last batch run one step first: those that finish
+                    # at once (no I/O) put their completions in this batch instead of the
+                    # next. Without it a worker settled into half batches: the jobs finished
+                    # during one transaction while those it had just claimed waited.
+                    await asyncio.sleep(0)
                 # Cleared before the transaction: a job finishing or a notification arriving
                 # while it runs sets it again, and the loop goes round at once.
                 self._wake.clear()
@@ -151,10 +168,17 @@ class Worker:
             # Tests crash the worker here: completions not yet committed must run again.
             await self.runtime.failpoints.hit("jobs.complete_batch")
         claimed: list[queue.Claimed] = []
-        async with self._write() as session:
-            held = await queue.complete_many(session, self.owner, [(j.id, j.attempt) for j in done])
-            if free > 0:
-                claimed = await queue.claim(session, self.owner, sorted(self._tasks), free, self.lease)
+        pairs = [(j.id, j.attempt) for j in done]
+        if self._lane is not None:
+            async with gated(self._gate):
+                held, claimed = await queue.claim_and_complete_on(
+                    self._lane, self.owner, pairs, self._kinds, free, self.lease
+                )
+        else:
+            async with self._write() as session:
+                held = await queue.complete_many(session, self.owner, pairs)
+                if free > 0:
+                    claimed = await queue.claim(session, self.owner, self._kinds, free, self.lease)
         for job in done:
             if self._done.get(job.id) is job:
                 del self._done[job.id]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db import session_scope
 from hub.errors import Conflict
-from hub.jobs import enqueue, queue
+from hub.jobs import enqueue, queue, sqlite_claim
 from hub.jobs.schedule import backoff_delay, current_slot
 from hub.jobs.settings import JobSettings
 from hub.jobs.worker import Worker
@@ -414,3 +414,62 @@ async def test_the_sweep_skips_a_row_another_transaction_holds_instead_of_waitin
     assert states == [JobState.queued, JobState.running, JobState.queued]
     async with session_scope(sessionmaker) as s:
         assert await queue.sweep(s, backoff_base=0, backoff_max=0) == 1  # b, once free
+
+
+async def test_a_sqlite_worker_batch_is_one_fenced_transaction_on_its_own_connection(
+    runtime: HubRuntime, database: Any
+) -> None:
+    """SQLite workers record completions and claim in one call on a connection of their own
+    (`sqlite_claim.Lane`): the same fencing as the session path, one lock key per batch,
+    and both halves commit together or not at all."""
+    if database.kind != "sqlite":
+        pytest.skip("the lane is SQLite's (PostgreSQL workers claim through a session)")
+    assert sqlite_claim.Lane.supported(runtime.engine)  # else workers fall back, slowly
+    sm = runtime.sessionmaker
+    async with session_scope(sm) as s:
+        for _ in range(3):
+            await enqueue(s, kinds.Noop())
+        k1 = await enqueue(s, kinds.Noop(), lock_key="subscription:9")
+        k2 = await enqueue(s, kinds.Noop(), lock_key="subscription:9")
+    lane = sqlite_claim.Lane(runtime.engine)
+    try:
+        held, claimed = await queue.claim_and_complete_on(lane, "w1", [], ["testing.noop"], 10, LEASE)
+        assert held == set()
+        assert k1 in {j.id for j in claimed} and k2 not in {j.id for j in claimed}
+        assert len(claimed) == 4 and all(j.attempt == 1 and j.payload == {} for j in claimed)
+        a, b, c, keyed = claimed
+        async with session_scope(sm) as s:
+            await queue.cancel(s, c.id)
+        # b's attempt is stale, c was cancelled, keyed is w1's: only a and keyed complete;
+        # the lock key is free again in the same transaction, so its second job is claimed
+        pairs = [(a.id, a.attempt), (b.id, b.attempt + 1), (c.id, c.attempt), (keyed.id, keyed.attempt)]
+        held, again = await queue.claim_and_complete_on(lane, "w1", pairs, ["testing.noop"], 10, LEASE)
+        assert held == {a.id, keyed.id}
+        assert [j.id for j in again] == [k2]
+        states = [(await _job(sm, j.id)).state for j in (a, b, c, keyed)]
+        assert states == [JobState.succeeded, JobState.running, JobState.cancelled, JobState.succeeded]
+        job = await _job(sm, k2)
+        assert (job.state, job.lease_owner, job.attempt) == (JobState.running, "w1", 1)
+        assert job.lease_expires_at and job.lease_expires_at - utcnow() > LEASE - timedelta(seconds=5)
+
+        # The claim fails after the completion was written: neither is kept.
+        async with session_scope(sm) as s:
+            await enqueue(s, kinds.Noop())
+            await s.execute(
+                text(
+                    "CREATE TRIGGER refuse_claims BEFORE UPDATE OF state ON jobs"
+                    " WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'no claims now'); END"
+                )
+            )
+        with pytest.raises(Exception, match="no claims now"):
+            await queue.claim_and_complete_on(lane, "w1", [(b.id, b.attempt)], ["testing.noop"], 10, LEASE)
+        assert (await _job(sm, b.id)).state is JobState.running
+        async with session_scope(sm) as s:
+            await s.execute(text("DROP TRIGGER refuse_claims"))
+        # The lane takes a connection again and goes on.
+        held, last = await queue.claim_and_complete_on(
+            lane, "w1", [(b.id, b.attempt)], ["testing.noop"], 10, LEASE
+        )
+        assert held == {b.id} and len(last) == 1
+    finally:
+        await lane.close()
