@@ -584,6 +584,18 @@ def wait_ready(server: subprocess.Popen[bytes], base_url: str, log: Path, proces
     return round(time.monotonic() - started, 2)
 
 
+def _annotate(run: dict[str, Any], sampler: Sampler) -> None:
+    """The server's side of a load generator's window: CPU, memory, and CPU per answer
+    (steadier than req/s on a shared machine, where the server gets whatever share of the
+    cores the other processes leave it)."""
+    run.update(sampler.window(run["window_start_mono"], run["window_end_mono"]))
+    run["peak_rss_mb"] = sampler.peak_rss_mb(run["window_start_mono"], run["window_end_mono"])
+    run["client_bound"] = run["loadgen_core_share"] >= CLIENT_BOUND_SHARE
+    cpu_pct = run["server_cpu_pct"]
+    ok = run["rps"] and not math.isnan(cpu_pct)
+    run["server_cpu_ms_per_request"] = round(10 * cpu_pct / run["rps"], 2) if ok else None
+
+
 def measure_endpoint(
     kind: str,
     name: str,
@@ -603,11 +615,12 @@ def measure_endpoint(
         run = run_loadgen(
             base_url, path, bearer, args, concurrency=1, warmup=1, duration=plan.serial_duration
         )
-        run["peak_rss_mb"] = sampler.peak_rss_mb(run["window_start_mono"], run["window_end_mono"])
+        _annotate(run, sampler)
         entry["serial"] = run
         console.print(
             f"    1 at a time: {run['rps']} req/s, p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms,"
-            f" errors {run['errors']}, load {run['load_average'][0]}"
+            f" errors {run['errors']}, server CPU {run['server_cpu_ms_per_request']} ms per answer,"
+            f" load {run['load_average'][0]}"
         )
     for concurrency in plan.concurrency:
         # The profile covers the highest concurrency's measured window (about).
@@ -619,16 +632,15 @@ def measure_endpoint(
         load = run_loadgen(
             base_url, path, bearer, args, concurrency=concurrency, warmup=plan.warmup, duration=plan.duration
         )
-        load.update(sampler.window(load["window_start_mono"], load["window_end_mono"]))
-        load["peak_rss_mb"] = sampler.peak_rss_mb(load["window_start_mono"], load["window_end_mono"])
-        load["client_bound"] = load["loadgen_core_share"] >= CLIENT_BOUND_SHARE
+        _annotate(load, sampler)
         if profiler is not None and raw is not None:
             profiler.join(plan.duration + 90)
             load["profile"] = summarise_profile(raw, int(plan.duration - 1))
         entry["concurrency"][str(concurrency)] = load
         console.print(
             f"    {concurrency:>3} concurrent: {load['rps']} req/s, p50 {load['p50_ms']} ms,"
-            f" p99 {load['p99_ms']} ms, errors {load['errors']}, server CPU {load['server_cpu_pct']}%,"
+            f" p99 {load['p99_ms']} ms, errors {load['errors']}, server CPU {load['server_cpu_pct']}%"
+            f" ({load['server_cpu_ms_per_request']} ms per answer),"
             f" load generator {round(100 * load['loadgen_core_share'])}% of a core,"
             f" load {load['load_average'][0]}"
         )
@@ -909,8 +921,9 @@ def flat_figures(main: dict[str, dict[str, Any]], growth: dict[str, Any]) -> dic
                 if serial:
                     figures[f"{kind}_{endpoint}_serial_p50_ms"] = serial["p50_ms"]
                     figures[f"{kind}_{endpoint}_serial_p99_ms"] = serial["p99_ms"]
+                    figures[f"{kind}_{endpoint}_serial_cpu_ms"] = serial["server_cpu_ms_per_request"]
                 for c, load in entry.get("concurrency", {}).items():
-                    for key in ("rps", "p50_ms", "p99_ms"):
+                    for key in ("rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request"):
                         figures[f"{kind}_{endpoint}_{key}_c{c}{suffix}"] = load[key]
     for kind, summary in growth.items():
         figures[f"{kind}_growth_slopes"] = summary.get("slopes")
@@ -962,7 +975,8 @@ def print_tables(
         f" 1 = one at a time for {args.serial_duration:g} s (first process count only)"
     )
     cols = ["database", "processes", "endpoint", "concurrent", "req/s", "p50 ms", "p90 ms", "p99 ms"]
-    cols += ["max ms", "errors", "p99 target", "server CPU %", "machine CPU %", "loadgen CPU s (% core)"]
+    cols += ["max ms", "errors", "p99 target", "server CPU %", "CPU ms / req", "machine CPU %"]
+    cols += ["loadgen CPU s (% core)"]
     cols += ["peak RSS MB", "load 1 min"]
     for col in cols:
         table.add_column(col, justify="left" if col in ("database", "endpoint") else "right")
@@ -987,6 +1001,7 @@ def print_tables(
                         str(e["errors"]) if not e["errors"] else f"[red]{e['errors']}[/red]",
                         f"< {target:.0f} {_ok(e['p99_ms'], target)}" if target else "-",
                         _f(e.get("server_cpu_pct"), "{:.0f}"),
+                        _f(e.get("server_cpu_ms_per_request"), "{:.2f}"),
                         _f(e.get("machine_cpu_pct"), "{:.0f}"),
                         f"{e['loadgen_cpu_s']:.1f} ({100 * e['loadgen_core_share']:.0f}%){bound}",
                         _f(e.get("peak_rss_mb"), "{:.0f}"),
