@@ -1181,10 +1181,10 @@ def main(argv: list[str] | None = None) -> int:
         " figures grow up to --scale; 'none' skips",
     )
     parser.add_argument(
-        "--growth-duration", type=float, default=4.0, help="measured seconds per loaded run of a growth point"
+        "--growth-duration", type=float, default=3.0, help="measured seconds per loaded run of a growth point"
     )
     parser.add_argument(
-        "--duration", type=float, default=8.0, help="measured seconds per endpoint and concurrency"
+        "--duration", type=float, default=6.0, help="measured seconds per endpoint and concurrency"
     )
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each")
     parser.add_argument(
