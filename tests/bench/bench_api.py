@@ -742,6 +742,15 @@ def bench_database(kind: str, plan: RunPlan, args: argparse.Namespace) -> dict[s
                     )
                 run["peak_rss_mb"] = sampler.peak_rss_mb()
                 run["peak_process_rss_mb"] = sampler.peak_process_rss_mb()
+                failed = any(
+                    load["errors"]
+                    for entry in run["endpoints"].values()
+                    for load in [entry["serial"] or {"errors": 0}, *entry["concurrency"].values()]
+                )
+                if failed:
+                    # The server logs why it answered 500 (the run's directory is removed).
+                    run["server_log_tail"] = log.read_text(errors="replace")[-4000:]
+                    console.print(f"  [red]errors; the server log ends:[/red]\n{run['server_log_tail']}")
                 sampler.stop()
                 stop_process(server)
                 server = None
