@@ -401,7 +401,10 @@ def export_spend(
 
 
 class Scale(StrEnum):
+    # The names of hub.seed.generator.SCALES (not imported here: `hub --help` stays light).
     small = "small"
+    tenth = "tenth"
+    half = "half"
     large = "large"
 
 
@@ -410,7 +413,8 @@ def seed(
     scale: Annotated[
         Scale,
         typer.Option(
-            help="small: 50 clients; large: 2,000 clients, 30k subscriptions, 100k assets, 20k domains"
+            help="small: 50 clients; large: 2,000 clients, 30k subscriptions, 100k assets, 20k domains;"
+            " tenth and half: 1/10 and 1/2 of large"
         ),
     ] = Scale.small,
     as_json: JsonOpt = False,

@@ -7,13 +7,16 @@ Only the request (through `get_session`), a job, or a CLI command (through
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import sqlite3
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -50,7 +53,9 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     url = url or settings.resolved_database_url
     if url.startswith("sqlite"):
         private_sqlite_file(url)
-        engine = create_async_engine(url, connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000})
+        engine = create_async_engine(
+            url, async_creator=_sqlite_opener(url, settings.sqlite_busy_timeout_ms / 1000)
+        )
         configure_sqlite(engine.sync_engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(
@@ -59,6 +64,102 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
     )
+
+
+class _OneTripCursor:
+    """A cursor that costs one trip to aiosqlite's connection thread per statement.
+
+    aiosqlite runs every call on the connection's own thread, and SQLAlchemy's adapter
+    makes four calls per statement (cursor, execute, fetchall, close): four thread
+    wake-ups and GIL hand-overs, ~0.1-0.3 ms each on a busy 2-core machine, which cost
+    more than the indexed statements of a request (measured: `SELECT 1` 0.5 ms against
+    0.3 ms). Here the statement runs, its rows are read and the sqlite3 cursor closed in
+    one call on that thread; the rows are always buffered (SQLite is never streamed here).
+    """
+
+    __slots__ = ("_conn", "_rows", "arraysize", "description", "lastrowid", "rowcount")
+
+    def __init__(self, conn: _OneTripConnection) -> None:
+        self._conn = conn
+        self._rows: deque[Any] = deque()
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self.arraysize = 1
+
+    async def __aenter__(self) -> _OneTripCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _run(self, sql: str, parameters: Any, many: bool) -> tuple[Any, int, int | None, list[Any]]:
+        cursor = self._conn._conn.cursor()  # on the connection's thread
+        try:
+            if many:
+                cursor.executemany(sql, parameters)
+            elif parameters is None:
+                cursor.execute(sql)
+            else:
+                cursor.execute(sql, parameters)
+            rows = cursor.fetchall() if cursor.description else []
+            return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+        finally:
+            cursor.close()
+
+    async def _call(self, sql: str, parameters: Any, many: bool) -> _OneTripCursor:
+        run = self._conn._execute(self._run, sql, parameters, many)  # type: ignore[no-untyped-call]
+        self.description, self.rowcount, self.lastrowid, rows = await run
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneTripCursor:
+        return await self._call(sql, parameters, False)
+
+    async def executemany(self, sql: str, parameters: Any) -> _OneTripCursor:
+        return await self._call(sql, parameters, True)
+
+    async def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        n = min(size or self.arraysize, len(self._rows))
+        return [self._rows.popleft() for _ in range(n)]
+
+    async def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
+
+    async def close(self) -> None:
+        self._rows.clear()
+
+
+class _OneTripConnection(aiosqlite.Connection):
+    """aiosqlite's connection (its thread, commit, rollback, close) with `_OneTripCursor`."""
+
+    def cursor(self) -> _OneTripCursor:  # type: ignore[override]
+        return _OneTripCursor(self)
+
+
+def _sqlite_opener(url: str, timeout: float) -> Callable[[], Awaitable[_OneTripConnection]]:
+    """SQLAlchemy's `async_creator` for `url`: sqlite3.connect with the arguments the
+    aiosqlite dialect would pass (file name, URI options) and the busy timeout."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
+    args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    kwargs = {**kwargs, "timeout": timeout}
+
+    async def open_connection() -> _OneTripConnection:
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(*args, **kwargs)  # type: ignore[no-any-return,call-overload]
+
+        connection = _OneTripConnection(connect, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy's dialect does: never hold up exit
+        await connection
+        return connection
+
+    return open_connection
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

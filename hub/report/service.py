@@ -3,6 +3,7 @@ hot read paths and need no identity map."""
 
 from __future__ import annotations
 
+import functools
 import heapq
 import uuid
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
@@ -135,7 +136,7 @@ class _Source:
     table_id: Any
     extra: tuple[Any, ...] = ()
 
-    def count(self, window: tuple[Any, ...], scope: uuid.UUID | None) -> Any:
+    def count(self, window: tuple[Any, ...], scope: Any) -> Any:
         """A scalar expression: the rows in the window, leaving out archived clients.
 
         Counting through a join to clients costs one lookup per row (5 ms for 6,000
@@ -158,7 +159,8 @@ class _Source:
         return everyone - archived
 
 
-def _sources(scope: uuid.UUID | None) -> dict[str, _Source]:
+def _sources(scope: Any) -> dict[str, _Source]:
+    """Scoped to one client when `scope` (its id, or a bind parameter) is not None."""
     active_client = Client.status != ClientStatus.archived
     client_cols = (
         Client.id.label("client_id"),
@@ -292,6 +294,33 @@ def _item(kind: str, row: Any, day: date, client_view: bool = False) -> dict[str
     return item
 
 
+_KINDS = ("subscription", "warranty", "domain", "endpoint")
+
+
+@functools.cache
+def _upcoming_statements(
+    scoped: bool, kinds: frozenset[str], paged: bool
+) -> tuple[Any, list[tuple[str, Any]]]:
+    """The count and the per-kind page statements, built once per shape with the window,
+    the client and the page's end as parameters (start, end, scope, page_end): building
+    them per request was a quarter of the upcoming page's CPU."""
+    scope: Any = bindparam("scope") if scoped else None
+    sources = {k: src for k, src in _sources(scope).items() if k in kinds}
+    windows = {
+        k: (src.ends >= bindparam("start"), src.ends <= bindparam("end")) for k, src in sources.items()
+    }
+    # Every count in one statement: each round trip through the driver costs more than
+    # one of these index-only counts (measured on SQLite: ~0.5 ms against ~0.3 ms).
+    count = select(*(src.count(windows[k], scope).label(k) for k, src in sources.items()))
+    pages = []
+    for kind, src in sources.items():
+        ordered = src.rows.where(*windows[kind]).order_by(src.ends, src.table_id)
+        if paged:
+            ordered = ordered.limit(bindparam("page_end"))
+        pages.append((kind, ordered))
+    return count, pages
+
+
 async def _archived(conn: Any, client_id: uuid.UUID) -> bool:
     status = (await conn.execute(select(Client.status).where(Client.id == client_id))).scalar_one_or_none()
     return status is ClientStatus.archived
@@ -321,20 +350,19 @@ async def upcoming(
     scope = principal.client_id or client_id
     if scope is not None and await _archived(conn, scope):
         return [], 0
-    sources = {k: src for k, src in _sources(scope).items() if not kinds or k in kinds}
-    windows = {k: (src.ends >= start, src.ends <= end) for k, src in sources.items()}
-    # Every count in one statement: each round trip through the driver costs more than
-    # one of these index-only counts (measured on SQLite: ~0.5 ms against ~0.3 ms).
-    counts = [src.count(windows[k], scope).label(k) for k, src in sources.items()]
-    total = sum(int(n or 0) for n in (await conn.execute(select(*counts))).one()) if counts else 0
+    wanted = frozenset(k for k in _KINDS if not kinds or k in kinds)
+    count, pages = _upcoming_statements(scope is not None, wanted, limit is not None)
+    params: dict[str, Any] = {"start": start, "end": end}
+    if scope is not None:
+        params["scope"] = scope
+    total = sum(int(n or 0) for n in (await conn.execute(count, params)).one()) if pages else 0
+    if limit is not None:
+        params["page_end"] = offset + limit
     streams = []
-    for kind, src in sources.items():
-        window = windows[kind]
-        ordered = src.rows.where(*window).order_by(src.ends, src.table_id)
-        if limit is not None:
-            ordered = ordered.limit(offset + limit)
-        rows = (await conn.execute(ordered)).all()
-        streams.append([((r.ends_on, kind, str(r.id)), kind, r) for r in rows])
+    for kind, page_rows in pages:
+        rows = (await conn.execute(page_rows, params)).all()
+        # (end, kind, id): ids compare as their text does, without formatting 300 of them.
+        streams.append([((r.ends_on, kind, r.id), kind, r) for r in rows])
     merged = heapq.merge(*streams, key=lambda t: t[0])
     page = list(merged)[offset : None if limit is None else offset + limit]
     items = [_item(kind, row, day, principal.is_client) for _, kind, row in page]

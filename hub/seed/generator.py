@@ -57,7 +57,7 @@ from hub.models.enums import (
 )
 from hub.settings import normalise_database_url, sync_database_url
 
-Scale = Literal["small", "large"]
+Scale = Literal["small", "tenth", "half", "large"]
 Progress = Callable[[str, int, int], None]
 
 BATCH_SIZE = 5_000
@@ -79,6 +79,10 @@ class ScaleSpec:
 
 SCALES: dict[str, ScaleSpec] = {
     "small": ScaleSpec(clients=50, subscriptions=750, assets=2_500, domains=500),
+    # 1x / 5x / 10x of the same mix: how a cost grows with the data (tests/bench/bench_api.py
+    # --growth). The bench client keeps its 300 subscriptions at every scale.
+    "tenth": ScaleSpec(clients=200, subscriptions=3_000, assets=10_000, domains=2_000),
+    "half": ScaleSpec(clients=1_000, subscriptions=15_000, assets=50_000, domains=10_000),
     "large": ScaleSpec(clients=2_000, subscriptions=30_000, assets=100_000, domains=20_000),
 }
 

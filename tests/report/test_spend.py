@@ -190,3 +190,18 @@ async def test_a_second_process_never_serves_a_stale_report(settings, app, api):
         assert (await api2.get(url)).json()["lines"][0]["quantity"] == 10  # now cached in process 2
         await api.patch(f"/subscriptions/{w['subscription']['id']}", json={"version": 1, "quantity": 99})
         assert (await api2.get(url)).json()["lines"][0]["quantity"] == 99
+
+
+async def test_the_report_is_whole_after_the_clients_statement_cached_it_first(api):
+    """The statement (CSV, PDF, portal) caches the report without its JSON; the API must
+    still answer the whole report, the same as when it cached the report itself."""
+    c, _ = await _client_with_mixed_spend(api)
+    statement = await api.get(f"/clients/{c['id']}/statement", params={"format": "csv"})
+    assert statement.status_code == 200
+
+    first = await api.get(f"/clients/{c['id']}/spend")
+    again = await api.get(f"/clients/{c['id']}/spend")
+
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    assert len(first.json()["lines"]) == 5
+    assert again.content == first.content

@@ -27,7 +27,7 @@ from hub.models import (
     Warranty,
 )
 from hub.models.enums import VendorCategory
-from hub.seed import BENCH_SLUG, BENCH_SUBSCRIPTIONS, seed_database
+from hub.seed import BENCH_SLUG, BENCH_SUBSCRIPTIONS, SCALES, seed_database
 from hub.settings import Settings
 
 TODAY = date(2031, 3, 15)
@@ -67,6 +67,38 @@ def test_small_scale_has_the_documented_counts(url: str) -> None:
     assert counts["domains"] == summary.domains == 500
     assert counts["vendors"] == summary.vendors_created == 60
     assert counts["vendor_accounts"] == summary.vendor_accounts
+
+
+def test_tenth_is_a_tenth_of_large_and_keeps_the_300_line_client(url: str) -> None:
+    """The growth benchmark's 1x point (tests/bench/bench_api.py --growth): the same mix as
+    large at a tenth, half at a half, and the bench client's report the same size."""
+    summary = seed_database(url, "tenth", today=TODAY)
+
+    counts = _counts(url)
+    assert counts["clients"] == summary.clients == 200
+    assert counts["subscriptions"] == 3_000 and counts["assets"] == counts["warranties"] == 10_000
+    assert counts["domains"] == 2_000
+    engine = create_engine(url)
+    with Session(engine) as session:
+        owned = session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .join(Client, Client.id == Subscription.client_id)
+            .where(Client.slug == BENCH_SLUG)
+        )
+    engine.dispose()
+    assert owned == BENCH_SUBSCRIPTIONS
+    large = SCALES["large"]
+    for name, part in (("tenth", 10), ("half", 2)):
+        spec = SCALES[name]
+        assert (spec.clients * part, spec.subscriptions * part) == (large.clients, large.subscriptions)
+        assert (spec.assets * part, spec.domains * part) == (large.assets, large.domains)
+
+
+def test_every_scale_can_be_asked_for_on_the_command_line() -> None:
+    from hub.cli import Scale
+
+    assert {s.value for s in Scale} == set(SCALES)
 
 
 def test_bench_client_owns_exactly_300_subscriptions(url: str) -> None:
