@@ -166,7 +166,11 @@ def _api_rows(api: dict[str, Any] | None) -> list[tuple[str, str, str, str, str]
             ]
             rows.append(("api", f"{db}: {endpoint} p50 / p99, 1 process", "report", "-", "; ".join(cells)))
     for endpoint in ("spend", "upcoming"):
-        scaling = [f"{w}: {_fmt(f.get(f'postgresql_{endpoint}_rps_c50_w{w}'))}" for w in (1, 2, 4)]
+        # one process has no `_w1` suffix
+        scaling = [
+            f"{w}: {_fmt(f.get(f'postgresql_{endpoint}_rps_c50' + (f'_w{w}' if w > 1 else '')))}"
+            for w in (1, 2, 4)
+        ]
         rows.append(
             (
                 "api",
