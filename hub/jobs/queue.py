@@ -406,25 +406,40 @@ async def heartbeat(
     session: AsyncSession, owner: str, jobs: list[tuple[int, int]], lease: timedelta
 ) -> set[int]:
     """Extend the leases of (job id, attempt) pairs; returns the ids still held (a job
-    missing from the answer was swept or cancelled: its worker should stop)."""
+    missing from the answer was swept or cancelled: its worker should stop).
+
+    On PostgreSQL a row another transaction has locked is skipped, not waited for: most
+    often it is the job's own fenced write, which may wait on a vendor, and a heartbeat
+    queued behind it would hold every other in-flight row locked meanwhile (a storm
+    convoyed on exactly that). A skipped row keeps its lease until the next beat; a plain
+    read of the committed state says whether it is still ours."""
     if not jobs:
         return set()
     now = utcnow()
     stmt = (
         update(Job)
-        .where(Job.id.in_(_locked_in_order(owner, jobs)))
+        .where(Job.id.in_(_locked_in_order(owner, jobs, skip_locked=True)))
         .values(lease_expires_at=now + lease)
         .returning(Job.id)
         .execution_options(synchronize_session=False)
     )
-    return set((await session.execute(stmt)).scalars())
+    kept = set((await session.execute(stmt)).scalars())
+    if len(kept) < len(jobs) and _dialect(session) == "postgresql":
+        missing = [(job_id, attempt) for job_id, attempt in jobs if job_id not in kept]
+        still_ours = select(Job.id).where(
+            tuple_(Job.id, Job.attempt).in_(missing),
+            Job.lease_owner == owner,
+            Job.state == JobState.running,
+        )
+        kept |= set((await session.execute(still_ours)).scalars())
+    return kept
 
 
-def _locked_in_order(owner: str, jobs: list[tuple[int, int]]) -> Any:
+def _locked_in_order(owner: str, jobs: list[tuple[int, int]], *, skip_locked: bool = False) -> Any:
     """The ids of these (job id, attempt) pairs still running under `owner`, their rows
     locked in id order (PostgreSQL). Every statement that locks several job rows takes
     them in this one order, so the heartbeat, the batched completion and the sweep never
-    deadlock one another (the sweep also skips rows already locked)."""
+    deadlock one another (the sweep and the heartbeat also skip rows already locked)."""
     return (
         select(Job.id)
         .where(
@@ -433,7 +448,7 @@ def _locked_in_order(owner: str, jobs: list[tuple[int, int]]) -> Any:
             Job.state == JobState.running,
         )
         .order_by(Job.id)
-        .with_for_update(of=Job)
+        .with_for_update(of=Job, skip_locked=skip_locked)
     )
 
 

@@ -337,7 +337,8 @@ class Worker:
         held = [(job.id, job.attempt) for job, _ in self._inflight.values()]
         held += [(job.id, job.attempt) for job in self._done.values() if job.id not in self._inflight]
         async with self._write() as session:
-            kept = await queue.heartbeat(session, self.owner, held, self.lease)
+            # The worker's own row first: the job rows stay locked only from their UPDATE
+            # to the COMMIT, never across another statement's round trip.
             await queue.beat_worker(
                 session,
                 self.owner,
@@ -346,6 +347,7 @@ class Worker:
                 concurrency=self.concurrency,
                 running=len(held),
             )
+            kept = await queue.heartbeat(session, self.owner, held, self.lease)
         for job_id, attempt in held:
             if job_id not in kept:
                 entry = self._inflight.get(job_id)

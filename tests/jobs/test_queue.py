@@ -415,6 +415,37 @@ async def test_the_sweep_skips_a_row_another_transaction_holds_instead_of_waitin
     async with session_scope(sessionmaker) as s:
         assert await queue.sweep(s, backoff_base=0, backoff_max=0) == 1  # b, once free
 
+async def test_a_heartbeat_skips_a_row_its_job_holds_and_still_counts_it_as_held(
+    sessionmaker: SM, database: Any
+) -> None:
+    """A job's own fenced write may hold its row while it waits on a vendor: the heartbeat
+    must not queue behind it (holding every other in-flight row meanwhile), nor tell the
+    worker that job's lease was lost. A job cancelled meanwhile is still reported lost."""
+    if database.kind != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer)")
+    async with session_scope(sessionmaker) as s:
+        for _ in range(3):
+            await enqueue(s, kinds.Noop())
+    async with session_scope(sessionmaker) as s:
+        a, b, c = await queue.claim(s, "w1", ["testing.noop"], 3, LEASE)
+    leases_before = {j.id: (await _job(sessionmaker, j.id)).lease_expires_at for j in (a, b, c)}
+    async with session_scope(sessionmaker) as s:
+        await s.execute(update(Job).where(Job.id == c.id).values(state=JobState.cancelled))
+    held = [(j.id, j.attempt) for j in (a, b, c)]
+    async with sessionmaker() as holder:
+        assert await queue.hold_lease(holder, b.id, b.attempt, "w1") is not None  # b's write
+        async with session_scope(sessionmaker) as s:
+            kept = await asyncio.wait_for(queue.heartbeat(s, "w1", held, timedelta(minutes=5)), 5)
+        await holder.rollback()
+    assert kept == {a.id, b.id}
+    after = {j.id: (await _job(sessionmaker, j.id)).lease_expires_at for j in (a, b)}
+    assert after[a.id] > leases_before[a.id]  # extended
+    assert after[b.id] == leases_before[b.id]  # skipped this beat, extended by the next
+    async with session_scope(sessionmaker) as s:
+        assert await queue.heartbeat(s, "w1", held, timedelta(minutes=5)) == {a.id, b.id}
+    assert (await _job(sessionmaker, b.id)).lease_expires_at > leases_before[b.id]
+
+
 
 async def test_a_sqlite_worker_batch_is_one_fenced_transaction_on_its_own_connection(
     runtime: HubRuntime, database: Any
