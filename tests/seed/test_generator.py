@@ -69,6 +69,21 @@ def test_small_scale_has_the_documented_counts(url: str) -> None:
     assert counts["vendor_accounts"] == summary.vendor_accounts
 
 
+def _bench_client_lines_and_slugs(url: str) -> tuple[int | None, set[str]]:
+    """How many subscriptions the bench client owns, and every client's slug."""
+    engine = create_engine(url)
+    with Session(engine) as session:
+        owned = session.scalar(
+            select(func.count())
+            .select_from(Subscription)
+            .join(Client, Client.id == Subscription.client_id)
+            .where(Client.slug == BENCH_SLUG)
+        )
+        slugs = set(session.scalars(select(Client.slug)))
+    engine.dispose()
+    return owned, slugs
+
+
 def test_tenth_is_a_tenth_of_large_and_keeps_the_300_line_client(url: str) -> None:
     """The growth benchmark's 1x point (tests/bench/bench_api.py --growth): the same mix as
     large at a tenth, half at a half, and the bench client's report the same size."""
@@ -78,15 +93,7 @@ def test_tenth_is_a_tenth_of_large_and_keeps_the_300_line_client(url: str) -> No
     assert counts["clients"] == summary.clients == 200
     assert counts["subscriptions"] == 3_000 and counts["assets"] == counts["warranties"] == 10_000
     assert counts["domains"] == 2_000
-    engine = create_engine(url)
-    with Session(engine) as session:
-        owned = session.scalar(
-            select(func.count())
-            .select_from(Subscription)
-            .join(Client, Client.id == Subscription.client_id)
-            .where(Client.slug == BENCH_SLUG)
-        )
-    engine.dispose()
+    owned, _ = _bench_client_lines_and_slugs(url)
     assert owned == BENCH_SUBSCRIPTIONS
     large = SCALES["large"]
     for name, part in (("tenth", 10), ("half", 2)):
@@ -103,16 +110,7 @@ def test_every_scale_can_be_asked_for_on_the_command_line() -> None:
 
 def test_bench_client_owns_exactly_300_subscriptions(url: str) -> None:
     _seed(url)
-    engine = create_engine(url)
-    with Session(engine) as session:
-        owned = session.scalar(
-            select(func.count())
-            .select_from(Subscription)
-            .join(Client, Client.id == Subscription.client_id)
-            .where(Client.slug == BENCH_SLUG)
-        )
-        slugs = set(session.scalars(select(Client.slug)))
-    engine.dispose()
+    owned, slugs = _bench_client_lines_and_slugs(url)
     assert owned == BENCH_SUBSCRIPTIONS == 300
     assert slugs == {f"seed-{n:05d}" for n in range(1, 50)} | {BENCH_SLUG}
 
