@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
 from fastapi import APIRouter, FastAPI
 
@@ -20,7 +21,9 @@ from hub.settings import Settings
 API_PREFIX = "/api/v1"
 
 
+@cache
 def api_router() -> APIRouter:
+    """The API's routers, composed once per process: each app includes the same tree."""
     # Imported here so that importing hub.app stays cheap for the CLI.
     from hub.account.endpoints import router as accounts
     from hub.activity.endpoints import router as audit
@@ -45,7 +48,7 @@ def api_router() -> APIRouter:
     from hub.warranty.endpoints import router as warranty_review
     from hub.web.reports import api_router as report_files
 
-    router = APIRouter(prefix=API_PREFIX)
+    router = APIRouter()  # its prefix is given where create_app includes it (see there)
     for sub in (
         clients,
         vendors,
@@ -124,7 +127,10 @@ def create_app(
         mask_logger(logger)
     install_error_handlers(app)
     install_openapi(app)
-    app.include_router(api_router())
+    # With a prefix, include_router checks no path of the included tree; without one it
+    # analyses every route there and then again on the app's first request (FastAPI
+    # >= 0.16x builds route contexts lazily per include), twice the cost of an app.
+    app.include_router(api_router(), prefix=API_PREFIX)
     from hub.health import router as health
 
     app.include_router(health)  # /readyz, /metrics (no token: probes and scrapers)

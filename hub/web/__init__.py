@@ -5,6 +5,7 @@ stylesheet is served by the hub itself from hub/web/static (it works offline).""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,10 @@ class WebState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@cache
 def web_router() -> APIRouter:
+    """The pages' routers, composed once per process (each app includes the same tree:
+    FastAPI analyses an included tree's routes on inclusion, a cost paid once this way)."""
     from hub.web.auth_pages import router as auth_pages
     from hub.web.console import router as console
     from hub.web.portal import router as portal
