@@ -19,7 +19,7 @@ from hub.check.dns.client import Lookup, normalise
 from hub.check.enums import CheckTarget
 from hub.check.findings import Evaluation, Finding, evaluation, finding
 from hub.check.kinds.base import CheckKind, Params
-from hub.check.kinds.spf_syntax import LOOKUP_MECHANISMS, SpfRecord, Term, is_spf, parse_spf
+from hub.check.kinds.spf_syntax import LOOKUP_MECHANISMS, SpfRecord, Term, is_spf, parsed_spf
 
 if TYPE_CHECKING:
     from hub.check.context import CheckContext
@@ -120,7 +120,7 @@ def _record_at(walk: _Walk, name: str, via: str | None) -> SpfRecord | None:
             )
         )
         return None
-    record = parse_spf(texts[0])
+    record = parsed_spf(texts[0])
     walk.records[name] = texts[0]
     if record.errors:
         walk.findings.append(
@@ -129,7 +129,7 @@ def _record_at(walk: _Walk, name: str, via: str | None) -> SpfRecord | None:
                 f"SPF record of {name} is invalid: {record.errors[0]}",
                 domain=name,
                 record=texts[0],
-                errors=record.errors,
+                errors=list(record.errors),  # the parsed record is shared (cached)
             )
         )
         return None

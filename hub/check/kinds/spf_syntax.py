@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 MECHANISMS = frozenset({"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"})
 # Terms that make a DNS query when evaluated and so count towards the limit of 10 (§4.6.4);
@@ -177,3 +178,8 @@ def parse_spf(text: str) -> SpfRecord:
         if sum(1 for t in record.terms if t.is_modifier and t.name == modifier) > 1:
             record.errors.append(f"'{modifier}' appears more than once (§6)")
     return record
+
+
+# A run walks the same few provider records (_spf.google.com, spf.protection.outlook.com...)
+# from most of its domains: parsed once per process by their text. Callers only read it.
+parsed_spf = lru_cache(maxsize=4096)(parse_spf)
