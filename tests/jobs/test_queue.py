@@ -415,6 +415,7 @@ async def test_the_sweep_skips_a_row_another_transaction_holds_instead_of_waitin
     async with session_scope(sessionmaker) as s:
         assert await queue.sweep(s, backoff_base=0, backoff_max=0) == 1  # b, once free
 
+
 async def test_a_heartbeat_skips_a_row_its_job_holds_and_still_counts_it_as_held(
     sessionmaker: SM, database: Any
 ) -> None:
@@ -444,7 +445,6 @@ async def test_a_heartbeat_skips_a_row_its_job_holds_and_still_counts_it_as_held
     async with session_scope(sessionmaker) as s:
         assert await queue.heartbeat(s, "w1", held, timedelta(minutes=5)) == {a.id, b.id}
     assert (await _job(sessionmaker, b.id)).lease_expires_at > leases_before[b.id]
-
 
 
 async def test_a_sqlite_worker_batch_is_one_fenced_transaction_on_its_own_connection(

@@ -76,9 +76,7 @@ async def test_bulk_path_gives_exactly_what_the_general_path_gives_on_a_mixed_se
     # let names time out in one path only; a child process answers whatever this one does.
     # The timeout leaves room for a machine under CI load.
     with answered_from_a_child_process(dns_server) as address:
-        check_settings = check_settings.model_copy(
-            update={"dns_timeout": 1.5, "dns_nameservers": [address]}
-        )
+        check_settings = check_settings.model_copy(update={"dns_timeout": 1.5, "dns_nameservers": [address]})
         general, bulk = await _both(check_settings, targets, zones)
         # With the refusing zone too: it is an error everywhere, in both paths.
         general_refusing, bulk_refusing = await _both(check_settings, targets, [*zones, REFUSING])
