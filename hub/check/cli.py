@@ -27,7 +27,7 @@ from hub.check.kinds.dkim import DkimParams
 from hub.check.settings import CheckSettings
 from hub.check.workers import dnsbl_in_workers, domains_in_workers, options_for, run_loop
 from hub.kit.console import fail, progress_bar
-from hub.kit.fields import normalise_domain
+from hub.kit.domain_names import normalise_domain
 from hub.kit.textfile import FileProblem, content_lines, load_json, read_text
 
 app = typer.Typer(help="Mail, DNS, block-list, expiry and firmware checks.", no_args_is_help=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import idna
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from hub.kit.domain_names import normalise_domain
 from hub.kit.localefmt import parse_locale
 from hub.kit.money import format_amount, validate_amount, validate_currency
 
@@ -22,24 +23,6 @@ def _reject_float_noise(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("amount must be a number, not a boolean")
     return value
-
-
-def normalise_domain(value: str) -> str:
-    name = value.strip().rstrip(".").lower()
-    if not name:
-        raise ValueError("domain name is empty")
-    try:
-        ascii_name = idna.encode(name, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise ValueError(f"not a valid domain name: {exc}") from None
-    labels = ascii_name.split(".")
-    if len(labels) < 2:
-        raise ValueError("a domain name needs at least two labels (example.com)")
-    if len(ascii_name) > 253:
-        raise ValueError("domain name longer than 253 characters")
-    if labels[-1].isdigit():
-        raise ValueError("the top-level label cannot be numeric")
-    return ascii_name
 
 
 def _validate_timezone(value: str) -> str:
