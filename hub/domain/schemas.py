@@ -9,13 +9,13 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, computed_field
 
 from hub.api.crud import ListParams
+from hub.kit.domain_names import normalise_domain
 from hub.kit.fields import (
     Amount,
     CurrencyCode,
     DomainName,
     NonNegativeAmount,
     domain_to_unicode,
-    normalise_domain,
 )
 from hub.kit.schema import Input, Output, UpdateInput
 from hub.models.enums import MailProvider, Payer, TlsMode
