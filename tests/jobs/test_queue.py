@@ -393,16 +393,21 @@ async def test_a_batch_of_completions_records_only_the_jobs_still_held(sessionma
     ]
 
 
+async def _three_claimed_on_postgresql(sm: SM, database: Any, lease: timedelta) -> list[queue.Claimed]:
+    """Three jobs claimed by "w1" with `lease`, for the row-lock tests (PostgreSQL only)."""
+    if database.kind != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite has one writer)")
+    async with session_scope(sm) as s:
+        for _ in range(3):
+            await enqueue(s, kinds.Noop())
+    async with session_scope(sm) as s:
+        return list(await queue.claim(s, "w1", ["testing.noop"], 3, lease))
+
+
 async def test_the_sweep_skips_a_row_another_transaction_holds_instead_of_waiting(
     sessionmaker: SM, database: Any
 ) -> None:
-    if database.kind != "postgresql":
-        pytest.skip("row locks are PostgreSQL's (SQLite has one writer)")
-    async with session_scope(sessionmaker) as s:
-        for _ in range(3):
-            await enqueue(s, kinds.Noop())
-    async with session_scope(sessionmaker) as s:
-        a, b, c = await queue.claim(s, "w1", ["testing.noop"], 3, timedelta(seconds=-1))
+    a, b, c = await _three_claimed_on_postgresql(sessionmaker, database, timedelta(seconds=-1))
     async with sessionmaker() as holder:
         # e.g. a heartbeat or a completion of b in flight
         await holder.execute(select(Job.id).where(Job.id == b.id).with_for_update())
@@ -422,13 +427,7 @@ async def test_a_heartbeat_skips_a_row_its_job_holds_and_still_counts_it_as_held
     """A job's own fenced write may hold its row while it waits on a vendor: the heartbeat
     must not queue behind it (holding every other in-flight row meanwhile), nor tell the
     worker that job's lease was lost. A job cancelled meanwhile is still reported lost."""
-    if database.kind != "postgresql":
-        pytest.skip("row locks are PostgreSQL's (SQLite has one writer)")
-    async with session_scope(sessionmaker) as s:
-        for _ in range(3):
-            await enqueue(s, kinds.Noop())
-    async with session_scope(sessionmaker) as s:
-        a, b, c = await queue.claim(s, "w1", ["testing.noop"], 3, LEASE)
+    a, b, c = await _three_claimed_on_postgresql(sessionmaker, database, LEASE)
     leases_before = {j.id: (await _job(sessionmaker, j.id)).lease_expires_at for j in (a, b, c)}
     async with session_scope(sessionmaker) as s:
         await s.execute(update(Job).where(Job.id == c.id).values(state=JobState.cancelled))
