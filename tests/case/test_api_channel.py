@@ -480,7 +480,7 @@ async def test_a_ticket_the_vendor_closes_is_rechecked_and_a_failing_check_goes_
     dns_server: DnsTestServer,
 ) -> None:
     runtime.use_settings(
-        check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1}
+        check={"dns_nameservers": [dns_server.address], "dns_timeout": 2.0, "dns_attempts": 1}
     )
     sim, base_url = azure
     w = await azure_world(api, sim, base_url)

@@ -40,7 +40,7 @@ async def world(runtime: HubRuntime, dns_server: DnsTestServer) -> AsyncIterator
     async with MailWorld.start([PERSONA, SILENT], time_scale=0.0005) as mail_world:
         runtime.use_settings(
             case=world_case_settings(mail_world, chaser_interval_seconds=3600),
-            check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1},
+            check={"dns_nameservers": [dns_server.address], "dns_timeout": 2.0, "dns_attempts": 1},
         )
         yield mail_world
 

@@ -41,7 +41,7 @@ def settings_for_alerts(runtime: HubRuntime, dns_server: DnsTestServer) -> None:
     runtime.use_settings(
         check={
             "dns_nameservers": [dns_server.address],
-            "dns_timeout": 0.3,
+            "dns_timeout": 2.0,
             "dns_attempts": 1,
             # Two runs in a row settle a status; time alone never does here.
             "check_alert_runs": 2,

@@ -37,7 +37,7 @@ OWNER = "test-worker"
 def dns_env(runtime: HubRuntime, dns_server: DnsTestServer) -> None:
     """The jobs resolve through the runtime's checks settings; here they point at loopback."""
     runtime.use_settings(
-        check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1}
+        check={"dns_nameservers": [dns_server.address], "dns_timeout": 2.0, "dns_attempts": 1}
     )
 
 

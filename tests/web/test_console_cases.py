@@ -36,7 +36,7 @@ INTERNAL = "Their L1 is useless, ask for Marco"
 def mail_identity(runtime: HubRuntime, dns_server: DnsTestServer) -> None:
     runtime.use_settings(
         case={**MAIL_SETTINGS, "relay_token": RELAY},
-        check={"dns_nameservers": [dns_server.address], "dns_timeout": 0.3, "dns_attempts": 1},
+        check={"dns_nameservers": [dns_server.address], "dns_timeout": 2.0, "dns_attempts": 1},
     )
 
 

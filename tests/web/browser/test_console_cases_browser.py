@@ -56,7 +56,7 @@ def _failing_check(hub) -> str:
 
             async with HubRuntime.open(hub.settings) as runtime:
                 runtime.use_settings(
-                    check={"dns_nameservers": [dns.address], "dns_timeout": 0.3, "dns_attempts": 1}
+                    check={"dns_nameservers": [dns.address], "dns_timeout": 2.0, "dns_attempts": 1}
                 )
                 assert await run_jobs(runtime, "check.run") >= 1
 
