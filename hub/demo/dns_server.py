@@ -97,6 +97,21 @@ class DnsServer:
     def query_counts(self) -> Counter[tuple[str, str]]:
         return Counter((n, t) for n, t, _ in self.queries)
 
+    def snapshot(self) -> DnsServer:
+        """A server, not started, that answers as this one does now (records, timeouts,
+        SERVFAILs, truncation) on a port of its own and records no queries."""
+        twin = DnsServer(
+            host=self.host,
+            chase_cnames=self.chase_cnames,
+            records=dict(self.records),
+            timeout_names=set(self.timeout_names),
+            servfail_names=set(self.servfail_names),
+            truncate_names=set(self.truncate_names),
+            record_queries=False,
+        )
+        twin._existing = set(self._existing)
+        return twin
+
     # --- answers ----------------------------------------------------------------------
 
     def answer(self, wire: bytes, over_tcp: bool) -> bytes | None:
@@ -189,14 +204,16 @@ class DnsServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
-            loop.run_until_complete(self._main(ready))
+            loop.run_until_complete(self.serve(ready))
         except BaseException as exc:  # e.g. a chosen port already taken: raised by start()
             self._startup_error = exc
             ready.set()
         finally:
             loop.close()
 
-    async def _main(self, ready: threading.Event) -> None:
+    async def serve(self, ready: threading.Event) -> None:
+        """Listens on the current event loop until `stop()`; sets `ready` (anything with a
+        `set()`) once the port is bound. `start()` runs it in a thread of its own."""
         loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         server = self

@@ -39,17 +39,8 @@ def answered_from_a_child_process(server: DnsServer) -> Iterator[str]:
         try:
             os.close(read_end)
             asyncio.events._set_running_loop(None)  # the parent's loop is not ours (3.11)
-            twin = DnsServer(
-                host=server.host,
-                chase_cnames=server.chase_cnames,
-                records=dict(server.records),
-                timeout_names=set(server.timeout_names),
-                servfail_names=set(server.servfail_names),
-                truncate_names=set(server.truncate_names),
-                record_queries=False,
-            )
-            twin._existing = set(server._existing)
-            asyncio.run(twin._main(_PortToPipe(twin, write_end)))  # type: ignore[arg-type]
+            twin = server.snapshot()
+            asyncio.run(twin.serve(_PortToPipe(twin, write_end)))  # type: ignore[arg-type]
         finally:
             os._exit(0)
     os.close(write_end)
