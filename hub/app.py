@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from functools import cache
 
 from fastapi import APIRouter, FastAPI
+from starlette.routing import Mount
 
 from hub import __version__
 from hub.api.headers import SecurityHeaders
+from hub.api.routes import flat_router, leaf_routes
 from hub.docs import install_docs
 from hub.errors import install_error_handlers
 from hub.kit.logmask import mask_logger
@@ -23,7 +25,8 @@ API_PREFIX = "/api/v1"
 
 @cache
 def api_router() -> APIRouter:
-    """The API's routers, composed once per process: each app includes the same tree."""
+    """The API's routes as one flat router (hub.api.routes), composed once per process:
+    each app mounts the same one under API_PREFIX."""
     # Imported here so that importing hub.app stays cheap for the CLI.
     from hub.account.endpoints import router as accounts
     from hub.activity.endpoints import router as audit
@@ -48,7 +51,7 @@ def api_router() -> APIRouter:
     from hub.warranty.endpoints import router as warranty_review
     from hub.web.reports import api_router as report_files
 
-    router = APIRouter()  # its prefix is given where create_app includes it (see there)
+    router = APIRouter()  # its prefix is the Mount's, in create_app
     for sub in (
         clients,
         vendors,
@@ -73,7 +76,7 @@ def api_router() -> APIRouter:
     router.include_router(notify)
     router.include_router(cards)
     router.include_router(cases)
-    return router
+    return flat_router(router)
 
 
 def app_from_environment() -> FastAPI:
@@ -126,21 +129,19 @@ def create_app(
     for logger in ("uvicorn.access", "uvicorn.error", "hub.errors"):
         mask_logger(logger)
     install_error_handlers(app)
-    install_openapi(app)
-    # With a prefix, include_router checks no path of the included tree; without one it
-    # analyses every route there and then again on the app's first request (FastAPI
-    # >= 0.16x builds route contexts lazily per include), twice the cost of an app.
-    app.include_router(api_router(), prefix=API_PREFIX)
+    install_openapi(app, api=(API_PREFIX, api_router))
+    # Mounted, not included: see hub.api.routes.
+    app.router.routes.append(Mount(API_PREFIX, app=api_router()))
     from hub.health import router as health
 
-    app.include_router(health)  # /readyz, /metrics (no token: probes and scrapers)
-    from hub.web import install as install_web
-
-    install_web(app)  # /: sign-in; the console, the portal and their static files
-    install_docs(app)  # /docs, /openapi.json
+    app.router.routes.extend(leaf_routes(health))  # /readyz, /metrics (no token: probes and scrapers)
 
     @app.get("/livez", include_in_schema=False)
     async def livez() -> dict[str, str]:
         return {"status": "ok"}
 
+    from hub.web import install as install_web
+
+    install_web(app)  # /: sign-in; the console, the portal and their static files
+    install_docs(app)  # /docs, /openapi.json
     return app

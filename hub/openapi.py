@@ -7,9 +7,10 @@ statuses a client must handle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.errors import PROBLEM_JSON, Problem
@@ -39,11 +40,18 @@ def _document_errors(path: str, method: str, operation: dict[str, Any]) -> None:
         responses["409"] = _problem(conflict)
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, *, api: tuple[str, Callable[[], APIRouter]]) -> None:
+    """`api`: the prefix and the router of the API, which the app mounts (hub.app): the
+    document lists its routes under that prefix, with the app's own."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        prefix, api_router = api
+        documented = APIRouter()
+        documented.include_router(api_router(), prefix=prefix)
+        routes = [*documented.routes, *app.routes]
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=routes)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from hub.api.routes import leaf_routes
+
 STATIC_DIR = Path(__file__).parent / "static"
 
 
@@ -44,5 +46,5 @@ def install(app: FastAPI) -> None:
     from hub.web.templating import Templates
 
     app.state.web = WebState(templates=Templates())
-    app.include_router(web_router())
+    app.router.routes.extend(leaf_routes(web_router()))  # flat: see hub.api.routes
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

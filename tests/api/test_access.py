@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from hub.api.routes import served_routes
 from hub.app import API_PREFIX, create_app
 from hub.auth.tokens import revoke_token, split_token
 from hub.kit.time import today, utcnow
@@ -240,16 +241,9 @@ def webhook_targets(runtime):
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
-    """(method, path under /api/v1) of every route the app serves, included routers too."""
-    try:  # FastAPI >= 0.16x keeps included routers lazily; this flattens them.
-        from fastapi.routing import iter_route_contexts
-
-        routes: Iterator[Any] = iter(iter_route_contexts(app.routes))
-    except ImportError:  # older FastAPI: app.routes is already flat
-        routes = iter(app.routes)
+    """(method, path under /api/v1) of every route the app serves, mounted and included."""
     found = set()
-    for route in routes:
-        path = getattr(route, "path", None) or ""
+    for path, route in served_routes(app.routes):
         if not path.startswith(API_PREFIX + "/"):
             continue
         for method in getattr(route, "methods", None) or ():

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from hub.api.routes import served_routes
 from hub.app import API_PREFIX, create_app
 from hub.models.enums import Role
 from hub.settings import Settings
@@ -92,15 +93,8 @@ PAGES: dict[tuple[str, str], str] = {
 
 
 def page_routes(app: Any) -> set[tuple[str, str]]:
-    try:
-        from fastapi.routing import iter_route_contexts
-
-        routes: Any = iter(iter_route_contexts(app.routes))
-    except ImportError:
-        routes = iter(app.routes)
     found = set()
-    for route in routes:
-        path = getattr(route, "path", None) or ""
+    for path, route in served_routes(app.routes):
         if path.startswith((API_PREFIX, "/static", "/docs", "/redoc", "/openapi")) or path in (
             "/livez",
             "/readyz",
