@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,16 +56,10 @@ def limits(address: str | None, prefix: str | None, per_address: int, per_token:
     return found
 
 
-async def blocked(session: AsyncSession, keys: list[Limit], now: datetime, seconds: int) -> Limit | None:
-    """The first limit already reached in the current window, if any."""
-    if not keys:
-        return None
-    start = window_start(now, seconds)
-    stmt = select(AuthFailure.key, AuthFailure.count).where(
-        AuthFailure.key.in_([k.key for k in keys]), AuthFailure.window_start == start
-    )
-    counts = {key: count for key, count in (await session.execute(stmt)).all()}
-    return next((k for k in keys if counts.get(k.key, 0) >= k.allowed), None)
+def first_reached(keys: list[Limit], failures: dict[str, int]) -> Limit | None:
+    """The first limit already reached, given the failures counted so far in the current
+    window by key (hub.auth.bearer reads them with the token, in one statement)."""
+    return next((k for k in keys if failures.get(k.key, 0) >= k.allowed), None)
 
 
 async def record_failure(
@@ -92,4 +86,4 @@ async def record_failure(
         log.warning("could not count a failed authentication: %s", type(exc).__name__)
 
 
-__all__ = ["Limit", "blocked", "limits", "record_failure", "retry_after", "window_start"]
+__all__ = ["Limit", "first_reached", "limits", "record_failure", "retry_after", "window_start"]

@@ -85,17 +85,25 @@ async def issue_token(
     return IssuedToken(token=token, row=row)
 
 
-async def authenticate(
-    session: AsyncSession, token: str, now: datetime | None = None
-) -> tuple[Principal, bool]:
-    """The token's principal, and whether its last-used time is due for a refresh."""
-    prefix = split_token(token)
-    if prefix is None:
-        raise Unauthorized("malformed API token")
-    row = (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+@dataclass(frozen=True, slots=True)
+class TokenFields:
+    """What authentication reads of a token's row."""
+
+    id: uuid.UUID
+    prefix: str
+    token_hash: str
+    role: Role
+    client_id: uuid.UUID | None
+    revoked_at: datetime | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+def verify(row: TokenFields | ApiToken | None, token: str, now: datetime) -> tuple[Principal, bool]:
+    """The principal of `token` given the row its prefix found (None: no such prefix), and
+    whether its last-used time is due for a refresh; Unauthorized when it does not hold."""
     if row is None or not hmac.compare_digest(row.token_hash, _hash(token)):
         raise Unauthorized("invalid API token")
-    now = now or utcnow()
     if row.revoked_at is not None:
         raise Unauthorized("API token revoked")
     if row.expires_at is not None and row.expires_at <= now:
@@ -105,6 +113,17 @@ async def authenticate(
     )
     stale = row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION
     return principal, stale
+
+
+async def authenticate(
+    session: AsyncSession, token: str, now: datetime | None = None
+) -> tuple[Principal, bool]:
+    """The token's principal, and whether its last-used time is due for a refresh."""
+    prefix = split_token(token)
+    if prefix is None:
+        raise Unauthorized("malformed API token")
+    row = (await session.execute(select(ApiToken).where(ApiToken.prefix == prefix))).scalar_one_or_none()
+    return verify(row, token, now or utcnow())
 
 
 async def touch_token(sessionmaker: async_sessionmaker[AsyncSession], token_id: uuid.UUID) -> None:
