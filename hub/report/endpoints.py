@@ -84,18 +84,24 @@ async def client_spend(
     principal: PrincipalDep,
     format: Annotated[Format | None, Query()] = None,
 ) -> Response:
-    client = await service.visible_client(session, principal, client_id)
+    if principal.client_id is not None and principal.client_id != client_id:
+        raise NotFound(f"client {client_id} not found")
     day = current_day()
     cache: ReportCache = request.app.state.spend_cache
-    fingerprint = await service.spend_fingerprint(session, client, day)
-    cached = cache.get(client.id, fingerprint)
+    # A cached report costs this one read (the client's existence comes with it).
+    fingerprint = await service.spend_fingerprint(session, client_id, day)
+    if fingerprint is None:
+        raise NotFound(f"client {client_id} not found")
+    cached = cache.get(client_id, fingerprint)
     if cached is None or not cached.body:
         # The statement (portal, PDF) caches the report without its JSON: rendered once here.
-        report = (
-            cached.report if cached is not None else await service.build_spend_report(session, client, day)
-        )
+        if cached is not None:
+            report = cached.report
+        else:
+            client = await service.visible_client(session, principal, client_id)
+            report = await service.build_spend_report(session, client, day)
         cached = CachedReport(fingerprint, report, orjson.dumps(report))
-        cache.put(client.id, cached)
+        cache.put(client_id, cached)
     report = cached.report
     if principal.is_client:
         # The client's own view: what it pays, never the MSP's cost (hub.terms.client_view).

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
+from hub.errors import NotFound
 from hub.kit import localefmt
 from hub.kit.csvsafe import safe_row
 from hub.models.enums import Role
@@ -86,7 +87,9 @@ async def spend_of(
     """The client row and its spend report as the client sees it; the staff report is
     cached exactly as the API caches it (by the client's fingerprint)."""
     client = await visible_client(session, principal, client_id)
-    fingerprint = await spend_fingerprint(session, client, day)
+    fingerprint = await spend_fingerprint(session, client.id, day)
+    if fingerprint is None:  # deleted since it was read
+        raise NotFound(f"client {client_id} not found")
     cached = cache.get(client.id, fingerprint) if cache is not None else None
     if cached is None:
         report = await build_spend_report(session, client, day)
