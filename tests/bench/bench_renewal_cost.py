@@ -6,7 +6,9 @@ simulator in its own process with no fault, and the hub's side run in this proce
 way a worker runs it, one job at a time: claim an advance job, run its task, until every
 renewal is settled. Counted over the claims and the tasks only (not the harness's
 `queue_due` tick, which stands for the scheduler): SQL statements (SQLAlchemy
-`before_cursor_execute`), vendor requests (what the simulator saw, by endpoint), and the
+`before_cursor_execute`; transaction control is counted apart, as transactions, on both
+databases: PostgreSQL's BEGIN never reaches that event, SQLite's explicit one does),
+vendor requests (what the simulator saw, by endpoint), and the
 hub's CPU (`time.process_time()` of this process, the simulator being elsewhere).
 Targets: <= 12 statements, <= 4 vendor requests, <= 30 ms of CPU per renewal.
 """
@@ -47,6 +49,7 @@ class Cost:
     warmup_cpu_seconds: float = 0.0
     jobs: int = 0
     statements: int = 0
+    transactions: int = 0
     cpu_seconds: float = 0.0
     requests: int = 0
     states: dict[str, int] = field(default_factory=dict)
@@ -57,6 +60,7 @@ class Cost:
         n = max(self.renewals - self.warmup_renewals, 1)
         return {
             "statements": self.statements / n,
+            "transactions": self.transactions / n,
             "requests": self.requests / max(self.renewals, 1),  # the simulator saw every renewal's
             "cpu_ms": self.cpu_seconds * 1000 / n,
             "jobs": self.jobs / n,
@@ -85,10 +89,15 @@ async def _settle(runtime: HubRuntime, cost: Cost, limit: float, profile: Any = 
     seen: Counter[str] = Counter()
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if counting:
+        if counting and not statement.lstrip().upper().startswith("BEGIN"):
             seen[statement] += 1
 
+    def count_transaction(conn: Any) -> None:
+        if counting:
+            cost.transactions += 1
+
     event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "begin", count_transaction)
     deadline = time.monotonic() + limit
     warmed = False
     try:
@@ -131,6 +140,7 @@ async def _settle(runtime: HubRuntime, cost: Cost, limit: float, profile: Any = 
         raise SystemExit(f"renewals still open after {limit} s")
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "begin", count_transaction)
         for statement, n in seen.items():
             cost.statements += n
             cost.by_statement[_shape(statement)] += n
@@ -186,6 +196,7 @@ def main() -> None:
     print(f"renewal happy path on {args.db}: {cost.renewals} renewals, states {cost.states} (load {load})")
     for key, unit in (("statements", ""), ("requests", ""), ("cpu_ms", " ms")):
         print(f"  {key:<12} {per[key]:7.1f}{unit} per renewal   target <= {TARGETS[key]}{unit}")
+    print(f"  transactions {per['transactions']:7.1f} per renewal")
     print(f"  jobs         {per['jobs']:7.1f} per renewal")
     print(
         f"  (the first renewal, not counted: {cost.warmup_cpu_seconds * 1000:.0f} ms of CPU,"
