@@ -138,10 +138,10 @@ class _OneTripCursor:
 
     async def _call(self, sql: str, parameters: Any, many: bool) -> _OneTripCursor:
         conn = self._conn
-        if not many and not conn.on_thread and _reads_only(sql):
+        if not many and not conn.wrote and _reads_only(sql):
             self.description, self.rowcount, self.lastrowid, rows = self._run(sql, parameters, many)
         else:
-            conn.on_thread = True
+            conn.wrote = True
             run = conn._execute(self._run, sql, parameters, many)  # type: ignore[no-untyped-call]
             self.description, self.rowcount, self.lastrowid, rows = await run
         self._rows = deque(rows)
@@ -170,29 +170,28 @@ class _OneTripCursor:
 
 
 class _OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection (its thread, close) with `_OneTripCursor`. `on_thread`: the
-    current transaction runs on the connection's thread, because it ran a statement that
-    may have taken the write lock (or `read_aside` asked for it); until then its reads,
-    and its end, run on the caller's thread."""
+    """aiosqlite's connection (its thread, close) with `_OneTripCursor`. `wrote`: the
+    current transaction ran a statement that may have taken the write lock; until then its
+    reads, and its end, run on the caller's thread."""
 
-    on_thread = False
+    wrote = False
 
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         return _OneTripCursor(self)
 
     async def commit(self) -> None:
-        if self.on_thread:
+        if self.wrote:
             await super().commit()
         else:
             self._conn.commit()  # ends a read transaction: nothing to write, no lock to wait for
-        self.on_thread = False
+        self.wrote = False
 
     async def rollback(self) -> None:
-        if self.on_thread:
+        if self.wrote:
             await super().rollback()
         else:
             self._conn.rollback()
-        self.on_thread = False
+        self.wrote = False
 
 
 def _sqlite_opener(url: str, timeout: float) -> Callable[[], Awaitable[_OneTripConnection]]:
@@ -244,36 +243,6 @@ WRITE_OPTIONS = {SQLITE_BEGIN: "BEGIN IMMEDIATE"}
 # A unit of work of ONE read statement: on SQLite it needs no BEGIN (outside a transaction a
 # statement is its own, atomic and reading one snapshot), one round trip fewer.
 ONE_READ_OPTIONS = {SQLITE_BEGIN: ""}
-
-
-def one_read_options(dialect: str) -> dict[str, Any]:
-    """Execution options for a connection that runs ONE read statement: no BEGIN on
-    SQLite (see ONE_READ_OPTIONS); no transaction on PostgreSQL, where BEGIN and ROLLBACK
-    would be two more round trips. (Not AUTOCOMMIT on SQLite: there SQLAlchemy sets and
-    resets it with PRAGMA statements on every checkout.)"""
-    if dialect == "sqlite":
-        return ONE_READ_OPTIONS
-    if dialect == "postgresql":
-        return {"isolation_level": "AUTOCOMMIT"}
-    return {}
-
-
-async def read_aside(engine: AsyncEngine, statement: Any, params: dict[str, Any]) -> Any:
-    """The one row of one read statement, on a connection of its own, so that the caller
-    can go on while it runs (start it as a task): on SQLite it runs on that connection's
-    thread, where sqlite3 lets go of the GIL while it steps, instead of on the event
-    loop's; PostgreSQL runs it in its own server process anyway. Its snapshot is not the
-    caller's: for a figure shown beside a page (a total), not for one that must agree
-    with it."""
-    conn = await engine.connect()
-    try:
-        await conn.execution_options(**one_read_options(engine.dialect.name))
-        driver = (await conn.get_raw_connection()).driver_connection
-        if isinstance(driver, _OneTripConnection):
-            driver.on_thread = True  # until the connection goes back to the pool
-        return (await conn.execute(statement, params)).one()
-    finally:
-        await conn.close()  # directly, as hub.auth.bearer does (see there)
 
 
 async def begin_one_read(session: AsyncSession) -> None:

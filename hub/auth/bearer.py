@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.auth.token_throttle import Limit, first_reached, window_start
 from hub.auth.tokens import TokenFields, verify
-from hub.db import one_read_options
+from hub.db import ONE_READ_OPTIONS
 from hub.models import ApiToken, AuthFailure
 
 
@@ -50,6 +50,12 @@ _LOOKUP = (
     .select_from(_ONE)
     .outerjoin(ApiToken, ApiToken.prefix == bindparam("prefix"))
 )
+# No BEGIN on SQLite (one statement reads one snapshot); no transaction on PostgreSQL,
+# where BEGIN and ROLLBACK would be two more round trips. (Not AUTOCOMMIT on SQLite: there
+# SQLAlchemy sets and resets it with PRAGMA statements on every checkout.)
+_READ_OPTIONS = {"sqlite": ONE_READ_OPTIONS, "postgresql": {"isolation_level": "AUTOCOMMIT"}}
+
+
 @dataclass(frozen=True, slots=True)
 class Lookup:
     token: TokenFields | None  # None: no token has this prefix
@@ -72,7 +78,7 @@ async def lookup(
     }
     conn = await engine.connect()
     try:
-        await conn.execution_options(**one_read_options(engine.dialect.name))
+        await conn.execution_options(**_READ_OPTIONS.get(engine.dialect.name, {}))
         row = (await conn.execute(_LOOKUP, params)).one()
     finally:
         # Not `async with`: its exit shields the close in a task of its own, so the

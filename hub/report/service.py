@@ -3,8 +3,6 @@ hot read paths and need no identity map."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import heapq
 import uuid
@@ -14,10 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal_column, select, true, union_all
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.auth.principal import Principal
-from hub.db import read_aside
 from hub.errors import NotFound
 from hub.kit.money import format_amount, monthly
 from hub.kit.time import today as current_day
@@ -406,21 +403,30 @@ async def upcoming(
     params: dict[str, Any] = {"start": start, "end": end}
     if scope is not None:
         params["scope"] = scope
-    # The window's counts are the page's one heavy read (every row in the window, index
-    # only): they run beside the page's own reads, on a connection of their own.
-    counting = asyncio.ensure_future(read_aside(_engine_of(session), statements.count, params))
-    await asyncio.sleep(0)  # let it reach its thread: the page's reads below never yield on SQLite
-    try:
-        page = await _upcoming_page(conn, statements, params, limit, offset)
-        total = sum(int(n or 0) for n in await counting)
-    finally:
-        if not counting.done():  # the page failed: nobody waits for the count any more
-            counting.cancel()
-            with contextlib.suppress(BaseException):
-                await counting
+    total = sum(int(n or 0) for n in (await conn.execute(statements.count, params)).one())
+    if limit is None:  # everything in the window (CSV): each kind in order, merged
+        streams = []
+        for kind, rows_in_order in statements.every:
+            rows = (await conn.execute(rows_in_order, params)).all()
+            # (end, kind, id): ids compare as their text does, without formatting them.
+            streams.append([((r.ends_on, kind, r.id), kind, r) for r in rows])
+        page = [(kind, row) for _, kind, row in heapq.merge(*streams, key=lambda t: t[0])]
+    else:
+        keys = (
+            await conn.execute(statements.keys, {**params, "page_limit": limit, "page_offset": offset})
+        ).all()
+        ids_by_kind: dict[str, list[Any]] = {}
+        for key in keys:
+            ids_by_kind.setdefault(key.kind, []).append(key.id)
+        found: dict[tuple[str, Any], Any] = {}
+        for kind, ids in ids_by_kind.items():
+            for row in (await conn.execute(statements.details[kind], {**params, "ids": ids})).all():
+                found[(kind, row.id)] = row
+        # A row changed or deleted between the two reads drops out of this page.
+        page = [(k.kind, found[(k.kind, k.id)]) for k in keys if (k.kind, k.id) in found]
     items = [_item(kind, row, day, principal.is_client) for kind, row in page]
     if principal.is_client:
-        return items, total  # how the MSP orders its renewals is its own business
+        return items, int(total)  # how the MSP orders its renewals is its own business
     # Weeks ahead, not at the deadline: an auto-renewal with no route to order it says so.
     auto = [
         i for i in items if i["kind"] == "subscription" and i["renewal_type"] == RenewalType.auto_hub.value
@@ -428,32 +434,4 @@ async def upcoming(
     problems = await route_problems(session, (uuid.UUID(i["id"]) for i in auto))
     for item in auto:
         item["renewal_route_problem"] = problems.get(uuid.UUID(item["id"]))
-    return items, total
-
-
-def _engine_of(session: AsyncSession) -> AsyncEngine:
-    bind = session.bind
-    return bind if isinstance(bind, AsyncEngine) else bind.engine  # type: ignore[union-attr]
-
-
-async def _upcoming_page(
-    conn: Any, statements: _UpcomingStatements, params: dict[str, Any], limit: int | None, offset: int
-) -> list[tuple[str, Any]]:
-    """(kind, row) of the page, soonest first (the whole window when `limit` is None)."""
-    if limit is None:  # everything in the window (CSV): each kind in order, merged
-        streams = []
-        for kind, rows_in_order in statements.every:
-            rows = (await conn.execute(rows_in_order, params)).all()
-            # (end, kind, id): ids compare as their text does, without formatting them.
-            streams.append([((r.ends_on, kind, r.id), kind, r) for r in rows])
-        return [(kind, row) for _, kind, row in heapq.merge(*streams, key=lambda t: t[0])]
-    keys = (await conn.execute(statements.keys, {**params, "page_limit": limit, "page_offset": offset})).all()
-    ids_by_kind: dict[str, list[Any]] = {}
-    for key in keys:
-        ids_by_kind.setdefault(key.kind, []).append(key.id)
-    found: dict[tuple[str, Any], Any] = {}
-    for kind, ids in ids_by_kind.items():
-        for row in (await conn.execute(statements.details[kind], {**params, "ids": ids})).all():
-            found[(kind, row.id)] = row
-    # A row changed or deleted between the two reads drops out of this page.
-    return [(k.kind, found[(k.kind, k.id)]) for k in keys if (k.kind, k.id) in found]
+    return items, int(total)
