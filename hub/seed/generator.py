@@ -131,10 +131,16 @@ def seed_database(
             generator = _Generator(SCALES[scale], random.Random(seed), today or utc_today())
             summary = generator.run(writer)
         # A bulk load leaves the planner without statistics (and autovacuum may be off or
-        # late): without them PostgreSQL sorts whole windows the indexes could serve.
-        with engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
+        # late): without them PostgreSQL sorts whole windows the indexes could serve. On
+        # PostgreSQL VACUUM too: until the visibility map is set, an index-only count
+        # reads the table as well (the upcoming page's counts: 20 ms before, 6.4 after).
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM (ANALYZE)"))
+        else:
+            with engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+                conn.commit()
     finally:
         engine.dispose()
     summary.scale = scale
