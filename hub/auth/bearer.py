@@ -5,7 +5,8 @@ row and both failure counters of hub.auth.token_throttle (the caller's address a
 token's prefix, in the current window) come back in one row of one statement, read on a
 connection of its own outside any transaction (no BEGIN, no session): profiling a cached
 report showed authentication at 30 % of the request, most of it in building and running
-two statements in a session. The rules are hub.auth.tokens.verify and hub.auth.token_throttle.first_reached.
+two statements in a session. The rules are hub.auth.tokens.verify and
+hub.auth.token_throttle.first_reached.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.auth.token_throttle import Limit, first_reached, window_start
-from hub.auth.tokens import TokenFields, verify
+from hub.auth.tokens import TokenFields
 from hub.db import ONE_READ_OPTIONS
 from hub.models import ApiToken, AuthFailure
 
@@ -105,4 +106,4 @@ async def lookup(
     return Lookup(token=token, failures=failures)
 
 
-__all__ = ["Lookup", "lookup", "verify"]
+__all__ = ["Lookup", "lookup"]
