@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import timedelta
 
+from hub.kit.crypto import Keyring
 from hub.kit.time import today
 from tests import factories as f
 
@@ -125,3 +127,28 @@ async def test_upcoming_as_csv_has_the_whole_window(api):
 async def test_a_misspelt_filter_is_refused_not_ignored(api):
     r = await api.get("/renewals/upcoming", params={"within_days": 30, "clientid": "x"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "clientid"
+
+
+async def test_concurrent_reports_each_need_one_pooled_connection_at_most(settings):
+    """A request that held its pooled connection while waiting for a second one (say, to
+    count beside its page) deadlocks as soon as the requests in flight outnumber the pool:
+    each holds one and waits for another. With a pool of one (and one overflow), 24
+    concurrent report requests must all be answered."""
+    from hub.app import create_app
+    from hub.runtime import HubRuntime
+    from tests.conftest import TEST_KEY, client_for, make_token
+
+    small_pool = settings.model_copy(update={"db_pool_size": 1})
+    async with HubRuntime.open(small_pool, secrets=Keyring([TEST_KEY.encode()])) as runtime:
+        app = create_app(runtime)
+        async with app.router.lifespan_context(app), client_for(app, await make_token(app)) as api:
+            world = await _world(api)
+            paths = [
+                "/renewals/upcoming?within_days=90",
+                "/renewals/upcoming?within_days=90&limit=2&offset=1",
+                f"/clients/{world['a']['id']}/spend",
+                f"/renewals/upcoming?within_days=90&client_id={world['b']['id']}",
+            ] * 6
+            answers = await asyncio.wait_for(asyncio.gather(*(api.get(p) for p in paths)), timeout=60)
+    assert [r.status_code for r in answers] == [200] * len(paths)
+    assert {r.json()["total"] for r in answers[0::4]} == {5}
