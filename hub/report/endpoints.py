@@ -84,8 +84,7 @@ async def client_spend(
     principal: PrincipalDep,
     format: Annotated[Format | None, Query()] = None,
 ) -> Response:
-    if principal.client_id is not None and principal.client_id != client_id:
-        raise NotFound(f"client {client_id} not found")
+    service.refuse_unless_visible(principal, client_id)
     day = current_day()
     cache: ReportCache = request.app.state.spend_cache
     # A cached report costs this one read (the client's existence comes with it).

@@ -71,9 +71,16 @@ def client_summary(client: Client) -> dict[str, Any]:
     }
 
 
+def refuse_unless_visible(principal: Principal, client_id: uuid.UUID) -> None:
+    """A client user sees its own client only; any other is "not found", as a missing one."""
+    if principal.client_id is not None and principal.client_id != client_id:
+        raise NotFound(f"client {client_id} not found")
+
+
 async def visible_client(session: AsyncSession, principal: Principal, client_id: uuid.UUID) -> Client:
+    refuse_unless_visible(principal, client_id)
     client = await session.get(Client, client_id)
-    if client is None or (principal.client_id is not None and principal.client_id != client.id):
+    if client is None:
         raise NotFound(f"client {client_id} not found")
     return client
 
